@@ -10,7 +10,8 @@ export default {
     }],
   },
   testMatch: ["<rootDir>/test/**/*.test.ts"],
-
-
+  globalSetup: "<rootDir>/test/global-setup.ts",
+  globalTeardown: "<rootDir>/test/global-teardown.ts",
+  maxWorkers: 2,
   testTimeout: 60000,
 };

@@ -1,0 +1,42 @@
+/**
+ * Moleculer broker options.
+ *
+ * Environment (read once by src/lib/config.ts):
+ *   TRANSPORTER  "nats" (default: NATS_URL), "none" (every service in this process,
+ *                no network between them), or any Moleculer transporter URL
+ *   NATS_URL     NATS server(s), comma separated           (nats://127.0.0.1:4222)
+ *   NODE_ID      this node's id                           (hostname-pid)
+ *   SERVICES     the services this node runs             (all five)
+ *   LOG_LEVEL    fatal | error | warn | info | debug      (info)
+ * The rest (ports, Redis, PostgreSQL, stream names, limits) is listed in README.md.
+ */
+import type { BrokerOptions } from "moleculer";
+import type { Config } from "./src/lib/config.ts";
+
+export function brokerOptions(config: Readonly<Config>): BrokerOptions {
+  return {
+    namespace: `flash-${config.streamPrefix.toLowerCase()}`,
+    nodeID: config.nodeId,
+    transporter: config.transporter ? { type: "NATS", options: { url: config.transporter } } : null,
+    serializer: "JSON",
+    logger: {
+      type: "Console",
+      options: { level: config.logLevel, formatter: "short", colors: process.stdout.isTTY === true },
+    },
+    requestTimeout: 10_000,
+    retryPolicy: { enabled: false },
+    // The inventory's Shard strategy must see every call: a local endpoint may not
+    // bypass it, or a product would be served by two nodes at once.
+    registry: { strategy: "RoundRobin", preferLocal: false },
+    circuitBreaker: { enabled: false },
+    bulkhead: { enabled: false },
+    validator: true,
+    metrics: {
+      enabled: true,
+      reporter: [],
+    },
+    tracing: { enabled: false },
+    heartbeatInterval: 5,
+    heartbeatTimeout: 15,
+  };
+}

@@ -1,0 +1,27 @@
+/**
+ * Builds a broker running the services named in config.services. Used by the run
+ * command (scripts/run.ts), the tests and the benchmark, so all of them run the
+ * exact same wiring.
+ */
+import { ServiceBroker, type BrokerOptions, type ServiceSchema } from "moleculer";
+import type { Config } from "../src/lib/config.ts";
+import { brokerOptions } from "../moleculer.config.ts";
+import gatewayService from "./gateway/gateway.service.ts";
+import inventoryService from "./inventory/inventory.service.ts";
+import ordersService from "./orders/orders.service.ts";
+import paymentsService from "./payments/payments.service.ts";
+import sweeperService from "./sweeper/sweeper.service.ts";
+
+const FACTORIES: Record<string, (config: Readonly<Config>) => ServiceSchema> = {
+  gateway: gatewayService,
+  inventory: inventoryService,
+  orders: ordersService,
+  payments: paymentsService,
+  sweeper: sweeperService,
+};
+
+export function createBroker(config: Readonly<Config>, overrides: Partial<BrokerOptions> = {}): ServiceBroker {
+  const broker = new ServiceBroker({ ...brokerOptions(config), ...overrides });
+  for (const name of config.services) broker.createService(FACTORIES[name](config));
+  return broker;
+}

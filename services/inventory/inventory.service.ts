@@ -1,0 +1,169 @@
+/**
+ * inventory: owns the per-product shards. Every action keyed by a product is routed
+ * with the Shard strategy on the product id, so one node serves one product and may
+ * keep per-product memory (the sold-out flag) without coordination.
+ */
+import type { Context, ServiceSchema } from "moleculer";
+import type { Config } from "../../src/lib/config.ts";
+import { notFound } from "../../src/lib/errors.ts";
+import { createProductParams, placeOrderParams, productIdPathParams, restockParams } from "../../src/lib/params.ts";
+import { jetStreamResource, ormResource, redisResource } from "../../src/lib/resources.ts";
+import { inFlightOrders, streamNames } from "../../src/lib/streams.ts";
+import type { OrderRequest } from "../../src/domain/reservation.ts";
+import type { NewProduct } from "../../src/db/create-product.ts";
+import { RedisInventory } from "./redis-inventory.ts";
+
+interface Meta {
+  idempotencyKey?: string | null;
+}
+
+const byProductId = { strategy: "Shard", strategyOptions: { shardKey: "product_id" } };
+const byId = { strategy: "Shard", strategyOptions: { shardKey: "id" } };
+const orderRef = {
+  $$strict: "remove",
+  product_id: { type: "number", integer: true, positive: true, convert: true },
+  order_id: { type: "uuid" },
+} as const;
+
+export const STOCK_RETURNED_EVENT = "inventory.stock.returned";
+
+export default function inventoryService(config: Readonly<Config>): ServiceSchema {
+  let engine: RedisInventory;
+
+  return {
+    name: "inventory",
+
+    actions: {
+      reserve: {
+        ...byProductId,
+        params: placeOrderParams,
+        handler(ctx: Context<OrderRequest, Meta>) {
+          return engine.reserve(ctx.params, ctx.meta.idempotencyKey ?? null);
+        },
+      },
+      product: {
+        ...byId,
+        params: productIdPathParams,
+        async handler(ctx: Context<{ id: number }>) {
+          const product = await engine.product(ctx.params.id);
+          if (!product) throw notFound("PRODUCT_NOT_FOUND", `product ${ctx.params.id} does not exist`);
+          return product;
+        },
+      },
+      reservation: {
+        ...byProductId,
+        params: orderRef,
+        handler(ctx: Context<{ product_id: number; order_id: string }>) {
+          return engine.reservation(ctx.params.product_id, ctx.params.order_id);
+        },
+      },
+      release: {
+        ...byProductId,
+        params: {
+          ...orderRef,
+          idempotency_key: { type: "string", optional: true, nullable: true },
+          forget_idempotency_key: { type: "boolean", optional: true },
+        },
+        handler(ctx: Context<{ product_id: number; order_id: string; idempotency_key?: string | null; forget_idempotency_key?: boolean }>) {
+          const p = ctx.params;
+          return engine.release(p.product_id, p.order_id, p.idempotency_key ?? null, p.forget_idempotency_key ?? false);
+        },
+      },
+      commit: {
+        ...byProductId,
+        params: orderRef,
+        handler(ctx: Context<{ product_id: number; order_id: string }>) {
+          return engine.commit(ctx.params.product_id, ctx.params.order_id);
+        },
+      },
+      rebuild: {
+        ...byProductId,
+        params: { product_id: { type: "number", integer: true, positive: true, convert: true } },
+        async handler(ctx: Context<{ product_id: number }>) {
+          if (!(await engine.load(ctx.params.product_id, true))) {
+            throw notFound("PRODUCT_NOT_FOUND", `product ${ctx.params.product_id} does not exist`);
+          }
+          return engine.shardState(ctx.params.product_id);
+        },
+      },
+      shard: {
+        ...byProductId,
+        params: { product_id: { type: "number", integer: true, positive: true, convert: true } },
+        handler(ctx: Context<{ product_id: number }>) {
+          return engine.shardState(ctx.params.product_id);
+        },
+      },
+      holders: {
+        ...byProductId,
+        params: { product_id: { type: "number", integer: true, positive: true, convert: true } },
+        handler(ctx: Context<{ product_id: number }>) {
+          return engine.holders(ctx.params.product_id);
+        },
+      },
+      due: {
+        ...byProductId,
+        params: {
+          product_id: { type: "number", integer: true, positive: true, convert: true },
+          before: { type: "number", integer: true },
+          limit: { type: "number", integer: true, positive: true, max: 10_000, optional: true },
+        },
+        handler(ctx: Context<{ product_id: number; before: number; limit?: number }>) {
+          return engine.dueReservations(ctx.params.product_id, ctx.params.before, ctx.params.limit ?? 500);
+        },
+      },
+      products: {
+        handler() {
+          return engine.knownProducts();
+        },
+      },
+      createProduct: {
+        params: createProductParams,
+        handler(ctx: Context<NewProduct>) {
+          return engine.createProduct(ctx.params);
+        },
+      },
+      restock: {
+        ...byId,
+        params: restockParams,
+        async handler(ctx: Context<{ id: number; add: number }>) {
+          const product = await engine.restock(ctx.params.id, ctx.params.add);
+          if (!product) throw notFound("PRODUCT_NOT_FOUND", `product ${ctx.params.id} does not exist`);
+          return product;
+        },
+      },
+      seedDemo: {
+        visibility: "public",
+        handler() {
+          return engine.seedDemo();
+        },
+      },
+      health: {
+        async handler() {
+          return { redis: (await engine.ping()) ? "up" : "down" };
+        },
+      },
+    },
+
+    events: {
+      [STOCK_RETURNED_EVENT](ctx: Context<{ product_id: number }>) {
+        engine?.stockReturned(ctx.params.product_id);
+      },
+    },
+
+    async started() {
+      const { redis, scripts } = await redisResource.acquire(config);
+      const orm = await ormResource.acquire(config);
+      const { js, jsm } = await jetStreamResource.acquire(config);
+      const streams = streamNames(config.streamPrefix);
+      engine = new RedisInventory({
+        config, redis, scripts, orm, js, streams,
+        onStockReturned: (productId) => void this.broker.broadcast(STOCK_RETURNED_EVENT, { product_id: productId }),
+        inFlight: (productId) => inFlightOrders(jsm, streams, productId),
+      });
+    },
+
+    async stopped() {
+      await Promise.all([redisResource.release(config), ormResource.release(config), jetStreamResource.release(config)]);
+    },
+  } as ServiceSchema;
+}

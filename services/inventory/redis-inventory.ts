@@ -1,0 +1,355 @@
+/**
+ * The inventory on Redis shards (INVENTORY_MODE=redis): one actor per product under
+ * the hash tag {p:<id>}, changed only by the Lua scripts in ./lua, and the durable
+ * hand-over of each reservation to JetStream before the buyer hears "202".
+ */
+import type { MikroORM } from "@mikro-orm/postgresql";
+import type { JetStreamClient } from "@nats-io/jetstream";
+import type { Config } from "../../src/lib/config.ts";
+import type { RedisClient, Scripts } from "../../src/lib/redis.ts";
+import { productKeys, idempotencyOwnerKey, PRODUCT_INDEX_KEY } from "../../src/lib/keys.ts";
+import { UnavailableError } from "../../src/lib/errors.ts";
+import type { StreamNames } from "../../src/lib/streams.ts";
+import { newOrderId } from "../../src/domain/order-id.ts";
+import {
+  decodeReserve,
+  requestHash,
+  SOLD_OUT,
+  type OrderRequest,
+  type ReserveOutcome,
+  type ReservedOrder,
+} from "../../src/domain/reservation.ts";
+import { encodeOrderMessage } from "../../src/domain/order-message.ts";
+import { productSnapshot, type ProductRow } from "../../src/db/product-snapshot.ts";
+import { createProduct, type NewProduct } from "../../src/db/create-product.ts";
+import { restockProduct } from "../../src/db/restock-product.ts";
+
+/** A product as GET /api/products/{id} shows it. */
+export interface ProductView {
+  id: number;
+  name: string;
+  price_cents: number;
+  currency: string;
+  stock_total: number;
+  stock_available: number;
+  sale_starts_at: string | null;
+  sale_ends_at: string | null;
+  per_user_limit: number | null;
+  max_per_order: number;
+}
+
+/** A shard's counters, for the audit and the REPL. */
+export interface ShardState {
+  loaded: boolean;
+  epoch: string | null;
+  stock_total: number;
+  available: number;
+  reserved: number;
+  sold: number;
+  /** number of reservation records, and the units they hold */
+  reservations: number;
+  reservation_units: number;
+}
+
+export interface InventoryDeps {
+  config: Readonly<Config>;
+  redis: RedisClient;
+  scripts: Scripts;
+  orm: MikroORM;
+  js: JetStreamClient;
+  streams: StreamNames;
+  now?: () => number;
+  /** told when units went back to stock, so every node drops its sold-out flag */
+  onStockReturned?: (productId: number) => void;
+  /** reservations of a product still in flight to PostgreSQL (messages not yet written) */
+  inFlight?: (productId: number) => Promise<ReservedOrder[]>;
+}
+
+/** How long a node trusts its own "sold out" flag before asking Redis again. */
+const SOLD_OUT_FLAG_MS = 1000;
+
+const iso = (ms: string | undefined) => (ms ? new Date(Number(ms)).toISOString() : null);
+const num = (v: string | undefined) => (v === undefined || v === "" ? null : Number(v));
+
+export class RedisInventory {
+  readonly #d: InventoryDeps;
+  readonly #now: () => number;
+  /** product id -> when this node last saw it sold out (Shard strategy routes a product to one node) */
+  readonly #soldOut = new Map<number, number>();
+
+  constructor(deps: InventoryDeps) {
+    this.#d = deps;
+    this.#now = deps.now ?? Date.now;
+  }
+
+  /** Forget the sold-out flag of a product (units came back). */
+  stockReturned(productId: number): void {
+    this.#soldOut.delete(productId);
+  }
+
+  async reserve(req: OrderRequest, idempotencyKey: string | null): Promise<ReserveOutcome> {
+    const pid = req.product_id;
+    const k = productKeys(pid);
+    const now = this.#now();
+    const flagged = this.#soldOut.get(pid);
+    if (flagged !== undefined && now - flagged < SOLD_OUT_FLAG_MS) {
+      // a retry of an order that won before the sell-out must still get its replay
+      if (!idempotencyKey || !(await this.#d.redis.exists(k.idem(idempotencyKey)))) return SOLD_OUT;
+    }
+
+    const orderId = newOrderId(pid, now);
+    const hash = idempotencyKey ? requestHash(req) : "";
+    const keys = [k.meta, k.stock, k.res, k.exp, k.users, idempotencyKey ? k.idem(idempotencyKey) : k.noIdem];
+    const args = [
+      orderId, req.qty, req.user_id ?? "", now, this.#d.config.reservationTtlSeconds * 1000,
+      hash, this.#d.config.idempotencyTtlSeconds, idempotencyKey ?? "",
+    ];
+    let result = decodeReserve(pid, req, await this.#redis(() => this.#d.scripts.reserve(keys, args)));
+    if ("notLoaded" in result) {
+      if (!(await this.load(pid))) return { ok: false, code: "PRODUCT_NOT_FOUND", message: `product ${pid} does not exist` };
+      result = decodeReserve(pid, req, await this.#redis(() => this.#d.scripts.reserve(keys, args)));
+      if ("notLoaded" in result) throw new UnavailableError("inventory shard could not be loaded", "redis");
+    }
+    if (!result.ok) {
+      if (result.code === "SOLD_OUT") this.#soldOut.set(pid, now);
+      return result;
+    }
+
+    if (!result.replayed && idempotencyKey) {
+      // An Idempotency-Key belongs to one product: the shard only sees its own keys,
+      // so a global marker (atomic SET NX) catches reuse of a key for another product.
+      const owner = idempotencyOwnerKey(idempotencyKey);
+      const set = await this.#redis(() =>
+        this.#d.redis.set(owner, String(pid), "EX", this.#d.config.idempotencyTtlSeconds, "NX"),
+      );
+      if (set === null && (await this.#d.redis.get(owner)) !== String(pid)) {
+        await this.release(pid, result.order.order_id, idempotencyKey, true);
+        return { ok: false, code: "IDEMPOTENCY_KEY_REUSED", message: "this Idempotency-Key was used with a different request body" };
+      }
+    }
+
+    try {
+      await this.#d.js.publish(this.#d.streams.ordersSubject(pid), encodeOrderMessage(result.order, idempotencyKey), {
+        msgID: result.order.order_id,
+        expect: { streamName: this.#d.streams.orders },
+        timeout: this.#d.config.publishTimeoutMs,
+      });
+    } catch (err) {
+      // Not durable, so not an order: give the units back (a replay leaves that to
+      // the request that reserved) and let the buyer retry.
+      if (!result.replayed) {
+        await this.release(pid, result.order.order_id, idempotencyKey, true).catch(() => undefined);
+        if (idempotencyKey) await this.#d.redis.del(idempotencyOwnerKey(idempotencyKey)).catch(() => undefined);
+      }
+      throw new UnavailableError(`order stream unavailable: ${(err as Error).message}`, "nats", 1);
+    }
+    return result;
+  }
+
+  /** Gives an unpaid reservation's units back; true when something was released. */
+  async release(productId: number, orderId: string, idempotencyKey: string | null = null, forgetKey = false): Promise<boolean> {
+    const k = productKeys(productId);
+    const r = await this.#redis(() =>
+      this.#d.scripts.release(
+        [k.meta, k.stock, k.res, k.exp, k.users, idempotencyKey ? k.idem(idempotencyKey) : k.noIdem],
+        [orderId, forgetKey ? "1" : "0"],
+      ),
+    );
+    if (Number(r[0]) === 1) {
+      this.stockReturned(productId);
+      this.#d.onStockReturned?.(productId);
+      return true;
+    }
+    return false;
+  }
+
+  /** The order was paid: its reserved units become sold. True when something was committed. */
+  async commit(productId: number, orderId: string): Promise<boolean> {
+    const k = productKeys(productId);
+    const r = await this.#redis(() => this.#d.scripts.commit([k.meta, k.res, k.exp], [orderId]));
+    return Number(r[0]) === 1;
+  }
+
+  /** The reservation of an order still held in the shard, or null. */
+  async reservation(productId: number, orderId: string): Promise<(ReservedOrder & { idempotency_key: string | null }) | null> {
+    const raw = await this.#redis(() => this.#d.redis.hget(productKeys(productId).res, orderId));
+    if (!raw) return null;
+    const rec = JSON.parse(raw) as { o: string; q: number; u: string; a: number; e: number; c: number; k: string };
+    return {
+      order_id: rec.o,
+      status: "reserved",
+      product_id: productId,
+      qty: rec.q,
+      user_id: rec.u === "" ? null : rec.u,
+      amount_cents: rec.a,
+      created_at: new Date(rec.c).toISOString(),
+      expires_at: new Date(rec.e).toISOString(),
+      idempotency_key: rec.k === "" ? null : rec.k,
+    };
+  }
+
+  async product(productId: number): Promise<ProductView | null> {
+    const k = productKeys(productId);
+    let snap = await this.#redis(() => this.#d.scripts.snapshot([k.meta, k.stock], []));
+    if (snap.length === 0) {
+      if (!(await this.load(productId))) return null;
+      snap = await this.#redis(() => this.#d.scripts.snapshot([k.meta, k.stock], []));
+    }
+    const m: Record<string, string> = {};
+    for (let i = 1; i < snap.length; i += 2) m[String(snap[i])] = String(snap[i + 1]);
+    return {
+      id: productId,
+      name: m.name,
+      price_cents: Number(m.price_cents),
+      currency: m.currency,
+      stock_total: Number(m.stock_total),
+      stock_available: Math.max(0, Number(snap[0])),
+      sale_starts_at: iso(m.starts_at_ms),
+      sale_ends_at: iso(m.ends_at_ms),
+      per_user_limit: num(m.per_user_limit),
+      max_per_order: Number(m.max_per_order),
+    };
+  }
+
+  /**
+   * Builds a product's shard from PostgreSQL (paid = sold, pending = reserved) plus the
+   * reservations still in flight on the stream. Never from stock_total alone: units held
+   * by orders not yet written would be sold twice. Returns false for an unknown product.
+   */
+  async load(productId: number, force = false): Promise<boolean> {
+    const em = this.#d.orm.em.fork();
+    const snap = await productSnapshot(em, productId);
+    if (!snap) return false;
+    const reservations = new Map<string, Record<string, unknown>>();
+    const users = { ...snap.users };
+    for (const o of snap.pending) {
+      reservations.set(o.id, {
+        o: o.id, q: o.qty, u: o.user_id ?? "", a: o.amount_cents, e: o.expires_at.getTime(), c: o.created_at.getTime(),
+        k: o.idempotency_key ?? "", h: "",
+      });
+    }
+    for (const o of (await this.#d.inFlight?.(productId)) ?? []) {
+      if (reservations.has(o.order_id)) continue;
+      reservations.set(o.order_id, {
+        o: o.order_id, q: o.qty, u: o.user_id ?? "", a: o.amount_cents, e: Date.parse(o.expires_at), c: Date.parse(o.created_at),
+        k: "", h: "",
+      });
+      if (o.user_id) users[o.user_id] = (users[o.user_id] ?? 0) + o.qty;
+    }
+    const p = snap.product;
+    const k = productKeys(productId);
+    const snapshot = {
+      epoch: `${this.#now()}-${Math.random().toString(36).slice(2, 10)}`,
+      meta: metaOf(p),
+      sold: snap.sold,
+      users,
+      reservations: [...reservations.values()],
+    };
+    await this.#redis(() =>
+      this.#d.scripts.load([k.meta, k.stock, k.res, k.exp, k.users], [JSON.stringify(snapshot), force ? "force" : ""]),
+    );
+    await this.#d.redis.sadd(PRODUCT_INDEX_KEY, String(productId));
+    this.stockReturned(productId);
+    this.#d.onStockReturned?.(productId);
+    return true;
+  }
+
+  async createProduct(input: NewProduct): Promise<ProductView> {
+    const row = await createProduct(this.#d.orm.em.fork(), input);
+    await this.load(row.id, true);
+    return (await this.product(row.id))!;
+  }
+
+  /** A demo product for the quick start, only when the database has no product yet. */
+  async seedDemo(): Promise<ProductView | null> {
+    const [{ n }] = await this.#d.orm.em.fork().execute<Array<{ n: number }>>("select count(*)::int as n from products");
+    if (n > 0) return null;
+    return this.createProduct({ name: "Console", price_cents: 49900, stock: 1000, per_user_limit: 2, max_per_order: 2 });
+  }
+
+  async restock(productId: number, add: number): Promise<ProductView | null> {
+    const row = await restockProduct(this.#d.orm.em.fork(), productId, add);
+    if (!row) return null;
+    const k = productKeys(productId);
+    const r = await this.#redis(() => this.#d.scripts.restock([k.meta, k.stock], [add, row.stock_total]));
+    // 2: the shard disagrees with the database, 3: not loaded: rebuild it from the database
+    if (Number(r[0]) >= 2) await this.load(productId, Number(r[0]) === 2);
+    this.stockReturned(productId);
+    this.#d.onStockReturned?.(productId);
+    return this.product(productId);
+  }
+
+  async shardState(productId: number): Promise<ShardState> {
+    const k = productKeys(productId);
+    const [meta, stock, records] = await Promise.all([
+      this.#d.redis.hgetall(k.meta),
+      this.#d.redis.get(k.stock),
+      this.#d.redis.hvals(k.res),
+    ]);
+    return {
+      loaded: meta.epoch !== undefined && stock !== null,
+      epoch: meta.epoch ?? null,
+      stock_total: Number(meta.stock_total ?? 0),
+      available: Number(stock ?? 0),
+      reserved: Number(meta.reserved ?? 0),
+      sold: Number(meta.sold ?? 0),
+      reservations: records.length,
+      reservation_units: records.reduce((sum, raw) => sum + (JSON.parse(raw) as { q: number }).q, 0),
+    };
+  }
+
+  /** The users holding units of a product (REPL). */
+  async holders(productId: number): Promise<Record<string, number>> {
+    const users = await this.#d.redis.hgetall(productKeys(productId).users);
+    return Object.fromEntries(Object.entries(users).map(([u, n]) => [u, Number(n)]));
+  }
+
+  /** Reservations whose expiry is at or before `beforeMs`, oldest first. */
+  async dueReservations(productId: number, beforeMs: number, limit: number) {
+    const k = productKeys(productId);
+    const ids = await this.#d.redis.zrangebyscore(k.exp, "-inf", beforeMs, "LIMIT", 0, limit);
+    const found = await Promise.all(ids.map((id) => this.reservation(productId, id)));
+    return found.filter((r) => r !== null);
+  }
+
+  /** Every product that has had a shard since the last data loss. */
+  async knownProducts(): Promise<number[]> {
+    return (await this.#d.redis.smembers(PRODUCT_INDEX_KEY)).map(Number).sort((a, b) => a - b);
+  }
+
+  /** True when every Redis master answers. */
+  async ping(): Promise<boolean> {
+    const r = this.#d.redis;
+    const nodes = "nodes" in r && typeof r.nodes === "function" ? r.nodes("master") : [r];
+    try {
+      const answers = await Promise.all(nodes.map((n) => n.ping()));
+      return nodes.length > 0 && answers.every((a) => a === "PONG");
+    } catch {
+      return false;
+    }
+  }
+
+  async #redis<T>(op: () => Promise<T>): Promise<T> {
+    try {
+      return await op();
+    } catch (err) {
+      if (err instanceof Error && /ERR|WRONGTYPE|NOSCRIPT.*script/i.test(err.message) && !/CLUSTERDOWN|LOADING|TRYAGAIN/.test(err.message)) {
+        throw err;
+      }
+      throw new UnavailableError(`inventory store unavailable: ${(err as Error).message}`, "redis", 1);
+    }
+  }
+}
+
+function metaOf(p: ProductRow) {
+  return {
+    name: p.name,
+    currency: p.currency,
+    price_cents: Number(p.price_cents),
+    stock_total: p.stock_total,
+    per_user_limit: p.per_user_limit ?? "",
+    max_per_order: p.max_per_order,
+    starts_at_ms: p.sale_starts_at ? new Date(p.sale_starts_at).getTime() : "",
+    ends_at_ms: p.sale_ends_at ? new Date(p.sale_ends_at).getTime() : "",
+  };
+}

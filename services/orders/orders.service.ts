@@ -1,0 +1,121 @@
+/**
+ * orders: owns the `orders` table and the order state machine. Consumes the
+ * `order.reserved` stream in batches with explicit acks: a batch is written in one
+ * transaction (idempotent on the order id, through the database gate), and only
+ * then acknowledged. Orders the gate refused give their units back to the shard.
+ */
+import type { Context, ServiceSchema } from "moleculer";
+import type { MikroORM } from "@mikro-orm/postgresql";
+import type { JsMsg } from "@nats-io/jetstream";
+import type { NatsConnection } from "@nats-io/transport-node";
+import type { Config } from "../../src/lib/config.ts";
+import { notFound } from "../../src/lib/errors.ts";
+import { orderIdPathParams } from "../../src/lib/params.ts";
+import { jetStreamResource, ormResource } from "../../src/lib/resources.ts";
+import { streamNames } from "../../src/lib/streams.ts";
+import { DurableConsumer } from "../../src/lib/jetstream-consumer.ts";
+import { productIdOfOrder } from "../../src/domain/order-id.ts";
+import { decodeOrderMessage } from "../../src/domain/order-message.ts";
+import type { ReservedOrder } from "../../src/domain/reservation.ts";
+import { findOrder, type OrderView } from "../../src/db/find-order.ts";
+import { persistOrders, type PersistResult } from "../../src/db/persist-orders.ts";
+import { applyInventoryEffects } from "../../src/lib/inventory-effects.ts";
+
+export const ORDERS_PERSISTED_EVENT = "orders.persisted";
+
+export default function ordersService(config: Readonly<Config>): ServiceSchema {
+  let orm: MikroORM;
+  let nc: NatsConnection;
+  let consumer: DurableConsumer | undefined;
+
+  return {
+    name: "orders",
+
+    actions: {
+      get: {
+        params: orderIdPathParams,
+        async handler(ctx: Context<{ id: string }>): Promise<OrderView> {
+          const id = ctx.params.id.toLowerCase();
+          const row = await findOrder(orm.em.fork(), id);
+          if (row) return row;
+          // Not in the database yet: the 202 was sent, the row is on its way.
+          const productId = productIdOfOrder(id);
+          if (productId !== null) {
+            const held = await ctx.call<ReservedOrder | null, object>("inventory.reservation", { product_id: productId, order_id: id });
+            if (held) {
+              return {
+                order_id: held.order_id, status: "reserved", product_id: held.product_id, qty: held.qty,
+                user_id: held.user_id, amount_cents: held.amount_cents, created_at: held.created_at,
+                updated_at: held.created_at, expires_at: held.expires_at,
+              };
+            }
+            // written between our two reads?
+            const late = await findOrder(orm.em.fork(), id);
+            if (late) return late;
+          }
+          throw notFound("ORDER_NOT_FOUND", `order ${id} does not exist`);
+        },
+      },
+      health: {
+        async handler() {
+          const db = await orm.em.fork().execute("select 1").then(() => "up", () => "down");
+          const nats = nc.isClosed() ? "down" : await nc.flush().then(() => "up", () => "down");
+          return { db, nats };
+        },
+      },
+      stats: {
+        handler() {
+          return consumer?.stats ?? null;
+        },
+      },
+    },
+
+    methods: {
+      /** The consumer's handler: one transaction per batch, then give back what the gate refused. */
+      async persistBatch(msgs: JsMsg[]): Promise<PersistResult> {
+        const orders = msgs.map((m) => decodeOrderMessage(m.data));
+        const result = await orm.em.fork().transactional((em) => persistOrders(em, orders));
+        // If this fails the batch is redelivered; the rows are already there, so the
+        // sweeper settles these reservations from the orders' statuses when they expire.
+        await applyInventoryEffects(this.broker, [
+          ...result.rejected.map((r) => ({ kind: "release" as const, product_id: r.product_id, order_id: r.order_id })),
+          ...result.duplicates.map((d) => ({ kind: "release" as const, product_id: d.product_id, order_id: d.order_id })),
+          ...result.effects,
+        ]);
+        if (result.rejected.length > 0) {
+          this.logger.warn(`database gate refused ${result.rejected.length} order(s): the inventory shard over-admitted`);
+        }
+        if (result.inserted.length > 0) this.broker.emit(ORDERS_PERSISTED_EVENT, { order_ids: result.inserted });
+        return result;
+      },
+    },
+
+    async started() {
+      orm = await ormResource.acquire(config);
+      const handle = await jetStreamResource.acquire(config);
+      nc = handle.nc;
+      const names = streamNames(config.streamPrefix);
+      consumer = new DurableConsumer({
+        js: handle.js,
+        stream: names.orders,
+        durable: names.ordersConsumer,
+        batchSize: config.consumerBatchSize,
+        maxWaitMs: 5,
+        maxDeliver: config.consumerMaxDeliver,
+        backoffMs: [100, 500, 2000, 5000, 15000],
+        deadLetterSubject: names.deadLetterSubject,
+        ackWaitMs: config.consumerAckWaitMs,
+        logger: this.logger,
+        handler: async (msgs: JsMsg[]) => {
+          await this.persistBatch(msgs);
+        },
+      });
+      await consumer.start();
+    },
+
+    async stopped() {
+      await consumer?.stop();
+      await Promise.all([ormResource.release(config), jetStreamResource.release(config)]);
+    },
+  } as ServiceSchema;
+}

@@ -1,0 +1,91 @@
+/**
+ * payments: owns the `payment_events` table. Checks the provider's signature on the
+ * raw bytes, then records and applies each event in one transaction, idempotent on
+ * `event_id`. Early events (order not written yet) are parked for the order consumer.
+ */
+import type { Context, ServiceSchema } from "moleculer";
+import type { MikroORM } from "@mikro-orm/postgresql";
+import Validator from "fastest-validator";
+import type { Config } from "../../src/lib/config.ts";
+import { FlashError } from "../../src/lib/errors.ts";
+import { ormResource } from "../../src/lib/resources.ts";
+import { applyInventoryEffects } from "../../src/lib/inventory-effects.ts";
+import { verifyWebhookSignature } from "../../src/domain/webhook-signature.ts";
+import { productIdOfOrder } from "../../src/domain/order-id.ts";
+import type { PaymentEventInput } from "../../src/domain/payment.ts";
+import { recordPayment } from "../../src/db/apply-payment.ts";
+
+export interface WebhookAnswer {
+  status: number;
+  body: Record<string, unknown>;
+}
+
+// fastest-validator's typings do not describe its CommonJS export under nodenext.
+type Check = (value: unknown) => true | Array<{ field: string; message: string }>;
+const FastestValidator = Validator as unknown as new () => { compile(schema: object): Check };
+
+const checkEvent = new FastestValidator().compile({
+  $$strict: "remove",
+  event_id: { type: "string", min: 1, max: 128 },
+  order_id: { type: "uuid" },
+  status: { type: "enum", values: ["succeeded", "failed"] },
+  amount_cents: { type: "number", integer: true, min: 0, max: Number.MAX_SAFE_INTEGER },
+});
+
+export default function paymentsService(config: Readonly<Config>): ServiceSchema {
+  let orm: MikroORM;
+
+  return {
+    name: "payments",
+
+    actions: {
+      webhook: {
+        params: {
+          raw: { type: "string", max: 32 * 1024 },
+          signature: { type: "string", optional: true, max: 1024 },
+        },
+        async handler(ctx: Context<{ raw: string; signature?: string }>): Promise<WebhookAnswer> {
+          const raw = Buffer.from(ctx.params.raw, "base64");
+          const check = verifyWebhookSignature(
+            config.webhookSecret, raw, ctx.params.signature, Math.floor(Date.now() / 1000), config.webhookToleranceSeconds,
+          );
+          if (!check.ok) throw new FlashError("INVALID_SIGNATURE", check.reason);
+
+          let body: unknown;
+          try {
+            body = JSON.parse(raw.toString("utf8"));
+          } catch {
+            throw new FlashError("BAD_REQUEST", "the request body is not valid JSON");
+          }
+          if (typeof body !== "object" || body === null || Array.isArray(body)) {
+            throw new FlashError("VALIDATION_ERROR", "the body must be a JSON object", { fields: { body: "object expected" } });
+          }
+          const valid = checkEvent(body);
+          if (valid !== true) {
+            const fields = Object.fromEntries(valid.map((e) => [e.field, e.message]));
+            throw new FlashError("VALIDATION_ERROR", "invalid payment event", { fields });
+          }
+          const event = body as PaymentEventInput;
+          event.order_id = event.order_id.toLowerCase();
+
+          const productId = productIdOfOrder(event.order_id);
+          const isReserved = async () =>
+            productId !== null &&
+            (await ctx.call("inventory.reservation", { product_id: productId, order_id: event.order_id })) !== null;
+
+          const recorded = await orm.em.fork().transactional((em) => recordPayment(em, event, isReserved));
+          if (recorded.effect) await applyInventoryEffects(this.broker, [recorded.effect]);
+          return { status: recorded.httpStatus, body: recorded.response };
+        },
+      },
+    },
+
+    async started() {
+      orm = await ormResource.acquire(config);
+    },
+
+    async stopped() {
+      await ormResource.release(config);
+    },
+  } as ServiceSchema;
+}

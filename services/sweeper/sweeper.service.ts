@@ -1,0 +1,133 @@
+/**
+ * sweeper: time. Expires unpaid orders, settles reservations whose order never reached
+ * the database (or whose inventory step was lost), and audits every invariant.
+ * Safe to run on many nodes at once: every step is a conditional update or an
+ * idempotent script. "Now" is a parameter of `sweep`, so tests need no clock.
+ */
+import type { Context, ServiceSchema } from "moleculer";
+import type { MikroORM } from "@mikro-orm/postgresql";
+import type { JetStreamManager } from "@nats-io/jetstream";
+import type { Config } from "../../src/lib/config.ts";
+import { jetStreamResource, ormResource } from "../../src/lib/resources.ts";
+import { applyInventoryEffects } from "../../src/lib/inventory-effects.ts";
+import { streamNames } from "../../src/lib/streams.ts";
+import { expireOrders } from "../../src/db/expire-orders.ts";
+import { settleOrphan } from "../../src/db/settle-orphan.ts";
+import { orderTotals } from "../../src/db/order-totals.ts";
+import { auditProduct, type ProductAudit, type ShardReading } from "../../src/domain/audit.ts";
+import type { ReservedOrder } from "../../src/domain/reservation.ts";
+
+const BATCH = 500;
+
+export interface SweepReport {
+  expired: number;
+  released: number;
+  committed: number;
+  orphans: number;
+}
+
+export interface AuditReport {
+  ok: boolean;
+  products: ProductAudit[];
+  pipeline: { drained: boolean; in_flight: number; dead_letters: number };
+}
+
+export default function sweeperService(config: Readonly<Config>): ServiceSchema {
+  let orm: MikroORM;
+  let jsm: JetStreamManager;
+  let timer: NodeJS.Timeout | undefined;
+  let running: Promise<unknown> | null = null;
+  const names = streamNames(config.streamPrefix);
+
+  return {
+    name: "sweeper",
+
+    actions: {
+      sweep: {
+        params: { now: { type: "number", integer: true, optional: true } },
+        handler(ctx: Context<{ now?: number }>): Promise<SweepReport> {
+          return this.sweep(ctx.params.now ?? Date.now());
+        },
+      },
+      audit: {
+        params: { product_id: { type: "number", integer: true, positive: true, convert: true, optional: true } },
+        handler(ctx: Context<{ product_id?: number }>): Promise<AuditReport> {
+          return this.audit(ctx.params.product_id ?? null);
+        },
+      },
+    },
+
+    methods: {
+      async sweep(now: number): Promise<SweepReport> {
+        const report: SweepReport = { expired: 0, released: 0, committed: 0, orphans: 0 };
+
+        // 1. pending orders past their expiry
+        for (;;) {
+          const effects = await orm.em.fork().transactional((em) => expireOrders(em, new Date(now), BATCH));
+          await applyInventoryEffects(this.broker, effects);
+          report.expired += effects.length;
+          report.released += effects.length;
+          if (effects.length < BATCH) break;
+        }
+
+        // 2. reservations still held in a shard well past their expiry: settle them from the database
+        const before = now - config.orphanGraceSeconds * 1000;
+        const products = await this.broker.call<number[], object>("inventory.products", {});
+        for (const productId of products) {
+          const due = await this.broker.call<Array<ReservedOrder & { idempotency_key: string | null }>, object>(
+            "inventory.due", { product_id: productId, before, limit: BATCH },
+          );
+          for (const r of due) {
+            const status = await orm.em.fork().transactional((em) => settleOrphan(em, r));
+            if (status === "pending") continue; // step 1 expires it on the next pass
+            if (status === "expired") report.orphans++;
+            const kind = status === "paid" ? "commit" : "release";
+            await applyInventoryEffects(this.broker, [{ kind, product_id: productId, order_id: r.order_id }]);
+            if (kind === "commit") report.committed++;
+            else report.released++;
+          }
+        }
+        return report;
+      },
+
+      async audit(productId: number | null): Promise<AuditReport> {
+        const totals = await orderTotals(orm.em.fork(), productId === null ? null : [productId]);
+        const [consumer, dlq] = await Promise.all([
+          jsm.consumers.info(names.orders, names.ordersConsumer).catch(() => null),
+          jsm.streams.info(names.deadLetter).catch(() => null),
+        ]);
+        const inFlight = consumer ? consumer.num_pending + consumer.num_ack_pending : -1;
+        const drained = inFlight === 0;
+        const products: ProductAudit[] = [];
+        for (const [id, db] of totals) {
+          const shard = await this.broker.call<ShardReading, object>("inventory.shard", { product_id: id });
+          products.push(auditProduct(id, shard, db, drained));
+        }
+        const deadLetters = dlq?.state.messages ?? 0;
+        return {
+          ok: products.every((p) => p.consistent) && deadLetters === 0,
+          products,
+          pipeline: { drained, in_flight: inFlight, dead_letters: deadLetters },
+        };
+      },
+    },
+
+    async started() {
+      orm = await ormResource.acquire(config);
+      jsm = (await jetStreamResource.acquire(config)).jsm;
+      timer = setInterval(() => {
+        if (running) return;
+        running = this.sweep(Date.now())
+          .catch((err: Error) => this.logger.warn(`sweep failed: ${err.message}`))
+          .finally(() => (running = null));
+      }, config.sweepIntervalMs);
+      timer.unref();
+    },
+
+    async stopped() {
+      if (timer) clearInterval(timer);
+      await running;
+      await Promise.all([ormResource.release(config), jetStreamResource.release(config)]);
+    },
+  } as ServiceSchema;
+}

@@ -1,0 +1,41 @@
+import type { EntityManager } from "@mikro-orm/postgresql";
+import { Product } from "../../entities/product.ts";
+import type { ProductRow } from "./product-snapshot.ts";
+
+export interface NewProduct {
+  name: string;
+  price_cents: number;
+  stock: number;
+  currency?: string;
+  sale_starts_at?: Date | null;
+  sale_ends_at?: Date | null;
+  per_user_limit?: number | null;
+  max_per_order?: number;
+}
+
+export async function createProduct(em: EntityManager, p: NewProduct): Promise<ProductRow> {
+  const product = em.create(Product, {
+    name: p.name,
+    priceCents: p.price_cents,
+    currency: p.currency ?? "USD",
+    stockTotal: p.stock,
+    stockCommitted: 0,
+    saleStartsAt: p.sale_starts_at ?? null,
+    saleEndsAt: p.sale_ends_at ?? null,
+    perUserLimit: p.per_user_limit ?? null,
+    maxPerOrder: p.max_per_order ?? 10,
+  });
+  await em.flush();
+  return {
+    id: product.id,
+    name: product.name,
+    price_cents: product.priceCents,
+    currency: product.currency,
+    stock_total: product.stockTotal,
+    stock_committed: product.stockCommitted,
+    sale_starts_at: product.saleStartsAt ?? null,
+    sale_ends_at: product.saleEndsAt ?? null,
+    per_user_limit: product.perUserLimit ?? null,
+    max_per_order: product.maxPerOrder,
+  };
+}

@@ -1,0 +1,108 @@
+import type { EntityManager } from "@mikro-orm/postgresql";
+import type { OrderReservedMessage } from "../domain/order-message.ts";
+import { applyParkedPayments } from "./apply-payment.ts";
+import type { InventoryEffect } from "./order-transition.ts";
+
+export interface PersistResult {
+  /** orders written by this call (a redelivered order is not in here: it already existed) */
+  inserted: string[];
+  /** orders refused by the database gate (stock_committed + qty > stock_total) */
+  rejected: Array<{ order_id: string; product_id: number; qty: number }>;
+  /**
+   * orders not written because another order already holds their Idempotency-Key
+   * (possible only after a shard lost its idempotency records): their units go back
+   */
+  duplicates: Array<{ order_id: string; product_id: number; idempotency_key: string | null }>;
+  /** what parked early webhooks did to the new orders, for the inventory after commit */
+  effects: InventoryEffect[];
+}
+
+/**
+ * Writes a batch of reserved orders as `pending`, idempotent on the order id, and
+ * passes them through the database gate: per product one conditional update of
+ * `stock_committed` for the whole batch; only when that would oversell are the
+ * orders taken one by one (in message order) and the excess marked `rejected`.
+ * Products are locked in id order, so concurrent writers cannot deadlock.
+ * Then applies the payment events parked for these orders: the product row locks
+ * taken above are the rendezvous with a concurrent webhook (see apply-payment.ts).
+ * Runs inside the caller's transaction.
+ */
+export async function persistOrders(em: EntityManager, orders: OrderReservedMessage[]): Promise<PersistResult> {
+  if (orders.length === 0) return { inserted: [], rejected: [], duplicates: [], effects: [] };
+  const unique = [...new Map(orders.map((o) => [o.order_id, o])).values()];
+
+  const inserted = await em.execute<Array<{ id: string }>>(
+    `insert into orders (id, product_id, user_id, qty, amount_cents, status, idempotency_key, created_at, updated_at, expires_at)
+     select t.id, t.product_id, t.user_id, t.qty, t.amount_cents, 'pending', t.idem, t.created_at, now(), t.expires_at
+       from unnest(?::uuid[], ?::int[], ?::varchar[], ?::int[], ?::bigint[], ?::varchar[], ?::timestamptz[], ?::timestamptz[])
+         as t(id, product_id, user_id, qty, amount_cents, idem, created_at, expires_at)
+     on conflict do nothing
+     returning id`,
+    [
+      unique.map((o) => o.order_id),
+      unique.map((o) => o.product_id),
+      unique.map((o) => o.user_id),
+      unique.map((o) => o.qty),
+      unique.map((o) => o.amount_cents),
+      unique.map((o) => o.idempotency_key),
+      unique.map((o) => o.created_at),
+      unique.map((o) => o.expires_at),
+    ],
+  );
+  const fresh = new Set(inserted.map((r) => r.id));
+  const skipped = unique.filter((o) => !fresh.has(o.order_id));
+  let duplicates: PersistResult["duplicates"] = [];
+  if (skipped.length > 0) {
+    const existing = await em.execute<Array<{ id: string }>>(`select id from orders where id = any(?::uuid[])`, [
+      skipped.map((o) => o.order_id),
+    ]);
+    const known = new Set(existing.map((r) => r.id));
+    duplicates = skipped
+      .filter((o) => !known.has(o.order_id))
+      .map((o) => ({ order_id: o.order_id, product_id: o.product_id, idempotency_key: o.idempotency_key }));
+  }
+  const byProduct = new Map<number, OrderReservedMessage[]>();
+  for (const o of unique) {
+    if (!fresh.has(o.order_id)) continue;
+    const list = byProduct.get(o.product_id) ?? [];
+    list.push(o);
+    byProduct.set(o.product_id, list);
+  }
+
+  const rejected: PersistResult["rejected"] = [];
+  for (const productId of [...byProduct.keys()].sort((a, b) => a - b)) {
+    const list = byProduct.get(productId)!;
+    const units = list.reduce((s, o) => s + o.qty, 0);
+    const whole = await em.execute<Array<{ id: number }>>(
+      `update products set stock_committed = stock_committed + ?, updated_at = now()
+        where id = ? and stock_committed + ? <= stock_total returning id`,
+      [units, productId, units],
+    );
+    if (whole.length === 1) continue;
+
+    const [row] = await em.execute<Array<{ stock_total: number; stock_committed: number }>>(
+      `select stock_total, stock_committed from products where id = ? for update`,
+      [productId],
+    );
+    let room = row ? row.stock_total - row.stock_committed : 0;
+    let accepted = 0;
+    for (const o of list) {
+      if (o.qty <= room) {
+        room -= o.qty;
+        accepted += o.qty;
+      } else {
+        rejected.push({ order_id: o.order_id, product_id: productId, qty: o.qty });
+      }
+    }
+    if (accepted > 0) {
+      await em.execute(`update products set stock_committed = stock_committed + ?, updated_at = now() where id = ?`, [accepted, productId]);
+    }
+  }
+  if (rejected.length > 0) {
+    await em.execute(`update orders set status = 'rejected', updated_at = now() where id = any(?::uuid[])`, [
+      rejected.map((r) => r.order_id),
+    ]);
+  }
+  const effects = await applyParkedPayments(em, [...fresh]);
+  return { inserted: [...fresh], rejected, duplicates, effects };
+}

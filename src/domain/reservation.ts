@@ -1,0 +1,92 @@
+/**
+ * The reservation rule's results: what the `reserve` script answered, as a typed
+ * outcome. Expected rejections (sold out, limits) are values, not exceptions: most
+ * answers of a drop are "sold out", and building an Error with a stack for each
+ * would cost more than the Redis call.
+ */
+import { createHash } from "node:crypto";
+import type { ErrorCode } from "../lib/errors.ts";
+
+export interface OrderRequest {
+  product_id: number;
+  qty: number;
+  user_id?: string;
+}
+
+/** The reservation as the 202 body shows it (and the `order.reserved` message carries). */
+export interface ReservedOrder {
+  order_id: string;
+  status: "reserved";
+  product_id: number;
+  qty: number;
+  user_id: string | null;
+  amount_cents: number;
+  created_at: string;
+  expires_at: string;
+}
+
+export type ReserveOutcome =
+  | { ok: true; order: ReservedOrder; replayed: boolean }
+  | { ok: false; code: ErrorCode; message: string; details?: Record<string, unknown> };
+
+export type ReserveResult = ReserveOutcome | { notLoaded: true };
+
+/** Fingerprint of a request body for idempotency: same key + different body = reuse. */
+export function requestHash(req: OrderRequest): string {
+  return createHash("sha256")
+    .update(JSON.stringify([req.product_id, req.qty, req.user_id ?? null]))
+    .digest("base64url");
+}
+
+const reject = (code: ErrorCode, message: string, details?: Record<string, unknown>): ReserveOutcome =>
+  details ? { ok: false, code, message, details } : { ok: false, code, message };
+
+/** Shared, allocation-free answer for the most common outcome of a drop. */
+export const SOLD_OUT: ReserveOutcome = Object.freeze(reject("SOLD_OUT", "the product is sold out")) as ReserveOutcome;
+
+function order(productId: number, r: Array<string | number>, userId: string): ReservedOrder {
+  return {
+    order_id: String(r[1]),
+    status: "reserved",
+    product_id: productId,
+    qty: Number(r[2]),
+    user_id: userId === "" ? null : userId,
+    amount_cents: Number(r[3]),
+    created_at: new Date(Number(r[5])).toISOString(),
+    expires_at: new Date(Number(r[4])).toISOString(),
+  };
+}
+
+/** Decodes the reply of reserve-6.lua (codes documented in its header). */
+export function decodeReserve(productId: number, req: OrderRequest, r: Array<string | number>): ReserveResult {
+  switch (Number(r[0])) {
+    case 0:
+      return { ok: true, order: order(productId, r, req.user_id ?? ""), replayed: false };
+    case 1:
+      return { ok: true, order: order(productId, r, String(r[6] ?? "")), replayed: true };
+    case 2:
+      return reject("IDEMPOTENCY_KEY_REUSED", "this Idempotency-Key was used with a different request body");
+    case 3:
+      return { notLoaded: true };
+    case 4:
+      return r[1] === "before"
+        ? reject("SALE_NOT_ACTIVE", "the sale has not started yet")
+        : reject("SALE_NOT_ACTIVE", "the sale has ended");
+    case 5:
+      return reject("VALIDATION_ERROR", `qty exceeds max_per_order (${r[1]})`, {
+        fields: { qty: `must be at most ${r[1]}` },
+      });
+    case 6:
+      return reject("VALIDATION_ERROR", "user_id is required for a product with a per-user limit", {
+        fields: { user_id: "required" },
+      });
+    case 7:
+      return reject("LIMIT_EXCEEDED", `the per-user limit is ${r[2]} units`, { held: Number(r[1]), per_user_limit: Number(r[2]) });
+    case 8:
+      return SOLD_OUT;
+    case 9:
+      return reject("INSUFFICIENT_STOCK", `only ${r[1]} units left`, { available: Number(r[1]) });
+    default:
+      throw new Error(`reserve: unknown reply code ${r[0]}`);
+  }
+}

@@ -1,0 +1,73 @@
+/**
+ * The one MikroORM configuration: explicit entity list, file migrations in migrations/.
+ * Services never use the global EntityManager: each action or message batch forks one.
+ */
+import { join } from "node:path";
+import pg from "pg";
+import { MikroORM, defineConfig, type Options } from "@mikro-orm/postgresql";
+import { Migrator } from "@mikro-orm/migrations";
+import { entities } from "../../entities/index.ts";
+
+export const MIGRATIONS_DIR = join(import.meta.dirname, "../../migrations");
+
+export function ormConfig(databaseUrl: string, poolMax = 10): Options {
+  return defineConfig({
+    clientUrl: databaseUrl,
+    entities,
+    extensions: [Migrator],
+    debug: false,
+    allowGlobalContext: false,
+    pool: { min: 0, max: poolMax },
+    migrations: {
+      path: MIGRATIONS_DIR,
+      pathTs: MIGRATIONS_DIR,
+      glob: "Migration*.ts",
+      emit: "ts",
+      snapshot: true,
+      snapshotOnMigrate: false,
+      snapshotName: ".snapshot-flash-sale",
+      transactional: true,
+      allOrNothing: true,
+      silent: true,
+    },
+  });
+}
+
+export async function initOrm(databaseUrl: string, poolMax?: number): Promise<MikroORM> {
+  return MikroORM.init(ormConfig(databaseUrl, poolMax));
+}
+
+/** Creates the database named in the URL when it does not exist (a fresh machine). */
+export async function ensureDatabase(databaseUrl: string): Promise<void> {
+  const url = new URL(databaseUrl);
+  const name = decodeURIComponent(url.pathname.slice(1));
+  if (!/^[A-Za-z0-9_]+$/.test(name)) throw new Error(`database name must match [A-Za-z0-9_]+: "${name}"`);
+  url.pathname = "/postgres";
+  const client = new pg.Client({ connectionString: url.toString() });
+  await client.connect();
+  try {
+    const { rowCount } = await client.query("select 1 from pg_database where datname = $1", [name]);
+    if (!rowCount) {
+      try {
+        await client.query(`create database "${name}"`);
+      } catch (err) {
+        // another process created it between our check and create: fine
+        if ((err as { code?: string }).code !== "42P04") throw err;
+      }
+    }
+  } finally {
+    await client.end();
+  }
+}
+
+/** Applies pending migrations; returns the names applied. */
+export async function migrateUp(databaseUrl: string): Promise<string[]> {
+  await ensureDatabase(databaseUrl);
+  const orm = await initOrm(databaseUrl, 2);
+  try {
+    const applied = await orm.migrator.up();
+    return applied.map((m) => m.name);
+  } finally {
+    await orm.close(true);
+  }
+}

@@ -1,0 +1,61 @@
+/**
+ * Every error a client can cause: one code from API.md, one HTTP status, one class.
+ * Services throw these (or return an `Outcome` on hot paths, see domain/outcome.ts);
+ * the gateway turns both into the envelope `{ error: { code, message, details } }`
+ * in one function, `toEnvelope`.
+ */
+import moleculer from "moleculer";
+
+const { MoleculerClientError, MoleculerRetryableError } = moleculer.Errors;
+
+export const ERROR_STATUS = {
+  BAD_REQUEST: 400,
+  UNAUTHORIZED: 401,
+  INVALID_SIGNATURE: 401,
+  NOT_FOUND: 404,
+  PRODUCT_NOT_FOUND: 404,
+  ORDER_NOT_FOUND: 404,
+  PAYLOAD_TOO_LARGE: 413,
+  SOLD_OUT: 409,
+  INSUFFICIENT_STOCK: 409,
+  SALE_NOT_ACTIVE: 409,
+  LIMIT_EXCEEDED: 409,
+  VALIDATION_ERROR: 422,
+  IDEMPOTENCY_KEY_REUSED: 422,
+  AMOUNT_MISMATCH: 422,
+  RATE_LIMITED: 429,
+  UNAVAILABLE: 503,
+  INTERNAL: 500,
+} as const;
+
+export type ErrorCode = keyof typeof ERROR_STATUS;
+
+export interface ErrorBody {
+  error: { code: ErrorCode; message: string; details?: Record<string, unknown> };
+}
+
+export function errorBody(code: ErrorCode, message: string, details?: Record<string, unknown>): ErrorBody {
+  return details === undefined ? { error: { code, message } } : { error: { code, message, details } };
+}
+
+/** A client-caused failure: 4xx, never retried by the broker. */
+export class FlashError extends MoleculerClientError {
+  constructor(code: ErrorCode, message: string, details?: Record<string, unknown>) {
+    super(message, ERROR_STATUS[code], code, details);
+    this.name = "FlashError";
+  }
+}
+
+/** A dependency is down; nothing was reserved. The client may retry after `retryAfter` seconds. */
+export class UnavailableError extends MoleculerRetryableError {
+  constructor(message: string, dependency: string, retryAfter = 1) {
+    super(message, 503, "UNAVAILABLE", { dependency, retry_after: retryAfter });
+    this.name = "UnavailableError";
+  }
+}
+
+export const notFound = (code: "PRODUCT_NOT_FOUND" | "ORDER_NOT_FOUND" | "NOT_FOUND", message: string) =>
+  new FlashError(code, message);
+
+export const validation = (message: string, fields: Record<string, string>) =>
+  new FlashError("VALIDATION_ERROR", message, { fields });

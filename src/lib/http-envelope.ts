@@ -1,0 +1,82 @@
+/**
+ * The one place where any failure becomes the HTTP error envelope of API.md:
+ * `{ error: { code, message, details? } }`, a status, and the headers it needs.
+ */
+import { ERROR_STATUS, errorBody, type ErrorBody, type ErrorCode } from "./errors.ts";
+
+export interface HttpError {
+  status: number;
+  body: ErrorBody;
+  headers: Record<string, string>;
+}
+
+interface AnyError {
+  message?: string;
+  type?: string;
+  code?: number | string;
+  status?: number;
+  data?: unknown;
+}
+
+function validationFields(data: unknown): Record<string, string> {
+  const fields: Record<string, string> = {};
+  if (Array.isArray(data)) {
+    for (const item of data as Array<{ field?: string; message?: string }>) {
+      const field = item.field ?? "body";
+      if (!(field in fields)) fields[field] = item.message ?? "invalid";
+    }
+  }
+  return fields;
+}
+
+export function toHttpError(err: unknown): HttpError {
+  const e = (err ?? {}) as AnyError;
+  const headers: Record<string, string> = {};
+  let code: ErrorCode;
+  let message = e.message ?? "error";
+  let details: Record<string, unknown> | undefined;
+  let status: number | undefined;
+
+  if (typeof e.type === "string" && e.type in ERROR_STATUS && e.type !== "INTERNAL") {
+    code = e.type as ErrorCode;
+    if (e.type === "VALIDATION_ERROR" && Array.isArray(e.data)) {
+      details = { fields: validationFields(e.data) };
+      message = "the request is invalid: " + Object.entries(details.fields as Record<string, string>).map(([f, m]) => `${f}: ${m}`).join("; ");
+    } else if (e.data && typeof e.data === "object" && !Array.isArray(e.data)) {
+      details = e.data as Record<string, unknown>;
+    }
+  } else if (e.type === "entity.parse.failed" || e.type === "request.aborted" || e.type === "request.size.invalid") {
+    code = "BAD_REQUEST";
+    message = "the request body is not valid JSON";
+  } else if (e.type === "entity.too.large") {
+    code = "BAD_REQUEST";
+    status = 413;
+    message = "the request body is larger than 16 KiB";
+  } else if (e.type === "encoding.unsupported" || e.type === "charset.unsupported") {
+    code = "BAD_REQUEST";
+    message = "unsupported body encoding";
+  } else if (e.type === "NOT_FOUND" || e.type === "SERVICE_NOT_FOUND") {
+    code = "NOT_FOUND";
+    message = "no such path";
+  } else if (
+    e.type === "SERVICE_NOT_AVAILABLE" || e.type === "REQUEST_TIMEOUT" || e.type === "SERVICE_UNAVAILABLE" ||
+    e.type === "REQUEST_REJECTED" || e.type === "QUEUE_FULL"
+  ) {
+    code = "UNAVAILABLE";
+    message = "a service is unavailable, retry shortly";
+    details = { dependency: "service" };
+  } else if (e.type === "RATE_LIMIT_EXCEEDED") {
+    code = "RATE_LIMITED";
+  } else if (typeof e.status === "number" && e.status >= 400 && e.status < 500) {
+    code = "BAD_REQUEST";
+  } else {
+    code = "INTERNAL";
+    message = "internal error";
+  }
+
+  if (code === "UNAVAILABLE" || code === "RATE_LIMITED") {
+    const retry = (details as { retry_after?: number } | undefined)?.retry_after ?? 1;
+    headers["Retry-After"] = String(retry);
+  }
+  return { status: status ?? ERROR_STATUS[code], body: errorBody(code, message, details), headers };
+}

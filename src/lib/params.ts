@@ -1,0 +1,44 @@
+/**
+ * fastest-validator schemas of the public inputs, declared once and used by the
+ * gateway (reject early) and by the owning service's actions (REPL and internal callers).
+ */
+export const MAX_INT = 2_147_483_647;
+
+const productId = { type: "number", integer: true, positive: true, max: MAX_INT } as const;
+const userId = { type: "string", min: 1, max: 64 } as const;
+
+export const placeOrderParams = {
+  $$strict: true,
+  product_id: productId,
+  qty: { type: "number", integer: true, positive: true, max: 1_000_000 },
+  user_id: { ...userId, optional: true },
+} as const;
+
+/** Ids in a path arrive as strings: converted, then held to the same bounds. */
+export const productIdPathParams = {
+  $$strict: "remove",
+  id: { ...productId, convert: true },
+} as const;
+
+export const orderIdPathParams = {
+  $$strict: "remove",
+  id: { type: "uuid" },
+} as const;
+
+export const createProductParams = {
+  $$strict: true,
+  name: { type: "string", min: 1, max: 200, trim: true },
+  price_cents: { type: "number", integer: true, min: 0, max: 100_000_000 },
+  stock: { type: "number", integer: true, min: 0, max: 100_000_000 },
+  currency: { type: "string", pattern: /^[A-Z]{3}$/, optional: true },
+  sale_starts_at: { type: "date", convert: true, optional: true, nullable: true },
+  sale_ends_at: { type: "date", convert: true, optional: true, nullable: true },
+  per_user_limit: { type: "number", integer: true, positive: true, max: 1_000_000, optional: true, nullable: true },
+  max_per_order: { type: "number", integer: true, positive: true, max: 10_000, optional: true },
+} as const;
+
+export const restockParams = {
+  $$strict: "remove",
+  id: { ...productId, convert: true },
+  add: { type: "number", integer: true, positive: true, max: 100_000_000 },
+} as const;

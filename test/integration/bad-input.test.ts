@@ -1,0 +1,132 @@
+/**
+ * API.md's bad-input matrix: anything a client can send gets a 4xx with the error
+ * envelope, never a 500, and changes nothing (stock unchanged, no order row).
+ */
+import { startStack, type Stack, ADMIN_TOKEN } from "../support/stack.ts";
+
+let stack: Stack;
+let productId: number;
+
+beforeAll(async () => {
+  stack = await startStack();
+  productId = (await stack.createProduct({ stock: 50, per_user_limit: 5, max_per_order: 5 })).id;
+});
+afterAll(async () => {
+  await stack?.stop();
+});
+
+function expectEnvelope(r: { status: number; body: any }, status: number | number[], code: string) {
+  expect([status].flat()).toContain(r.status);
+  expect(r.body).toEqual({ error: expect.objectContaining({ code, message: expect.any(String) }) });
+}
+
+async function unchanged() {
+  const p = await stack.http("GET", `/api/products/${productId}`);
+  expect(p.body.stock_available).toBe(50);
+  const { rows } = await stack.db.query("select count(*)::int as n from orders where product_id = $1", [productId]);
+  expect(rows[0].n).toBe(0);
+}
+
+const raw = (body: string, headers: Record<string, string> = {}) =>
+  stack.http("POST", "/api/orders", body, { "content-type": "application/json", ...headers });
+
+describe("POST /api/orders refuses, with the envelope and no change", () => {
+  afterEach(unchanged);
+
+  test.each([
+    ["malformed JSON", "{\"product_id\": 1, \"qty\": "],
+    ["a bare string", "\"hello\""],
+    ["null", "null"],
+  ])("%s → 400 BAD_REQUEST", async (_name, body) => {
+    expectEnvelope(await raw(body), 400, "BAD_REQUEST");
+  });
+
+  test("a body over 16 KiB → 413 with BAD_REQUEST", async () => {
+    const body = JSON.stringify({ product_id: productId, qty: 1, user_id: "u", pad: "x".repeat(17 * 1024) });
+    expectEnvelope(await raw(body), [400, 413], "BAD_REQUEST");
+  });
+
+  const v = (name: string, body: unknown) => [name, body] as const;
+  test.each([
+    v("missing qty", { product_id: 0, user_id: "u" }),
+    v("missing product_id", { qty: 1, user_id: "u" }),
+    v("zero qty", { product_id: -1, qty: 0, user_id: "u" }),
+    v("negative qty", { product_id: 1, qty: -2, user_id: "u" }),
+    v("fractional qty", { product_id: 1, qty: 1.5, user_id: "u" }),
+    v("huge qty", { product_id: 1, qty: 1e300, user_id: "u" }),
+    v("qty beyond 2^53", { product_id: 1, qty: 9007199254740993, user_id: "u" }),
+    v("string qty", { product_id: 1, qty: "1", user_id: "u" }),
+    v("boolean qty", { product_id: 1, qty: true, user_id: "u" }),
+    v("array qty", { product_id: 1, qty: [1], user_id: "u" }),
+    v("object qty", { product_id: 1, qty: { n: 1 }, user_id: "u" }),
+    v("zero product_id", { product_id: 0, qty: 1, user_id: "u" }),
+    v("negative product_id", { product_id: -5, qty: 1, user_id: "u" }),
+    v("fractional product_id", { product_id: 1.2, qty: 1, user_id: "u" }),
+    v("huge product_id", { product_id: 2 ** 40, qty: 1, user_id: "u" }),
+    v("string product_id", { product_id: "1", qty: 1, user_id: "u" }),
+    v("empty user_id", { product_id: 1, qty: 1, user_id: "" }),
+    v("over-long user_id", { product_id: 1, qty: 1, user_id: "u".repeat(65) }),
+    v("numeric user_id", { product_id: 1, qty: 1, user_id: 42 }),
+    v("unknown field", { product_id: 1, qty: 1, user_id: "u", coupon: "FREE" }),
+    v("an array body", [{ product_id: 1, qty: 1, user_id: "u" }]),
+  ])("%s → 422 VALIDATION_ERROR with the fields named", async (_name, body) => {
+    const fixed = Array.isArray(body) ? body : { ...body, product_id: body.product_id === 1 ? productId : body.product_id };
+    const r = await stack.http("POST", "/api/orders", fixed);
+    expectEnvelope(r, 422, "VALIDATION_ERROR");
+    expect(Object.keys(r.body.error.details.fields).length).toBeGreaterThan(0);
+  });
+
+  test("qty above the product's max_per_order → 422", async () => {
+    expectEnvelope(await stack.http("POST", "/api/orders", { product_id: productId, qty: 6, user_id: "u" }), 422, "VALIDATION_ERROR");
+  });
+
+  test("an unknown product → 404 PRODUCT_NOT_FOUND", async () => {
+    expectEnvelope(await stack.http("POST", "/api/orders", { product_id: 2_000_000_000, qty: 1, user_id: "u" }), 404, "PRODUCT_NOT_FOUND");
+  });
+});
+
+describe("other paths", () => {
+  test.each([
+    ["GET", "/api/products/abc", 422, "VALIDATION_ERROR"],
+    ["GET", "/api/products/1.5", 422, "VALIDATION_ERROR"],
+    ["GET", "/api/products/0", 422, "VALIDATION_ERROR"],
+    ["GET", "/api/products/99999999999999999999", 422, "VALIDATION_ERROR"],
+    ["GET", "/api/products/2000000000", 404, "PRODUCT_NOT_FOUND"],
+    ["GET", "/api/orders/not-a-uuid", 422, "VALIDATION_ERROR"],
+    ["GET", "/api/orders/00000000-0000-4000-8000-000000000000", 404, "ORDER_NOT_FOUND"],
+    ["GET", "/api/nothing-here", 404, "NOT_FOUND"],
+    ["GET", "/nothing", 404, "NOT_FOUND"],
+    ["DELETE", "/api/orders", 404, "NOT_FOUND"],
+  ])("%s %s → %d %s", async (method, path, status, code) => {
+    expectEnvelope(await stack.http(method, path), status, code);
+  });
+
+  test("admin endpoints without the token, or with a wrong one, are 401 UNAUTHORIZED and create nothing", async () => {
+    const before = (await stack.db.query("select count(*)::int as n from products")).rows[0].n;
+    for (const headers of [{}, { authorization: "Bearer wrong" }, { authorization: ADMIN_TOKEN }]) {
+      const r = await stack.http("POST", "/api/admin/products", { name: "x", price_cents: 1, stock: 1 }, headers);
+      expectEnvelope(r, 401, "UNAUTHORIZED");
+    }
+    expectEnvelope(await stack.http("GET", "/api/admin/audit"), 401, "UNAUTHORIZED");
+    expect((await stack.db.query("select count(*)::int as n from products")).rows[0].n).toBe(before);
+  });
+
+  test.each([
+    ["negative stock", { name: "x", price_cents: 1, stock: -1 }],
+    ["fractional price", { name: "x", price_cents: 1.5, stock: 1 }],
+    ["missing name", { price_cents: 1, stock: 1 }],
+    ["zero per_user_limit", { name: "x", price_cents: 1, stock: 1, per_user_limit: 0 }],
+    ["a date that is not one", { name: "x", price_cents: 1, stock: 1, sale_starts_at: "tomorrow-ish" }],
+  ])("admin create product with %s → 422", async (_n, body) => {
+    const r = await stack.http("POST", "/api/admin/products", body, { authorization: `Bearer ${ADMIN_TOKEN}` });
+    expectEnvelope(r, 422, "VALIDATION_ERROR");
+  });
+
+  test("restock with a bad amount → 422, of an unknown product → 404", async () => {
+    const auth = { authorization: `Bearer ${ADMIN_TOKEN}` };
+    expectEnvelope(await stack.http("POST", `/api/admin/products/${productId}/restock`, { add: 0 }, auth), 422, "VALIDATION_ERROR");
+    expectEnvelope(await stack.http("POST", `/api/admin/products/${productId}/restock`, { add: "5" }, auth), 422, "VALIDATION_ERROR");
+    expectEnvelope(await stack.http("POST", `/api/admin/products/2000000000/restock`, { add: 5 }, auth), 404, "PRODUCT_NOT_FOUND");
+    await unchanged();
+  });
+});

@@ -1,0 +1,122 @@
+/**
+ * A whole flash-sale node in the test process: the real services on a real Redis
+ * Cluster, PostgreSQL and NATS, with a stream prefix of its own and the gateway on
+ * an ephemeral port. `http()` talks to it like any client.
+ */
+import { randomBytes } from "node:crypto";
+import type { AddressInfo } from "node:net";
+import type { Server } from "node:http";
+import type { ServiceBroker } from "moleculer";
+import pg from "pg";
+import { loadConfig, type Config } from "../../src/lib/config.ts";
+import { connectJetStream, deleteStreams, ensureStreams, streamNames, type JetStreamHandle } from "../../src/lib/streams.ts";
+import { createBroker } from "../../services/index.ts";
+import { NATS_URL, TEST_DATABASE_URL, TEST_REDIS_NODES } from "./env.ts";
+
+export const ADMIN_TOKEN = "test-admin-token";
+export const WEBHOOK_SECRET = "test-webhook-secret";
+
+export interface Stack {
+  config: Readonly<Config>;
+  broker: ServiceBroker;
+  baseUrl: string;
+  db: pg.Pool;
+  nats: JetStreamHandle;
+  http: (method: string, path: string, body?: unknown, headers?: Record<string, string>) => Promise<HttpReply>;
+  createProduct: (fields: Record<string, unknown>) => Promise<{ id: number } & Record<string, unknown>>;
+  stop: () => Promise<void>;
+}
+
+export interface HttpReply {
+  status: number;
+  headers: Headers;
+  body: any;
+}
+
+export function testConfig(env: Record<string, string> = {}): Readonly<Config> {
+  return loadConfig({
+    NODE_ENV: "test",
+    PORT: "0",
+    HOST: "127.0.0.1",
+    ADMIN_TOKEN,
+    WEBHOOK_SECRET,
+    DATABASE_URL: TEST_DATABASE_URL,
+    REDIS_NODES: TEST_REDIS_NODES.join(","),
+    NATS_URL,
+    TRANSPORTER: "none",
+    STREAM_PREFIX: `T${randomBytes(5).toString("hex")}`,
+    LOG_LEVEL: "warn",
+    ...env,
+  });
+}
+
+export async function setupStreams(config: Readonly<Config>): Promise<void> {
+  const h = await connectJetStream(config.natsUrl, "test-setup");
+  await ensureStreams(h.jsm, streamNames(config.streamPrefix), { duplicateWindowMs: 20 * 60 * 1000, consumerAckWaitMs: config.consumerAckWaitMs });
+  await h.nc.close();
+}
+
+export async function startStack(env: Record<string, string> = {}): Promise<Stack> {
+  const config = testConfig(env);
+  await setupStreams(config);
+  const broker = createBroker(config, { logger: { type: "Console", options: { level: "warn" } } });
+  await broker.start();
+  let baseUrl = "";
+  if (config.services.includes("gateway")) {
+    const server = (broker.getLocalService("gateway") as unknown as { server: Server }).server;
+    baseUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  }
+  const db = new pg.Pool({ connectionString: config.databaseUrl, max: 4 });
+  const nats = await connectJetStream(config.natsUrl, "test-observer");
+
+  const http: Stack["http"] = async (method, path, body, headers = {}) => {
+    const init: RequestInit = { method, headers: { ...headers } };
+    if (body !== undefined) {
+      init.body = typeof body === "string" ? body : JSON.stringify(body);
+      (init.headers as Record<string, string>)["content-type"] ??= "application/json";
+    }
+    const res = await fetch(baseUrl + path, init);
+    const text = await res.text();
+    let parsed: unknown = text;
+    try {
+      parsed = text ? JSON.parse(text) : null;
+    } catch {
+      // not JSON: keep the text, the test will say so
+    }
+    return { status: res.status, headers: res.headers, body: parsed };
+  };
+
+  const createProduct: Stack["createProduct"] = async (fields) => {
+    const r = await http("POST", "/api/admin/products", { name: "Test product", price_cents: 1000, stock: 10, ...fields }, {
+      authorization: `Bearer ${ADMIN_TOKEN}`,
+    });
+    if (r.status !== 201) throw new Error(`create product: ${r.status} ${JSON.stringify(r.body)}`);
+    return r.body;
+  };
+
+  return {
+    config, broker, baseUrl, db, nats, http, createProduct,
+    async stop() {
+      await broker.stop();
+      await deleteStreams(nats.jsm, streamNames(config.streamPrefix));
+      await nats.nc.close();
+      await db.end();
+    },
+  };
+}
+
+/** Resolves once `check` returns a truthy value; polls (the pipeline is asynchronous by design). */
+export async function eventually<T>(check: () => Promise<T | undefined | null | false>, timeoutMs = 20_000, what = "condition"): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let last: unknown;
+  while (Date.now() < deadline) {
+    try {
+      const v = await check();
+      if (v) return v;
+    } catch (err) {
+      last = err;
+    }
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  throw new Error(`timed out waiting for ${what}${last ? `: ${String(last)}` : ""}`);
+}
