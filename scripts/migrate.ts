@@ -6,7 +6,7 @@ import { loadConfig } from "../src/lib/config.ts";
 import { ensureDatabase, initOrm, migrateUp } from "../src/lib/db.ts";
 
 const [command = "up", name] = process.argv.slice(2);
-const url = process.env.DATABASE_URL ?? loadConfig({ ...process.env, REDIS_URL: process.env.REDIS_URL ?? "redis://unused" }).databaseUrl;
+const url = loadConfig({ ...process.env, SERVICES: "none" }).databaseUrl;
 
 if (command === "up") {
   const applied = await migrateUp(url);

@@ -11,8 +11,14 @@ import { PG_ADMIN_URL, TEST_DATABASE, TEST_DATABASE_URL, TEST_REDIS_CLUSTER_PORT
 
 export default async function globalSetup(): Promise<void> {
   const nodes = await startRedisCluster(TEST_REDIS_CLUSTER_PORT);
-  const cluster = new Cluster(nodes.map((n) => ({ host: n.split(":")[0], port: Number(n.split(":")[1]) })));
-  await Promise.all(cluster.nodes("master").map((n) => n.flushall()));
+  const cluster = new Cluster(nodes.map((n: string) => ({ host: n.split(":")[0], port: Number(n.split(":")[1]) })));
+  await new Promise((resolve, reject) => {
+    cluster.once("ready", resolve);
+    cluster.once("error", reject);
+  });
+  const masters = cluster.nodes("master");
+  if (masters.length !== 3) throw new Error(`test cluster has ${masters.length} masters, expected 3`);
+  await Promise.all(masters.map((n) => n.flushall()));
   await cluster.quit();
 
   const admin = new pg.Client({ connectionString: PG_ADMIN_URL });

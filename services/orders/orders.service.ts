@@ -20,6 +20,8 @@ import type { ReservedOrder } from "../../src/domain/reservation.ts";
 import { findOrder, type OrderView } from "../../src/db/find-order.ts";
 import { persistOrders, type PersistResult } from "../../src/db/persist-orders.ts";
 import { applyInventoryEffects } from "../../src/lib/inventory-effects.ts";
+import { cancelPendingOrder } from "../../src/db/cancel-order.ts";
+import { settleOrphan } from "../../src/db/settle-orphan.ts";
 
 export const ORDERS_PERSISTED_EVENT = "orders.persisted";
 
@@ -54,6 +56,28 @@ export default function ordersService(config: Readonly<Config>): ServiceSchema {
             if (late) return late;
           }
           throw notFound("ORDER_NOT_FOUND", `order ${id} does not exist`);
+        },
+      },
+      release: {
+        params: orderIdPathParams,
+        async handler(ctx: Context<{ id: string }>) {
+          const id = ctx.params.id.toLowerCase();
+          const result = await orm.em.fork().transactional((em) => cancelPendingOrder(em, id));
+          if ("kind" in result) {
+            await applyInventoryEffects(this.broker, [result]);
+            return { order_id: id, released: true, status: "cancelled" };
+          }
+          if (result.status !== null) return { order_id: id, released: false, status: result.status };
+          // not in the database: a reservation only; write it off as expired, then free its units
+          const productId = productIdOfOrder(id);
+          const held = productId === null ? null : await ctx.call<(ReservedOrder & { idempotency_key: string | null }) | null, object>(
+            "inventory.reservation", { product_id: productId, order_id: id },
+          );
+          if (!held) throw notFound("ORDER_NOT_FOUND", `order ${id} does not exist`);
+          const status = await orm.em.fork().transactional((em) => settleOrphan(em, held));
+          if (status === "pending") return { order_id: id, released: false, status: "pending", retry: true };
+          await applyInventoryEffects(this.broker, [{ kind: status === "paid" ? "commit" : "release", product_id: held.product_id, order_id: id }]);
+          return { order_id: id, released: status !== "paid", status };
         },
       },
       health: {

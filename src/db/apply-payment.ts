@@ -2,6 +2,7 @@ import type { EntityManager } from "@mikro-orm/postgresql";
 import { decidePayment, type OrderStatus, type PaymentDecision, type PaymentEventInput } from "../domain/payment.ts";
 import { productIdOfOrder } from "../domain/order-id.ts";
 import { transitionOrder, type InventoryEffect } from "./order-transition.ts";
+import { idArray } from "./sql.ts";
 
 export interface RecordedPayment {
   httpStatus: number;
@@ -69,7 +70,7 @@ export async function applyParkedPayments(em: EntityManager, orderIds: string[])
   const parked = await em.execute<Array<PaymentEventInput & { amount_cents: number }>>(
     `select event_id, order_id, status, amount_cents::float8 as amount_cents from payment_events
       where order_id = any(?::uuid[]) and outcome = 'parked' order by received_at, event_id for update`,
-    [orderIds],
+    [idArray(orderIds)],
   );
   const effects: InventoryEffect[] = [];
   for (const event of parked) {

@@ -1,5 +1,6 @@
 import type { EntityManager } from "@mikro-orm/postgresql";
 import type { DbReading } from "../domain/audit.ts";
+import { idArray } from "./sql.ts";
 
 /** The database side of the audit for a set of products (all products when ids is null). */
 export async function orderTotals(em: EntityManager, ids: number[] | null): Promise<Map<number, DbReading>> {
@@ -22,7 +23,7 @@ export async function orderTotals(em: EntityManager, ids: number[] | null): Prom
                     join orders o on o.id = e.order_id group by o.product_id) d on d.product_id = p.id
       where (?::int[] is null or p.id = any(?::int[]))
       order by p.id`,
-    [ids, ids],
+    [ids && idArray(ids), ids && idArray(ids)],
   );
   return new Map(rows.map((r) => [r.id, r]));
 }

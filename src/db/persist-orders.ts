@@ -1,6 +1,7 @@
 import type { EntityManager } from "@mikro-orm/postgresql";
 import type { OrderReservedMessage } from "../domain/order-message.ts";
 import { applyParkedPayments } from "./apply-payment.ts";
+import { idArray } from "./sql.ts";
 import type { InventoryEffect } from "./order-transition.ts";
 
 export interface PersistResult {
@@ -31,30 +32,25 @@ export async function persistOrders(em: EntityManager, orders: OrderReservedMess
   if (orders.length === 0) return { inserted: [], rejected: [], duplicates: [], effects: [] };
   const unique = [...new Map(orders.map((o) => [o.order_id, o])).values()];
 
+  const rows = unique.map((o) => ({
+    id: o.order_id, product_id: o.product_id, user_id: o.user_id, qty: o.qty, amount_cents: o.amount_cents,
+    idempotency_key: o.idempotency_key, created_at: o.created_at, expires_at: o.expires_at,
+  }));
   const inserted = await em.execute<Array<{ id: string }>>(
     `insert into orders (id, product_id, user_id, qty, amount_cents, status, idempotency_key, created_at, updated_at, expires_at)
-     select t.id, t.product_id, t.user_id, t.qty, t.amount_cents, 'pending', t.idem, t.created_at, now(), t.expires_at
-       from unnest(?::uuid[], ?::int[], ?::varchar[], ?::int[], ?::bigint[], ?::varchar[], ?::timestamptz[], ?::timestamptz[])
-         as t(id, product_id, user_id, qty, amount_cents, idem, created_at, expires_at)
+     select t.id, t.product_id, t.user_id, t.qty, t.amount_cents, 'pending', t.idempotency_key, t.created_at, now(), t.expires_at
+       from jsonb_to_recordset(?::jsonb) as t(id uuid, product_id int, user_id varchar, qty int, amount_cents bigint,
+                                              idempotency_key varchar, created_at timestamptz, expires_at timestamptz)
      on conflict do nothing
      returning id`,
-    [
-      unique.map((o) => o.order_id),
-      unique.map((o) => o.product_id),
-      unique.map((o) => o.user_id),
-      unique.map((o) => o.qty),
-      unique.map((o) => o.amount_cents),
-      unique.map((o) => o.idempotency_key),
-      unique.map((o) => o.created_at),
-      unique.map((o) => o.expires_at),
-    ],
+    [JSON.stringify(rows)],
   );
   const fresh = new Set(inserted.map((r) => r.id));
   const skipped = unique.filter((o) => !fresh.has(o.order_id));
   let duplicates: PersistResult["duplicates"] = [];
   if (skipped.length > 0) {
     const existing = await em.execute<Array<{ id: string }>>(`select id from orders where id = any(?::uuid[])`, [
-      skipped.map((o) => o.order_id),
+      idArray(skipped.map((o) => o.order_id)),
     ]);
     const known = new Set(existing.map((r) => r.id));
     duplicates = skipped
@@ -100,7 +96,7 @@ export async function persistOrders(em: EntityManager, orders: OrderReservedMess
   }
   if (rejected.length > 0) {
     await em.execute(`update orders set status = 'rejected', updated_at = now() where id = any(?::uuid[])`, [
-      rejected.map((r) => r.order_id),
+      idArray(rejected.map((r) => r.order_id)),
     ]);
   }
   const effects = await applyParkedPayments(em, [...fresh]);

@@ -77,13 +77,15 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Readonly<Confi
     if (!/^[^:\s]+:\d{1,5}$/.test(node)) throw new ConfigError(`REDIS_NODES entries must be host:port, got "${node}"`);
   }
   const redisUrl = env.REDIS_URL || undefined;
-  if (redisNodes.length === 0 && !redisUrl && inventoryMode === "redis") {
-    throw new ConfigError("set REDIS_NODES (a Redis Cluster, host:port,...) or REDIS_URL (a single Redis)");
-  }
 
-  const services = str(env, "SERVICES", ALL_SERVICES.join(",")).split(",").map((s) => s.trim()).filter(Boolean);
+  // SERVICES=none: a node that only joins the cluster (the operator's REPL)
+  const servicesRaw = str(env, "SERVICES", ALL_SERVICES.join(","));
+  const services = servicesRaw === "none" ? [] : servicesRaw.split(",").map((s) => s.trim()).filter(Boolean);
   for (const s of services) {
     if (!ALL_SERVICES.includes(s)) throw new ConfigError(`SERVICES: unknown service "${s}" (known: ${ALL_SERVICES.join(", ")})`);
+  }
+  if (redisNodes.length === 0 && !redisUrl && inventoryMode === "redis" && services.includes("inventory")) {
+    throw new ConfigError("set REDIS_NODES (a Redis Cluster, host:port,...) or REDIS_URL (a single Redis)");
   }
 
   const transporterRaw = str(env, "TRANSPORTER", "nats");

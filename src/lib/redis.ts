@@ -45,6 +45,9 @@ export function createRedis(config: Pick<Config, "redisNodes" | "redisUrl">): Re
         return { host, port: Number(port) };
       }),
       {
+        // Auto-pipelining batches concurrent commands into one write per node. ioredis
+        // had a reply-misalignment bug for custom commands after NOSCRIPT retries
+        // (redis/ioredis#1931): test/lua/alignment.test.ts guards against it.
         enableAutoPipelining: true,
         scaleReads: "master",
         slotsRefreshTimeout: 2000,

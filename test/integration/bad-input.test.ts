@@ -46,7 +46,7 @@ describe("POST /api/orders refuses, with the envelope and no change", () => {
     expectEnvelope(await raw(body), [400, 413], "BAD_REQUEST");
   });
 
-  const v = (name: string, body: unknown) => [name, body] as const;
+  const v = (name: string, body: Record<string, unknown> | unknown[]) => [name, body] as const;
   test.each([
     v("missing qty", { product_id: 0, user_id: "u" }),
     v("missing product_id", { qty: 1, user_id: "u" }),
@@ -70,7 +70,7 @@ describe("POST /api/orders refuses, with the envelope and no change", () => {
     v("unknown field", { product_id: 1, qty: 1, user_id: "u", coupon: "FREE" }),
     v("an array body", [{ product_id: 1, qty: 1, user_id: "u" }]),
   ])("%s → 422 VALIDATION_ERROR with the fields named", async (_name, body) => {
-    const fixed = Array.isArray(body) ? body : { ...body, product_id: body.product_id === 1 ? productId : body.product_id };
+    const fixed = Array.isArray(body) ? body : { ...body, product_id: (body as { product_id?: unknown }).product_id === 1 ? productId : body.product_id };
     const r = await stack.http("POST", "/api/orders", fixed);
     expectEnvelope(r, 422, "VALIDATION_ERROR");
     expect(Object.keys(r.body.error.details.fields).length).toBeGreaterThan(0);
@@ -103,7 +103,7 @@ describe("other paths", () => {
 
   test("admin endpoints without the token, or with a wrong one, are 401 UNAUTHORIZED and create nothing", async () => {
     const before = (await stack.db.query("select count(*)::int as n from products")).rows[0].n;
-    for (const headers of [{}, { authorization: "Bearer wrong" }, { authorization: ADMIN_TOKEN }]) {
+    for (const headers of [{}, { authorization: "Bearer wrong" }, { authorization: ADMIN_TOKEN }] as Array<Record<string, string>>) {
       const r = await stack.http("POST", "/api/admin/products", { name: "x", price_cents: 1, stock: 1 }, headers);
       expectEnvelope(r, 401, "UNAUTHORIZED");
     }
