@@ -12,6 +12,8 @@ import { inFlightOrders, streamNames } from "../../src/lib/streams.ts";
 import type { OrderRequest } from "../../src/domain/reservation.ts";
 import type { NewProduct } from "../../src/db/create-product.ts";
 import { RedisInventory } from "./redis-inventory.ts";
+import { PgLockInventory } from "./pg-lock-inventory.ts";
+import type { Inventory } from "./inventory.ts";
 
 interface Meta {
   idempotencyKey?: string | null;
@@ -28,7 +30,7 @@ const orderRef = {
 export const STOCK_RETURNED_EVENT = "inventory.stock.returned";
 
 export default function inventoryService(config: Readonly<Config>): ServiceSchema {
-  let engine: RedisInventory;
+  let engine: Inventory;
 
   return {
     name: "inventory",
@@ -151,8 +153,12 @@ export default function inventoryService(config: Readonly<Config>): ServiceSchem
     },
 
     async started() {
-      const { redis, scripts } = await redisResource.acquire(config);
       const orm = await ormResource.acquire(config);
+      if (config.inventoryMode === "pg-lock") {
+        engine = new PgLockInventory(config, orm);
+        return;
+      }
+      const { redis, scripts } = await redisResource.acquire(config);
       const { js, jsm } = await jetStreamResource.acquire(config);
       const streams = streamNames(config.streamPrefix);
       engine = new RedisInventory({
@@ -163,6 +169,7 @@ export default function inventoryService(config: Readonly<Config>): ServiceSchem
     },
 
     async stopped() {
+      if (config.inventoryMode === "pg-lock") return ormResource.release(config);
       await Promise.all([redisResource.release(config), ormResource.release(config), jetStreamResource.release(config)]);
     },
   } as ServiceSchema;

@@ -23,33 +23,7 @@ import { encodeOrderMessage } from "../../src/domain/order-message.ts";
 import { productSnapshot, type ProductRow } from "../../src/db/product-snapshot.ts";
 import { createProduct, type NewProduct } from "../../src/db/create-product.ts";
 import { restockProduct } from "../../src/db/restock-product.ts";
-
-/** A product as GET /api/products/{id} shows it. */
-export interface ProductView {
-  id: number;
-  name: string;
-  price_cents: number;
-  currency: string;
-  stock_total: number;
-  stock_available: number;
-  sale_starts_at: string | null;
-  sale_ends_at: string | null;
-  per_user_limit: number | null;
-  max_per_order: number;
-}
-
-/** A shard's counters, for the audit and the REPL. */
-export interface ShardState {
-  loaded: boolean;
-  epoch: string | null;
-  stock_total: number;
-  available: number;
-  reserved: number;
-  sold: number;
-  /** number of reservation records, and the units they hold */
-  reservations: number;
-  reservation_units: number;
-}
+import { productView, type HeldReservation, type Inventory, type ProductView, type ShardState } from "./inventory.ts";
 
 export interface InventoryDeps {
   config: Readonly<Config>;
@@ -68,10 +42,8 @@ export interface InventoryDeps {
 /** How long a node trusts its own "sold out" flag before asking Redis again. */
 const SOLD_OUT_FLAG_MS = 1000;
 
-const iso = (ms: string | undefined) => (ms ? new Date(Number(ms)).toISOString() : null);
-const num = (v: string | undefined) => (v === undefined || v === "" ? null : Number(v));
 
-export class RedisInventory {
+export class RedisInventory implements Inventory {
   readonly #d: InventoryDeps;
   readonly #now: () => number;
   /** product id -> when this node last saw it sold out (Shard strategy routes a product to one node) */
@@ -171,7 +143,7 @@ export class RedisInventory {
   }
 
   /** The reservation of an order still held in the shard, or null. */
-  async reservation(productId: number, orderId: string): Promise<(ReservedOrder & { idempotency_key: string | null }) | null> {
+  async reservation(productId: number, orderId: string): Promise<HeldReservation | null> {
     const raw = await this.#redis(() => this.#d.redis.hget(productKeys(productId).res, orderId));
     if (!raw) return null;
     const rec = JSON.parse(raw) as { o: string; q: number; u: string; a: number; e: number; c: number; k: string };
@@ -197,18 +169,17 @@ export class RedisInventory {
     }
     const m: Record<string, string> = {};
     for (let i = 1; i < snap.length; i += 2) m[String(snap[i])] = String(snap[i + 1]);
-    return {
-      id: productId,
-      name: m.name,
-      price_cents: Number(m.price_cents),
-      currency: m.currency,
-      stock_total: Number(m.stock_total),
-      stock_available: Math.max(0, Number(snap[0])),
-      sale_starts_at: iso(m.starts_at_ms),
-      sale_ends_at: iso(m.ends_at_ms),
-      per_user_limit: num(m.per_user_limit),
-      max_per_order: Number(m.max_per_order),
-    };
+    return productView(
+      {
+        id: productId, name: m.name, price_cents: Number(m.price_cents), currency: m.currency,
+        stock_total: Number(m.stock_total), stock_committed: 0,
+        sale_starts_at: m.starts_at_ms ? new Date(Number(m.starts_at_ms)) : null,
+        sale_ends_at: m.ends_at_ms ? new Date(Number(m.ends_at_ms)) : null,
+        per_user_limit: m.per_user_limit === "" || m.per_user_limit === undefined ? null : Number(m.per_user_limit),
+        max_per_order: Number(m.max_per_order),
+      },
+      Number(snap[0]),
+    );
   }
 
   /**
@@ -224,7 +195,7 @@ export class RedisInventory {
     const users = { ...snap.users };
     for (const o of snap.pending) {
       reservations.set(o.id, {
-        o: o.id, q: o.qty, u: o.user_id ?? "", a: o.amount_cents, e: o.expires_at.getTime(), c: o.created_at.getTime(),
+        o: o.id, q: o.qty, u: o.user_id ?? "", a: o.amount_cents, e: new Date(o.expires_at).getTime(), c: new Date(o.created_at).getTime(),
         k: o.idempotency_key ?? "", h: "",
       });
     }
@@ -305,11 +276,11 @@ export class RedisInventory {
   }
 
   /** Reservations whose expiry is at or before `beforeMs`, oldest first. */
-  async dueReservations(productId: number, beforeMs: number, limit: number) {
+  async dueReservations(productId: number, beforeMs: number, limit: number): Promise<HeldReservation[]> {
     const k = productKeys(productId);
     const ids = await this.#d.redis.zrangebyscore(k.exp, "-inf", beforeMs, "LIMIT", 0, limit);
     const found = await Promise.all(ids.map((id) => this.reservation(productId, id)));
-    return found.filter((r) => r !== null);
+    return found.filter((r): r is HeldReservation => r !== null);
   }
 
   /** Every product that has had a shard since the last data loss. */

@@ -8,7 +8,7 @@ export interface ProductSnapshot {
   /** units of pending + paid orders per user */
   users: Record<string, number>;
   /** pending orders: reservations that are in the database and still unpaid */
-  pending: Array<{ id: string; qty: number; user_id: string | null; amount_cents: number; expires_at: Date; created_at: Date; idempotency_key: string | null }>;
+  pending: Array<{ id: string; qty: number; user_id: string | null; amount_cents: number; expires_at: Date | string; created_at: Date | string; idempotency_key: string | null }>;
 }
 
 export interface ProductRow {

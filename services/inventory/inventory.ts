@@ -1,0 +1,72 @@
+/**
+ * What the inventory service asks of an inventory engine. Two engines implement it:
+ * RedisInventory (the design: Lua on Redis shards, JetStream hand-over) and
+ * PgLockInventory (the naive baseline: a row lock per order), selected by INVENTORY_MODE.
+ */
+import type { OrderRequest, ReserveOutcome, ReservedOrder } from "../../src/domain/reservation.ts";
+import type { NewProduct } from "../../src/db/create-product.ts";
+import type { ProductRow } from "../../src/db/product-snapshot.ts";
+
+/** A product as GET /api/products/{id} shows it. */
+export interface ProductView {
+  id: number;
+  name: string;
+  price_cents: number;
+  currency: string;
+  stock_total: number;
+  stock_available: number;
+  sale_starts_at: string | null;
+  sale_ends_at: string | null;
+  per_user_limit: number | null;
+  max_per_order: number;
+}
+
+/** A shard's counters, for the audit and the REPL. */
+export interface ShardState {
+  loaded: boolean;
+  epoch: string | null;
+  stock_total: number;
+  available: number;
+  reserved: number;
+  sold: number;
+  /** number of reservation records, and the units they hold */
+  reservations: number;
+  reservation_units: number;
+}
+
+export type HeldReservation = ReservedOrder & { idempotency_key: string | null };
+
+export interface Inventory {
+  reserve(req: OrderRequest, idempotencyKey: string | null): Promise<ReserveOutcome>;
+  release(productId: number, orderId: string, idempotencyKey?: string | null, forgetKey?: boolean): Promise<boolean>;
+  commit(productId: number, orderId: string): Promise<boolean>;
+  reservation(productId: number, orderId: string): Promise<HeldReservation | null>;
+  product(productId: number): Promise<ProductView | null>;
+  load(productId: number, force?: boolean): Promise<boolean>;
+  createProduct(input: NewProduct): Promise<ProductView>;
+  seedDemo(): Promise<ProductView | null>;
+  restock(productId: number, add: number): Promise<ProductView | null>;
+  shardState(productId: number): Promise<ShardState>;
+  holders(productId: number): Promise<Record<string, number>>;
+  dueReservations(productId: number, beforeMs: number, limit: number): Promise<HeldReservation[]>;
+  knownProducts(): Promise<number[]>;
+  stockReturned(productId: number): void;
+  ping(): Promise<boolean>;
+}
+
+const iso = (d: Date | null) => (d ? new Date(d).toISOString() : null);
+
+export function productView(p: ProductRow, available: number): ProductView {
+  return {
+    id: p.id,
+    name: p.name,
+    price_cents: Number(p.price_cents),
+    currency: p.currency,
+    stock_total: p.stock_total,
+    stock_available: Math.max(0, available),
+    sale_starts_at: iso(p.sale_starts_at),
+    sale_ends_at: iso(p.sale_ends_at),
+    per_user_limit: p.per_user_limit ?? null,
+    max_per_order: p.max_per_order,
+  };
+}

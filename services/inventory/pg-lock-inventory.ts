@@ -1,0 +1,97 @@
+/**
+ * INVENTORY_MODE=pg-lock: the baseline the benchmark compares against. Same API,
+ * no Redis and no stream: each order is a PostgreSQL transaction holding the
+ * product's row lock (src/db/reserve-with-row-lock.ts). The "shard" views are
+ * computed from the database, so the audit and the REPL work unchanged.
+ */
+import type { MikroORM } from "@mikro-orm/postgresql";
+import type { Config } from "../../src/lib/config.ts";
+import { newOrderId } from "../../src/domain/order-id.ts";
+import type { OrderRequest, ReserveOutcome } from "../../src/domain/reservation.ts";
+import { reserveWithRowLock } from "../../src/db/reserve-with-row-lock.ts";
+import { productSnapshot } from "../../src/db/product-snapshot.ts";
+import { createProduct, type NewProduct } from "../../src/db/create-product.ts";
+import { restockProduct } from "../../src/db/restock-product.ts";
+import { productView, type HeldReservation, type Inventory, type ProductView, type ShardState } from "./inventory.ts";
+
+export class PgLockInventory implements Inventory {
+  readonly #orm: MikroORM;
+  readonly #config: Readonly<Config>;
+
+  constructor(config: Readonly<Config>, orm: MikroORM) {
+    this.#config = config;
+    this.#orm = orm;
+  }
+
+  reserve(req: OrderRequest, idempotencyKey: string | null): Promise<ReserveOutcome> {
+    const now = new Date();
+    return this.#orm.em.fork().transactional((em) =>
+      reserveWithRowLock(em, req, idempotencyKey, newOrderId(req.product_id, now.getTime()), now, this.#config.reservationTtlSeconds),
+    );
+  }
+
+  // The database transitions already moved the units: nothing is held elsewhere.
+  async release(): Promise<boolean> {
+    return false;
+  }
+  async commit(): Promise<boolean> {
+    return false;
+  }
+  async reservation(): Promise<HeldReservation | null> {
+    return null;
+  }
+  async dueReservations(): Promise<HeldReservation[]> {
+    return [];
+  }
+  async knownProducts(): Promise<number[]> {
+    return [];
+  }
+  stockReturned(): void {}
+
+  async product(productId: number): Promise<ProductView | null> {
+    const snap = await productSnapshot(this.#orm.em.fork(), productId);
+    return snap ? productView(snap.product, snap.product.stock_total - snap.product.stock_committed) : null;
+  }
+
+  async load(productId: number): Promise<boolean> {
+    return (await this.product(productId)) !== null;
+  }
+
+  async createProduct(input: NewProduct): Promise<ProductView> {
+    const row = await createProduct(this.#orm.em.fork(), input);
+    return productView(row, row.stock_total);
+  }
+
+  async seedDemo(): Promise<ProductView | null> {
+    const [{ n }] = await this.#orm.em.fork().execute<Array<{ n: number }>>("select count(*)::int as n from products");
+    return n > 0 ? null : this.createProduct({ name: "Console", price_cents: 49900, stock: 1000, per_user_limit: 2, max_per_order: 2 });
+  }
+
+  async restock(productId: number, add: number): Promise<ProductView | null> {
+    const row = await restockProduct(this.#orm.em.fork(), productId, add);
+    return row ? productView(row, row.stock_total - row.stock_committed) : null;
+  }
+
+  async shardState(productId: number): Promise<ShardState> {
+    const snap = await productSnapshot(this.#orm.em.fork(), productId);
+    const reserved = snap ? snap.pending.reduce((s, o) => s + o.qty, 0) : 0;
+    return {
+      loaded: snap !== null,
+      epoch: null,
+      stock_total: snap?.product.stock_total ?? 0,
+      available: snap ? snap.product.stock_total - snap.product.stock_committed : 0,
+      reserved,
+      sold: snap?.sold ?? 0,
+      reservations: snap?.pending.length ?? 0,
+      reservation_units: reserved,
+    };
+  }
+
+  async holders(productId: number): Promise<Record<string, number>> {
+    return (await productSnapshot(this.#orm.em.fork(), productId))?.users ?? {};
+  }
+
+  async ping(): Promise<boolean> {
+    return this.#orm.em.fork().execute("select 1").then(() => true, () => false);
+  }
+}
