@@ -8,10 +8,12 @@
  *   NODE_ID      this node's id                           (hostname-pid)
  *   SERVICES     the services this node runs             (all five)
  *   LOG_LEVEL    fatal | error | warn | info | debug      (info)
+ *   METRICS_PORT a node without the gateway serves Prometheus metrics on this port
  * The rest (ports, Redis, PostgreSQL, stream names, limits) is listed in README.md.
  */
 import type { BrokerOptions } from "moleculer";
 import type { Config } from "./src/lib/config.ts";
+import { ScrapeReporter } from "./src/lib/metrics.ts";
 
 export function brokerOptions(config: Readonly<Config>): BrokerOptions {
   return {
@@ -31,9 +33,15 @@ export function brokerOptions(config: Readonly<Config>): BrokerOptions {
     circuitBreaker: { enabled: false },
     bulkhead: { enabled: false },
     validator: true,
+    // The gateway renders its node's metrics at GET /metrics; other nodes may serve
+    // theirs on METRICS_PORT with Moleculer's Prometheus reporter.
     metrics: {
       enabled: true,
-      reporter: [],
+      reporter: config.services.includes("gateway")
+        ? [new ScrapeReporter() as never]
+        : config.metricsPort
+          ? [{ type: "Prometheus", options: { port: config.metricsPort } }]
+          : [],
     },
     tracing: { enabled: false },
     heartbeatInterval: 5,

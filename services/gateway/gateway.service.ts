@@ -13,6 +13,7 @@ import type { Config } from "../../src/lib/config.ts";
 import { ERROR_STATUS, errorBody, FlashError } from "../../src/lib/errors.ts";
 import { toHttpError } from "../../src/lib/http-envelope.ts";
 import { RateLimiter } from "../../src/lib/rate-limiter.ts";
+import { ScrapeReporter } from "../../src/lib/metrics.ts";
 import {
   createProductParams,
   orderIdPathParams,
@@ -26,6 +27,7 @@ const BODY_LIMIT = "16kb";
 const IDEMPOTENCY_KEY_RE = /^[\x20-\x7e]{1,128}$/;
 
 interface GatewayMeta {
+  $responseType?: string;
   idempotencyKey?: string | null;
   rawBody?: string;
   signature?: string;
@@ -129,6 +131,7 @@ export default function gatewayService(config: Readonly<Config>): ServiceSchema 
           bodyParsers: false,
           aliases: {
             "GET /health": "gateway.health",
+            "GET /metrics": "gateway.metrics",
           },
         },
       ],
@@ -205,6 +208,18 @@ export default function gatewayService(config: Readonly<Config>): ServiceSchema 
           });
           ctx.meta.$statusCode = answer.status;
           return answer.body;
+        },
+      },
+      metrics: {
+        async handler(ctx: Context<unknown, GatewayMeta>) {
+          // cluster-wide gauges are refreshed at scrape time by their owners
+          await Promise.all(
+            ["orders.refreshMetrics"].map((a) => ctx.call(a, {}, { timeout: 2000, retries: 0 }).catch(() => undefined)),
+          );
+          const reporter = (this.broker.metrics as unknown as { reporter: unknown[] }).reporter
+            .find((r): r is ScrapeReporter => r instanceof ScrapeReporter);
+          ctx.meta.$responseType = "text/plain; version=0.0.4; charset=utf-8";
+          return reporter ? reporter.render() : "";
         },
       },
       health: {

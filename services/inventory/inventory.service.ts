@@ -12,6 +12,7 @@ import { inFlightOrders, streamNames } from "../../src/lib/streams.ts";
 import type { OrderRequest } from "../../src/domain/reservation.ts";
 import type { NewProduct } from "../../src/db/create-product.ts";
 import { RedisInventory } from "./redis-inventory.ts";
+import { METRIC } from "../../src/lib/metrics.ts";
 import { PgLockInventory } from "./pg-lock-inventory.ts";
 import type { Inventory } from "./inventory.ts";
 
@@ -39,8 +40,11 @@ export default function inventoryService(config: Readonly<Config>): ServiceSchem
       reserve: {
         ...byProductId,
         params: placeOrderParams,
-        handler(ctx: Context<OrderRequest, Meta>) {
-          return engine.reserve(ctx.params, ctx.meta.idempotencyKey ?? null);
+        async handler(ctx: Context<OrderRequest, Meta>) {
+          const outcome = await engine.reserve(ctx.params, ctx.meta.idempotencyKey ?? null);
+          const label = outcome.ok ? (outcome.replayed ? "replayed" : "reserved") : outcome.code;
+          this.broker.metrics.increment(METRIC.reservations, { outcome: label });
+          return outcome;
         },
       },
       product: {
@@ -153,6 +157,10 @@ export default function inventoryService(config: Readonly<Config>): ServiceSchem
     },
 
     async started() {
+      this.broker.metrics.register({
+        name: METRIC.reservations, type: "counter", labelNames: ["outcome"],
+        description: "Answers to reservation requests, by outcome (reserved, replayed, SOLD_OUT, ...)",
+      });
       const orm = await ormResource.acquire(config);
       if (config.inventoryMode === "pg-lock") {
         engine = new PgLockInventory(config, orm);

@@ -20,7 +20,7 @@ import {
   type ReservedOrder,
 } from "../../src/domain/reservation.ts";
 import { encodeOrderMessage } from "../../src/domain/order-message.ts";
-import { productSnapshot, type ProductRow } from "../../src/db/product-snapshot.ts";
+import { productSnapshot, orderIdsInDb, type ProductRow } from "../../src/db/product-snapshot.ts";
 import { createProduct, type NewProduct } from "../../src/db/create-product.ts";
 import { restockProduct } from "../../src/db/restock-product.ts";
 import { productView, type HeldReservation, type Inventory, type ProductView, type ShardState } from "./inventory.ts";
@@ -36,7 +36,7 @@ export interface InventoryDeps {
   /** told when units went back to stock, so every node drops its sold-out flag */
   onStockReturned?: (productId: number) => void;
   /** reservations of a product still in flight to PostgreSQL (messages not yet written) */
-  inFlight?: (productId: number) => Promise<ReservedOrder[]>;
+  inFlight?: (productId: number) => Promise<Array<ReservedOrder & { idempotency_key: string | null }>>;
 }
 
 /** How long a node trusts its own "sold out" flag before asking Redis again. */
@@ -188,6 +188,9 @@ export class RedisInventory implements Inventory {
    * by orders not yet written would be sold twice. Returns false for an unknown product.
    */
   async load(productId: number, force = false): Promise<boolean> {
+    // The stream first, then the database: a message leaves the stream only after its
+    // row committed, so every reservation is seen in at least one of the two reads.
+    const inFlight = (await this.#d.inFlight?.(productId)) ?? [];
     const em = this.#d.orm.em.fork();
     const snap = await productSnapshot(em, productId);
     if (!snap) return false;
@@ -199,11 +202,12 @@ export class RedisInventory implements Inventory {
         k: o.idempotency_key ?? "", h: "",
       });
     }
-    for (const o of (await this.#d.inFlight?.(productId)) ?? []) {
-      if (reservations.has(o.order_id)) continue;
+    const settled = await orderIdsInDb(em, inFlight.map((o) => o.order_id));
+    for (const o of inFlight) {
+      if (reservations.has(o.order_id) || settled.has(o.order_id)) continue;
       reservations.set(o.order_id, {
         o: o.order_id, q: o.qty, u: o.user_id ?? "", a: o.amount_cents, e: Date.parse(o.expires_at), c: Date.parse(o.created_at),
-        k: "", h: "",
+        k: o.idempotency_key ?? "", h: "",
       });
       if (o.user_id) users[o.user_id] = (users[o.user_id] ?? 0) + o.qty;
     }

@@ -6,7 +6,7 @@
  */
 import type { Context, ServiceSchema } from "moleculer";
 import type { MikroORM } from "@mikro-orm/postgresql";
-import type { JsMsg } from "@nats-io/jetstream";
+import type { JsMsg, JetStreamManager } from "@nats-io/jetstream";
 import type { NatsConnection } from "@nats-io/transport-node";
 import type { Config } from "../../src/lib/config.ts";
 import { notFound } from "../../src/lib/errors.ts";
@@ -14,6 +14,7 @@ import { orderIdPathParams } from "../../src/lib/params.ts";
 import { jetStreamResource, ormResource } from "../../src/lib/resources.ts";
 import { streamNames } from "../../src/lib/streams.ts";
 import { DurableConsumer } from "../../src/lib/jetstream-consumer.ts";
+import { METRIC } from "../../src/lib/metrics.ts";
 import { productIdOfOrder } from "../../src/domain/order-id.ts";
 import { decodeOrderMessage } from "../../src/domain/order-message.ts";
 import type { ReservedOrder } from "../../src/domain/reservation.ts";
@@ -29,6 +30,8 @@ export default function ordersService(config: Readonly<Config>): ServiceSchema {
   let orm: MikroORM;
   let nc: NatsConnection;
   let consumer: DurableConsumer | undefined;
+  let jsm: JetStreamManager;
+  const names = streamNames(config.streamPrefix);
 
   return {
     name: "orders",
@@ -87,6 +90,21 @@ export default function ordersService(config: Readonly<Config>): ServiceSchema {
           return { db, nats };
         },
       },
+      refreshMetrics: {
+        async handler() {
+          const rows = await orm.em.fork().execute<Array<{ status: string; n: number }>>(
+            "select status, count(*)::int as n from orders group by status",
+          );
+          for (const status of ["pending", "paid", "cancelled", "expired", "rejected"]) {
+            this.broker.metrics.set(METRIC.ordersByStatus, rows.find((r) => r.status === status)?.n ?? 0, { status });
+          }
+          const info = await jsm.consumers.info(names.orders, names.ordersConsumer).catch(() => null);
+          if (info) this.broker.metrics.set(METRIC.streamPending, info.num_pending + info.num_ack_pending);
+          const dlq = await jsm.streams.info(names.deadLetter).catch(() => null);
+          if (dlq) this.broker.metrics.set(METRIC.deadLetters, dlq.state.messages);
+          return true;
+        },
+      },
       stats: {
         handler() {
           return consumer?.stats ?? null;
@@ -118,7 +136,10 @@ export default function ordersService(config: Readonly<Config>): ServiceSchema {
       orm = await ormResource.acquire(config);
       const handle = await jetStreamResource.acquire(config);
       nc = handle.nc;
-      const names = streamNames(config.streamPrefix);
+      jsm = handle.jsm;
+      this.broker.metrics.register({ name: METRIC.ordersByStatus, type: "gauge", labelNames: ["status"], description: "Orders in PostgreSQL by status" });
+      this.broker.metrics.register({ name: METRIC.streamPending, type: "gauge", description: "order.reserved messages not yet written to PostgreSQL" });
+      this.broker.metrics.register({ name: METRIC.deadLetters, type: "gauge", description: "order.reserved messages dead-lettered" });
       consumer = new DurableConsumer({
         js: handle.js,
         stream: names.orders,

@@ -1,4 +1,5 @@
 import type { EntityManager } from "@mikro-orm/postgresql";
+import { idArray } from "./sql.ts";
 
 /** A product row and the order totals a shard is rebuilt from. */
 export interface ProductSnapshot {
@@ -45,4 +46,11 @@ export async function productSnapshot(em: EntityManager, productId: number): Pro
     [productId],
   );
   return { product, sold, users: Object.fromEntries(userRows.map((r) => [r.user_id, r.units])), pending };
+}
+
+/** Which of these orders have a row (any status): in-flight messages already written. */
+export async function orderIdsInDb(em: EntityManager, ids: string[]): Promise<Set<string>> {
+  if (ids.length === 0) return new Set();
+  const rows = await em.execute<Array<{ id: string }>>(`select id from orders where id = any(?::uuid[])`, [idArray(ids)]);
+  return new Set(rows.map((r) => r.id));
 }

@@ -32,6 +32,7 @@ export interface Config {
   sweepIntervalMs: number;
   orphanGraceSeconds: number;
   logLevel: string;
+  metricsPort: number | null;
   seedProduct: boolean;
 }
 
@@ -122,6 +123,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Readonly<Confi
     sweepIntervalMs: int(env, "SWEEP_INTERVAL_MS", 5000, 100, 3600000),
     orphanGraceSeconds: int(env, "ORPHAN_GRACE_SECONDS", 60, 0, 86400),
     logLevel: str(env, "LOG_LEVEL", "info"),
+    metricsPort: env.METRICS_PORT ? int(env, "METRICS_PORT", 0, 1, 65535) : null,
     seedProduct: str(env, "SEED_PRODUCT", "false") === "true",
   });
 }

@@ -1,0 +1,144 @@
+/**
+ * The benchmark's own corner of the machine's services: its database
+ * (flash_sale_bench, dropped and recreated per run), its Redis Cluster (the ports
+ * scripts/bench.sh started; flushed per run, refused for any other port), its
+ * JetStream streams (one STREAM_PREFIX per run, deleted afterwards). Also reads the
+ * versions for the report.
+ */
+import os from "node:os";
+import pg from "pg";
+import { Redis } from "ioredis";
+import { connect } from "@nats-io/transport-node";
+import { jetstreamManager } from "@nats-io/jetstream";
+import { streamNames } from "../../src/lib/streams.ts";
+
+export const BENCH_DB = "flash_sale_bench";
+
+export function adminUrl(): string {
+  return process.env.PG_ADMIN_URL || "postgres://postgres@127.0.0.1:5432/postgres";
+}
+
+export function benchDbUrl(): string {
+  const url = new URL(adminUrl());
+  url.pathname = `/${BENCH_DB}`;
+  return url.toString();
+}
+
+/** Drops the benchmark database (only that one); the next run.ts recreates and migrates it. */
+export async function dropBenchDb(): Promise<void> {
+  const client = new pg.Client({ connectionString: adminUrl() });
+  await client.connect();
+  try {
+    await client.query(`drop database if exists ${BENCH_DB} with (force)`);
+  } finally {
+    await client.end();
+  }
+}
+
+export async function dbQuery<T extends pg.QueryResultRow>(sql: string, params: unknown[] = []): Promise<T[]> {
+  const client = new pg.Client({ connectionString: benchDbUrl() });
+  await client.connect();
+  try {
+    return (await client.query<T>(sql, params)).rows;
+  } finally {
+    await client.end();
+  }
+}
+
+/** A reusable connection for polling (the drain scenario). */
+export async function dbClient(): Promise<pg.Client> {
+  const client = new pg.Client({ connectionString: benchDbUrl() });
+  await client.connect();
+  return client;
+}
+
+export function redisNodes(): Array<{ host: string; port: number }> {
+  const raw = process.env.REDIS_NODES || "127.0.0.1:17201,127.0.0.1:17202,127.0.0.1:17203";
+  return raw.split(",").map((s) => {
+    const [host, port] = s.trim().split(":");
+    return { host, port: Number(port) };
+  });
+}
+
+/** FLUSHALL on each master of the benchmark's own cluster. Refuses anything outside 17000-17999 or off loopback. */
+export async function flushBenchRedis(): Promise<void> {
+  for (const n of redisNodes()) {
+    if (n.host !== "127.0.0.1" || n.port < 17000 || n.port > 17999) {
+      throw new Error(`refusing to flush ${n.host}:${n.port}: not the benchmark's own Redis Cluster`);
+    }
+    const r = new Redis({ host: n.host, port: n.port, lazyConnect: true, maxRetriesPerRequest: 1 });
+    try {
+      await r.connect();
+      const role = String(await r.call("role"));
+      if (role.startsWith("master")) await r.flushall();
+    } finally {
+      r.disconnect();
+    }
+  }
+}
+
+export async function deleteStreamsOf(natsUrl: string, prefix: string): Promise<void> {
+  if (!prefix.startsWith("BENCH")) throw new Error(`refusing to delete streams of prefix ${prefix}`);
+  const nc = await connect({ servers: natsUrl.split(","), name: "flash-bench-cleanup" });
+  try {
+    const jsm = await jetstreamManager(nc);
+    const names = streamNames(prefix);
+    for (const s of [names.orders, names.deadLetter]) await jsm.streams.delete(s).catch(() => undefined);
+  } finally {
+    await nc.close();
+  }
+}
+
+export interface MachineInfo {
+  cpus: number;
+  cpu_model: string;
+  memory_gib: number;
+  platform: string;
+  node: string;
+  redis: string;
+  nats: string;
+  postgres: string;
+}
+
+export async function machineInfo(natsUrl: string): Promise<MachineInfo> {
+  const cpus = os.cpus();
+  const info: MachineInfo = {
+    cpus: cpus.length,
+    cpu_model: cpus[0]?.model ?? "unknown",
+    memory_gib: Math.round(os.totalmem() / 2 ** 30),
+    platform: `${os.type()} ${os.release()} ${os.arch()}`,
+    node: process.version,
+    redis: "unknown",
+    nats: "unknown",
+    postgres: "unknown",
+  };
+  try {
+    const n = redisNodes()[0];
+    const r = new Redis({ host: n.host, port: n.port, lazyConnect: true, maxRetriesPerRequest: 1 });
+    await r.connect();
+    const text = await r.info("server");
+    r.disconnect();
+    info.redis = /redis_version:(\S+)/.exec(text)?.[1] ?? "unknown";
+  } catch (err) {
+    info.redis = `unavailable (${(err as Error).message})`;
+  }
+  try {
+    const nc = await connect({ servers: natsUrl.split(","), name: "flash-bench-info" });
+    info.nats = nc.info?.version ?? "unknown";
+    const js = nc.info?.jetstream ? ", JetStream" : "";
+    info.nats += js;
+    await nc.close();
+  } catch (err) {
+    info.nats = `unavailable (${(err as Error).message})`;
+  }
+  try {
+    const client = new pg.Client({ connectionString: adminUrl() });
+    await client.connect();
+    const { rows } = await client.query<{ version: string }>("select version()");
+    await client.end();
+    info.postgres = rows[0].version;
+  } catch (err) {
+    info.postgres = `unavailable (${(err as Error).message})`;
+  }
+  return info;
+}

@@ -1,0 +1,37 @@
+/**
+ * Prometheus text for GET /metrics, from Moleculer's metric registry (request rate
+ * and latency per action, plus ours). Moleculer's Prometheus reporter serves its own
+ * HTTP port; this one only renders, so the gateway serves it on its route.
+ */
+import moleculer from "moleculer";
+
+const PrometheusReporter = moleculer.MetricReporters.Prometheus as unknown as new (opts?: object) => {
+  init(registry: unknown): void;
+  stop(): Promise<void>;
+  generatePrometheusResponse(): string;
+  defaultLabels: unknown;
+  opts: { defaultLabels?: unknown };
+};
+const BaseReporter = moleculer.MetricReporters.Base as unknown as { prototype: { init(registry: unknown): void } };
+
+export class ScrapeReporter extends PrometheusReporter {
+  init(registry: unknown): void {
+    // the base reporter's set-up, without the Prometheus reporter's own HTTP server
+    BaseReporter.prototype.init.call(this, registry);
+    this.defaultLabels = this.opts.defaultLabels ?? {};
+  }
+
+  async stop(): Promise<void> {}
+
+  render(): string {
+    return this.generatePrometheusResponse();
+  }
+}
+
+/** Our own metrics: registered once per broker by the service that owns each. */
+export const METRIC = {
+  reservations: "flash_reservations_total",
+  ordersByStatus: "flash_orders",
+  streamPending: "flash_order_stream_pending",
+  deadLetters: "flash_order_dead_letters",
+} as const;

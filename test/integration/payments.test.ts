@@ -1,0 +1,185 @@
+/**
+ * Payment webhooks: signature, idempotency on event_id, parking of early events,
+ * final statuses, amount checks — against the real pipeline.
+ */
+import { jest } from "@jest/globals";
+import { startStack, eventually, type Stack } from "../support/stack.ts";
+import { sendWebhook, eventId } from "../support/webhooks.ts";
+import ordersService from "../../services/orders/orders.service.ts";
+
+jest.setTimeout(120_000);
+
+let stack: Stack;
+beforeAll(async () => {
+  stack = await startStack();
+});
+afterAll(async () => {
+  await stack?.stop();
+});
+
+async function pendingOrder(productId: number, user = "payer", qty = 1) {
+  const r = await stack.http("POST", "/api/orders", { product_id: productId, qty, user_id: user });
+  expect(r.status).toBe(202);
+  await eventually(async () => (await stack.http("GET", `/api/orders/${r.body.order_id}`)).body.status === "pending", 20_000, "order row");
+  return r.body as { order_id: string; amount_cents: number; product_id: number; qty: number };
+}
+
+const status = async (id: string) => (await stack.db.query("select status from orders where id = $1", [id])).rows[0]?.status;
+const events = async (orderId: string) =>
+  (await stack.db.query("select event_id, outcome from payment_events where order_id = $1 order by received_at", [orderId])).rows;
+const shard = (productId: number) => stack.broker.call<{ available: number; reserved: number; sold: number }, object>("inventory.shard", { product_id: productId });
+
+async function holdOrders<T>(fn: () => Promise<T>): Promise<T> {
+  await stack.broker.destroyService(stack.broker.getLocalService("orders")!);
+  try {
+    return await fn();
+  } finally {
+    await stack.broker.createService(ordersService(stack.config));
+    await stack.broker.waitForServices(["orders"]);
+  }
+}
+
+test("a succeeded payment pays the order and sells its units; the same event again gets the same answer and does nothing more", async () => {
+  const p = await stack.createProduct({ stock: 5, price_cents: 700 });
+  const o = await pendingOrder(p.id, "payer", 2);
+  const ev = { event_id: eventId(), order_id: o.order_id, status: "succeeded", amount_cents: 1400 };
+  const first = await sendWebhook(stack, ev);
+  expect(first).toMatchObject({ status: 200, body: { received: true, order_status: "paid" } });
+  expect(await status(o.order_id)).toBe("paid");
+  expect(await shard(p.id)).toMatchObject({ available: 3, reserved: 0, sold: 2 });
+  const again = await sendWebhook(stack, ev);
+  expect(again.status).toBe(200);
+  expect(again.body).toEqual(first.body);
+  expect(await events(o.order_id)).toHaveLength(1);
+  expect(await shard(p.id)).toMatchObject({ available: 3, reserved: 0, sold: 2 });
+});
+
+test("a failed payment cancels the order and returns its units once", async () => {
+  const p = await stack.createProduct({ stock: 5 });
+  const o = await pendingOrder(p.id, "payer", 2);
+  const ev = { event_id: eventId(), order_id: o.order_id, status: "failed", amount_cents: o.amount_cents };
+  expect((await sendWebhook(stack, ev)).body).toEqual({ received: true, order_status: "cancelled" });
+  expect((await sendWebhook(stack, ev)).body).toEqual({ received: true, order_status: "cancelled" });
+  expect(await status(o.order_id)).toBe("cancelled");
+  expect(await shard(p.id)).toMatchObject({ available: 5, reserved: 0, sold: 0 });
+  const { rows } = await stack.db.query("select stock_committed from products where id = $1", [p.id]);
+  expect(rows[0].stock_committed).toBe(0);
+});
+
+test("forged, stale, unsigned and malformed signatures are refused with 401 and change nothing", async () => {
+  const p = await stack.createProduct({ stock: 5 });
+  const o = await pendingOrder(p.id);
+  const ev = { event_id: eventId(), order_id: o.order_id, status: "succeeded", amount_cents: o.amount_cents };
+  const now = Math.floor(Date.now() / 1000);
+  for (const opts of [{ secret: "not-the-secret" }, { at: now - 301 }, { at: now + 301 }, { signature: null }, { signature: "t=1,v1=zz" }]) {
+    const r = await sendWebhook(stack, ev, opts);
+    expect(r.status).toBe(401);
+    expect(r.body.error.code).toBe("INVALID_SIGNATURE");
+  }
+  // a correct signature over other bytes
+  const r = await stack.http("POST", "/api/payments/webhook", JSON.stringify({ ...ev, amount_cents: 1 }), {
+    "content-type": "application/json",
+    "x-signature": (await import("../../src/domain/webhook-signature.ts")).signWebhook("test-webhook-secret", JSON.stringify(ev), now),
+  });
+  expect(r.status).toBe(401);
+  expect(await events(o.order_id)).toHaveLength(0);
+  expect(await status(o.order_id)).toBe("pending");
+});
+
+test("a signed but invalid body is 400/422 and records nothing", async () => {
+  const p = await stack.createProduct({ stock: 5 });
+  const o = await pendingOrder(p.id);
+  expect((await sendWebhook(stack, "{not json")).status).toBe(400);
+  for (const body of [
+    { event_id: "", order_id: o.order_id, status: "succeeded", amount_cents: 1 },
+    { event_id: "e", order_id: "nope", status: "succeeded", amount_cents: 1 },
+    { event_id: "e", order_id: o.order_id, status: "refunded", amount_cents: 1 },
+    { event_id: "e", order_id: o.order_id, status: "succeeded", amount_cents: -1 },
+    { event_id: "e", order_id: o.order_id, status: "succeeded", amount_cents: 1.5 },
+    { event_id: "x".repeat(129), order_id: o.order_id, status: "succeeded", amount_cents: 1 },
+  ]) {
+    const r = await sendWebhook(stack, body);
+    expect(r.status).toBe(422);
+    expect(r.body.error.code).toBe("VALIDATION_ERROR");
+  }
+  expect((await sendWebhook(stack, "[]")).status).toBe(422);
+  expect(await events(o.order_id)).toHaveLength(0);
+  expect(await status(o.order_id)).toBe("pending");
+});
+
+test("an amount that differs from the order's is 422 AMOUNT_MISMATCH, recorded, status unchanged", async () => {
+  const p = await stack.createProduct({ stock: 5, price_cents: 500 });
+  const o = await pendingOrder(p.id);
+  const r = await sendWebhook(stack, { event_id: eventId(), order_id: o.order_id, status: "succeeded", amount_cents: 499 });
+  expect(r.status).toBe(422);
+  expect(r.body.error.code).toBe("AMOUNT_MISMATCH");
+  expect(await events(o.order_id)).toEqual([expect.objectContaining({ outcome: "amount_mismatch" })]);
+  expect(await status(o.order_id)).toBe("pending");
+});
+
+test("an order unknown to the shard and the database is 404 ORDER_NOT_FOUND, and recorded", async () => {
+  const p = await stack.createProduct({ stock: 5 });
+  const { newOrderId } = await import("../../src/domain/order-id.ts");
+  const ghost = newOrderId(p.id);
+  const r = await sendWebhook(stack, { event_id: eventId(), order_id: ghost, status: "succeeded", amount_cents: 1 });
+  expect(r.status).toBe(404);
+  expect(r.body.error.code).toBe("ORDER_NOT_FOUND");
+  expect(await events(ghost)).toEqual([expect.objectContaining({ outcome: "unknown_order" })]);
+});
+
+test("an early webhook is parked with 202 and applied when the order row is written", async () => {
+  const p = await stack.createProduct({ stock: 5, price_cents: 300 });
+  const { order, early } = await holdOrders(async () => {
+    const order = await stack.http("POST", "/api/orders", { product_id: p.id, qty: 1, user_id: "early" });
+    expect(order.status).toBe(202);
+    const early = await sendWebhook(stack, { event_id: eventId(), order_id: order.body.order_id, status: "succeeded", amount_cents: 300 });
+    return { order, early };
+  });
+  expect(early).toMatchObject({ status: 202, body: { received: true, order_status: "reserved" } });
+  await eventually(async () => (await status(order.body.order_id)) === "paid", 20_000, "the parked payment to apply");
+  expect(await events(order.body.order_id)).toEqual([expect.objectContaining({ outcome: "applied" })]);
+  await eventually(async () => (await shard(p.id)).sold === 1, 10_000, "the shard to commit");
+});
+
+test("a webhook racing the order consumer is never parked forever and never leaves a paid order unpaid (looped)", async () => {
+  const p = await stack.createProduct({ stock: 200, price_cents: 100 });
+  const ids: string[] = [];
+  for (let i = 0; i < 40; i++) {
+    const r = await stack.http("POST", "/api/orders", { product_id: p.id, qty: 1, user_id: `race-${i}` });
+    expect(r.status).toBe(202);
+    ids.push(r.body.order_id);
+    // no waiting: the webhook lands while the consumer may be writing the row
+    const w = await sendWebhook(stack, { event_id: eventId(), order_id: r.body.order_id, status: "succeeded", amount_cents: 100 });
+    expect([200, 202]).toContain(w.status);
+  }
+  await eventually(async () => {
+    const { rows } = await stack.db.query("select count(*)::int as n from orders where id = any($1) and status = 'paid'", [ids]);
+    return rows[0].n === ids.length;
+  }, 30_000, "every raced order to be paid");
+  const { rows } = await stack.db.query("select count(*)::int as n from payment_events where order_id = any($1) and outcome <> 'applied'", [ids]);
+  expect(rows[0].n).toBe(0);
+  await eventually(async () => (await shard(p.id)).sold === ids.length, 10_000, "the shard to count them sold");
+});
+
+test("duplicated and reordered events: failed then succeeded leaves the order cancelled and asks for a refund", async () => {
+  const p = await stack.createProduct({ stock: 5, price_cents: 100 });
+  const o = await pendingOrder(p.id);
+  const failed = { event_id: eventId(), order_id: o.order_id, status: "failed", amount_cents: 100 };
+  const succeeded = { event_id: eventId(), order_id: o.order_id, status: "succeeded", amount_cents: 100 };
+  expect((await sendWebhook(stack, failed)).body).toEqual({ received: true, order_status: "cancelled" });
+  expect((await sendWebhook(stack, succeeded)).body).toEqual({ received: true, order_status: "cancelled", refund_required: true });
+  expect((await sendWebhook(stack, failed)).body).toEqual({ received: true, order_status: "cancelled" });
+  expect((await sendWebhook(stack, succeeded)).body).toEqual({ received: true, order_status: "cancelled", refund_required: true });
+  expect(await status(o.order_id)).toBe("cancelled");
+  expect(await shard(p.id)).toMatchObject({ available: 5, sold: 0 });
+});
+
+test("the same event delivered concurrently is applied once", async () => {
+  const p = await stack.createProduct({ stock: 5, price_cents: 100 });
+  const o = await pendingOrder(p.id);
+  const ev = { event_id: eventId(), order_id: o.order_id, status: "succeeded", amount_cents: 100 };
+  const replies = await Promise.all(Array.from({ length: 10 }, () => sendWebhook(stack, ev)));
+  expect(replies.every((r) => r.status === 200 && r.body.order_status === "paid")).toBe(true);
+  expect(await events(o.order_id)).toHaveLength(1);
+  expect(await shard(p.id)).toMatchObject({ sold: 1, reserved: 0 });
+});
