@@ -27,6 +27,7 @@ const BODY_LIMIT = "16kb";
 const IDEMPOTENCY_KEY_RE = /^[\x20-\x7e]{1,128}$/;
 
 interface GatewayMeta {
+  $location?: string;
   $responseType?: string;
   idempotencyKey?: string | null;
   rawBody?: string;
@@ -183,7 +184,7 @@ export default function gatewayService(config: Readonly<Config>): ServiceSchema 
         async handler(ctx: Context<Record<string, unknown>, GatewayMeta>) {
           const product = await ctx.call("inventory.createProduct", ctx.params);
           ctx.meta.$statusCode = 201;
-          ctx.meta.$responseHeaders = { Location: `/api/products/${(product as { id: number }).id}` };
+          ctx.meta.$location = `/api/products/${(product as { id: number }).id}`;
           return product;
         },
       },

@@ -18,9 +18,10 @@ export interface RecordedPayment {
  *
  * The event row is inserted first (unique event_id): a concurrent delivery of the same
  * event waits on that insert and then reads the stored answer. The product row is then
- * share-locked: the order consumer updates it in the transaction that writes the order
- * and picks up parked events, so either this transaction sees the order row, or the
- * consumer sees this parked event — never neither.
+ * locked (as an UPDATE would): the order consumer updates it in the transaction that
+ * writes the order and picks up parked events, so either this transaction sees the
+ * order row, or the consumer sees this parked event — never neither. Taking the
+ * product's lock before the order's is the lock order every writer follows.
  */
 export async function recordPayment(
   em: EntityManager,
@@ -43,7 +44,7 @@ export async function recordPayment(
 
   const productId = productIdOfOrder(event.order_id);
   if (productId !== null) {
-    await em.execute(`select 1 from products where id = ? for share`, [productId]);
+    await em.execute(`select 1 from products where id = ? for no key update`, [productId]);
   }
   const [order] = await em.execute<Array<{ status: OrderStatus; amount_cents: number }>>(
     `select status, amount_cents::float8 as amount_cents from orders where id = ? for update`,

@@ -17,6 +17,10 @@ export async function transitionOrder(
   orderId: string,
   next: "paid" | "cancelled",
 ): Promise<InventoryEffect | null> {
+  // product row before order row: the lock order of every writer (no deadlocks)
+  const [owner] = await em.execute<Array<{ product_id: number }>>(`select product_id from orders where id = ?`, [orderId]);
+  if (!owner) return null;
+  await em.execute(`select 1 from products where id = ? for no key update`, [owner.product_id]);
   const [row] = await em.execute<Array<{ product_id: number; qty: number }>>(
     `update orders set status = ?, updated_at = now() where id = ? and status = 'pending' returning product_id, qty`,
     [next, orderId],

@@ -3,7 +3,7 @@
  * Cluster, PostgreSQL and NATS, with a stream prefix of its own and the gateway on
  * an ephemeral port. `http()` talks to it like any client.
  */
-import { randomBytes } from "node:crypto";
+import { randomBytes, randomInt } from "node:crypto";
 import type { AddressInfo } from "node:net";
 import type { Server } from "node:http";
 import type { ServiceBroker } from "moleculer";
@@ -11,7 +11,7 @@ import pg from "pg";
 import { loadConfig, type Config } from "../../src/lib/config.ts";
 import { connectJetStream, deleteStreams, ensureStreams, streamNames, type JetStreamHandle } from "../../src/lib/streams.ts";
 import { createBroker } from "../../services/index.ts";
-import { NATS_URL, TEST_DATABASE_URL, TEST_REDIS_NODES } from "./env.ts";
+import { NATS_URL, PG_ADMIN_URL, TEST_DATABASE, TEST_DATABASE_URL, TEST_REDIS_NODES } from "./env.ts";
 
 export const ADMIN_TOKEN = "test-admin-token";
 export const WEBHOOK_SECRET = "test-webhook-secret";
@@ -56,8 +56,50 @@ export async function setupStreams(config: Readonly<Config>): Promise<void> {
   await h.nc.close();
 }
 
+/**
+ * A throwaway database per stack, copied from the migrated template, with product ids
+ * starting at a random base: stacks share one Redis Cluster, and shards are keyed by
+ * product id.
+ */
+async function createTestDatabase(prefix: string): Promise<string> {
+  const name = `${TEST_DATABASE}_${prefix.toLowerCase()}`;
+  const admin = new pg.Client({ connectionString: PG_ADMIN_URL });
+  await admin.connect();
+  try {
+    for (let attempt = 0; ; attempt++) {
+      try {
+        await admin.query(`create database ${name} template ${TEST_DATABASE}`);
+        break;
+      } catch (err) {
+        // another file is copying the template at this instant
+        if ((err as { code?: string }).code !== "55006" || attempt > 50) throw err;
+        await new Promise((r) => setTimeout(r, 100));
+      }
+    }
+  } finally {
+    await admin.end();
+  }
+  const url = new URL(TEST_DATABASE_URL);
+  url.pathname = `/${name}`;
+  const db = new pg.Client({ connectionString: url.toString() });
+  await db.connect();
+  await db.query(`alter sequence products_id_seq restart with ${randomInt(1, 2000) * 1_000_000}`);
+  await db.end();
+  return url.toString();
+}
+
+async function dropTestDatabase(url: string): Promise<void> {
+  const admin = new pg.Client({ connectionString: PG_ADMIN_URL });
+  await admin.connect();
+  await admin.query(`drop database if exists ${new URL(url).pathname.slice(1)} with (force)`).catch(() => undefined);
+  await admin.end();
+}
+
 export async function startStack(env: Record<string, string> = {}): Promise<Stack> {
-  const config = testConfig(env);
+  const prefix = env.STREAM_PREFIX ?? `T${randomBytes(5).toString("hex")}`;
+  const ownDatabase = env.DATABASE_URL === undefined && env.STREAM_PREFIX === undefined;
+  const databaseUrl = env.DATABASE_URL ?? (ownDatabase ? await createTestDatabase(prefix) : undefined);
+  const config = testConfig({ ...env, STREAM_PREFIX: prefix, ...(databaseUrl ? { DATABASE_URL: databaseUrl } : {}) });
   await setupStreams(config);
   const broker = createBroker(config, { logger: { type: "Console", options: { level: "warn" } } });
   await broker.start();
@@ -98,9 +140,12 @@ export async function startStack(env: Record<string, string> = {}): Promise<Stac
     config, broker, baseUrl, db, nats, http, createProduct,
     async stop() {
       await broker.stop();
-      await deleteStreams(nats.jsm, streamNames(config.streamPrefix));
-      await nats.nc.close();
       await db.end();
+      if (ownDatabase) {
+        await deleteStreams(nats.jsm, streamNames(config.streamPrefix));
+        await dropTestDatabase(config.databaseUrl);
+      }
+      await nats.nc.close();
     },
   };
 }

@@ -1,0 +1,44 @@
+/**
+ * CPU time of processes, from /proc/<pid>/stat (utime + stime), so a run can say
+ * how much CPU the service, Redis and the load generator itself used on this
+ * small machine. Returns 0 where /proc is not there.
+ */
+import { readFileSync, readdirSync } from "node:fs";
+import { join } from "node:path";
+
+const TICKS = 100; // USER_HZ on Linux
+
+export function cpuSeconds(pid: number | undefined): number {
+  if (!pid) return 0;
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+    const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+    // fields[0] is field 3 (state): utime is field 14, stime field 15
+    return (Number(fields[11]) + Number(fields[12])) / TICKS;
+  } catch {
+    return 0;
+  }
+}
+
+/** The pids of the benchmark's Redis Cluster nodes, from scripts/redis-cluster.sh's pidfiles. */
+export function redisPids(root: string, basePort: number): number[] {
+  const dir = join(root, ".data", `redis-cluster-${basePort}`);
+  const pids: number[] = [];
+  try {
+    for (const d of readdirSync(dir)) {
+      try {
+        const pid = Number(readFileSync(join(dir, d, "redis.pid"), "utf8").trim());
+        if (Number.isInteger(pid) && pid > 0) pids.push(pid);
+      } catch {
+        // not a node directory
+      }
+    }
+  } catch {
+    // no cluster directory
+  }
+  return pids;
+}
+
+export function sumCpu(pids: Array<number | undefined>): number {
+  return pids.reduce<number>((a, p) => a + cpuSeconds(p), 0);
+}

@@ -1,0 +1,210 @@
+/**
+ * Time and recovery: expiry of unpaid orders (also racing payments and other
+ * sweepers), reservations whose message never reached the stream, a shard wiped
+ * mid-sale, and the audit naming what is wrong. "Now" is passed to the sweeper.
+ */
+import { jest } from "@jest/globals";
+import { Cluster } from "ioredis";
+import { startStack, eventually, type Stack } from "../support/stack.ts";
+import { sendWebhook, eventId } from "../support/webhooks.ts";
+import { TEST_REDIS_NODES } from "../support/env.ts";
+import { loadScripts } from "../../src/lib/redis.ts";
+import { productKeys } from "../../src/lib/keys.ts";
+import { streamNames } from "../../src/lib/streams.ts";
+import { newOrderId } from "../../src/domain/order-id.ts";
+import { encodeOrderMessage } from "../../src/domain/order-message.ts";
+import { replCommands } from "../../src/ops/repl-commands.ts";
+
+jest.setTimeout(180_000);
+
+let stack: Stack;
+let redis: Cluster;
+beforeAll(async () => {
+  stack = await startStack({ SWEEP_INTERVAL_MS: "3600000", ORPHAN_GRACE_SECONDS: "30" });
+  redis = new Cluster(TEST_REDIS_NODES.map((n) => ({ host: "127.0.0.1", port: Number(n.split(":")[1]) })));
+});
+afterAll(async () => {
+  await redis?.quit();
+  await stack?.stop();
+});
+
+const status = async (id: string) => (await stack.db.query("select status from orders where id = $1", [id])).rows[0]?.status;
+const shard = (productId: number) =>
+  stack.broker.call<{ available: number; reserved: number; sold: number; epoch: string; loaded: boolean }, object>("inventory.shard", { product_id: productId });
+const sweep = (now: number) => stack.broker.call<{ expired: number; released: number; orphans: number }, object>("sweeper.sweep", { now });
+const audit = (productId?: number) =>
+  stack.broker.call<{ ok: boolean; products: Array<{ id: number; consistent: boolean; failures: Array<{ invariant: string; by: number }> }> }, object>(
+    "sweeper.audit", productId ? { product_id: productId } : {},
+  );
+
+async function pendingOrder(productId: number, user: string, qty = 1) {
+  const r = await stack.http("POST", "/api/orders", { product_id: productId, qty, user_id: user });
+  expect(r.status).toBe(202);
+  await eventually(async () => (await status(r.body.order_id)) === "pending", 20_000, "order row");
+  return r.body as { order_id: string; amount_cents: number; expires_at: string };
+}
+
+async function drained() {
+  const names = streamNames(stack.config.streamPrefix);
+  await eventually(async () => {
+    const info = await stack.nats.jsm.consumers.info(names.orders, names.ordersConsumer);
+    return info.num_pending === 0 && info.num_ack_pending === 0;
+  }, 30_000, "the stream to drain");
+}
+
+test("an unpaid order expires after its TTL: status expired, units back once", async () => {
+  const p = await stack.createProduct({ stock: 5, per_user_limit: 2 });
+  const o = await pendingOrder(p.id, "late", 2);
+  const before = Date.parse(o.expires_at) - 1;
+  expect((await sweep(before)).expired).toBe(0);
+  expect(await status(o.order_id)).toBe("pending");
+  await sweep(Date.parse(o.expires_at) + 1);
+  expect(await status(o.order_id)).toBe("expired");
+  expect(await shard(p.id)).toMatchObject({ available: 5, reserved: 0 });
+  await sweep(Date.parse(o.expires_at) + 1);
+  expect(await shard(p.id)).toMatchObject({ available: 5, reserved: 0 });
+  // the user may buy again: expired units do not count against the limit
+  expect((await stack.http("POST", "/api/orders", { product_id: p.id, qty: 2, user_id: "late" })).status).toBe(202);
+  expect((await audit(p.id)).ok).toBe(true);
+});
+
+test("two sweepers at once expire each order once and release its units once", async () => {
+  const p = await stack.createProduct({ stock: 50 });
+  const orders = await Promise.all(Array.from({ length: 20 }, (_, i) => pendingOrder(p.id, `two-${i}`)));
+  const later = Math.max(...orders.map((o) => Date.parse(o.expires_at))) + 1;
+  // a second node's sweeper: its own broker on the same database, Redis and stream
+  const other = await startStack({
+    STREAM_PREFIX: stack.config.streamPrefix, DATABASE_URL: stack.config.databaseUrl, SERVICES: "inventory,sweeper", SWEEP_INTERVAL_MS: "3600000",
+  });
+  try {
+    const { rows: [{ due }] } = await stack.db.query(
+      "select count(*)::int as due from orders where status = 'pending' and expires_at <= $1", [new Date(later)]);
+    expect(due).toBeGreaterThanOrEqual(20);
+    const [a, b] = await Promise.all([sweep(later), other.broker.call<{ expired: number }, object>("sweeper.sweep", { now: later })]);
+    expect(a.expired + b.expired).toBe(due);
+    for (const o of orders) expect(await status(o.order_id)).toBe("expired");
+  } finally {
+    await other.stop();
+  }
+  expect(await shard(p.id)).toMatchObject({ available: 50, reserved: 0 });
+  const { rows } = await stack.db.query("select stock_committed from products where id = $1", [p.id]);
+  expect(rows[0].stock_committed).toBe(0);
+  expect((await audit(p.id)).ok).toBe(true);
+});
+
+test("expiry racing a payment: exactly one wins, and the units follow the winner (looped)", async () => {
+  const p = await stack.createProduct({ stock: 100, price_cents: 100 });
+  const outcomes = { paid: 0, expired: 0 };
+  for (let i = 0; i < 15; i++) {
+    const o = await pendingOrder(p.id, `racer-${i}`);
+    const [w] = await Promise.all([
+      sendWebhook(stack, { event_id: eventId(), order_id: o.order_id, status: "succeeded", amount_cents: 100 }),
+      sweep(Date.parse(o.expires_at) + 1),
+    ]);
+    const final = await status(o.order_id);
+    expect(["paid", "expired"]).toContain(final);
+    outcomes[final as "paid" | "expired"]++;
+    if (final === "paid") expect(w.body).toEqual({ received: true, order_status: "paid" });
+    else expect(w.body).toEqual({ received: true, order_status: "expired", refund_required: true });
+  }
+  const s = await shard(p.id);
+  expect(s.sold).toBe(outcomes.paid);
+  expect(s.reserved).toBe(0);
+  expect(s.available).toBe(100 - outcomes.paid);
+  expect((await audit(p.id)).ok).toBe(true);
+});
+
+test("a reservation whose message never reached the stream is released after its TTL, and a late message changes nothing", async () => {
+  const p = await stack.createProduct({ stock: 10, price_cents: 100 });
+  await stack.http("GET", `/api/products/${p.id}`);
+  // the process died between the Lua step and the publish: only the shard knows
+  const scripts = loadScripts(redis);
+  const k = productKeys(p.id);
+  const orderId = newOrderId(p.id);
+  const now = Date.now();
+  const ttl = stack.config.reservationTtlSeconds * 1000;
+  const r = await scripts.reserve([k.meta, k.stock, k.res, k.exp, k.users, k.noIdem], [orderId, 3, "ghost", now, ttl, "", 86400, ""]);
+  expect(r[0]).toBe(0);
+  expect((await shard(p.id)).available).toBe(7);
+  expect((await sweep(now + ttl + 1)).orphans).toBe(0); // within the grace period: the message may still come
+  const report = await sweep(now + ttl + 31_000);
+  expect(report.orphans).toBe(1);
+  expect(await status(orderId)).toBe("expired");
+  expect(await shard(p.id)).toMatchObject({ available: 10, reserved: 0 });
+
+  const names = streamNames(stack.config.streamPrefix);
+  await stack.nats.js.publish(names.ordersSubject(p.id), encodeOrderMessage({
+    order_id: orderId, status: "reserved", product_id: p.id, qty: 3, user_id: "ghost", amount_cents: 300,
+    created_at: new Date(now).toISOString(), expires_at: new Date(now + ttl).toISOString(),
+  }, null), { msgID: `late-${orderId}` });
+  await drained();
+  expect(await status(orderId)).toBe("expired");
+  const { rows } = await stack.db.query("select stock_committed from products where id = $1", [p.id]);
+  expect(rows[0].stock_committed).toBe(0);
+});
+
+test("a FLUSHALL of the cluster mid-sale: the shard is rebuilt from PostgreSQL and the stream, and nothing is oversold", async () => {
+  const stock = 300;
+  const p = await stack.createProduct({ stock, max_per_order: 1, per_user_limit: 1 });
+  const buy = (from: number, n: number) =>
+    Promise.all(Array.from({ length: n }, (_, i) =>
+      stack.http("POST", "/api/orders", { product_id: p.id, qty: 1, user_id: `flush-${from + i}` }, { "idempotency-key": `flush-${p.id}-${from + i}` })));
+  const first = await buy(0, 150);
+  const epochBefore = (await shard(p.id)).epoch;
+  await Promise.all(redis.nodes("master").map((n) => n.flushall()));
+  const second = await buy(150, 400);
+  const won = [...first, ...second].filter((r) => r.status === 202).length;
+  expect([...first, ...second].every((r) => r.status === 202 || (r.status === 409 && r.body.error.code === "SOLD_OUT"))).toBe(true);
+  await drained();
+
+  const after = await shard(p.id);
+  expect(after.epoch).not.toBe(epochBefore);
+  const { rows } = await stack.db.query(
+    `select coalesce(sum(qty) filter (where status in ('pending','paid')), 0)::int as units,
+            count(*) filter (where status = 'rejected')::int as rejected from orders where product_id = $1`, [p.id]);
+  expect(rows[0].units).toBeLessThanOrEqual(stock);
+  expect(won - rows[0].rejected).toBe(rows[0].units);
+  expect(rows[0].units).toBe(stock);
+  const a = await audit(p.id);
+  expect(a.products[0]).toMatchObject({ consistent: true, available: 0 });
+});
+
+test("the audit names the invariant a tampered shard breaks, and by how much", async () => {
+  const p = await stack.createProduct({ stock: 20 });
+  await pendingOrder(p.id, "t");
+  await drained();
+  expect((await audit(p.id)).ok).toBe(true);
+  await redis.incrby(productKeys(p.id).stock, 5);
+  const a = await audit(p.id);
+  expect(a.ok).toBe(false);
+  expect(a.products[0].consistent).toBe(false);
+  expect(a.products[0].failures).toContainEqual(expect.objectContaining({ invariant: "shard_conservation", by: 5 }));
+  // over HTTP, for operators
+  const r = await stack.http("GET", "/api/admin/audit", undefined, { authorization: "Bearer test-admin-token" });
+  expect(r.status).toBe(200);
+  expect(r.body.ok).toBe(false);
+  // a rebuild from the database repairs it
+  await stack.broker.call("inventory.rebuild", { product_id: p.id });
+  expect((await audit(p.id)).ok).toBe(true);
+});
+
+test("the operator's REPL commands show a shard, its holders and reservations, release an order and rebuild", async () => {
+  const p = await stack.createProduct({ stock: 10, per_user_limit: 3 });
+  const o = await pendingOrder(p.id, "repl-user", 2);
+  const out: string[] = [];
+  const commands = Object.fromEntries(replCommands((line) => out.push(String(line))).map((c) => [c.command.split(" ")[0], c]));
+  const run = async (name: string, args: Record<string, string> = {}) => {
+    out.length = 0;
+    await commands[name].action(stack.broker, args);
+    return JSON.parse(out.join("\n"));
+  };
+  expect(await run("stock", { productId: String(p.id) })).toMatchObject({ shard: { available: 8, reserved: 2 }, product: { stock_available: 8 } });
+  expect(await run("holders", { productId: String(p.id) })).toEqual({ "repl-user": 2 });
+  expect((await run("reservations", { productId: String(p.id) })).map((r: { order_id: string }) => r.order_id)).toEqual([o.order_id]);
+  expect(await run("audit", { productId: String(p.id) })).toMatchObject({ ok: true });
+  expect(await run("release", { orderId: o.order_id })).toMatchObject({ released: true, status: "cancelled" });
+  expect(await status(o.order_id)).toBe("cancelled");
+  expect(await run("stock", { productId: String(p.id) })).toMatchObject({ shard: { available: 10, reserved: 0 } });
+  expect(await run("rebuild", { productId: String(p.id) })).toMatchObject({ loaded: true, available: 10 });
+  await expect(commands.stock.action(stack.broker, { productId: "x" })).rejects.toThrow(/positive integer/);
+});
