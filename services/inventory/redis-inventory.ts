@@ -187,10 +187,16 @@ export class RedisInventory implements Inventory {
    * reservations still in flight on the stream. Never from stock_total alone: units held
    * by orders not yet written would be sold twice. Returns false for an unknown product.
    */
-  async load(productId: number, force = false): Promise<boolean> {
+  async load(productId: number, force = false, fresh = false): Promise<boolean> {
     // The stream first, then the database: a message leaves the stream only after its
     // row committed, so every reservation is seen in at least one of the two reads.
-    const inFlight = (await this.#d.inFlight?.(productId)) ?? [];
+    // Without the stream there is no safe rebuild: answer 503 rather than guess.
+    // (A product just created has nothing in flight.)
+    const inFlight = fresh || !this.#d.inFlight
+      ? []
+      : await this.#d.inFlight(productId).catch((err: Error) => {
+          throw new UnavailableError(`order stream unavailable, cannot rebuild shard: ${err.message}`, "nats", 1);
+        });
     const em = this.#d.orm.em.fork();
     const snap = await productSnapshot(em, productId);
     if (!snap) return false;
@@ -231,7 +237,7 @@ export class RedisInventory implements Inventory {
 
   async createProduct(input: NewProduct): Promise<ProductView> {
     const row = await createProduct(this.#d.orm.em.fork(), input);
-    await this.load(row.id, true);
+    await this.load(row.id, true, true);
     return (await this.product(row.id))!;
   }
 

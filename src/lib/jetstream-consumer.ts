@@ -247,7 +247,7 @@ export class DurableConsumer {
     this.#clearMaxWaitTimer();
     this.#wakeReader?.();
     this.#wakeSleeper?.();
-    if (false && this.#running) {
+    if (this.#running) {
       let timer: NodeJS.Timeout | undefined;
       const finished = await Promise.race([
         this.#running.then(() => true),
@@ -401,6 +401,7 @@ export class DurableConsumer {
       for (const m of this.#inFlight) m.working();
       for (const b of this.#buffer) b.msg.working();
     }, Math.max(100, Math.floor(this.#ackWaitMs / 3)));
+    keepAlive.unref(); // a hung handler must not, by itself, keep the process alive
     try {
       try {
         await this.#handler(batch);

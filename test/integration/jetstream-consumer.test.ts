@@ -304,10 +304,13 @@ test("stop() waits for the running batch to finish and acks it; the messages it 
 
   let stopResolved = false;
   const stopping = a.stop().then(() => { stopResolved = true; });
-  // The absence of an event cannot be awaited: give a stop() that did not wait time to resolve.
-  await new Promise((r) => setTimeout(r, 200));
-  expect(stopResolved).toBe(false);
-  gate.resolve();
+  try {
+    // The absence of an event cannot be awaited: give a stop() that did not wait time to resolve.
+    await new Promise((r) => setTimeout(r, 200));
+    expect(stopResolved).toBe(false);
+  } finally {
+    gate.resolve();
+  }
   await within(stopping, 5_000, "stop() to resolve");
 
   expect(handledByA).toEqual(range(1, 10));
@@ -355,4 +358,27 @@ test("working() keeps a batch slower than ack_wait from being redelivered while 
   // the server delivered each message once (a redelivery would bump the consumer sequence)
   expect(during).toEqual([{ deliveredSeq: 5, redelivered: 0 }]);
   expect(c.stats).toMatchObject({ acked: 5, naked: 0 });
+});
+
+test("when the durable is deleted under it, the consume loop logs the error and resumes once the durable is back", async () => {
+  const f = await fixture({ ackWaitMs: 5_000 });
+  const handled: string[] = [];
+  let onHandled = deferred();
+  const c = f.consumer({
+    handler: async (msgs) => {
+      handled.push(...msgs.map((m) => dec(m.data)));
+      onHandled.resolve();
+    },
+  });
+  await c.start();
+  await f.publish(["before"]);
+  await within(onHandled.promise, 5_000, "the first message");
+
+  await jsm.consumers.delete(f.stream, f.durable);
+  await eventually(async () => f.logs.some((l) => l.startsWith("error") && l.includes("consume failed")), "the consume failure to be logged");
+  onHandled = deferred();
+  await ensureDurableConsumer(jsm, { stream: f.stream, durable: f.durable, filterSubject: f.subject, ackWaitMs: 5_000 });
+  await f.publish(["after"]);
+  await within(onHandled.promise, 10_000, "a message after the durable came back");
+  expect(handled).toEqual(["before", "after"]);
 });

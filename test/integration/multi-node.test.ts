@@ -1,0 +1,66 @@
+/**
+ * Scaling out: a gateway node and two inventory nodes talking over the NATS
+ * transporter. Every call for one product reaches one inventory node (Shard
+ * strategy), so per-product memory on that node is safe, and the sale stays exact.
+ */
+import { jest } from "@jest/globals";
+import type { Middleware } from "moleculer";
+import { startStack, eventually, type Stack } from "../support/stack.ts";
+import { createBroker } from "../../services/index.ts";
+import { testConfig } from "../support/stack.ts";
+import type { ServiceBroker } from "moleculer";
+
+jest.setTimeout(120_000);
+
+const handledBy = new Map<number, Set<string>>();
+const recorder: Middleware = {
+  name: "RecordReserveNode",
+  localAction(next: (ctx: never) => Promise<unknown>, action: { name: string }) {
+    if (action.name !== "inventory.reserve") return next;
+    return (ctx: { params: { product_id: number }; nodeID: string; broker: ServiceBroker }) => {
+      const set = handledBy.get(ctx.params.product_id) ?? new Set<string>();
+      set.add(ctx.broker.nodeID);
+      handledBy.set(ctx.params.product_id, set);
+      return next(ctx as never);
+    };
+  },
+} as unknown as Middleware;
+
+let gateway: Stack;
+let nodes: ServiceBroker[] = [];
+
+beforeAll(async () => {
+  gateway = await startStack({ TRANSPORTER: "nats", SERVICES: "gateway,orders,payments,sweeper", NODE_ID: "gw" });
+  const env = {
+    TRANSPORTER: "nats", SERVICES: "inventory", STREAM_PREFIX: gateway.config.streamPrefix, DATABASE_URL: gateway.config.databaseUrl,
+  };
+  nodes = [
+    createBroker(testConfig({ ...env, NODE_ID: "inv-a" }), { logger: false, middlewares: [recorder] }),
+    createBroker(testConfig({ ...env, NODE_ID: "inv-b" }), { logger: false, middlewares: [recorder] }),
+  ];
+  await Promise.all(nodes.map((b) => b.start()));
+  await gateway.broker.waitForServices(["inventory"]);
+  await eventually(async () => gateway.broker.registry.getActionEndpoints("inventory.reserve")?.count() === 2, 10_000, "both inventory nodes");
+});
+
+afterAll(async () => {
+  await Promise.all(nodes.map((b) => b.stop()));
+  await gateway?.stop();
+});
+
+test("every product is served by one inventory node, and a sale across nodes sells exactly its stock", async () => {
+  const products = await Promise.all(Array.from({ length: 24 }, () => gateway.createProduct({ stock: 5, max_per_order: 1 })));
+  handledBy.clear();
+  const replies = await Promise.all(
+    products.flatMap((p) => Array.from({ length: 20 }, (_, i) => gateway.http("POST", "/api/orders", { product_id: p.id, qty: 1, user_id: `n${i}` }))),
+  );
+  expect(replies.filter((r) => r.status === 202)).toHaveLength(24 * 5);
+  expect(replies.filter((r) => r.status === 409).every((r) => r.body.error.code === "SOLD_OUT")).toBe(true);
+  for (const p of products) expect(handledBy.get(p.id)?.size).toBe(1);
+  // the load spreads: both nodes own some products
+  expect(new Set(products.map((p) => [...handledBy.get(p.id)!][0])).size).toBe(2);
+  await eventually(async () => {
+    const { rows } = await gateway.db.query("select count(*)::int as n from orders where product_id = any($1)", [products.map((p) => p.id)]);
+    return rows[0].n === 120;
+  }, 30_000, "all orders in PostgreSQL");
+});
