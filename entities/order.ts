@@ -1,4 +1,5 @@
 import { defineEntity, p } from "@mikro-orm/core";
+import { Product } from "./product.ts";
 
 export const ORDER_STATUSES = ["pending", "paid", "cancelled", "expired", "rejected"] as const;
 
@@ -12,7 +13,7 @@ export const Order = defineEntity({
   tableName: "orders",
   properties: {
     id: p.uuid().primary(),
-    productId: p.integer().index(),
+    product: () => p.manyToOne(Product).index(),
     userId: p.string().length(64).nullable(),
     qty: p.integer(),
     amountCents: p.bigint("number"),

@@ -68,7 +68,7 @@ export async function renderChart(rows: ChartRow[], scenarios: string[], targets
     data: { values: rows },
     vconcat: [
       panel("rps", "Throughput, requests/s (higher is better; bare Node = the ceiling)", false),
-      panel("p99", "p99 latency, ms, log scale (lower is better)", true),
+      panel("p99", "p99 latency, ms (lower is better)", false),
     ],
     resolve: { scale: { color: "shared" } },
   } as unknown as TopLevelSpec;

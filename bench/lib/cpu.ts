@@ -42,3 +42,33 @@ export function redisPids(root: string, basePort: number): number[] {
 export function sumCpu(pids: Array<number | undefined>): number {
   return pids.reduce<number>((a, p) => a + cpuSeconds(p), 0);
 }
+
+/** The pids of processes whose command name is `comm` (e.g. the machine's nats-server): read-only look-up in /proc. */
+export function pidsByComm(comm: string): number[] {
+  const out: number[] = [];
+  try {
+    for (const d of readdirSync("/proc")) {
+      if (!/^\d+$/.test(d)) continue;
+      try {
+        if (readFileSync(`/proc/${d}/comm`, "utf8").trim() === comm) out.push(Number(d));
+      } catch {
+        // gone meanwhile
+      }
+    }
+  } catch {
+    // no /proc
+  }
+  return out;
+}
+
+/** CPU seconds per pid, to diff two snapshots of a changing set of processes. */
+export function cpuMap(pids: number[]): Map<number, number> {
+  return new Map(pids.map((p) => [p, cpuSeconds(p)]));
+}
+
+/** CPU used between two snapshots; a pid only in `after` counts from zero (it started meanwhile). */
+export function cpuDelta(before: Map<number, number>, after: Map<number, number>): number {
+  let sum = 0;
+  for (const [pid, t] of after) sum += Math.max(0, t - (before.get(pid) ?? 0));
+  return sum;
+}

@@ -142,3 +142,46 @@ export async function machineInfo(natsUrl: string): Promise<MachineInfo> {
   }
   return info;
 }
+
+/** PostgreSQL backend pids connected to the benchmark database right now. */
+export async function benchDbBackendPids(): Promise<number[]> {
+  const client = new pg.Client({ connectionString: adminUrl() });
+  await client.connect();
+  try {
+    const { rows } = await client.query<{ pid: number }>("select pid from pg_stat_activity where datname = $1", [BENCH_DB]);
+    return rows.map((r) => r.pid);
+  } finally {
+    await client.end();
+  }
+}
+
+/**
+ * Reservations still on their way to PostgreSQL (the orders consumer's pending +
+ * unacknowledged messages), read from JetStream directly so that waiting for the
+ * pipeline to drain costs the service nothing (the audit reads every shard).
+ */
+export class PipelineProbe {
+  readonly #nc: Awaited<ReturnType<typeof connect>>;
+  readonly #jsm: Awaited<ReturnType<typeof jetstreamManager>>;
+  readonly #names: ReturnType<typeof streamNames>;
+
+  private constructor(nc: Awaited<ReturnType<typeof connect>>, jsm: Awaited<ReturnType<typeof jetstreamManager>>, prefix: string) {
+    this.#nc = nc;
+    this.#jsm = jsm;
+    this.#names = streamNames(prefix);
+  }
+
+  static async open(natsUrl: string, prefix: string): Promise<PipelineProbe> {
+    const nc = await connect({ servers: natsUrl.split(","), name: "flash-bench-probe" });
+    return new PipelineProbe(nc, await jetstreamManager(nc), prefix);
+  }
+
+  async inFlight(): Promise<number> {
+    const info = await this.#jsm.consumers.info(this.#names.orders, this.#names.ordersConsumer);
+    return info.num_pending + info.num_ack_pending;
+  }
+
+  async close(): Promise<void> {
+    await this.#nc.close();
+  }
+}

@@ -58,6 +58,12 @@ export async function runLoad(spec: LoadSpec): Promise<LoadRun> {
   let stoppedByTime = false;
   const counts = new Map<number, number>();
 
+  let finish!: (r: autocannon.Result) => void;
+  let fail!: (e: Error) => void;
+  const done = new Promise<autocannon.Result>((res, rej) => {
+    finish = res;
+    fail = rej;
+  });
   const instance = autocannon({
     url: spec.url,
     connections: spec.connections,
@@ -74,7 +80,7 @@ export async function runLoad(spec: LoadSpec): Promise<LoadRun> {
         },
       },
     ],
-  });
+  }, (err, result) => (err ? fail(err as Error) : finish(result)));
 
   const t0 = performance.now();
   instance.on("response", (_client: unknown, statusCode: number, _bytes: number, responseTime: number) => {
@@ -91,7 +97,7 @@ export async function runLoad(spec: LoadSpec): Promise<LoadRun> {
 
   const stopTimer = setTimeout(() => {
     stoppedByTime = true;
-    (instance as unknown as { stop: () => void }).stop();
+    instance.stop();
   }, spec.maxSeconds * 1000);
 
   let lastN = 0;
@@ -109,8 +115,11 @@ export async function runLoad(spec: LoadSpec): Promise<LoadRun> {
       }, spec.progressEveryMs ?? 5000)
     : undefined;
 
-  const result = (await instance) as unknown as autocannon.Result;
-  const duration = performance.now() - t0;
+  const result = await done;
+  // autocannon reports "done" on its next 1 s sampling tick: the load ends with its last response
+  let duration = 0;
+  for (let k = 0; k < samples.n; k++) if (samples.t[k] > duration) duration = samples.t[k];
+  if (samples.n === 0) duration = performance.now() - t0;
   clearTimeout(stopTimer);
   if (progressTimer) clearInterval(progressTimer);
 

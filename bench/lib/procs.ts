@@ -18,10 +18,10 @@ export interface Child {
 
 const live = new Set<Child>();
 
-export function spawnNode(name: string, script: string, env: NodeJS.ProcessEnv, logDir: string, cwd: string): Child {
+export function spawnNode(name: string, script: string, env: NodeJS.ProcessEnv, logDir: string, cwd: string, nodeArgs: string[] = []): Child {
   const logFile = join(logDir, `${name}.log`);
   const out = createWriteStream(logFile, { flags: "a" });
-  const proc = spawn(process.execPath, [script], { cwd, env, stdio: ["ignore", "pipe", "pipe"] });
+  const proc = spawn(process.execPath, [...nodeArgs, script], { cwd, env, stdio: ["ignore", "pipe", "pipe"] });
   proc.stdout?.pipe(out, { end: false });
   proc.stderr?.pipe(out, { end: false });
   const child: Child = {

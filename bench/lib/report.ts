@@ -84,12 +84,14 @@ function checksTable(runs: RunRecord[]): string[] {
   if (withChecks.length === 0) return [];
   const out = [
     "",
-    "| target | audit ok | oversold products | units accepted (202 × qty) | units in DB (pending + paid) | stock | drained after load | errors / timeouts | CPU s: service / Redis / load gen (wall s) |",
+    "| target | audit ok | oversold products | units accepted (202 × qty) | units in DB (pending + paid) | stock | drained after load | errors / timeouts | CPU s in the load: service / Redis / PostgreSQL / nats-server / load gen (wall s) |",
     "|---|---|--:|--:|--:|--:|--:|--:|---|",
   ];
   for (const r of withChecks) {
     const c = r.checks;
-    const cpu = r.cpu_s ? `${fmt(r.cpu_s.service, 1)} / ${fmt(r.cpu_s.redis, 1)} / ${fmt(r.cpu_s.load_generator, 1)} (${fmt(r.cpu_s.wall, 1)})` : "–";
+    const cpu = r.cpu_s
+      ? `${fmt(r.cpu_s.service, 1)} / ${fmt(r.cpu_s.redis, 1)} / ${fmt(r.cpu_s.postgres, 1)} / ${fmt(r.cpu_s.nats, 1)} / ${fmt(r.cpu_s.load_generator, 1)} (${fmt(r.cpu_s.wall, 1)})`
+      : "–";
     const errs = r.load ? `${fmt(r.load.errors)} / ${fmt(r.load.timeouts)}${r.load.stopped_by_time ? " (stopped at the time limit)" : ""}` : "–";
     if (!c) {
       out.push(`| ${r.target} | n/a | n/a | – | – | – | – | ${errs} | ${cpu} |`);
@@ -189,3 +191,52 @@ export function chartRows(result: BenchResult): { rows: ChartRow[]; groups: stri
   groups.sort((a, b) => order.indexOf(a) - order.indexOf(b));
   return { rows, groups };
 }
+
+/** Written once, when bench/RESULTS.md does not exist yet; every run appends a section below it. */
+export const RESULTS_HEADER = `# Benchmark results
+
+Appended by \`npm run bench\` (scripts/bench.sh → bench/run.ts); the newest run is at the
+bottom. Raw numbers of each run: \`bench/results/<timestamp>.json\`; the chart of the
+latest run: \`bench/chart.png\`.
+
+## Method
+
+- **Targets**, all in the same run with the same load-generator settings:
+  \`bare\` (bench/bare-server.ts: a bare Node \`http\` server answering 202 with a small
+  JSON body, the ceiling of this machine), \`redis-1p\` (the design, every service in one
+  process, TRANSPORTER=none), \`redis-nats\` (the design as a cluster: a gateway node and an
+  inventory,orders,payments,sweeper node talking over NATS), \`pg-lock\` (the naive
+  baseline, INVENTORY_MODE=pg-lock: a row lock per order). Ratios are req/s of a row
+  divided by req/s of bare (whole run) and of pg-lock (same phase).
+- **Isolation**: each scenario × target starts from an empty database
+  (\`flash_sale_bench\`, dropped; run.ts recreates and migrates it), an empty Redis Cluster
+  of the benchmark's own (ports 17201-17203, flushed) and a new JetStream stream prefix
+  (\`BENCH<run>_<n>\`, deleted afterwards), so no run sees the backlog of another.
+- **Load**: autocannon, driven from bench/run.ts (same process), pipelining 1, request
+  timeout 10 s; every request is a new buyer: distinct \`user_id\` and distinct
+  \`Idempotency-Key\`. Products have per_user_limit 2 and max_per_order 2, like the seed
+  product. Rate limits are raised out of the way (RATE_LIMIT_PER_SECOND/BURST 1,000,000).
+  Each measured load is preceded by a warm-up (a few hundred requests on a separate
+  product). Every response is recorded (completion time, latency, status); req/s and the
+  latency percentiles are computed from those samples: req/s = responses / wall time.
+- **The drop, two phases**: split by time. The winners' phase runs from the first request
+  to the completion of the last 202 (that instant is reported as "sold out after"); the
+  sold-out phase is every response that completed after it, over the remaining wall time.
+  Responses of the winners' phase are all 202 except for the few 409s that raced the last
+  units. bare has no phases (it never sells out): its whole run is the ceiling of both.
+- **Checks after every load** (not for bare): the harness polls \`GET /api/admin/audit\` until
+  \`pipeline.drained\` (reported as "drained after load", the lag of the order pipeline behind
+  the requests), then records \`ok\`, products with paid + pending > stock_total (oversold;
+  must be 0), and compares the units the clients were promised (202 × qty) with the units
+  PostgreSQL holds (pending + paid): a difference means lost or invented orders.
+- **Drain**: a node with gateway,inventory,payments,sweeper (no orders) takes N buyers of one
+  product, so N reservations wait in the JetStream work queue; then an orders-only node is
+  started and the harness counts rows in \`orders\` every 50 ms: orders/s = rows written
+  from the first row seen to the last / that time (also given including the node's start).
+- **CPU**: CPU seconds used during the measured load, from /proc: the service processes,
+  our Redis nodes, the PostgreSQL backends connected to flash_sale_bench, the machine's
+  nats-server (shared: includes anybody else's traffic) and the harness itself (autocannon). On a 2-core machine the load
+  generator competes with the service for the same cores: all numbers are relative, and
+  the machine's PostgreSQL and NATS are shared with whatever else runs on it.
+
+`;

@@ -71,7 +71,8 @@ export interface RunRecord {
     all: Stats;
     phases?: DropPhases | null;
   };
-  cpu_s?: { service: number; redis: number; load_generator: number; wall: number };
+  /** CPU seconds used during the measured load (from /proc); wall = the load's duration */
+  cpu_s?: { service: number; redis: number; postgres: number; nats: number; load_generator: number; wall: number };
   loadavg_after?: number[];
   checks?: Checks;
   drain?: DrainResult;

@@ -7,7 +7,7 @@ import type { MikroORM } from "@mikro-orm/postgresql";
 import type { JetStreamClient } from "@nats-io/jetstream";
 import type { Config } from "../../src/lib/config.ts";
 import type { RedisClient, Scripts } from "../../src/lib/redis.ts";
-import { productKeys, idempotencyOwnerKey, PRODUCT_INDEX_KEY } from "../../src/lib/keys.ts";
+import { productKeys, idempotencyOwnerKey, productIndexKey } from "../../src/lib/keys.ts";
 import { UnavailableError } from "../../src/lib/errors.ts";
 import type { StreamNames } from "../../src/lib/streams.ts";
 import { newOrderId } from "../../src/domain/order-id.ts";
@@ -229,7 +229,7 @@ export class RedisInventory implements Inventory {
     await this.#redis(() =>
       this.#d.scripts.load([k.meta, k.stock, k.res, k.exp, k.users], [JSON.stringify(snapshot), force ? "force" : ""]),
     );
-    await this.#d.redis.sadd(PRODUCT_INDEX_KEY, String(productId));
+    await this.#d.redis.sadd(productIndexKey(this.#d.config.streamPrefix), String(productId));
     this.stockReturned(productId);
     this.#d.onStockReturned?.(productId);
     return true;
@@ -295,7 +295,7 @@ export class RedisInventory implements Inventory {
 
   /** Every product that has had a shard since the last data loss. */
   async knownProducts(): Promise<number[]> {
-    return (await this.#d.redis.smembers(PRODUCT_INDEX_KEY)).map(Number).sort((a, b) => a - b);
+    return (await this.#d.redis.smembers(productIndexKey(this.#d.config.streamPrefix))).map(Number).sort((a, b) => a - b);
   }
 
   /** True when every Redis master answers. */

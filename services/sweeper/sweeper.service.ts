@@ -79,7 +79,7 @@ export default function sweeperService(config: Readonly<Config>): ServiceSchema 
           );
           for (const r of due) {
             const status = await orm.em.fork().transactional((em) => settleOrphan(em, r));
-            if (status === "pending") continue; // step 1 expires it on the next pass
+            if (status === "pending" || status === "unknown_product") continue; // step 1 expires a pending one
             if (status === "expired") report.orphans++;
             const kind = status === "paid" ? "commit" : "release";
             await applyInventoryEffects(this.broker, [{ kind, product_id: productId, order_id: r.order_id }]);

@@ -20,7 +20,7 @@ export async function findOrder(em: EntityManager, orderId: string): Promise<Ord
   return {
     order_id: o.id,
     status: o.status,
-    product_id: o.productId,
+    product_id: o.product.id,
     qty: o.qty,
     user_id: o.userId ?? null,
     amount_cents: Number(o.amountCents),

@@ -2,7 +2,7 @@ import type { EntityManager } from "@mikro-orm/postgresql";
 import type { ReservedOrder } from "../domain/reservation.ts";
 import { applyParkedPayments } from "./apply-payment.ts";
 
-export type OrphanStatus = "pending" | "paid" | "cancelled" | "expired" | "rejected";
+export type OrphanStatus = "pending" | "paid" | "cancelled" | "expired" | "rejected" | "unknown_product";
 
 /**
  * A reservation past its expiry (plus grace) in the shard. If its order never reached
@@ -14,7 +14,8 @@ export type OrphanStatus = "pending" | "paid" | "cancelled" | "expired" | "rejec
  * Returns the order's status in the database after this call.
  */
 export async function settleOrphan(em: EntityManager, r: ReservedOrder & { idempotency_key: string | null }): Promise<OrphanStatus> {
-  await em.execute(`select 1 from products where id = ? for update`, [r.product_id]);
+  const product = await em.execute(`select 1 from products where id = ? for update`, [r.product_id]);
+  if (product.length === 0) return "unknown_product"; // not this database's product: not ours to settle
   const inserted = await em.execute<Array<{ id: string }>>(
     `insert into orders (id, product_id, user_id, qty, amount_cents, status, idempotency_key, created_at, updated_at, expires_at)
      values (?, ?, ?, ?, ?, 'expired', ?, ?, now(), ?)

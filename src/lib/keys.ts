@@ -29,5 +29,8 @@ export function productKeys(productId: number): ProductKeys {
 /** Global marker of an Idempotency-Key: detects the same key reused for another product. */
 export const idempotencyOwnerKey = (key: string) => `idem:{${key}}`;
 
-/** Products known to the inventory (a set on one slot; scanned by the sweeper and the audit). */
-export const PRODUCT_INDEX_KEY = "{flash}:products";
+/**
+ * Products that have a shard (a set on one slot, scanned by the sweeper), one per
+ * deployment (STREAM_PREFIX), so deployments sharing a Redis never sweep each other.
+ */
+export const productIndexKey = (namespace: string) => `{flash}:${namespace}:products`;

@@ -69,11 +69,18 @@ export function loadScripts(redis: RedisClient): Scripts {
     if (!script) throw new Error(`missing Lua script ${name}-<keys>.lua in ${LUA_DIR}`);
     redis.defineCommand(name, { numberOfKeys: script.numberOfKeys, lua: script.lua });
     const command = (redis as unknown as Record<string, (...a: Array<string | number>) => Promise<ScriptResult>>)[name].bind(redis);
-    scripts[name] = (keys, args) => {
+    scripts[name] = async (keys, args) => {
       if (keys.length !== script.numberOfKeys) {
-        return Promise.reject(new Error(`${name} takes ${script.numberOfKeys} keys, got ${keys.length}`));
+        throw new Error(`${name} takes ${script.numberOfKeys} keys, got ${keys.length}`);
       }
-      return command(...keys, ...args);
+      try {
+        return await command(...keys, ...args);
+      } catch (err) {
+        // NOSCRIPT means the script did not run: sending it whole is always safe.
+        // (ioredis retries this itself, except inside some auto-pipelines.)
+        if (!(err instanceof Error) || !err.message.startsWith("NOSCRIPT")) throw err;
+        return (await redis.eval(script.lua, script.numberOfKeys, ...keys, ...args)) as ScriptResult;
+      }
     };
   }
   return scripts;

@@ -373,6 +373,8 @@ test("when the durable is deleted under it, the consume loop logs the error and 
   await c.start();
   await f.publish(["before"]);
   await within(onHandled.promise, 5_000, "the first message");
+  // its ack must have reached the server, or the new durable rightly delivers it again
+  await eventually(async () => (await f.streamMessages()) === 0, "the first message to be acked");
 
   await jsm.consumers.delete(f.stream, f.durable);
   await eventually(async () => f.logs.some((l) => l.startsWith("error") && l.includes("consume failed")), "the consume failure to be logged");

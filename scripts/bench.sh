@@ -1,0 +1,39 @@
+#!/usr/bin/env bash
+# `npm run bench [-- --quick] [-- --only drop] [-- --targets redis-1p,pg-lock]`:
+# the benchmark (bench/run.ts). Uses the machine's PostgreSQL and NATS (or starts
+# its own, scripts/local-stack.sh), and a Redis Cluster of its own on ports
+# BENCH_REDIS_PORT..+2 (default 17201-17203), started here and stopped at the end,
+# even on failure or Ctrl-C. Results: bench/RESULTS.md, bench/results/*.json, bench/chart.png.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+# Node 22 from the node@22 devDependency, also when this script is run directly
+export PATH="$PWD/node_modules/.bin:$PATH"
+
+bash scripts/ensure-deps.sh
+# PostgreSQL and NATS from the machine (or our own); the Redis Cluster is the benchmark's
+export LOCAL_STACK_REDIS=0
+# shellcheck source=scripts/local-stack.sh
+source scripts/local-stack.sh
+
+BENCH_REDIS_PORT="${BENCH_REDIS_PORT:-17201}"
+cluster_started=0
+cleanup() {
+  local status=$?
+  if ((cluster_started)); then
+    bash scripts/redis-cluster.sh stop "$BENCH_REDIS_PORT" || true
+  fi
+  exit "$status"
+}
+trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+cluster_started=1
+out="$(bash scripts/redis-cluster.sh start "$BENCH_REDIS_PORT")"
+REDIS_NODES="$(sed -n 's/^REDIS_NODES=//p' <<<"$out" | tail -n 1)"
+[[ -n "$REDIS_NODES" ]] || { echo "bench: scripts/redis-cluster.sh did not report REDIS_NODES" >&2; exit 1; }
+export REDIS_NODES
+unset REDIS_URL
+
+node bench/run.ts "$@"
