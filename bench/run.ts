@@ -460,7 +460,7 @@ async function runLoadScenario(sc: Exclude<ScenarioName, "drain">, target: Targe
   }
 }
 
-async function runDrain(target: TargetName, rec: RunRecord): Promise<void> {
+async function runDrain(target: TargetName, rec: RunRecord, productCount: number): Promise<void> {
   if (target === "bare") {
     rec.status = "n/a";
     rec.reason = "the bare server has no pipeline";
@@ -476,7 +476,7 @@ async function runDrain(target: TargetName, rec: RunRecord): Promise<void> {
     rec.reason = "needs the orders service in a separate node (measured with the redis-nats topology); the one-process drain lag after each load is in the 'drained after load' column above";
     return;
   }
-  log(`drain / ${target}: starting (gateway,inventory,payments,sweeper node; orders node later)`);
+  log(`drain / ${target}, ${productCount} product${productCount > 1 ? "s" : ""}: starting (gateway,inventory,payments,sweeper node; orders node later)`);
   const prefix = await freshState();
   rec.stream_prefix = prefix;
   const port = await freePort(18310);
@@ -497,10 +497,20 @@ async function runDrain(target: TargetName, rec: RunRecord): Promise<void> {
     // no orders service yet: /health says db "down" (503), but inventory answers
     await waitFor("drain front node (redis up)", () => healthy(base, (_s, b) => b.redis === "up"), 120_000, running.children, 250);
     const admin = new Admin(base, adminToken);
-    const id = await admin.createProduct(product("drain", sizes.drain.units));
-    const tag = `b${runId}d`;
+    // enough stock everywhere: every buyer wins, so N orders wait in the stream
+    const perProduct = productCount === 1 ? sizes.drain.units : Math.ceil((3 * sizes.drain.units) / productCount);
+    const ids = await admin.createProducts(productCount, (i) => product(`drain-${i + 1}`, perProduct));
+    const tag = `b${runId}d${productCount}`;
     const cpu0 = await cpuSnap(running.children);
-    const run = await orderLoad(`drain / ${target} (buying, orders stopped)`, base, sizes.drain.units, sizes.drain.connections, 1, () => id, tag);
+    const run = await orderLoad(
+      `drain / ${target} (buying, orders stopped)`,
+      base,
+      sizes.drain.units,
+      sizes.drain.connections,
+      1,
+      () => ids[Math.floor(Math.random() * ids.length)],
+      tag,
+    );
     rec.cpu_s = await cpuSince(cpu0, running.children, run.duration_ms);
     const accepted = count202(run);
     rec.load = {
@@ -576,21 +586,29 @@ log(`machine: ${machine.cpus} cpus (${machine.cpu_model}), Node ${machine.node},
 log(`${quick ? "quick" : "full"} run: scenarios ${scenarios.join(", ")}; targets ${targets.join(", ")}; logs in ${logDir}`);
 
 const runs: RunRecord[] = [];
+
+async function runOne(sc: ScenarioName, target: TargetName, variant: number): Promise<RunRecord> {
+  const rec: RunRecord = { scenario: sc, target, status: "failed", started_at: new Date().toISOString(), elapsed_s: 0 };
+  if (variant) rec.variant = `${variant.toLocaleString("en-US")} product${variant > 1 ? "s" : ""}`;
+  const r0 = performance.now();
+  try {
+    if (sc === "drain") await runDrain(target, rec, variant);
+    else await runLoadScenario(sc, target, rec);
+  } catch (err) {
+    rec.status = "failed";
+    rec.reason = (err as Error).message;
+    log(`  ${sc} / ${target}: FAILED: ${(err as Error).message.split("\n")[0]}`);
+  }
+  rec.elapsed_s = Math.round((performance.now() - r0) / 100) / 10;
+  if (rec.status !== "n/a") log(`${sc} / ${target}${rec.variant ? `, ${rec.variant}` : ""}: ${rec.status} in ${rec.elapsed_s} s`);
+  return rec;
+}
+
 for (const sc of scenarios) {
   for (const target of targets) {
-    const rec: RunRecord = { scenario: sc, target, status: "failed", started_at: new Date().toISOString(), elapsed_s: 0 };
-    const r0 = performance.now();
-    try {
-      if (sc === "drain") await runDrain(target, rec);
-      else await runLoadScenario(sc, target, rec);
-    } catch (err) {
-      rec.status = "failed";
-      rec.reason = (err as Error).message;
-      log(`  ${sc} / ${target}: FAILED: ${(err as Error).message.split("\n")[0]}`);
-    }
-    rec.elapsed_s = Math.round((performance.now() - r0) / 100) / 10;
-    runs.push(rec);
-    if (rec.status !== "n/a") log(`${sc} / ${target}: ${rec.status} in ${rec.elapsed_s} s`);
+    // the drain is measured twice: orders of one product, and orders spread over many products
+    const variants = sc === "drain" && target === "redis-nats" ? [1, sizes.many.products] : [0];
+    for (const variant of variants) runs.push(await runOne(sc, target, variant));
   }
 }
 await dropBenchDb().catch(() => undefined);

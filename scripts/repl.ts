@@ -13,7 +13,8 @@ const broker = new ServiceBroker({
   ...brokerOptions(config),
   nodeID: config.nodeId ?? `repl-${process.pid}`,
   logger: { type: "Console", options: { level: "warn" } },
-});
+  // read by broker.repl(): moleculer-repl's options
+  replOptions: { customCommands: replCommands(), delimiter: "flash $" },
+} as unknown as ConstructorParameters<typeof ServiceBroker>[0]);
 await broker.start();
-// moleculer-repl adds `repl(opts)` to the broker; moleculer's own typings know only `repl()`.
-(broker as unknown as { repl: (opts: object) => void }).repl({ customCommands: replCommands(), delimiter: "flash $" });
+broker.repl();

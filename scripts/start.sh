@@ -13,7 +13,9 @@ source scripts/local-stack.sh
 
 export DATABASE_URL="${DATABASE_URL:-${PG_ADMIN_URL%/*}/flash_sale}"
 export SEED_PRODUCT="${SEED_PRODUCT:-true}"
-# One process: services talk in memory; set TRANSPORTER=nats to join other nodes.
-export TRANSPORTER="${TRANSPORTER:-none}"
+# Every service in this process, as a node of a Moleculer cluster over NATS: other
+# nodes (`npm run node`) and the operator's REPL (`npm run repl`) can join it.
+# TRANSPORTER=none keeps it to itself.
+export TRANSPORTER="${TRANSPORTER:-nats}"
 
 exec node scripts/run.ts

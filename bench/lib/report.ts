@@ -52,7 +52,7 @@ const TITLES: Record<ScenarioName, (r: BenchResult) => string> = {
   many: (r) =>
     `3. many products — ${fmt(r.sizes.many.products)} products × ${fmt(r.sizes.many.stock)} units, ${fmt(r.sizes.many.requests)} requests on a random product, c=${r.sizes.many.connections}, qty 1`,
   drain: (r) =>
-    `4. drain — ${fmt(r.sizes.drain.units)} units bought with no orders service running, then an orders-only node is started`,
+    `4. drain — ${fmt(r.sizes.drain.units)} orders bought with no orders service running (one product, then spread over ${fmt(r.sizes.many.products)} products), then an orders-only node is started`,
 };
 
 function loadTable(result: BenchResult, runs: RunRecord[]): string[] {
@@ -109,17 +109,17 @@ function checksTable(runs: RunRecord[]): string[] {
 
 function drainTable(runs: RunRecord[]): string[] {
   const out = [
-    "| target | units | buy req/s (orders stopped) | buy p99 ms | in stream before | orders node start → first row | drain time | **orders/s** | orders/s incl. start | audit ok |",
-    "|---|--:|--:|--:|--:|--:|--:|--:|--:|---|",
+    "| target | orders over | units | buy req/s (orders stopped) | buy p99 ms | in stream before | orders node start → first row | drain time | **orders/s** | orders/s incl. start | audit ok |",
+    "|---|---|--:|--:|--:|--:|--:|--:|--:|--:|---|",
   ];
   for (const r of runs) {
     if (r.status !== "ok" || !r.drain) {
-      out.push(`| ${r.target} | ${r.status}: ${(r.reason ?? "").split("\n")[0].slice(0, 160).replace(/\|/g, "\\|")} | | | | | | | | |`);
+      out.push(`| ${r.target} | ${r.variant ?? ""} | ${r.status}: ${(r.reason ?? "").split("\n")[0].slice(0, 160).replace(/\|/g, "\\|")} | | | | | | | | |`);
       continue;
     }
     const d = r.drain;
     out.push(
-      `| ${r.target} | ${fmt(d.units)} | ${fmt(r.load?.all.rps)} | ${ms(r.load?.all.latency_ms.p99 ?? NaN)} | ${fmt(d.in_flight_before)} | ${fmt(d.orders_node_startup_s, 2)} s | ${fmt(d.drain_s, 2)} s | **${fmt(d.orders_per_s)}** | ${fmt(d.orders_per_s_incl_startup)} | ${r.checks?.audit_ok ? "yes" : "**NO**"} |`,
+      `| ${r.target} | ${r.variant ?? "–"} | ${fmt(d.units)} | ${fmt(r.load?.all.rps)} | ${ms(r.load?.all.latency_ms.p99 ?? NaN)} | ${fmt(d.in_flight_before)} | ${fmt(d.orders_node_startup_s, 2)} s | ${fmt(d.drain_s, 2)} s | **${fmt(d.orders_per_s)}** | ${fmt(d.orders_per_s_incl_startup)} | ${r.checks?.audit_ok ? "yes" : "**NO**"} |`,
     );
   }
   return out;

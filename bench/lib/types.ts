@@ -55,6 +55,8 @@ export interface DrainResult {
 export interface RunRecord {
   scenario: ScenarioName;
   target: TargetName;
+  /** the drain scenario runs with orders of one product and of many */
+  variant?: string;
   status: "ok" | "failed" | "n/a";
   reason?: string;
   started_at: string;

@@ -1,0 +1,74 @@
+/**
+ * Plays the payment provider against a running stack: signs webhooks with
+ * WEBHOOK_SECRET and sends them, also duplicated, reordered and late.
+ *
+ *   node scripts/pay.ts <order_id>                pay an order (succeeded)
+ *   node scripts/pay.ts <order_id> --fail         a failed payment (cancels the order)
+ *   node scripts/pay.ts <order_id> --duplicates 3 the same event 3 more times
+ *   node scripts/pay.ts <order_id> --reorder      a failed event, then the succeeded one
+ *   node scripts/pay.ts <order_id> --late 400     signed 400 s ago (refused: tolerance 300 s)
+ *   node scripts/pay.ts --buy <product_id>        buy one unit and pay at once (an early webhook)
+ *
+ * BASE_URL (http://127.0.0.1:$PORT) and WEBHOOK_SECRET come from the environment.
+ */
+import { randomUUID } from "node:crypto";
+import { parseArgs } from "node:util";
+import { loadConfig } from "../src/lib/config.ts";
+import { signWebhook } from "../src/domain/webhook-signature.ts";
+
+const config = loadConfig({ ...process.env, SERVICES: "none" });
+const base = process.env.BASE_URL ?? `http://127.0.0.1:${config.port}`;
+const { values, positionals } = parseArgs({
+  allowPositionals: true,
+  options: {
+    fail: { type: "boolean", default: false },
+    duplicates: { type: "string", default: "0" },
+    reorder: { type: "boolean", default: false },
+    late: { type: "string", default: "0" },
+    buy: { type: "string" },
+  },
+});
+
+async function send(event: Record<string, unknown>, ageSeconds = 0) {
+  const raw = JSON.stringify(event);
+  const res = await fetch(`${base}/api/payments/webhook`, {
+    method: "POST",
+    headers: { "content-type": "application/json", "x-signature": signWebhook(config.webhookSecret, raw, Math.floor(Date.now() / 1000) - ageSeconds) },
+    body: raw,
+  });
+  console.log(`${event.status} ${event.event_id} → ${res.status} ${await res.text()}`);
+}
+
+let orderId = positionals[0];
+let amount: number;
+if (values.buy) {
+  const res = await fetch(`${base}/api/orders`, {
+    method: "POST",
+    headers: { "content-type": "application/json", "idempotency-key": randomUUID() },
+    body: JSON.stringify({ product_id: Number(values.buy), qty: 1, user_id: `payer-${randomUUID().slice(0, 8)}` }),
+  });
+  const body = (await res.json()) as { order_id: string; amount_cents: number };
+  console.log(`buy → ${res.status} ${JSON.stringify(body)}`);
+  if (res.status !== 202) process.exit(1);
+  orderId = body.order_id;
+  amount = body.amount_cents;
+} else {
+  if (!orderId) {
+    console.error("usage: node scripts/pay.ts <order_id> [--fail] [--duplicates N] [--reorder] [--late S] | --buy <product_id>");
+    process.exit(2);
+  }
+  const res = await fetch(`${base}/api/orders/${orderId}`);
+  if (res.status !== 200) {
+    console.error(`order ${orderId}: ${res.status} ${await res.text()}`);
+    process.exit(1);
+  }
+  amount = ((await res.json()) as { amount_cents: number }).amount_cents;
+}
+
+const event = (status: string) => ({ event_id: `evt_${randomUUID()}`, order_id: orderId, status, amount_cents: amount });
+const main = event(values.fail ? "failed" : "succeeded");
+if (values.reorder) await send(event(values.fail ? "succeeded" : "failed"));
+await send(main, Number(values.late));
+for (let i = 0; i < Number(values.duplicates); i++) await send(main, Number(values.late));
+const after = await fetch(`${base}/api/orders/${orderId}`);
+console.log(`order now → ${after.status} ${await after.text()}`);
