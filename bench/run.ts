@@ -15,7 +15,7 @@ import os from "node:os";
 import { randomBytes } from "node:crypto";
 import { parseArgs } from "node:util";
 import { performance } from "node:perf_hooks";
-import { spawnNode, stopChild, stopAll, killAllNow, waitFor, freePort, sleep, tail, type Child } from "./lib/procs.ts";
+import { describeExit, spawnNode, stopChild, stopAll, killAllNow, waitFor, freePort, sleep, tail, type Child } from "./lib/procs.ts";
 import { PipelineProbe, benchDbBackendPids, benchDbUrl, dbClient, deleteStreamsOf, dropBenchDb, flushBenchRedis, machineInfo, redisNodes } from "./lib/infra.ts";
 import { runLoad, stats, dropPhases, type LoadRun } from "./lib/load.ts";
 import { Admin, getJson, type NewProduct } from "./lib/service.ts";
@@ -216,8 +216,8 @@ async function startTarget(target: TargetName, name: string): Promise<Running> {
 
 async function stopRunning(r: Running): Promise<void> {
   await Promise.all(r.children.map((c) => stopChild(c)));
-  const bad = r.children.filter((c) => c.exitCode !== 0 && c.exitCode !== null);
-  for (const c of bad) log(`  note: ${c.name} exited with code ${c.exitCode} (log: ${c.logFile})`);
+  const bad = r.children.filter((c) => !c.stopping || (c.exitCode !== 0 && c.exitCode !== null));
+  for (const c of bad) log(`  note: ${c.name} exited (${describeExit(c)}; log: ${c.logFile})`);
   if (r.prefix) await deleteStreamsOf(natsUrl, r.prefix).catch((err: Error) => log(`  note: could not delete streams of ${r.prefix}: ${err.message}`));
 }
 
@@ -455,9 +455,19 @@ async function runLoadScenario(sc: Exclude<ScenarioName, "drain">, target: Targe
       );
     }
     rec.status = "ok";
+  } catch (err) {
+    throw withChildren(err as Error, running.children);
   } finally {
     await stopRunning(running);
   }
+}
+
+/** A failure while the target runs: say which of its processes are gone, and show their logs. */
+function withChildren(err: Error, children: Child[]): Error {
+  const dead = children.filter((c) => c.exitCode !== undefined);
+  if (dead.length === 0) return err;
+  const what = dead.map((c) => `${c.name} exited (${describeExit(c)}); log tail:\n${tail(c.logFile, 25)}`).join("\n");
+  return new Error(`${err.message}: ${what}`);
 }
 
 async function runDrain(target: TargetName, rec: RunRecord, productCount: number): Promise<void> {
@@ -573,6 +583,8 @@ async function runDrain(target: TargetName, rec: RunRecord, productCount: number
     log(`  drain / ${target}: audit ok=${rec.checks.audit_ok}, drained=${rec.checks.drained}, units 202=${rec.checks.accepted_units} DB=${rec.checks.db_units}`);
     rec.status = tDone === null ? "failed" : "ok";
     if (tDone === null) rec.reason = `not drained within ${sizes.drain_timeout_seconds} s`;
+  } catch (err) {
+    throw withChildren(err as Error, running.children);
   } finally {
     await db.client?.end().catch(() => undefined);
     await stopRunning(running);

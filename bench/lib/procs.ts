@@ -14,6 +14,10 @@ export interface Child {
   logFile: string;
   exited: Promise<number | null>;
   exitCode: number | null | undefined;
+  signal?: NodeJS.Signals | null;
+  exitedAt?: string;
+  /** set just before this harness sends SIGTERM, to tell our stops from deaths */
+  stopping?: boolean;
 }
 
 const live = new Set<Child>();
@@ -32,6 +36,8 @@ export function spawnNode(name: string, script: string, env: NodeJS.ProcessEnv, 
     exited: new Promise((resolve) => {
       proc.on("exit", (code, signal) => {
         child.exitCode = code ?? (signal ? -1 : null);
+        child.signal = signal;
+        child.exitedAt = new Date().toISOString();
         live.delete(child);
         // let the pipes flush before closing the file
         setTimeout(() => out.end(), 50);
@@ -47,6 +53,7 @@ export function spawnNode(name: string, script: string, env: NodeJS.ProcessEnv, 
 /** SIGTERM, then SIGKILL after `graceMs`. Resolves when the process is gone. */
 export async function stopChild(child: Child, graceMs = 15_000): Promise<void> {
   if (child.exitCode !== undefined) return;
+  child.stopping = true;
   child.proc.kill("SIGTERM");
   const killer = setTimeout(() => {
     if (child.exitCode === undefined) child.proc.kill("SIGKILL");
@@ -110,7 +117,7 @@ export async function waitFor<T>(
   for (;;) {
     for (const c of children) {
       if (c.exitCode !== undefined) {
-        throw new Error(`${c.name} exited (code ${c.exitCode}) while waiting for ${what}; log tail:\n${tail(c.logFile)}`);
+        throw new Error(`${c.name} exited (${describeExit(c)}) while waiting for ${what}; log tail:\n${tail(c.logFile)}`);
       }
     }
     try {
@@ -122,4 +129,9 @@ export async function waitFor<T>(
     if (Date.now() > end) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${lastErr ? ` (last error: ${lastErr})` : ""}`);
     await sleep(everyMs);
   }
+}
+
+export function describeExit(c: Child): string {
+  if (c.exitCode === undefined) return "running";
+  return `code ${c.exitCode}${c.signal ? `, signal ${c.signal}` : ""} at ${c.exitedAt}${c.stopping ? "" : ", not stopped by this harness"}`;
 }
