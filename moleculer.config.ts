@@ -9,11 +9,13 @@
  *   SERVICES     the services this node runs             (all five)
  *   LOG_LEVEL    fatal | error | warn | info | debug      (info)
  *   METRICS_PORT a node without the gateway serves Prometheus metrics on this port
+ *   REQUEST_TIMEOUT_MS  how long a call between services may take   (10000)
  * The rest (ports, Redis, PostgreSQL, stream names, limits) is listed in README.md.
  */
 import type { BrokerOptions } from "moleculer";
 import type { Config } from "./src/lib/config.ts";
 import { ScrapeReporter } from "./src/lib/metrics.ts";
+import { brokerMiddlewares } from "./src/lib/action-metrics.ts";
 
 export function brokerOptions(config: Readonly<Config>): BrokerOptions {
   return {
@@ -25,7 +27,7 @@ export function brokerOptions(config: Readonly<Config>): BrokerOptions {
       type: "Console",
       options: { level: config.logLevel, formatter: "short", colors: process.stdout.isTTY === true },
     },
-    requestTimeout: 10_000,
+    requestTimeout: config.requestTimeoutMs,
     retryPolicy: { enabled: false },
     // The inventory's Shard strategy must see every call: a local endpoint may not
     // bypass it, or a product would be served by two nodes at once.
@@ -44,6 +46,9 @@ export function brokerOptions(config: Readonly<Config>): BrokerOptions {
           : [],
     },
     tracing: { enabled: false },
+    // moleculer's own middlewares, with a cheaper per-action Metrics (src/lib/action-metrics.ts)
+    internalMiddlewares: false,
+    middlewares: brokerMiddlewares() as BrokerOptions["middlewares"],
     heartbeatInterval: 5,
     heartbeatTimeout: 15,
   };

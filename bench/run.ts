@@ -113,7 +113,8 @@ const logDir = join(os.tmpdir(), `flash-bench-${stamp}`);
 mkdirSync(logDir, { recursive: true });
 const t0 = performance.now();
 let streamSeq = 0;
-const nodeArgs = opts["cpu-prof"] ? ["--cpu-prof", `--cpu-prof-dir=${join(logDir, "cpu-prof")}`] : [];
+// the flags of `npm run node` (package.json), plus the profiler when asked
+const nodeArgs = ["--experimental-async-context-frame", ...(opts["cpu-prof"] ? ["--cpu-prof", `--cpu-prof-dir=${join(logDir, "cpu-prof")}`] : [])];
 
 function log(msg: string): void {
   const s = Math.floor((performance.now() - t0) / 1000);

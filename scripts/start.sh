@@ -18,4 +18,6 @@ export SEED_PRODUCT="${SEED_PRODUCT:-true}"
 # TRANSPORTER=none keeps it to itself.
 export TRANSPORTER="${TRANSPORTER:-nats}"
 
-exec node scripts/run.ts
+# --experimental-async-context-frame: AsyncLocalStorage (MikroORM's contexts) without
+# promise hooks on every promise of the process (Node 24's default)
+exec node --experimental-async-context-frame scripts/run.ts

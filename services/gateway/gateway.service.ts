@@ -1,38 +1,36 @@
 /**
  * gateway: the HTTP face of the service (moleculer-web). Routing, the 16 KiB body
  * limit, admin authentication, per-buyer rate limits, and the error envelope of
- * API.md — every failure goes through `toHttpError` in `onError`. Its actions are
+ * API.md — every failure goes through `sendError` (`toHttpError`). Its actions are
  * thin: they call the owning service with proper params, so the Shard strategy sees
- * `product_id` and routes each product to its inventory node.
+ * `product_id` and routes each product to its inventory node. The hot route,
+ * `POST /api/orders`, is answered in front of moleculer-web's router by
+ * ./order-route.ts, with the same validation, rate limit and envelope.
  */
 import { createHash, timingSafeEqual } from "node:crypto";
-import type { IncomingMessage, ServerResponse } from "node:http";
+import http, { type IncomingMessage, type ServerResponse } from "node:http";
 import type { Context, ServiceSchema } from "moleculer";
 import ApiGateway from "moleculer-web";
 import type { Config } from "../../src/lib/config.ts";
-import { ERROR_STATUS, errorBody, FlashError } from "../../src/lib/errors.ts";
-import { toHttpError } from "../../src/lib/http-envelope.ts";
+import { FlashError } from "../../src/lib/errors.ts";
+import { sendError } from "../../src/lib/http-envelope.ts";
 import { RateLimiter } from "../../src/lib/rate-limiter.ts";
 import { ScrapeReporter } from "../../src/lib/metrics.ts";
 import {
   createProductParams,
   orderIdPathParams,
-  placeOrderParams,
   productIdPathParams,
   restockParams,
 } from "../../src/lib/params.ts";
-import type { OrderRequest, ReserveOutcome } from "../../src/domain/reservation.ts";
+import { BODY_LIMIT_BYTES, orderRoute } from "./order-route.ts";
 
-const BODY_LIMIT = "16kb";
-const IDEMPOTENCY_KEY_RE = /^[\x20-\x7e]{1,128}$/;
+const BODY_LIMIT = BODY_LIMIT_BYTES;
 
 interface GatewayMeta {
   $location?: string;
   $responseType?: string;
-  idempotencyKey?: string | null;
   rawBody?: string;
   signature?: string;
-  clientIp?: string;
   $statusCode?: number;
   $responseHeaders?: Record<string, string>;
 }
@@ -41,8 +39,6 @@ interface Req extends IncomingMessage {
   body?: unknown;
   $ctx: Context<unknown, GatewayMeta>;
 }
-
-type AliasInfo = { action?: string };
 
 const sha = (s: string) => createHash("sha256").update(s).digest();
 
@@ -79,35 +75,15 @@ export default function gatewayService(config: Readonly<Config>): ServiceSchema 
           },
         },
         {
+          // POST /api/orders is answered before these routes: ./order-route.ts
           name: "public",
           path: "/api",
           mappingPolicy: "restrict",
           logging: false,
-          bodyParsers: json,
+          bodyParsers: false,
           aliases: {
             "GET /products/:id": "gateway.product",
-            "POST /orders": "gateway.placeOrder",
             "GET /orders/:id": "gateway.order",
-          },
-          onBeforeCall(ctx: Context<unknown, GatewayMeta>, _route: unknown, req: Req, _res: ServerResponse, alias: AliasInfo) {
-            ctx.meta.clientIp = req.socket.remoteAddress ?? "unknown";
-            if (alias.action !== "gateway.placeOrder") return;
-            const key = req.headers["idempotency-key"];
-            if (key !== undefined) {
-              if (typeof key !== "string" || !IDEMPOTENCY_KEY_RE.test(key)) {
-                throw new FlashError("VALIDATION_ERROR", "Idempotency-Key must be 1..128 printable ASCII characters", {
-                  fields: { "Idempotency-Key": "1..128 printable ASCII characters" },
-                });
-              }
-              ctx.meta.idempotencyKey = key;
-            }
-            // Many buyers share an address behind NAT: limit per buyer, per address only for anonymous ones.
-            const body = req.body as { user_id?: unknown } | undefined;
-            const user = body && typeof body.user_id === "string" && body.user_id.length <= 64 ? body.user_id : null;
-            const decision = limiter.take(user ? `u:${user}` : `ip:${ctx.meta.clientIp}`);
-            if (!decision.allowed) {
-              throw new FlashError("RATE_LIMITED", "too many requests, slow down", { retry_after: decision.retryAfterSeconds });
-            }
           },
         },
         {
@@ -137,36 +113,11 @@ export default function gatewayService(config: Readonly<Config>): ServiceSchema 
         },
       ],
       onError(this: { logger: { error: (...a: unknown[]) => void } }, req: Req, res: ServerResponse, err: unknown) {
-        const h = toHttpError(err);
-        if (h.body.error.code === "INTERNAL") this.logger.error("unhandled error", req.method, req.url, err);
-        if (res.headersSent) return void res.end();
-        res.setHeader("Content-Type", "application/json; charset=utf-8");
-        for (const [k, v] of Object.entries(h.headers)) res.setHeader(k, v);
-        res.writeHead(h.status);
-        res.end(JSON.stringify(h.body));
+        sendError(res, err, this.logger.error.bind(this.logger), `${req.method} ${req.url}`);
       },
     },
 
     actions: {
-      placeOrder: {
-        params: placeOrderParams,
-        async handler(ctx: Context<OrderRequest, GatewayMeta>) {
-          const outcome = await ctx.call<ReserveOutcome, OrderRequest>("inventory.reserve", ctx.params);
-          if (!outcome.ok) {
-            ctx.meta.$statusCode = ERROR_STATUS[outcome.code];
-            return errorBody(outcome.code, outcome.message, outcome.details);
-          }
-          const o = outcome.order;
-          ctx.meta.$statusCode = 202;
-          ctx.meta.$responseHeaders = outcome.replayed
-            ? { Location: `/api/orders/${o.order_id}`, "Idempotent-Replayed": "true" }
-            : { Location: `/api/orders/${o.order_id}` };
-          return {
-            order_id: o.order_id, status: o.status, product_id: o.product_id, qty: o.qty,
-            user_id: o.user_id, amount_cents: o.amount_cents, expires_at: o.expires_at,
-          };
-        },
-      },
       order: {
         params: orderIdPathParams,
         handler(ctx: Context<{ id: string }>) {
@@ -244,6 +195,13 @@ export default function gatewayService(config: Readonly<Config>): ServiceSchema 
     },
 
     methods: {
+      /** moleculer-web's server, with POST /api/orders answered first (./order-route.ts). */
+      createServer(this: { server: http.Server; httpHandler: (req: IncomingMessage, res: ServerResponse) => void; broker: never; logger: never }) {
+        const orders = orderRoute(this.broker, limiter, this.logger);
+        this.server = http.createServer((req, res) => {
+          if (!orders.handle(req, res)) this.httpHandler(req, res);
+        });
+      },
       authorize(_ctx: Context, _route: unknown, req: Req) {
         const header = req.headers.authorization ?? "";
         const token = header.startsWith("Bearer ") ? header.slice(7) : "";

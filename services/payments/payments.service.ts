@@ -5,9 +5,9 @@
  */
 import type { Context, ServiceSchema } from "moleculer";
 import type { MikroORM } from "@mikro-orm/postgresql";
-import Validator from "fastest-validator";
 import type { Config } from "../../src/lib/config.ts";
 import { FlashError } from "../../src/lib/errors.ts";
+import { compileCheck } from "../../src/lib/params.ts";
 import { ormResource } from "../../src/lib/resources.ts";
 import { applyInventoryEffects } from "../../src/lib/inventory-effects.ts";
 import { verifyWebhookSignature } from "../../src/domain/webhook-signature.ts";
@@ -20,11 +20,7 @@ export interface WebhookAnswer {
   body: Record<string, unknown>;
 }
 
-// fastest-validator's typings do not describe its CommonJS export under nodenext.
-type Check = (value: unknown) => true | Array<{ field: string; message: string }>;
-const FastestValidator = Validator as unknown as new () => { compile(schema: object): Check };
-
-const checkEvent = new FastestValidator().compile({
+const checkEvent = compileCheck({
   $$strict: "remove",
   event_id: { type: "string", min: 1, max: 128 },
   order_id: { type: "uuid" },

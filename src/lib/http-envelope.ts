@@ -2,6 +2,7 @@
  * The one place where any failure becomes the HTTP error envelope of API.md:
  * `{ error: { code, message, details? } }`, a status, and the headers it needs.
  */
+import type { ServerResponse } from "node:http";
 import { ERROR_STATUS, errorBody, type ErrorBody, type ErrorCode } from "./errors.ts";
 
 export interface HttpError {
@@ -55,6 +56,9 @@ export function toHttpError(err: unknown): HttpError {
   } else if (e.type === "encoding.unsupported" || e.type === "charset.unsupported") {
     code = "BAD_REQUEST";
     message = "unsupported body encoding";
+  } else if (e.type === "media.unsupported") {
+    code = "BAD_REQUEST";
+    status = 415;
   } else if (e.type === "NOT_FOUND" || e.type === "SERVICE_NOT_FOUND") {
     code = "NOT_FOUND";
     message = "no such path";
@@ -79,4 +83,23 @@ export function toHttpError(err: unknown): HttpError {
     headers["Retry-After"] = String(retry);
   }
   return { status: status ?? ERROR_STATUS[code], body: errorBody(code, message, details), headers };
+}
+
+/** Writes a JSON answer (unless the answer already started: then it only ends it). */
+export function sendJson(res: ServerResponse, status: number, headers: Record<string, string>, body: unknown): void {
+  if (res.headersSent) return void res.end();
+  const payload = JSON.stringify(body);
+  res.writeHead(status, {
+    ...headers,
+    "Content-Type": "application/json; charset=utf-8",
+    "Content-Length": String(Buffer.byteLength(payload)),
+  });
+  res.end(payload);
+}
+
+/** Answers any failure with the envelope; an unexpected one (500) is logged with `what`. */
+export function sendError(res: ServerResponse, err: unknown, logError: (...args: unknown[]) => void, what: string): void {
+  const h = toHttpError(err);
+  if (h.body.error.code === "INTERNAL") logError("unhandled error", what, err);
+  sendJson(res, h.status, h.headers, h.body);
 }

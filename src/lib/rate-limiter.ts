@@ -10,6 +10,8 @@ export interface RateLimitDecision {
   retryAfterSeconds: number;
 }
 
+const ALLOWED: RateLimitDecision = Object.freeze({ allowed: true, retryAfterSeconds: 0 });
+
 interface Bucket {
   tokens: number;
   at: number;
@@ -29,14 +31,18 @@ export class RateLimiter {
 
   take(key: string): RateLimitDecision {
     const now = this.#now();
-    const b = this.#buckets.get(key);
-    const tokens = b ? Math.min(this.#burst, b.tokens + (now - b.at) * this.#rate) : this.#burst;
-    if (tokens >= 1) {
-      this.#buckets.set(key, { tokens: tokens - 1, at: now });
-      return { allowed: true, retryAfterSeconds: 0 };
+    let b = this.#buckets.get(key);
+    if (b) {
+      b.tokens = Math.min(this.#burst, b.tokens + (now - b.at) * this.#rate);
+      b.at = now;
+    } else {
+      this.#buckets.set(key, (b = { tokens: this.#burst, at: now }));
     }
-    this.#buckets.set(key, { tokens, at: now });
-    return { allowed: false, retryAfterSeconds: Math.max(1, Math.ceil((1 - tokens) / this.#rate / 1000)) };
+    if (b.tokens >= 1) {
+      b.tokens -= 1;
+      return ALLOWED;
+    }
+    return { allowed: false, retryAfterSeconds: Math.max(1, Math.ceil((1 - b.tokens) / this.#rate / 1000)) };
   }
 
   /** Drops buckets that have refilled completely. */

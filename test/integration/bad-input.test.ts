@@ -2,6 +2,7 @@
  * API.md's bad-input matrix: anything a client can send gets a 4xx with the error
  * envelope, never a 500, and changes nothing (stock unchanged, no order row).
  */
+import { request } from "node:http";
 import { startStack, type Stack, ADMIN_TOKEN } from "../support/stack.ts";
 
 let stack: Stack;
@@ -39,6 +40,36 @@ describe("POST /api/orders refuses, with the envelope and no change", () => {
     ["null", "null"],
   ])("%s → 400 BAD_REQUEST", async (_name, body) => {
     expectEnvelope(await raw(body), 400, "BAD_REQUEST");
+  });
+
+  test("an empty body → 400 BAD_REQUEST", async () => {
+    expectEnvelope(await raw(""), 400, "BAD_REQUEST");
+  });
+
+  test.each([
+    ["text/plain", { "content-type": "text/plain" }],
+    ["form-encoded", { "content-type": "application/x-www-form-urlencoded" }],
+    ["JSON in Latin-1", { "content-type": "application/json; charset=iso-8859-1" }],
+    ["gzip-encoded", { "content-encoding": "gzip" }],
+  ])("a %s body → 415 with BAD_REQUEST", async (_name, headers) => {
+    expectEnvelope(await raw(JSON.stringify({ product_id: productId, qty: 1, user_id: "u" }), headers), 415, "BAD_REQUEST");
+  });
+
+  test("a body over 16 KiB sent chunked, without Content-Length → 413 with BAD_REQUEST", async () => {
+    const pad = "x".repeat(1024);
+    const chunks = [`{"product_id":${productId},"qty":1,"user_id":"u","pad":"`, ...Array.from({ length: 20 }, () => pad), `"}`];
+    const r = await new Promise<{ status: number; body: any }>((resolve, reject) => {
+      const req = request(`${stack.baseUrl}/api/orders`, { method: "POST", headers: { "content-type": "application/json" } }, (res) => {
+        let text = "";
+        res.setEncoding("utf8");
+        res.on("data", (c: string) => (text += c));
+        res.on("end", () => resolve({ status: res.statusCode ?? 0, body: JSON.parse(text) }));
+      });
+      req.on("error", reject);
+      for (const c of chunks) req.write(c);
+      req.end();
+    });
+    expectEnvelope(r, 413, "BAD_REQUEST");
   });
 
   test("a body over 16 KiB → 413 with BAD_REQUEST", async () => {
