@@ -24,6 +24,7 @@ export interface Config {
   idempotencyTtlSeconds: number;
   inventoryMode: InventoryMode;
   publishTimeoutMs: number;
+  requestTimeoutMs: number;
   rateLimitPerSecond: number;
   rateLimitBurst: number;
   consumerBatchSize: number;
@@ -115,6 +116,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Readonly<Confi
     idempotencyTtlSeconds: int(env, "IDEMPOTENCY_TTL_SECONDS", 48 * 3600, 24 * 3600, 30 * 24 * 3600),
     inventoryMode,
     publishTimeoutMs: int(env, "PUBLISH_TIMEOUT_MS", 5000, 100, 60000),
+    requestTimeoutMs: int(env, "REQUEST_TIMEOUT_MS", 10_000, 100, 600_000),
     rateLimitPerSecond: int(env, "RATE_LIMIT_PER_SECOND", 20, 1, 1_000_000),
     rateLimitBurst: int(env, "RATE_LIMIT_BURST", 40, 1, 1_000_000),
     consumerBatchSize: int(env, "CONSUMER_BATCH_SIZE", 500, 1, 10000),
