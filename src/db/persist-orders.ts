@@ -20,10 +20,11 @@ export interface PersistResult {
 
 /**
  * Writes a batch of reserved orders as `pending`, idempotent on the order id, and
- * passes them through the database gate: per product one conditional update of
- * `stock_committed` for the whole batch; only when that would oversell are the
- * orders taken one by one (in message order) and the excess marked `rejected`.
- * Products are locked in id order, so concurrent writers cannot deadlock.
+ * passes them through the database gate: one conditional update of `stock_committed`
+ * per product for the whole batch, all products in one statement; only when that
+ * would oversell a product are its orders taken one by one (in message order) and
+ * the excess marked `rejected`. Products are locked in id order first, so concurrent
+ * writers cannot deadlock.
  * Then applies the payment events parked for these orders: the product row locks
  * taken above are the rendezvous with a concurrent webhook (see apply-payment.ts).
  * Runs inside the caller's transaction.
@@ -65,19 +66,27 @@ export async function persistOrders(em: EntityManager, orders: OrderReservedMess
     byProduct.set(o.product_id, list);
   }
 
-  const rejected: PersistResult["rejected"] = [];
-  for (const productId of [...byProduct.keys()].sort((a, b) => a - b)) {
-    const list = byProduct.get(productId)!;
-    const units = list.reduce((s, o) => s + o.qty, 0);
-    const whole = await em.execute<Array<{ id: number }>>(
-      `update products set stock_committed = stock_committed + ?, updated_at = now()
-        where id = ? and stock_committed + ? <= stock_total returning id`,
-      [units, productId, units],
-    );
-    if (whole.length === 1) continue;
+  // The gate for every product of the batch in two statements: lock the product rows in
+  // id order (no deadlock with another writer), then one set-based conditional update.
+  const units = [...byProduct].map(([id, list]) => ({ id, units: list.reduce((s, o) => s + o.qty, 0) }));
+  await em.execute(`select id from products where id = any(?::int[]) order by id for update`, [idArray(units.map((u) => u.id))]);
+  const passed = await em.execute<Array<{ id: number }>>(
+    `update products p set stock_committed = p.stock_committed + b.units, updated_at = now()
+       from jsonb_to_recordset(?::jsonb) as b(id int, units int)
+      where p.id = b.id and p.stock_committed + b.units <= p.stock_total
+      returning p.id`,
+    [JSON.stringify(units)],
+  );
+  const whole = new Set(passed.map((r) => r.id));
 
+  // Only after a shard lost data: the batch would oversell a product. Take its orders
+  // one by one, in message order, and mark the excess rejected.
+  const rejected: PersistResult["rejected"] = [];
+  for (const { id: productId } of units) {
+    if (whole.has(productId)) continue;
+    const list = byProduct.get(productId)!;
     const [row] = await em.execute<Array<{ stock_total: number; stock_committed: number }>>(
-      `select stock_total, stock_committed from products where id = ? for update`,
+      `select stock_total, stock_committed from products where id = ?`,
       [productId],
     );
     let room = row ? row.stock_total - row.stock_committed : 0;

@@ -1,0 +1,72 @@
+/**
+ * The database gate of the order writer (src/db/persist-orders.ts), on a real
+ * PostgreSQL: a batch spanning several products passes in one set-based update, and
+ * only a product that would be oversold (its shard lost data) has its excess orders,
+ * taken in message order, marked `rejected`.
+ */
+import { jest } from "@jest/globals";
+import type { MikroORM } from "@mikro-orm/postgresql";
+import { startStack, type Stack } from "../support/stack.ts";
+import { initOrm } from "../../src/lib/db.ts";
+import { persistOrders } from "../../src/db/persist-orders.ts";
+import { newOrderId } from "../../src/domain/order-id.ts";
+import type { OrderReservedMessage } from "../../src/domain/order-message.ts";
+
+jest.setTimeout(60_000);
+
+let stack: Stack;
+let orm: MikroORM;
+beforeAll(async () => {
+  stack = await startStack();
+  orm = await initOrm(stack.config.databaseUrl, 2);
+});
+afterAll(async () => {
+  await orm?.close();
+  await stack?.stop();
+});
+
+function message(productId: number, qty: number, user: string): OrderReservedMessage {
+  const now = Date.now();
+  return {
+    order_id: newOrderId(productId, now), status: "reserved", product_id: productId, qty, user_id: user,
+    amount_cents: qty * 1000, created_at: new Date(now).toISOString(), expires_at: new Date(now + 600_000).toISOString(),
+    idempotency_key: null,
+  };
+}
+
+async function committed(id: number): Promise<number> {
+  return (await stack.db.query("select stock_committed from products where id = $1", [id])).rows[0].stock_committed;
+}
+
+async function statuses(ids: string[]): Promise<string[]> {
+  const { rows } = await stack.db.query("select id, status from orders where id = any($1::uuid[])", [ids]);
+  const by = new Map(rows.map((r) => [r.id, r.status]));
+  return ids.map((id) => by.get(id) ?? "missing");
+}
+
+test("a batch over several products commits every product's units in one pass and rejects only the excess of an oversold one, in message order", async () => {
+  const a = (await stack.createProduct({ stock: 5, per_user_limit: null, max_per_order: 5 })).id;
+  const b = (await stack.createProduct({ stock: 10, per_user_limit: null, max_per_order: 5 })).id;
+  const c = (await stack.createProduct({ stock: 4, per_user_limit: null, max_per_order: 5 })).id;
+  // product a's shard "lost" 3 committed units: the database knows them, the batch does not
+  await stack.db.query("update products set stock_committed = 3 where id = $1", [a]);
+
+  const batch = [message(a, 1, "a1"), message(b, 3, "b1"), message(a, 2, "a2"), message(c, 4, "c1"), message(b, 3, "b2"), message(a, 1, "a3")];
+  const result = await orm.em.fork().transactional((em) => persistOrders(em, batch));
+
+  expect(result.inserted.sort()).toEqual(batch.map((m) => m.order_id).sort());
+  expect(result.rejected).toEqual([{ order_id: batch[2].order_id, product_id: a, qty: 2 }]);
+  expect(await statuses(batch.map((m) => m.order_id))).toEqual(["pending", "pending", "rejected", "pending", "pending", "pending"]);
+  expect([await committed(a), await committed(b), await committed(c)]).toEqual([5, 6, 4]);
+});
+
+test("the same batch delivered again writes nothing and commits no unit twice", async () => {
+  const p = (await stack.createProduct({ stock: 10, per_user_limit: null, max_per_order: 5 })).id;
+  const q = (await stack.createProduct({ stock: 10, per_user_limit: null, max_per_order: 5 })).id;
+  const batch = [message(p, 2, "p1"), message(q, 5, "q1"), message(p, 3, "p2")];
+  await orm.em.fork().transactional((em) => persistOrders(em, batch));
+  const again = await orm.em.fork().transactional((em) => persistOrders(em, batch));
+
+  expect(again).toEqual({ inserted: [], rejected: [], duplicates: [], effects: [] });
+  expect([await committed(p), await committed(q)]).toEqual([5, 5]);
+});
