@@ -3,6 +3,7 @@
  * audit), product reads. Every call has a timeout.
  */
 import { sleep } from "./procs.ts";
+import { mapLimit } from "../../src/lib/concurrency.ts";
 
 export interface AuditProduct {
   id: number;
@@ -65,17 +66,7 @@ export class Admin {
 
   /** Creates `count` products, `parallel` at a time; returns their ids in order. */
   async createProducts(count: number, make: (i: number) => NewProduct, parallel = 16): Promise<number[]> {
-    const ids = new Array<number>(count);
-    let next = 0;
-    const worker = async () => {
-      for (;;) {
-        const i = next++;
-        if (i >= count) return;
-        ids[i] = await this.createProduct(make(i));
-      }
-    };
-    await Promise.all(Array.from({ length: Math.min(parallel, count) }, worker));
-    return ids;
+    return mapLimit(Array.from({ length: count }, (_, i) => i), parallel, (i) => this.createProduct(make(i)));
   }
 
   async audit(timeoutMs = 120_000): Promise<Audit> {

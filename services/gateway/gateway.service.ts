@@ -25,6 +25,7 @@ import {
 import { BODY_LIMIT_BYTES, orderRoute } from "./order-route.ts";
 
 const BODY_LIMIT = BODY_LIMIT_BYTES;
+const AUDIT_TIMEOUT_MS = 120_000;
 
 interface GatewayMeta {
   $location?: string;
@@ -60,6 +61,10 @@ export default function gatewayService(config: Readonly<Config>): ServiceSchema 
       logResponse: null,
       log4XXResponses: false,
       logRouteRegistration: "debug",
+      // the audit reads every product's shard: more than one call's worth of time on a big catalogue
+      rootCallOptions(options: { timeout?: number }, req: IncomingMessage) {
+        if (req.url?.startsWith("/api/admin/audit")) options.timeout = AUDIT_TIMEOUT_MS;
+      },
       routes: [
         {
           name: "admin",

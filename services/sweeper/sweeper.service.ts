@@ -14,10 +14,13 @@ import { streamNames } from "../../src/lib/streams.ts";
 import { expireOrders } from "../../src/db/expire-orders.ts";
 import { settleOrphan } from "../../src/db/settle-orphan.ts";
 import { orderTotals } from "../../src/db/order-totals.ts";
+import { mapLimit } from "../../src/lib/concurrency.ts";
 import { auditProduct, type ProductAudit, type ShardReading } from "../../src/domain/audit.ts";
 import type { ReservedOrder } from "../../src/domain/reservation.ts";
 
 const BATCH = 500;
+/** shard readings of the audit in flight at once (one call per product) */
+const AUDIT_PARALLEL = 16;
 
 export interface SweepReport {
   expired: number;
@@ -98,11 +101,10 @@ export default function sweeperService(config: Readonly<Config>): ServiceSchema 
         ]);
         const inFlight = consumer ? consumer.num_pending + consumer.num_ack_pending : -1;
         const drained = inFlight === 0;
-        const products: ProductAudit[] = [];
-        for (const [id, db] of totals) {
+        const products: ProductAudit[] = await mapLimit([...totals], AUDIT_PARALLEL, async ([id, db]) => {
           const shard = await this.broker.call<ShardReading, object>("inventory.shard", { product_id: id });
-          products.push(auditProduct(id, shard, db, drained));
-        }
+          return auditProduct(id, shard, db, drained);
+        });
         const deadLetters = dlq?.state.messages ?? 0;
         return {
           ok: products.every((p) => p.consistent) && deadLetters === 0,
