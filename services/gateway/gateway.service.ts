@@ -26,6 +26,8 @@ import { BODY_LIMIT_BYTES, orderRoute } from "./order-route.ts";
 
 const BODY_LIMIT = BODY_LIMIT_BYTES;
 const AUDIT_TIMEOUT_MS = 120_000;
+/** pending connections the kernel queues for us (capped by net.core.somaxconn) */
+const LISTEN_BACKLOG = 4096;
 
 interface GatewayMeta {
   $location?: string;
@@ -203,9 +205,14 @@ export default function gatewayService(config: Readonly<Config>): ServiceSchema 
       /** moleculer-web's server, with POST /api/orders answered first (./order-route.ts). */
       createServer(this: { server: http.Server; httpHandler: (req: IncomingMessage, res: ServerResponse) => void; broker: never; logger: never }) {
         const orders = orderRoute(this.broker, limiter, this.logger);
-        this.server = http.createServer((req, res) => {
+        const server = http.createServer((req, res) => {
           if (!orders.handle(req, res)) this.httpHandler(req, res);
         });
+        // moleculer-web listens with Node's default backlog (511): the connections of a
+        // drop arrive in one burst, and an overflowing accept queue resets them.
+        const listen = server.listen.bind(server) as (port: number, host: string, backlog: number, cb: () => void) => http.Server;
+        server.listen = ((port: number, host: string, cb: () => void) => listen(port, host, LISTEN_BACKLOG, cb)) as typeof server.listen;
+        this.server = server;
       },
       authorize(_ctx: Context, _route: unknown, req: Req) {
         const header = req.headers.authorization ?? "";
