@@ -10,6 +10,7 @@
  * bench/chart.png. Progress goes to stderr, one line per step.
  */
 import { appendFileSync, existsSync, mkdirSync, writeFileSync } from "node:fs";
+import { execFileSync } from "node:child_process";
 import { join, relative } from "node:path";
 import os from "node:os";
 import { randomBytes } from "node:crypto";
@@ -132,6 +133,17 @@ for (const sig of ["SIGINT", "SIGTERM"] as const) {
 }
 
 if (!process.version.startsWith("v22")) log(`warning: running on Node ${process.version}; the project expects Node 22 (npm run bench uses node_modules/.bin/node)`);
+
+/** The commit measured, and whether the work tree differed from it. */
+function codeVersion(): string {
+  try {
+    const git = (...args: string[]) => execFileSync("git", args, { cwd: ROOT, encoding: "utf8" }).trim();
+    const dirty = git("status", "--porcelain", "--untracked-files=no", "--", ".", ":!bench/RESULTS.md") !== "";
+    return `${git("rev-parse", "--short", "HEAD")}${dirty ? " with uncommitted changes" : ""}`;
+  } catch {
+    return "unknown (not a git checkout)";
+  }
+}
 
 // ---------------------------------------------------------------- targets
 
@@ -632,6 +644,7 @@ const result: BenchResult = {
   finished_at: finishedAt.toISOString(),
   duration_s: Math.round((finishedAt.getTime() - startedAt.getTime()) / 1000),
   command: `npm run bench${process.argv.length > 2 ? ` -- ${process.argv.slice(2).join(" ")}` : ""}`,
+  code: codeVersion(),
   quick,
   scenarios,
   targets,

@@ -131,6 +131,7 @@ export function markdownSection(result: BenchResult, jsonPath: string, chartPath
   lines.push(`## ${result.started_at.replace("T", " ").slice(0, 16)} UTC — \`${result.command}\``, "");
   lines.push(
     `- machine: ${m.cpus} × ${m.cpu_model}, ${m.memory_gib} GiB, ${m.platform}`,
+    `- code: ${result.code ?? "unknown"}`,
     `- Node ${m.node} · Redis ${m.redis} (3-master cluster of our own, AOF everysec) · NATS ${m.nats} · ${m.postgres}`,
     `- load: autocannon in the harness process, pipelining 1, timeout 10 s, every request a distinct \`user_id\` and \`Idempotency-Key\`; products have per_user_limit ${result.sizes.per_user_limit}, max_per_order ${result.sizes.max_per_order}; a warm-up of ${fmt(result.sizes.warmup.requests)} requests on a separate product precedes each measured load; each scenario × target starts from an empty database, an empty Redis Cluster and a new stream prefix`,
     `- mode: ${result.quick ? "**--quick** (small sizes)" : "full"}; took ${fmt(result.duration_s / 60, 1)} min; raw numbers: \`${jsonPath}\`; chart: \`${chartPath}\``,

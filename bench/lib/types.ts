@@ -85,6 +85,8 @@ export interface BenchResult {
   finished_at: string;
   duration_s: number;
   command: string;
+  /** git commit of the code measured */
+  code?: string;
   quick: boolean;
   scenarios: ScenarioName[];
   targets: TargetName[];
