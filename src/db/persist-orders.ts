@@ -23,8 +23,9 @@ export interface PersistResult {
  * passes them through the database gate: one conditional update of `stock_committed`
  * per product for the whole batch, all products in one statement; only when that
  * would oversell a product are its orders taken one by one (in message order) and
- * the excess marked `rejected`. Products are locked in id order first, so concurrent
- * writers cannot deadlock.
+ * the excess marked `rejected`. The batch's products are locked in id order before
+ * anything is written, so concurrent writers (several orders nodes, payments, the
+ * sweeper) cannot deadlock.
  * Then applies the payment events parked for these orders: the product row locks
  * taken above are the rendezvous with a concurrent webhook (see apply-payment.ts).
  * Runs inside the caller's transaction.
@@ -33,7 +34,15 @@ export async function persistOrders(em: EntityManager, orders: OrderReservedMess
   if (orders.length === 0) return { inserted: [], rejected: [], duplicates: [], effects: [] };
   const unique = [...new Map(orders.map((o) => [o.order_id, o])).values()];
 
-  const rows = unique.map((o) => ({
+  // The batch's product rows first, in id order: inserting an order takes a KEY SHARE
+  // lock on its product (the foreign key), and a writer that inserted before locking
+  // would deadlock with another writer, or with a payment, upgrading the same row.
+  const productIds = [...new Set(unique.map((o) => o.product_id))].sort((a, b) => a - b);
+  await em.execute(`select id from products where id = any(?::int[]) order by id for update`, [idArray(productIds)]);
+
+  // Inserted in id order: two writers holding the same redelivered orders take their
+  // unique-index locks in the same order.
+  const rows = [...unique].sort((a, b) => (a.order_id < b.order_id ? -1 : a.order_id > b.order_id ? 1 : 0)).map((o) => ({
     id: o.order_id, product_id: o.product_id, user_id: o.user_id, qty: o.qty, amount_cents: o.amount_cents,
     idempotency_key: o.idempotency_key, created_at: o.created_at, expires_at: o.expires_at,
   }));
@@ -66,10 +75,8 @@ export async function persistOrders(em: EntityManager, orders: OrderReservedMess
     byProduct.set(o.product_id, list);
   }
 
-  // The gate for every product of the batch in two statements: lock the product rows in
-  // id order (no deadlock with another writer), then one set-based conditional update.
+  // The gate for every product of the batch in one set-based conditional update.
   const units = [...byProduct].map(([id, list]) => ({ id, units: list.reduce((s, o) => s + o.qty, 0) }));
-  await em.execute(`select id from products where id = any(?::int[]) order by id for update`, [idArray(units.map((u) => u.id))]);
   const passed = await em.execute<Array<{ id: number }>>(
     `update products p set stock_committed = p.stock_committed + b.units, updated_at = now()
        from jsonb_to_recordset(?::jsonb) as b(id int, units int)

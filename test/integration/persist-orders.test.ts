@@ -70,3 +70,23 @@ test("the same batch delivered again writes nothing and commits no unit twice", 
   expect(again).toEqual({ inserted: [], rejected: [], duplicates: [], effects: [] });
   expect([await committed(p), await committed(q)]).toEqual([5, 5]);
 });
+
+test("two writers persisting batches of the same products at once never deadlock (several orders nodes)", async () => {
+  const p = (await stack.createProduct({ stock: 100_000, per_user_limit: null, max_per_order: 5 })).id;
+  const q = (await stack.createProduct({ stock: 100_000, per_user_limit: null, max_per_order: 5 })).id;
+  const batch = (n: number) => Array.from({ length: n }, (_, i) => message(i % 3 === 0 ? q : p, 1, `w${i}`));
+  const other = await initOrm(stack.config.databaseUrl, 2);
+  try {
+    for (let round = 0; round < 15; round++) {
+      const a = batch(60);
+      const b = batch(60);
+      await Promise.all([
+        orm.em.fork().transactional((em) => persistOrders(em, a)),
+        other.em.fork().transactional((em) => persistOrders(em, b)),
+      ]);
+    }
+  } finally {
+    await other.close();
+  }
+  expect((await committed(p)) + (await committed(q))).toBe(15 * 120);
+});
