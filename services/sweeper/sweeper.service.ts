@@ -94,17 +94,19 @@ export default function sweeperService(config: Readonly<Config>): ServiceSchema 
       },
 
       async audit(productId: number | null): Promise<AuditReport> {
+        // The pipeline before and after the two reads: the drained-only invariants are
+        // checked only when no order was in flight, and none entered, all along.
+        const pipeline = () => jsm.consumers.info(names.orders, names.ordersConsumer).catch(() => null);
+        const before = await pipeline();
         const totals = await orderTotals(orm.em.fork(), productId === null ? null : [productId]);
-        const [consumer, dlq] = await Promise.all([
-          jsm.consumers.info(names.orders, names.ordersConsumer).catch(() => null),
-          jsm.streams.info(names.deadLetter).catch(() => null),
-        ]);
-        const inFlight = consumer ? consumer.num_pending + consumer.num_ack_pending : -1;
-        const drained = inFlight === 0;
-        const products: ProductAudit[] = await mapLimit([...totals], AUDIT_PARALLEL, async ([id, db]) => {
-          const shard = await this.broker.call<ShardReading, object>("inventory.shard", { product_id: id });
-          return auditProduct(id, shard, db, drained);
-        });
+        const shards = await mapLimit([...totals.keys()], AUDIT_PARALLEL, (id) =>
+          this.broker.call<ShardReading, object>("inventory.shard", { product_id: id }),
+        );
+        const [after, dlq] = await Promise.all([pipeline(), jsm.streams.info(names.deadLetter).catch(() => null)]);
+        const inFlight = after ? after.num_pending + after.num_ack_pending : -1;
+        const drained = inFlight === 0 && before !== null && before.num_pending + before.num_ack_pending === 0 &&
+          before.delivered.stream_seq === after!.delivered.stream_seq;
+        const products: ProductAudit[] = [...totals].map(([id, db], i) => auditProduct(id, shards[i], db, drained));
         const deadLetters = dlq?.state.messages ?? 0;
         return {
           ok: products.every((p) => p.consistent) && deadLetters === 0,
