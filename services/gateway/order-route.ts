@@ -12,7 +12,7 @@
  */
 import type { IncomingMessage, ServerResponse } from "node:http";
 import moleculer, { type ServiceBroker } from "moleculer";
-import { ERROR_STATUS, FlashError } from "../../src/lib/errors.ts";
+import { ERROR_STATUS, errorBody, FlashError } from "../../src/lib/errors.ts";
 import { sendError, sendJson } from "../../src/lib/http-envelope.ts";
 import { compileCheck, placeOrderParams } from "../../src/lib/params.ts";
 import type { RateLimiter } from "../../src/lib/rate-limiter.ts";
@@ -61,12 +61,8 @@ export function orderRoute(broker: ServiceBroker, limiter: RateLimiter, logger: 
     const outcome = await broker.call<ReserveOutcome, OrderRequest>("inventory.reserve", params as OrderRequest, {
       meta: { idempotencyKey },
     });
-    if (!outcome.ok) {
-      const error = outcome.details === undefined
-        ? { code: outcome.code, message: outcome.message }
-        : { code: outcome.code, message: outcome.message, details: outcome.details };
-      return { status: ERROR_STATUS[outcome.code], headers: {}, body: { error } };
-    }
+    // expected refusals (sold out, limits) come back as values: no Error, no stack
+    if (!outcome.ok) return { status: ERROR_STATUS[outcome.code], headers: {}, body: errorBody(outcome.code, outcome.message, outcome.details) };
     const o = outcome.order;
     const headers: Record<string, string> = { Location: `/api/orders/${o.order_id}` };
     if (outcome.replayed) headers["Idempotent-Replayed"] = "true";
