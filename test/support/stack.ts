@@ -143,7 +143,8 @@ export async function startStack(env: Record<string, string> = {}): Promise<Stac
       await db.end();
       if (ownDatabase) {
         // the streams live on the NATS a test may have killed: best effort
-        await Promise.race([deleteStreams(nats.jsm, streamNames(config.streamPrefix)), new Promise((r) => setTimeout(r, 2000))]);
+        // (an unref'd timer: a pending one would hold the jest worker open after the file)
+        await Promise.race([deleteStreams(nats.jsm, streamNames(config.streamPrefix)), new Promise((r) => setTimeout(r, 2000).unref())]);
         await dropTestDatabase(config.databaseUrl);
       }
       await nats.nc.close().catch(() => undefined);
