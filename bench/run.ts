@@ -113,6 +113,7 @@ const stamp = startedAt.toISOString().replace(/[:.]/g, "-").replace(/-\d{3}Z$/, 
 const logDir = join(os.tmpdir(), `flash-bench-${stamp}`);
 mkdirSync(logDir, { recursive: true });
 const t0 = performance.now();
+const code = codeVersion(); // at the start: files edited while the run goes on were not measured
 let streamSeq = 0;
 // the flags of `npm run node` (package.json), plus the profiler when asked
 const nodeArgs = ["--experimental-async-context-frame", ...(opts["cpu-prof"] ? ["--cpu-prof", `--cpu-prof-dir=${join(logDir, "cpu-prof")}`] : [])];
@@ -644,7 +645,7 @@ const result: BenchResult = {
   finished_at: finishedAt.toISOString(),
   duration_s: Math.round((finishedAt.getTime() - startedAt.getTime()) / 1000),
   command: `npm run bench${process.argv.length > 2 ? ` -- ${process.argv.slice(2).join(" ")}` : ""}`,
-  code: codeVersion(),
+  code,
   quick,
   scenarios,
   targets,
