@@ -24,7 +24,6 @@ import {
 } from "../../src/lib/params.ts";
 import { BODY_LIMIT_BYTES, orderRoute } from "./order-route.ts";
 
-const BODY_LIMIT = BODY_LIMIT_BYTES;
 const AUDIT_TIMEOUT_MS = 120_000;
 /** pending connections the kernel queues for us (capped by net.core.somaxconn) */
 const LISTEN_BACKLOG = 4096;
@@ -48,7 +47,7 @@ const sha = (s: string) => createHash("sha256").update(s).digest();
 export default function gatewayService(config: Readonly<Config>): ServiceSchema {
   const limiter = new RateLimiter(config.rateLimitPerSecond, config.rateLimitBurst);
   const adminDigest = sha(config.adminToken);
-  const json = { json: { limit: BODY_LIMIT, strict: true }, urlencoded: false };
+  const json = { json: { limit: BODY_LIMIT_BYTES, strict: true }, urlencoded: false };
   let sweepTimer: NodeJS.Timeout | undefined;
 
   return {
@@ -99,7 +98,7 @@ export default function gatewayService(config: Readonly<Config>): ServiceSchema 
           path: "/api/payments",
           mappingPolicy: "restrict",
           logging: false,
-          bodyParsers: { json: false, urlencoded: false, raw: { type: () => true, limit: BODY_LIMIT } },
+          bodyParsers: { json: false, urlencoded: false, raw: { type: () => true, limit: BODY_LIMIT_BYTES } },
           aliases: { "POST /webhook": "gateway.webhook" },
           onBeforeCall(ctx: Context<unknown, GatewayMeta>, _route: unknown, req: Req) {
             ctx.meta.rawBody = Buffer.isBuffer(req.body) ? req.body.toString("base64") : "";

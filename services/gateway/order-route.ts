@@ -6,15 +6,14 @@
  * action, a gateway action, then `inventory.reserve`), body-parser and the route
  * machinery: measured, that was most of the node's CPU. Here the same contract costs
  * one `broker.call("inventory.reserve")` — still routed by the Shard strategy on
- * `product_id`, still validated by the inventory's `params` — plus a bounded body read,
- * the same fastest-validator schema, the same per-buyer rate limit and the same error
- * envelope (`toHttpError`) as every other route. Everything else goes to moleculer-web.
+ * `product_id`, validated once by the inventory's `params` — plus a bounded body read,
+ * the same per-buyer rate limit and the same error envelope (`toHttpError`) as every
+ * other route. Everything else goes to moleculer-web.
  */
 import type { IncomingMessage, ServerResponse } from "node:http";
-import moleculer, { type ServiceBroker } from "moleculer";
+import type { ServiceBroker } from "moleculer";
 import { ERROR_STATUS, errorBody, FlashError } from "../../src/lib/errors.ts";
 import { sendError, sendJson } from "../../src/lib/http-envelope.ts";
-import { compileCheck, placeOrderParams } from "../../src/lib/params.ts";
 import type { RateLimiter } from "../../src/lib/rate-limiter.ts";
 import type { OrderRequest, ReserveOutcome } from "../../src/domain/reservation.ts";
 
@@ -23,7 +22,6 @@ const PATH = "/api/orders";
 const IDEMPOTENCY_KEY_RE = /^[\x20-\x7e]{1,128}$/;
 const JSON_TYPE_RE = /^application\/([\w.+-]+\+)?json\s*(;|$)/i;
 const CHARSET_RE = /;\s*charset\s*=\s*"?([\w-]+)"?/i;
-const { ValidationError } = moleculer.Errors;
 
 type Logger = { error: (...args: unknown[]) => void };
 
@@ -33,8 +31,6 @@ export interface OrderRoute {
 }
 
 export function orderRoute(broker: ServiceBroker, limiter: RateLimiter, logger: Logger): OrderRoute {
-  const check = compileCheck(placeOrderParams);
-
   async function place(req: IncomingMessage, body: Buffer): Promise<{ status: number; headers: Record<string, string>; body: unknown }> {
     const params = parseBody(req, body);
     let idempotencyKey: string | null = null;
@@ -55,9 +51,7 @@ export function orderRoute(broker: ServiceBroker, limiter: RateLimiter, logger: 
     if (!decision.allowed) {
       throw new FlashError("RATE_LIMITED", "too many requests, slow down", { retry_after: decision.retryAfterSeconds });
     }
-    const invalid = check(params);
-    if (invalid !== true) throw new ValidationError("Parameters validation error!", "VALIDATION_ERROR", invalid);
-
+    // validated once, by inventory.reserve's `params` (the same schema for every caller)
     const outcome = await broker.call<ReserveOutcome, OrderRequest>("inventory.reserve", params as OrderRequest, {
       meta: { idempotencyKey },
     });
