@@ -4,6 +4,11 @@
 # to run and exits 1 otherwise; then runs `npm ci` if node_modules is missing or
 # older than package-lock.json. Prints one line per action; silent (and fast) when
 # there is nothing to do. Safe to run any number of times.
+#
+#   scripts/ensure-deps.sh [EXTRA...]   EXTRA: more Debian packages a caller needs, by
+#                                       package name, found by the command of the same
+#                                       name (haproxy, chromium); apt waits for a dpkg
+#                                       lock held by another install
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -29,6 +34,9 @@ have redis-cli || want redis-tools # redis-cli's own package (redis-server depen
 have nats-server || want nats-server
 have psql || want postgresql
 have_pg_server || want postgresql
+for extra in "$@"; do
+  have "$extra" || want "$extra"
+done
 
 if ((${#packages[@]} > 0)); then
   if [[ "$(id -u)" -ne 0 ]]; then
@@ -37,9 +45,9 @@ if ((${#packages[@]} > 0)); then
     exit 1
   fi
   echo "apt-get update"
-  DEBIAN_FRONTEND=noninteractive apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=600 update -qq
   echo "apt-get install -y ${packages[*]}"
-  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${packages[@]}"
+  DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=600 install -y -qq "${packages[@]}"
 fi
 
 cd "$ROOT"

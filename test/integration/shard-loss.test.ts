@@ -9,10 +9,11 @@ import { Cluster } from "ioredis";
 import { startStack, eventually, type Stack } from "../support/stack.ts";
 import { startRedisCluster, stopRedisCluster } from "../support/redis-cluster.ts";
 import { streamNames } from "../../src/lib/streams.ts";
+import { SHARD_LOSS_REDIS_PORT } from "../support/env.ts";
 
 jest.setTimeout(180_000);
 
-const PORT = 17111;
+const PORT = SHARD_LOSS_REDIS_PORT;
 let stack: Stack;
 let redis: Cluster;
 beforeAll(async () => {

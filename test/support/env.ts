@@ -1,7 +1,20 @@
-/** Ports and names the test suite owns (never the machine's shared services). */
-export const TEST_REDIS_CLUSTER_PORT = 17101;
-export const TEST_REDIS_NODES = ["127.0.0.1:17101", "127.0.0.1:17102", "127.0.0.1:17103"];
-export const TEST_DATABASE = "flash_sale_test";
+/**
+ * Ports and names the test suite owns (never the machine's shared services).
+ *
+ * FLASH_TEST_PORT_BASE (default 17100) moves every port the suite opens, and
+ * FLASH_TEST_DB (default flash_sale_test) names its databases, so two checkouts can
+ * run their suites side by side on one machine. The suite's ports, from the base:
+ *   +1..+3    the shared Redis Cluster          +11..+13  the shard-loss cluster
+ *   +20..+79  the cluster tests (test/faults)
+ */
+const base = Number(process.env.FLASH_TEST_PORT_BASE ?? 17100);
+if (!Number.isInteger(base) || base < 1024 || base > 65000) throw new Error(`FLASH_TEST_PORT_BASE must be a port in [1024, 65000], got ${process.env.FLASH_TEST_PORT_BASE}`);
+export const TEST_PORT_BASE = base;
+export const TEST_REDIS_CLUSTER_PORT = base + 1;
+export const TEST_REDIS_NODES = [0, 1, 2].map((i) => `127.0.0.1:${TEST_REDIS_CLUSTER_PORT + i}`);
+export const SHARD_LOSS_REDIS_PORT = base + 11;
+export const TEST_DATABASE = process.env.FLASH_TEST_DB ?? "flash_sale_test";
+if (!/^[a-z_][a-z0-9_]{0,40}$/.test(TEST_DATABASE)) throw new Error(`FLASH_TEST_DB must be a lower-case SQL identifier, got ${TEST_DATABASE}`);
 export const PG_ADMIN_URL = process.env.PG_ADMIN_URL ?? "postgres://postgres@127.0.0.1:5432/postgres";
 export const TEST_DATABASE_URL = (() => {
   const u = new URL(PG_ADMIN_URL);
