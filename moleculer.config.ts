@@ -10,6 +10,7 @@
  *   LOG_LEVEL    fatal | error | warn | info | debug      (info)
  *   METRICS_PORT a node without the gateway serves Prometheus metrics on this port
  *   REQUEST_TIMEOUT_MS  how long a call between services may take   (10000)
+ *   HEARTBEAT_INTERVAL_S / HEARTBEAT_TIMEOUT_S  node liveness            (1 / 4)
  * The rest (ports, Redis, PostgreSQL, stream names, limits) is listed in README.md.
  */
 import type { BrokerOptions } from "moleculer";
@@ -27,11 +28,26 @@ export function brokerOptions(config: Readonly<Config>): BrokerOptions {
       type: "Console",
       options: { level: config.logLevel, formatter: "short", colors: process.stdout.isTTY === true },
     },
+    // A call that gets no answer is given up after this and answered 503; the callee is
+    // told the deadline (ctx.meta.deadline) and refuses work that arrives after it.
     requestTimeout: config.requestTimeoutMs,
-    retryPolicy: { enabled: false },
+    // Retries only where a resend cannot apply twice: off here, on per action for the
+    // idempotent ones (inventory.reserve with a caller-chosen order id, release, commit,
+    // the reads, payments.webhook on its event_id). A retry goes through the balancer
+    // again, so after a node is taken off it lands on the node that took its products.
+    // Only transport failures are retried (timeout, node gone, rejected): an UNAVAILABLE
+    // from the callee means its own dependency is down and it has already waited.
+    retryPolicy: {
+      enabled: false, retries: 3, delay: 100, maxDelay: 1000, factor: 2,
+      check: (err: Error) => Boolean((err as { retryable?: boolean }).retryable) && (err as { type?: string }).type !== "UNAVAILABLE",
+    },
+    // broker.stop() (SIGTERM) waits for the requests this node is running.
+    tracking: { enabled: true, shutdownTimeout: Math.max(1000, config.shutdownTimeoutMs - config.shutdownDrainMs - 2000) },
     // The inventory's Shard strategy must see every call: a local endpoint may not
     // bypass it, or a product would be served by two nodes at once.
-    registry: { strategy: "RoundRobin", preferLocal: false },
+    // stopDelay: between telling the other nodes "no more calls here" and stopping the
+    // services, time for that INFO to reach them (calls already sent still finish).
+    registry: { strategy: "RoundRobin", preferLocal: false, stopDelay: 500 },
     circuitBreaker: { enabled: false },
     bulkhead: { enabled: false },
     validator: true,
@@ -49,7 +65,11 @@ export function brokerOptions(config: Readonly<Config>): BrokerOptions {
     // moleculer's own middlewares, with a cheaper per-action Metrics (src/lib/action-metrics.ts)
     internalMiddlewares: false,
     middlewares: brokerMiddlewares() as BrokerOptions["middlewares"],
-    heartbeatInterval: 5,
-    heartbeatTimeout: 15,
+    // A node killed without a goodbye is noticed when its heartbeats stop: after
+    // heartbeatTimeout it is taken off, its pending calls are rejected (and retried
+    // elsewhere) and the Shard strategy hands its products to the remaining nodes.
+    // Seconds, not the default 30: a dead inventory node must not hold a drop hostage.
+    heartbeatInterval: config.heartbeatIntervalS,
+    heartbeatTimeout: config.heartbeatTimeoutS,
   };
 }

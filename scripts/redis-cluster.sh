@@ -1,8 +1,12 @@
 #!/usr/bin/env bash
 # A local Redis Cluster of three masters (ports BASE_PORT..BASE_PORT+2) from the
-# installed redis-server, for development and tests.
+# installed redis-server, for development and tests; with REDIS_REPLICAS=1 each master
+# gets a replica (ports BASE_PORT+3..BASE_PORT+5), promoted when its master dies.
 #
 #   scripts/redis-cluster.sh start|stop|status BASE_PORT [DATA_DIR]
+#
+# REDIS_REPLICAS (0|1, default 0), REDIS_NODE_TIMEOUT_MS (cluster-node-timeout: how
+# long a silent master has before its replica takes over; default 2000).
 #
 # DATA_DIR defaults to <repo>/.data/redis-cluster-BASE_PORT; each node lives in
 # DATA_DIR/<port>. `start` is idempotent (a healthy cluster is left alone, missing
@@ -27,8 +31,14 @@ DATA_DIR="${3:-$ROOT/.data/redis-cluster-$BASE_PORT}"
 DATA_DIR="${DATA_DIR%/}"
 [[ -n "$DATA_DIR" ]] || usage
 
-PORTS=("$BASE_PORT" "$((BASE_PORT + 1))" "$((BASE_PORT + 2))")
+REPLICAS="${REDIS_REPLICAS:-0}"
+[[ "$REPLICAS" == 0 || "$REPLICAS" == 1 ]] || usage
+NODE_TIMEOUT_MS="${REDIS_NODE_TIMEOUT_MS:-2000}"
+[[ "$NODE_TIMEOUT_MS" =~ ^[0-9]+$ ]] || usage
+PORTS=()
+for ((i = 0; i < 3 * (1 + REPLICAS); i++)); do PORTS+=("$((BASE_PORT + i))"); done
 HOST=127.0.0.1
+# the seeds clients start from: the three first masters (the client learns the rest)
 REDIS_NODES="$HOST:${PORTS[0]},$HOST:${PORTS[1]},$HOST:${PORTS[2]}"
 REDIS_SERVER="$(command -v redis-server || echo /usr/bin/redis-server)"
 
@@ -67,9 +77,23 @@ node_ok() {
   grep -qx 'cluster_state:ok' <<<"$info" && grep -qx 'cluster_slots_ok:16384' <<<"$info"
 }
 
+# With replicas: every master (whichever node is one now) has a replica in sync.
+replicas_ok() {
+  ((REPLICAS == 0)) && return 0
+  local p info masters=0 covered=0
+  for p in "${PORTS[@]}"; do
+    info="$(cli -p "$p" info replication | tr -d '\r')" || return 1
+    grep -qx 'role:master' <<<"$info" || continue
+    masters=$((masters + 1))
+    grep -q '^slave0:.*state=online' <<<"$info" && covered=$((covered + 1))
+  done
+  ((masters == 3 && covered == 3))
+}
+
 cluster_ok() {
   local p
   for p in "${PORTS[@]}"; do node_ok "$p" || return 1; done
+  replicas_ok
 }
 
 probe_ok() {
@@ -103,7 +127,7 @@ start_node() {
     --bind "$HOST" --port "$p" \
     --daemonize yes --pidfile "$(pidfile "$p")" --logfile "$dir/redis.log" --dir "$dir" \
     --appendonly yes --appendfsync everysec --maxmemory-policy noeviction \
-    --cluster-node-timeout 2000 9>&- >/dev/null
+    --cluster-node-timeout "$NODE_TIMEOUT_MS" 9>&- >/dev/null
 }
 
 stop_node() {
@@ -144,7 +168,7 @@ node_shape() {
   assigned="$(info_field "$1" cluster_slots_assigned)"
   if [[ "$known" == 1 && "$assigned" == 0 ]]; then
     echo fresh
-  elif [[ "${known:-0}" -ge 3 && "$assigned" == 16384 ]]; then
+  elif [[ "${known:-0}" -ge "${#PORTS[@]}" && "$assigned" == 16384 ]]; then
     echo formed
   else
     echo stale
@@ -168,8 +192,10 @@ wipe_and_restart() {
 create_cluster() {
   local out
   log "creating cluster $REDIS_NODES"
-  out="$(redis-cli --cluster create "$HOST:${PORTS[0]}" "$HOST:${PORTS[1]}" "$HOST:${PORTS[2]}" \
-    --cluster-replicas 0 --cluster-yes 2>&1)" || {
+  local p addrs=()
+  for p in "${PORTS[@]}"; do addrs+=("$HOST:$p"); done
+  # the first three become masters, the next three their replicas
+  out="$(redis-cli --cluster create "${addrs[@]}" --cluster-replicas "$REPLICAS" --cluster-yes 2>&1)" || {
     echo "$out" >&2
     return 1
   }

@@ -2,12 +2,14 @@
  * Runs one node: the services named in SERVICES (all five by default), after the
  * set-up steps a node needs (database migrations, JetStream streams). With
  * SEED_PRODUCT=true it creates a demo product when the database has none.
- * Stops cleanly on SIGINT/SIGTERM: the order consumer finishes and acks its batch.
+ * Stops gracefully on SIGINT/SIGTERM (src/lib/lifecycle.ts): unready at once, drains,
+ * finishes running requests and the order consumer's batch, acks, exits.
  */
 import { loadConfig, ConfigError } from "../src/lib/config.ts";
 import { migrateUp } from "../src/lib/db.ts";
 import { connectJetStream, ensureStreams, streamNames } from "../src/lib/streams.ts";
 import { createBroker } from "../services/index.ts";
+import { lifecycleOf } from "../src/lib/lifecycle.ts";
 
 let config;
 try {
@@ -34,7 +36,7 @@ if (config.services.includes("inventory") || config.services.includes("orders"))
   await nc.close();
 }
 
-const broker = createBroker(config);
+const broker = createBroker(config, {}, (code) => process.exit(code));
 await broker.start();
 
 if (config.seedProduct && config.services.includes("inventory")) {
@@ -48,12 +50,7 @@ if (config.services.includes("gateway")) {
   console.log(`try:\n  curl -s ${base}/api/products/1\n  curl -s -X POST ${base}/api/orders -H 'Content-Type: application/json' -H "Idempotency-Key: $(uuidgen 2>/dev/null || echo demo-1)" -d '{"product_id":1,"qty":1,"user_id":"u-1"}'\n`);
 }
 
-let stopping = false;
+// Graceful shutdown (src/lib/lifecycle.ts): unready at once, drain, finish, exit.
 for (const signal of ["SIGINT", "SIGTERM"] as const) {
-  process.on(signal, async () => {
-    if (stopping) return;
-    stopping = true;
-    await broker.stop();
-    process.exit(0);
-  });
+  process.on(signal, () => void lifecycleOf(broker).shutdown(signal, (code) => process.exit(code)));
 }

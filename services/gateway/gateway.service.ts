@@ -14,6 +14,8 @@ import ApiGateway from "moleculer-web";
 import type { Config } from "../../src/lib/config.ts";
 import { FlashError } from "../../src/lib/errors.ts";
 import { sendError } from "../../src/lib/http-envelope.ts";
+import { errorBody } from "../../src/lib/errors.ts";
+import { lifecycleOf } from "../../src/lib/lifecycle.ts";
 import { RateLimiter } from "../../src/lib/rate-limiter.ts";
 import { ScrapeReporter } from "../../src/lib/metrics.ts";
 import {
@@ -114,6 +116,8 @@ export default function gatewayService(config: Readonly<Config>): ServiceSchema 
           bodyParsers: false,
           aliases: {
             "GET /health": "gateway.health",
+            "GET /health/live": "gateway.live",
+            "GET /health/ready": "gateway.ready",
             "GET /metrics": "gateway.metrics",
           },
         },
@@ -180,6 +184,34 @@ export default function gatewayService(config: Readonly<Config>): ServiceSchema 
           return reporter ? reporter.render() : "";
         },
       },
+      live: {
+        // liveness: the process answers at all (a restart is the cure for anything else)
+        handler() {
+          return { status: "ok" };
+        },
+      },
+      ready: {
+        /**
+         * Readiness (load balancers, Kubernetes): this node can take orders — not
+         * shutting down, NATS connected and an inventory node answering that every
+         * Redis master is up. PostgreSQL is not asked: accepted orders wait on the stream.
+         */
+        async handler(ctx: Context<unknown, GatewayMeta>) {
+          let reason: string | null = null;
+          if (lifecycleOf(this.broker).draining) reason = "shutting down";
+          else {
+            const r = await ctx
+              .call<{ redis: string }, object>("inventory.health", {}, { timeout: 1000, retries: 1 })
+              .catch(() => null);
+            if (!r) reason = "no inventory node answers (NATS or the inventory is down)";
+            else if (r.redis !== "up") reason = "Redis is down";
+          }
+          if (reason === null) return { status: "ready" };
+          ctx.meta.$statusCode = 503;
+          ctx.meta.$responseHeaders = { "Retry-After": "1" };
+          return errorBody("UNAVAILABLE", `not ready: ${reason}`);
+        },
+      },
       health: {
         async handler(ctx: Context<unknown, GatewayMeta>) {
           const report = { redis: "down", nats: "down", db: "down" } as Record<string, string>;
@@ -203,10 +235,22 @@ export default function gatewayService(config: Readonly<Config>): ServiceSchema 
     methods: {
       /** moleculer-web's server, with POST /api/orders answered first (./order-route.ts). */
       createServer(this: { server: http.Server; httpHandler: (req: IncomingMessage, res: ServerResponse) => void; broker: never; logger: never }) {
-        const orders = orderRoute(this.broker, limiter, this.logger);
+        const orders = orderRoute(this.broker, limiter, this.logger, config.requestTimeoutMs);
+        const lifecycle = lifecycleOf(this.broker);
         const server = http.createServer((req, res) => {
+          // draining: answer what still arrives, and have the client reconnect elsewhere
+          if (lifecycle.draining) res.shouldKeepAlive = false;
           if (!orders.handle(req, res)) this.httpHandler(req, res);
         });
+        // Shutdown: stop accepting, close idle keep-alive connections, and wait (bounded
+        // by the shutdown timeout) for the requests being answered.
+        lifecycle.onDrain(
+          () =>
+            new Promise<void>((resolve) => {
+              server.close(() => resolve());
+              server.closeIdleConnections();
+            }),
+        );
         // moleculer-web listens with Node's default backlog (511): the connections of a
         // drop arrive in one burst, and an overflowing accept queue resets them.
         const listen = server.listen.bind(server) as (port: number, host: string, backlog: number, cb: () => void) => http.Server;

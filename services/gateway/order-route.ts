@@ -16,6 +16,8 @@ import { ERROR_STATUS, errorBody, FlashError } from "../../src/lib/errors.ts";
 import { sendError, sendJson } from "../../src/lib/http-envelope.ts";
 import type { RateLimiter } from "../../src/lib/rate-limiter.ts";
 import type { OrderRequest, ReserveOutcome } from "../../src/domain/reservation.ts";
+import { newOrderId } from "../../src/domain/order-id.ts";
+import { MAX_INT } from "../../src/lib/params.ts";
 
 export const BODY_LIMIT_BYTES = 16 * 1024;
 const PATH = "/api/orders";
@@ -30,7 +32,7 @@ export interface OrderRoute {
   handle(req: IncomingMessage, res: ServerResponse): boolean;
 }
 
-export function orderRoute(broker: ServiceBroker, limiter: RateLimiter, logger: Logger): OrderRoute {
+export function orderRoute(broker: ServiceBroker, limiter: RateLimiter, logger: Logger, requestTimeoutMs: number): OrderRoute {
   async function place(req: IncomingMessage, body: Buffer): Promise<{ status: number; headers: Record<string, string>; body: unknown }> {
     const params = parseBody(req, body);
     let idempotencyKey: string | null = null;
@@ -51,9 +53,13 @@ export function orderRoute(broker: ServiceBroker, limiter: RateLimiter, logger: 
     if (!decision.allowed) {
       throw new FlashError("RATE_LIMITED", "too many requests, slow down", { retry_after: decision.retryAfterSeconds });
     }
-    // validated once, by inventory.reserve's `params` (the same schema for every caller)
+    // validated once, by inventory.reserve's `params` (the same schema for every caller).
+    // The order id is chosen here so a resent call (a retry after an inventory node died)
+    // replays this reservation; the deadline stops a call that arrives after we gave up.
+    const pid = (params as { product_id?: unknown }).product_id;
+    const orderId = typeof pid === "number" && Number.isInteger(pid) && pid >= 1 && pid <= MAX_INT ? newOrderId(pid) : undefined;
     const outcome = await broker.call<ReserveOutcome, OrderRequest>("inventory.reserve", params as OrderRequest, {
-      meta: { idempotencyKey },
+      meta: { idempotencyKey, orderId, deadline: Date.now() + requestTimeoutMs },
     });
     // expected refusals (sold out, limits) come back as values: no Error, no stack
     if (!outcome.ok) return { status: ERROR_STATUS[outcome.code], headers: {}, body: errorBody(outcome.code, outcome.message, outcome.details) };

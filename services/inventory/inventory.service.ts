@@ -5,7 +5,7 @@
  */
 import type { Context, ServiceSchema } from "moleculer";
 import type { Config } from "../../src/lib/config.ts";
-import { notFound } from "../../src/lib/errors.ts";
+import { CallerGaveUpError, notFound } from "../../src/lib/errors.ts";
 import { createProductParams, placeOrderParams, productIdPathParams, restockParams } from "../../src/lib/params.ts";
 import { jetStreamResource, ormResource, redisResource } from "../../src/lib/resources.ts";
 import { inFlightOrders, streamNames } from "../../src/lib/streams.ts";
@@ -18,7 +18,14 @@ import type { Inventory } from "./inventory.ts";
 
 interface Meta {
   idempotencyKey?: string | null;
+  /** chosen by the gateway, so a resent call replays instead of reserving again */
+  orderId?: string;
+  /** epoch ms after which the caller has given up: the call must not reserve anything */
+  deadline?: number;
 }
+
+/** Moleculer retries these (see moleculer.config.ts): a resend cannot apply twice. */
+const idempotent = { retryPolicy: { enabled: true } };
 
 const byProductId = { strategy: "Shard", strategyOptions: { shardKey: "product_id" } };
 const byId = { strategy: "Shard", strategyOptions: { shardKey: "id" } };
@@ -39,15 +46,22 @@ export default function inventoryService(config: Readonly<Config>): ServiceSchem
     actions: {
       reserve: {
         ...byProductId,
+        ...idempotent,
         params: placeOrderParams,
         async handler(ctx: Context<OrderRequest, Meta>) {
-          const outcome = await engine.reserve(ctx.params, ctx.meta.idempotencyKey ?? null);
+          // a call that waited in a buffer (NATS reconnecting) past its caller's timeout:
+          // the buyer already got 503, so reserving now would hold units nobody knows of
+          if (ctx.meta.deadline !== undefined && Date.now() > ctx.meta.deadline) {
+            throw new CallerGaveUpError();
+          }
+          const outcome = await engine.reserve(ctx.params, ctx.meta.idempotencyKey ?? null, ctx.meta.orderId ?? null);
           const label = outcome.ok ? (outcome.replayed ? "replayed" : "reserved") : outcome.code;
           this.broker.metrics.increment(METRIC.reservations, { outcome: label });
           return outcome;
         },
       },
       product: {
+        ...idempotent,
         ...byId,
         params: productIdPathParams,
         async handler(ctx: Context<{ id: number }>) {
@@ -57,6 +71,7 @@ export default function inventoryService(config: Readonly<Config>): ServiceSchem
         },
       },
       reservation: {
+        ...idempotent,
         ...byProductId,
         params: orderRef,
         handler(ctx: Context<{ product_id: number; order_id: string }>) {
@@ -64,6 +79,7 @@ export default function inventoryService(config: Readonly<Config>): ServiceSchem
         },
       },
       release: {
+        ...idempotent,
         ...byProductId,
         params: {
           ...orderRef,
@@ -76,6 +92,7 @@ export default function inventoryService(config: Readonly<Config>): ServiceSchem
         },
       },
       commit: {
+        ...idempotent,
         ...byProductId,
         params: orderRef,
         handler(ctx: Context<{ product_id: number; order_id: string }>) {
@@ -93,6 +110,7 @@ export default function inventoryService(config: Readonly<Config>): ServiceSchem
         },
       },
       shard: {
+        ...idempotent,
         ...byProductId,
         params: { product_id: { type: "number", integer: true, positive: true, convert: true } },
         handler(ctx: Context<{ product_id: number }>) {
@@ -100,6 +118,7 @@ export default function inventoryService(config: Readonly<Config>): ServiceSchem
         },
       },
       holders: {
+        ...idempotent,
         ...byProductId,
         params: { product_id: { type: "number", integer: true, positive: true, convert: true } },
         handler(ctx: Context<{ product_id: number }>) {
@@ -107,6 +126,7 @@ export default function inventoryService(config: Readonly<Config>): ServiceSchem
         },
       },
       due: {
+        ...idempotent,
         ...byProductId,
         params: {
           product_id: { type: "number", integer: true, positive: true, convert: true },
@@ -144,6 +164,7 @@ export default function inventoryService(config: Readonly<Config>): ServiceSchem
         },
       },
       health: {
+        ...idempotent,
         async handler() {
           return { redis: (await engine.ping()) ? "up" : "down" };
         },
@@ -166,11 +187,11 @@ export default function inventoryService(config: Readonly<Config>): ServiceSchem
         engine = new PgLockInventory(config, orm);
         return;
       }
-      const { redis, scripts } = await redisResource.acquire(config);
+      const { redis, scripts, replicated } = await redisResource.acquire(config);
       const { js, jsm } = await jetStreamResource.acquire(config);
       const streams = streamNames(config.streamPrefix);
       engine = new RedisInventory({
-        config, redis, scripts, orm, js, streams,
+        config, redis, scripts, replicated, orm, js, streams,
         onStockReturned: (productId) => void this.broker.broadcast(STOCK_RETURNED_EVENT, { product_id: productId }),
         inFlight: (productId) => inFlightOrders(jsm, streams, productId),
       });

@@ -37,7 +37,7 @@ export interface ShardState {
 export type HeldReservation = ReservedOrder & { idempotency_key: string | null };
 
 export interface Inventory {
-  reserve(req: OrderRequest, idempotencyKey: string | null): Promise<ReserveOutcome>;
+  reserve(req: OrderRequest, idempotencyKey: string | null, orderId?: string | null): Promise<ReserveOutcome>;
   release(productId: number, orderId: string, idempotencyKey?: string | null, forgetKey?: boolean): Promise<boolean>;
   commit(productId: number, orderId: string): Promise<boolean>;
   reservation(productId: number, orderId: string): Promise<HeldReservation | null>;

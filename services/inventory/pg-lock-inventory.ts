@@ -6,7 +6,7 @@
  */
 import type { MikroORM } from "@mikro-orm/postgresql";
 import type { Config } from "../../src/lib/config.ts";
-import { newOrderId } from "../../src/domain/order-id.ts";
+import { newOrderId, productIdOfOrder } from "../../src/domain/order-id.ts";
 import type { OrderRequest, ReserveOutcome } from "../../src/domain/reservation.ts";
 import { reserveWithRowLock } from "../../src/db/reserve-with-row-lock.ts";
 import { productSnapshot } from "../../src/db/product-snapshot.ts";
@@ -23,10 +23,10 @@ export class PgLockInventory implements Inventory {
     this.#orm = orm;
   }
 
-  reserve(req: OrderRequest, idempotencyKey: string | null): Promise<ReserveOutcome> {
+  reserve(req: OrderRequest, idempotencyKey: string | null, orderId: string | null = null): Promise<ReserveOutcome> {
     const now = new Date();
     return this.#orm.em.fork().transactional((em) =>
-      reserveWithRowLock(em, req, idempotencyKey, newOrderId(req.product_id, now.getTime()), now, this.#config.reservationTtlSeconds),
+      reserveWithRowLock(em, req, idempotencyKey, orderId !== null && productIdOfOrder(orderId) === req.product_id ? orderId : newOrderId(req.product_id, now.getTime()), now, this.#config.reservationTtlSeconds),
     );
   }
 

@@ -6,11 +6,11 @@
 import type { MikroORM } from "@mikro-orm/postgresql";
 import type { JetStreamClient } from "@nats-io/jetstream";
 import type { Config } from "../../src/lib/config.ts";
-import type { RedisClient, Scripts } from "../../src/lib/redis.ts";
+import { isRedisTransient, type RedisClient, type ReplicatedScripts, type Scripts } from "../../src/lib/redis.ts";
 import { productKeys, idempotencyOwnerKey, productIndexKey } from "../../src/lib/keys.ts";
 import { UnavailableError } from "../../src/lib/errors.ts";
 import type { StreamNames } from "../../src/lib/streams.ts";
-import { newOrderId } from "../../src/domain/order-id.ts";
+import { newOrderId, productIdOfOrder } from "../../src/domain/order-id.ts";
 import {
   decodeReserve,
   requestHash,
@@ -29,6 +29,8 @@ export interface InventoryDeps {
   config: Readonly<Config>;
   redis: RedisClient;
   scripts: Scripts;
+  /** the scripts followed by WAIT (used when config.redisMinReplicas > 0) */
+  replicated?: ReplicatedScripts;
   orm: MikroORM;
   js: JetStreamClient;
   streams: StreamNames;
@@ -59,7 +61,12 @@ export class RedisInventory implements Inventory {
     this.#soldOut.delete(productId);
   }
 
-  async reserve(req: OrderRequest, idempotencyKey: string | null): Promise<ReserveOutcome> {
+  /**
+   * `orderId`: chosen by the caller (the gateway) so that a resent call — a Moleculer
+   * retry after a node died, a Redis command retried through a failover — replays
+   * this reservation instead of making a second one.
+   */
+  async reserve(req: OrderRequest, idempotencyKey: string | null, orderId: string | null = null): Promise<ReserveOutcome> {
     const pid = req.product_id;
     const k = productKeys(pid);
     const now = this.#now();
@@ -69,23 +76,26 @@ export class RedisInventory implements Inventory {
       if (!idempotencyKey || !(await this.#d.redis.exists(k.idem(idempotencyKey)))) return SOLD_OUT;
     }
 
-    const orderId = newOrderId(pid, now);
+    const id = orderId !== null && productIdOfOrder(orderId) === pid ? orderId : newOrderId(pid, now);
     const hash = idempotencyKey ? requestHash(req) : "";
     const keys = [k.meta, k.stock, k.res, k.exp, k.users, idempotencyKey ? k.idem(idempotencyKey) : k.noIdem];
     const args = [
-      orderId, req.qty, req.user_id ?? "", now, this.#d.config.reservationTtlSeconds * 1000,
+      id, req.qty, req.user_id ?? "", now, this.#d.config.reservationTtlSeconds * 1000,
       hash, this.#d.config.idempotencyTtlSeconds, idempotencyKey ?? "",
     ];
-    let result = decodeReserve(pid, req, await this.#redis(() => this.#d.scripts.reserve(keys, args)));
+    let result = decodeReserve(pid, req, await this.#reserveScript(keys, args));
     if ("notLoaded" in result) {
       if (!(await this.load(pid))) return { ok: false, code: "PRODUCT_NOT_FOUND", message: `product ${pid} does not exist` };
-      result = decodeReserve(pid, req, await this.#redis(() => this.#d.scripts.reserve(keys, args)));
+      result = decodeReserve(pid, req, await this.#reserveScript(keys, args));
       if ("notLoaded" in result) throw new UnavailableError("inventory shard could not be loaded", "redis");
     }
     if (!result.ok) {
       if (result.code === "SOLD_OUT") this.#soldOut.set(pid, now);
       return result;
     }
+    // The script found our own order id: an earlier attempt of this very call was
+    // applied (its answer was lost). It is this request's reservation, not a replay.
+    if (result.replayed && result.order.order_id === id) result = { ...result, replayed: false };
 
     if (!result.replayed && idempotencyKey) {
       // An Idempotency-Key belongs to one product: the shard only sees its own keys,
@@ -116,6 +126,30 @@ export class RedisInventory implements Inventory {
       throw new UnavailableError(`order stream unavailable: ${(err as Error).message}`, "nats", 1);
     }
     return result;
+  }
+
+  /**
+   * Runs the reserve script; with REDIS_MIN_REPLICAS > 0, followed by WAIT in the same
+   * pipeline. A reservation that did not reach enough replicas in time is not safe from
+   * the loss of its master, so it is not answered 202: its units are given back and the
+   * caller gets 503 (if the master dies before that release lands, the reservation has
+   * no message on the stream and the sweeper writes it off as an orphan).
+   */
+  async #reserveScript(keys: string[], args: Array<string | number>): Promise<Array<string | number>> {
+    const need = this.#d.config.redisMinReplicas;
+    if (need === 0 || !this.#d.replicated) return this.#redis(() => this.#d.scripts.reserve(keys, args));
+    const { reply, replicas } = await this.#redis(() => this.#d.replicated!.reserve(keys, args, need, this.#d.config.redisWaitTimeoutMs));
+    const code = Number(reply[0]);
+    // 0 = reserved now, 1 = replayed: both are answered 202, so both must be replicated
+    // (a replay may be of a reservation whose first answer was this same 503)
+    if ((code === 0 || code === 1) && replicas < need) {
+      if (code === 0) {
+        const pid = productIdOfOrder(String(reply[1]))!;
+        await this.release(pid, String(reply[1]), String(args[7]) || null, true).catch(() => undefined);
+      }
+      throw new UnavailableError(`the reservation reached ${replicas} of ${need} Redis replica(s) in time`, "redis", 1);
+    }
+    return reply;
   }
 
   /** Gives an unpaid reservation's units back; true when something was released. */
@@ -310,14 +344,30 @@ export class RedisInventory implements Inventory {
     }
   }
 
+  /**
+   * Runs a Redis operation; through a failover (a master dead, its replica not yet
+   * promoted, a slot moved) it is retried with a short backoff until the promotion
+   * or REDIS_FAILOVER_WAIT_MS, then answered 503. Every operation run here is
+   * idempotent, so a resend after a lost answer applies nothing twice.
+   */
   async #redis<T>(op: () => Promise<T>): Promise<T> {
-    try {
-      return await op();
-    } catch (err) {
-      if (err instanceof Error && /ERR|WRONGTYPE|NOSCRIPT.*script/i.test(err.message) && !/CLUSTERDOWN|LOADING|TRYAGAIN/.test(err.message)) {
-        throw err;
+    const deadline = Date.now() + this.#d.config.redisFailoverWaitMs;
+    for (let attempt = 0; ; attempt++) {
+      try {
+        return await op();
+      } catch (err) {
+        if (!isRedisTransient(err)) {
+          if (err instanceof Error && /ERR|WRONGTYPE|NOSCRIPT.*script/i.test(err.message)) throw err;
+          throw new UnavailableError(`inventory store unavailable: ${(err as Error).message}`, "redis", 1);
+        }
+        const delay = Math.min(50 * 2 ** attempt, 500);
+        if (Date.now() + delay > deadline) {
+          throw new UnavailableError(`inventory store unavailable: ${(err as Error).message}`, "redis", 1);
+        }
+        const cluster = this.#d.redis as { refreshSlotsCache?: () => void };
+        cluster.refreshSlotsCache?.();
+        await new Promise((resolve) => setTimeout(resolve, delay));
       }
-      throw new UnavailableError(`inventory store unavailable: ${(err as Error).message}`, "redis", 1);
     }
   }
 }

@@ -9,7 +9,8 @@ import type { MikroORM } from "@mikro-orm/postgresql";
 import type { JsMsg, JetStreamManager } from "@nats-io/jetstream";
 import type { NatsConnection } from "@nats-io/transport-node";
 import type { Config } from "../../src/lib/config.ts";
-import { notFound } from "../../src/lib/errors.ts";
+import { notFound, UnavailableError } from "../../src/lib/errors.ts";
+import { isDatabaseUnavailable } from "../../src/lib/db.ts";
 import { orderIdPathParams } from "../../src/lib/params.ts";
 import { jetStreamResource, ormResource } from "../../src/lib/resources.ts";
 import { streamNames } from "../../src/lib/streams.ts";
@@ -38,10 +39,17 @@ export default function ordersService(config: Readonly<Config>): ServiceSchema {
 
     actions: {
       get: {
+        retryPolicy: { enabled: true },
         params: orderIdPathParams,
         async handler(ctx: Context<{ id: string }>): Promise<OrderView> {
           const id = ctx.params.id.toLowerCase();
-          const row = await findOrder(orm.em.fork(), id);
+          // PostgreSQL down: an order still held by its shard is answered from there
+          let dbDown = false;
+          const row = await findOrder(orm.em.fork(), id).catch((err: unknown) => {
+            if (!isDatabaseUnavailable(err)) throw err;
+            dbDown = true;
+            return null;
+          });
           if (row) return row;
           // Not in the database yet: the 202 was sent, the row is on its way.
           const productId = productIdOfOrder(id);
@@ -55,9 +63,10 @@ export default function ordersService(config: Readonly<Config>): ServiceSchema {
               };
             }
             // written between our two reads?
-            const late = await findOrder(orm.em.fork(), id);
+            const late = dbDown ? null : await findOrder(orm.em.fork(), id);
             if (late) return late;
           }
+          if (dbDown) throw new UnavailableError("the order database is unavailable", "db", 2);
           throw notFound("ORDER_NOT_FOUND", `order ${id} does not exist`);
         },
       },
@@ -151,6 +160,7 @@ export default function ordersService(config: Readonly<Config>): ServiceSchema {
         deadLetterSubject: names.deadLetterSubject,
         ackWaitMs: config.consumerAckWaitMs,
         logger: this.logger,
+        isTransient: (err) => isDatabaseUnavailable(err) || (err as { type?: string } | null)?.type === "UNAVAILABLE",
         handler: async (msgs: JsMsg[]) => {
           await this.persistBatch(msgs);
         },

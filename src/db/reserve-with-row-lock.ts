@@ -12,6 +12,13 @@ const reject = (code: Extract<ReserveOutcome, { ok: false }>["code"], message: s
  * serial per product: every buyer — the sold-out ones too — waits for the row lock.
  * Runs inside the caller's transaction.
  */
+interface PriorOrder { id: string; product_id: number; qty: number; user_id: string | null; amount_cents: number; created_at: Date; expires_at: Date }
+const PRIOR_COLUMNS = "id, product_id, qty, user_id, amount_cents::float8 as amount_cents, created_at, expires_at";
+const reservedView = (o: PriorOrder) => ({
+  order_id: o.id, status: "reserved" as const, product_id: o.product_id, qty: o.qty, user_id: o.user_id,
+  amount_cents: o.amount_cents, created_at: new Date(o.created_at).toISOString(), expires_at: new Date(o.expires_at).toISOString(),
+});
+
 export async function reserveWithRowLock(
   em: EntityManager,
   req: OrderRequest,
@@ -23,23 +30,16 @@ export async function reserveWithRowLock(
   const [p] = await em.execute<ProductRow[]>(`select ${PRODUCT_COLUMNS} from products where id = ? for update`, [req.product_id]);
   if (!p) return reject("PRODUCT_NOT_FOUND", `product ${req.product_id} does not exist`);
 
+  // this very order already placed (a resent call whose first answer was lost): its answer again
+  const [own] = await em.execute<PriorOrder[]>(`select ${PRIOR_COLUMNS} from orders where id = ?`, [orderId]);
+  if (own) return { ok: true, replayed: false, order: reservedView(own) };
   if (idempotencyKey) {
-    const [prior] = await em.execute<Array<{ id: string; product_id: number; qty: number; user_id: string | null; amount_cents: number; created_at: Date; expires_at: Date }>>(
-      `select id, product_id, qty, user_id, amount_cents::float8 as amount_cents, created_at, expires_at from orders where idempotency_key = ?`,
-      [idempotencyKey],
-    );
+    const [prior] = await em.execute<PriorOrder[]>(`select ${PRIOR_COLUMNS} from orders where idempotency_key = ?`, [idempotencyKey]);
     if (prior) {
       if (prior.product_id !== req.product_id || prior.qty !== req.qty || prior.user_id !== (req.user_id ?? null)) {
         return reject("IDEMPOTENCY_KEY_REUSED", "this Idempotency-Key was used with a different request body");
       }
-      return {
-        ok: true, replayed: true,
-        order: {
-          order_id: prior.id, status: "reserved", product_id: prior.product_id, qty: prior.qty, user_id: prior.user_id,
-          amount_cents: prior.amount_cents, created_at: new Date(prior.created_at).toISOString(),
-          expires_at: new Date(prior.expires_at).toISOString(),
-        },
-      };
+      return { ok: true, replayed: true, order: reservedView(prior) };
     }
   }
   if (req.qty > p.max_per_order) {

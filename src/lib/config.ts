@@ -35,6 +35,18 @@ export interface Config {
   logLevel: string;
   metricsPort: number | null;
   seedProduct: boolean;
+  /** replicas that must hold a reservation before its 202 (Redis WAIT); 0: no replicas */
+  redisMinReplicas: number;
+  redisWaitTimeoutMs: number;
+  /** how long a Redis command keeps retrying through a failover before 503 */
+  redisFailoverWaitMs: number;
+  /** SIGTERM: how long a node stays up unready before it stops taking work (the load balancer's check interval, and more) */
+  shutdownDrainMs: number;
+  /** SIGTERM: the longest the whole shutdown may take before the process exits anyway */
+  shutdownTimeoutMs: number;
+  /** Moleculer heartbeats: a node silent for heartbeatTimeoutS is taken off (its products move) */
+  heartbeatIntervalS: number;
+  heartbeatTimeoutS: number;
 }
 
 export class ConfigError extends Error {}
@@ -127,5 +139,12 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Readonly<Confi
     logLevel: str(env, "LOG_LEVEL", "info"),
     metricsPort: env.METRICS_PORT ? int(env, "METRICS_PORT", 0, 1, 65535) : null,
     seedProduct: str(env, "SEED_PRODUCT", "false") === "true",
+    redisMinReplicas: int(env, "REDIS_MIN_REPLICAS", 0, 0, 5),
+    redisWaitTimeoutMs: int(env, "REDIS_WAIT_TIMEOUT_MS", 1000, 10, 60_000),
+    redisFailoverWaitMs: int(env, "REDIS_FAILOVER_WAIT_MS", 6000, 0, 120_000),
+    shutdownDrainMs: int(env, "SHUTDOWN_DRAIN_MS", 2000, 0, 120_000),
+    shutdownTimeoutMs: int(env, "SHUTDOWN_TIMEOUT_MS", 20_000, 1000, 600_000),
+    heartbeatIntervalS: int(env, "HEARTBEAT_INTERVAL_S", 1, 1, 60),
+    heartbeatTimeoutS: int(env, "HEARTBEAT_TIMEOUT_S", 4, 2, 600),
   });
 }

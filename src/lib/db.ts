@@ -71,3 +71,21 @@ export async function migrateUp(databaseUrl: string): Promise<string[]> {
     await orm.close(true);
   }
 }
+
+/** SQLSTATE classes and codes that mean "PostgreSQL is not reachable right now". */
+const UNAVAILABLE_SQLSTATE = /^(08|57P0[1-3]|53300|55000)/;
+const UNAVAILABLE_MESSAGE = /ECONNREFUSED|ECONNRESET|ETIMEDOUT|EPIPE|Connection terminated|connection is closed|terminating connection|the database system is (starting up|shutting down)|Client has encountered a connection error|timeout exceeded when trying to connect/i;
+
+/**
+ * True when an error (or one of its causes) says PostgreSQL is down or restarting, as
+ * opposed to a statement it refused: work that failed so is retried later, never
+ * dead-lettered.
+ */
+export function isDatabaseUnavailable(err: unknown): boolean {
+  for (let e = err as { code?: unknown; message?: unknown; cause?: unknown } | undefined, depth = 0; e && depth < 5; e = e.cause as typeof e, depth++) {
+    if (typeof e.code === "string" && UNAVAILABLE_SQLSTATE.test(e.code)) return true;
+    if (typeof e.code === "string" && /^E(CONNREFUSED|CONNRESET|TIMEDOUT|PIPE)$/.test(e.code)) return true;
+    if (typeof e.message === "string" && UNAVAILABLE_MESSAGE.test(e.message)) return true;
+  }
+  return false;
+}

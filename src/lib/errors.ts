@@ -54,6 +54,15 @@ export class UnavailableError extends MoleculerRetryableError {
   }
 }
 
+/** The caller's deadline passed before the work began: nothing done; not retried (the caller has moved on). */
+export class CallerGaveUpError extends UnavailableError {
+  constructor() {
+    super("the request arrived after its caller's deadline", "service", 1);
+    this.name = "CallerGaveUpError";
+    this.retryable = false;
+  }
+}
+
 export const notFound = (code: "PRODUCT_NOT_FOUND" | "ORDER_NOT_FOUND" | "NOT_FOUND", message: string) =>
   new FlashError(code, message);
 

@@ -59,11 +59,13 @@ export function toHttpError(err: unknown): HttpError {
   } else if (e.type === "media.unsupported") {
     code = "BAD_REQUEST";
     status = 415;
-  } else if (e.type === "NOT_FOUND" || e.type === "SERVICE_NOT_FOUND") {
+  } else if (e.type === "NOT_FOUND") {
     code = "NOT_FOUND";
     message = "no such path";
   } else if (
-    e.type === "SERVICE_NOT_AVAILABLE" || e.type === "REQUEST_TIMEOUT" || e.type === "SERVICE_UNAVAILABLE" ||
+    // SERVICE_NOT_FOUND: every node of the service that answers this route is gone
+    // (dead, restarting, cut off from NATS): a path that exists, for now unserved.
+    e.type === "SERVICE_NOT_FOUND" || e.type === "SERVICE_NOT_AVAILABLE" || e.type === "REQUEST_TIMEOUT" || e.type === "SERVICE_UNAVAILABLE" ||
     e.type === "REQUEST_REJECTED" || e.type === "QUEUE_FULL"
   ) {
     code = "UNAVAILABLE";

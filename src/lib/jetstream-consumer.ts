@@ -32,6 +32,8 @@ import { headers } from "@nats-io/transport-node";
 
 const NS_PER_MS = 1_000_000;
 const MAX_ERROR_HEADER = 512;
+/** a dependency outage: messages come back at least this often, so they land soon after it ends */
+const TRANSIENT_BACKOFF_MAX_MS = 1000;
 
 export interface DurableConsumerSpec {
   stream: string;
@@ -117,6 +119,12 @@ export interface DurableConsumerOptions {
   backoffMs: number[];
   deadLetterSubject: string;
   handler: (msgs: JsMsg[]) => Promise<void>;
+  /**
+   * True for a failure of a dependency rather than of the messages (the database is
+   * down): the batch is nak'ed whole with a short backoff, not split up, and never
+   * dead-lettered however often it was delivered. Default: no failure is transient.
+   */
+  isTransient?: (err: unknown) => boolean;
   logger?: ConsumerLogger;
   /** The consumer's ack_wait: messages held by us are marked in progress every third of it. */
   ackWaitMs: number;
@@ -160,6 +168,7 @@ export class DurableConsumer {
   readonly #backoffMs: number[];
   readonly #deadLetterSubject: string;
   readonly #handler: (msgs: JsMsg[]) => Promise<void>;
+  readonly #isTransient: (err: unknown) => boolean;
   readonly #log: ConsumerLogger;
   readonly #ackWaitMs: number;
   readonly #stopTimeoutMs: number;
@@ -198,6 +207,7 @@ export class DurableConsumer {
     this.#backoffMs = [...opts.backoffMs];
     this.#deadLetterSubject = opts.deadLetterSubject;
     this.#handler = opts.handler;
+    this.#isTransient = opts.isTransient ?? (() => false);
     this.#log = opts.logger ?? console;
     this.#ackWaitMs = opts.ackWaitMs;
     this.#stopTimeoutMs = opts.stopTimeoutMs ?? 10_000;
@@ -411,6 +421,11 @@ export class DurableConsumer {
         return;
       } catch (err) {
         this.#counters.handlerErrors++;
+        if (this.#isTransient(err)) {
+          this.#log.warn(`consumer ${this.#durable}: a batch of ${batch.length} waits for a dependency (${errorMessage(err)}); redelivered shortly`);
+          for (const m of batch) this.#nak(m, TRANSIENT_BACKOFF_MAX_MS);
+          return;
+        }
         if (batch.length === 1) {
           await this.#fail(batch[0], err);
           return;
@@ -424,7 +439,8 @@ export class DurableConsumer {
           this.#ack(m);
         } catch (err) {
           this.#counters.handlerErrors++;
-          await this.#fail(m, err);
+          if (this.#isTransient(err)) this.#nak(m, TRANSIENT_BACKOFF_MAX_MS);
+          else await this.#fail(m, err);
         }
       }
     } catch (err) {
@@ -442,9 +458,10 @@ export class DurableConsumer {
     this.#counters.acked++;
   }
 
-  #nak(m: JsMsg): void {
+  /** Naks with the backoff of this delivery attempt, at most `capMs`. */
+  #nak(m: JsMsg, capMs = Infinity): void {
     const n = this.#backoffMs.length;
-    const delay = n === 0 ? undefined : this.#backoffMs[Math.min(Math.max(m.info.deliveryCount - 1, 0), n - 1)];
+    const delay = n === 0 ? undefined : Math.min(capMs, this.#backoffMs[Math.min(Math.max(m.info.deliveryCount - 1, 0), n - 1)]);
     m.nak(delay);
     this.#inFlight.delete(m);
     this.#counters.naked++;

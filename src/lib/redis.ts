@@ -20,6 +20,15 @@ export const SCRIPT_NAMES = ["reserve", "release", "commit", "load", "restock", 
 export type ScriptName = (typeof SCRIPT_NAMES)[number];
 export type ScriptResult = Array<string | number>;
 export type Scripts = Record<ScriptName, (keys: string[], args: Array<string | number>) => Promise<ScriptResult>>;
+/**
+ * A script, then `WAIT replicas timeoutMs` in the same pipeline: both reach the master
+ * of the keys' slot on one connection, so the reply says how many replicas hold the
+ * script's writes. Resolves to the script's reply and that count.
+ */
+export type ReplicatedScripts = Record<
+  ScriptName,
+  (keys: string[], args: Array<string | number>, replicas: number, timeoutMs: number) => Promise<{ reply: ScriptResult; replicas: number }>
+>;
 
 export interface LuaScript {
   name: string;
@@ -51,8 +60,18 @@ export function createRedis(config: Pick<Config, "redisNodes" | "redisUrl">): Re
         enableAutoPipelining: true,
         scaleReads: "master",
         slotsRefreshTimeout: 2000,
+        // Failover: a dead master's commands fail fast (connection refused, one retry),
+        // and the inventory retries them itself until the replica is promoted or its
+        // own deadline (REDIS_FAILOVER_WAIT_MS) passes, then answers 503. ioredis'
+        // redirection budget (16 × 100 ms) is shorter than a failover and would end in
+        // errors mid-promotion; the slot map is refreshed every few seconds as well.
         clusterRetryStrategy: (times) => Math.min(100 * times, 2000),
-        redisOptions: { maxRetriesPerRequest: 2, connectTimeout: 2000 },
+        retryDelayOnFailover: 200,
+        retryDelayOnClusterDown: 200,
+        retryDelayOnTryAgain: 200,
+        maxRedirections: 16,
+        slotsRefreshInterval: 2000,
+        redisOptions: { maxRetriesPerRequest: 1, connectTimeout: 1000 },
       },
     );
   }
@@ -84,4 +103,42 @@ export function loadScripts(redis: RedisClient): Scripts {
     };
   }
   return scripts;
+}
+
+/** The scripts registered by loadScripts, each followed by WAIT in one pipeline (see ReplicatedScripts). */
+export function replicatedScripts(redis: RedisClient): ReplicatedScripts {
+  const out = {} as ReplicatedScripts;
+  for (const name of SCRIPT_NAMES) {
+    out[name] = async (keys, args, replicas, timeoutMs) => {
+      const pipeline = redis.pipeline() as unknown as Record<string, (...a: Array<string | number>) => unknown> & {
+        wait(n: number, ms: number): unknown;
+        exec(): Promise<Array<[Error | null, unknown]> | null>;
+      };
+      pipeline[name](...keys, ...args);
+      pipeline.wait(replicas, timeoutMs);
+      const replies = await pipeline.exec();
+      if (!replies) throw new Error(`${name}: the pipeline was discarded`);
+      const [[scriptErr, reply], [waitErr, acked]] = replies;
+      if (scriptErr) throw scriptErr;
+      if (waitErr) throw waitErr;
+      return { reply: reply as ScriptResult, replicas: Number(acked) };
+    };
+  }
+  return out;
+}
+
+/**
+ * Errors that mean "this command may not have reached a master that serves the slot":
+ * a dead or restarting node, a failover in progress, a slot that moved. Retrying such a
+ * command is safe for our scripts (each is idempotent: reserve on its order id, release
+ * and commit on the reservation, restock on the database's total).
+ */
+export function isRedisTransient(err: unknown): boolean {
+  if (!(err instanceof Error)) return false;
+  const m = err.message;
+  return (
+    /^(MOVED|ASK|CLUSTERDOWN|TRYAGAIN|LOADING|MASTERDOWN|READONLY|NOREPLICAS)\b/.test(m) ||
+    /Connection is closed|ECONNREFUSED|ECONNRESET|ETIMEDOUT|EPIPE|Failed to refresh slots cache|None of startup nodes is available|Cluster isn't ready|Reached the max retries per request|Too many Cluster redirections|Command timed out|Stream isn't writeable/i.test(m) ||
+    err.name === "MaxRetriesPerRequestError" || err.name === "ClusterAllFailedError"
+  );
 }

@@ -6,7 +6,7 @@
  */
 import type { MikroORM } from "@mikro-orm/postgresql";
 import type { Config } from "./config.ts";
-import { createRedis, loadScripts, type RedisClient, type Scripts } from "./redis.ts";
+import { createRedis, loadScripts, replicatedScripts, type RedisClient, type ReplicatedScripts, type Scripts } from "./redis.ts";
 import { initOrm } from "./db.ts";
 import { connectJetStream, type JetStreamHandle } from "./streams.ts";
 
@@ -41,6 +41,7 @@ async function release(key: string): Promise<void> {
 export interface RedisResource {
   redis: RedisClient;
   scripts: Scripts;
+  replicated: ReplicatedScripts;
 }
 
 const redisKey = (c: Pick<Config, "redisNodes" | "redisUrl">) => `redis:${c.redisNodes.join(",") || c.redisUrl}`;
@@ -51,7 +52,8 @@ export const redisResource = {
       redisKey(c),
       async () => {
         const redis = createRedis(c);
-        return { redis, scripts: loadScripts(redis) };
+        const scripts = loadScripts(redis);
+        return { redis, scripts, replicated: replicatedScripts(redis) };
       },
       async ({ redis }) => {
         await redis.quit().catch(() => redis.disconnect());

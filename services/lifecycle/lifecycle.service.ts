@@ -1,0 +1,28 @@
+/**
+ * lifecycle: runs on every node. `drain` (called on one node by its id, e.g. from the
+ * REPL's `drain <nodeID>`) starts that node's graceful shutdown (src/lib/lifecycle.ts)
+ * and answers at once; `state` tells whether a node is draining.
+ */
+import type { ServiceSchema } from "moleculer";
+import type { Lifecycle } from "../../src/lib/lifecycle.ts";
+
+export default function lifecycleService(lifecycle: Lifecycle, exit?: (code: number) => void): ServiceSchema {
+  return {
+    name: "lifecycle",
+
+    actions: {
+      drain: {
+        params: { $$strict: "remove" },
+        handler() {
+          void lifecycle.shutdown("drain requested", exit);
+          return { node_id: this.broker.nodeID, draining: true };
+        },
+      },
+      state: {
+        handler() {
+          return { node_id: this.broker.nodeID, draining: lifecycle.draining };
+        },
+      },
+    },
+  } as ServiceSchema;
+}
