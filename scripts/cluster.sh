@@ -1,0 +1,295 @@
+#!/usr/bin/env bash
+# A local flash-sale cluster on this machine, every role on two nodes (DESIGN.md, "The
+# cluster"): its own NATS with JetStream (file store), a Redis Cluster of 3 masters +
+# 3 replicas (AOF), HAProxy on PORT in front of two gateway nodes (health checks on
+# /health/ready), two inventory nodes, two orders nodes and payments+sweeper on two
+# nodes. PostgreSQL: the machine's (or one started as `npm start` does), with a
+# database of the cluster's own; CLUSTER_OWN_PG=1 starts a PostgreSQL of its own.
+#
+#   scripts/cluster.sh up            start everything in the background, return once
+#                                    the cluster takes orders through HAProxy
+#   scripts/cluster.sh ps            one line per process: ROLE NODE_ID PID PORT
+#   scripts/cluster.sh down          stop all of them, and only them
+#   scripts/cluster.sh start NAME    (re)start one process of `ps` by its NODE_ID
+#   scripts/cluster.sh stop NAME     SIGTERM one process and wait for it to exit
+#
+# Environment (all optional):
+#   PORT               HAProxy's port                                    (3000)
+#   CLUSTER_PORT_BASE  first of the ports the rest uses (below)          (17200)
+#   CLUSTER_DIR        state, logs and data                     (.data/cluster)
+#   CLUSTER_PREFIX     STREAM_PREFIX of the cluster (streams, namespace)  (CLUSTER)
+#   CLUSTER_OWN_PG=1   a PostgreSQL of its own on base+40 instead of the machine's
+#   CLUSTER_PG_URL     the PostgreSQL admin URL to use (else found as npm start does)
+#   REDIS_NODE_TIMEOUT_MS  Redis cluster-node-timeout: failover time       (1500)
+#   anything else (RESERVATION_TTL_SECONDS, CONSUMER_ACK_WAIT_MS, …) reaches the nodes.
+# Ports from the base: NATS +0, gateways +20 +21, Redis +10..+15, PostgreSQL +40.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+ROOT="$PWD"
+
+CMD="${1:-}"
+PORT="${PORT:-3000}"
+BASE="${CLUSTER_PORT_BASE:-17200}"
+DIR="${CLUSTER_DIR:-$ROOT/.data/cluster}"
+[[ "$DIR" == /* ]] || DIR="$ROOT/$DIR"
+PREFIX="${CLUSTER_PREFIX:-CLUSTER}"
+NATS_PORT=$BASE
+REDIS_BASE=$((BASE + 10))
+GW_PORTS=($((BASE + 20)) $((BASE + 21)))
+PG_PORT=$((BASE + 40))
+HOST=127.0.0.1
+PROCS="$DIR/procs" # lines: ROLE NODE_ID PORT (what `up` started; pids in $DIR/pids)
+
+log() { echo "cluster: $*" >&2; }
+die() {
+  log "ERROR: $*"
+  exit 1
+}
+usage() {
+  sed -n '9,15p' "$0" >&2
+  exit 2
+}
+
+port_open() { timeout 0.5 bash -c "exec 3<>/dev/tcp/$HOST/$1" 2>/dev/null; }
+
+wait_for() { # SECONDS COMMAND...: polls every 0.1 s
+  local end=$((SECONDS + $1))
+  shift
+  until "$@" >/dev/null 2>&1; do
+    ((SECONDS < end)) || return 1
+    sleep 0.1
+  done
+}
+
+pid_of() { # NAME: the live pid of a process we started, or fail
+  local f="$DIR/pids/$1.pid" pid
+  [[ -f "$f" ]] || return 1
+  pid="$(<"$f")"
+  [[ "$pid" =~ ^[0-9]+$ ]] && kill -0 "$pid" 2>/dev/null || return 1
+  echo "$pid"
+}
+
+# launch NAME COMMAND...: starts COMMAND detached, logs to $DIR/logs/NAME.log, records
+# the pid; the command line is kept in $DIR/cmd/NAME so `start NAME` can run it again.
+launch() {
+  local name="$1"
+  shift
+  mkdir -p "$DIR/logs" "$DIR/pids" "$DIR/cmd"
+  printf '%q ' "$@" >"$DIR/cmd/$name"
+  setsid nohup "$@" </dev/null >>"$DIR/logs/$name.log" 2>&1 &
+  echo $! >"$DIR/pids/$name.pid"
+  disown $! 2>/dev/null || true
+}
+
+# The settings the nodes were started with (the tests' short TTLs, say), kept by `up` so
+# that `start NAME` brings a node back exactly as it was.
+SETTINGS='^(PATH|NODE_ENV|LOG_LEVEL|ADMIN_TOKEN|WEBHOOK_|RESERVATION_|IDEMPOTENCY_|INVENTORY_MODE|RATE_LIMIT_|PUBLISH_TIMEOUT|REQUEST_TIMEOUT|CONSUMER_|SWEEP_|ORPHAN_|REDIS_|HEARTBEAT_|SHUTDOWN_|SEED_PRODUCT|METRICS_)'
+save_settings() {
+  local name
+  : >"$DIR/settings"
+  for name in $(compgen -e | grep -E "$SETTINGS" || true); do
+    printf 'export %s=%q\n' "$name" "${!name}" >>"$DIR/settings"
+  done
+}
+
+relaunch() { # NAME: runs the recorded command again, with the recorded settings
+  local name="$1" line
+  [[ -f "$DIR/cmd/$name" ]] || die "no process named $name in this cluster"
+  if pid_of "$name" >/dev/null; then
+    log "$name is running"
+    return 0
+  fi
+  line="$(<"$DIR/cmd/$name")"
+  # shellcheck source=/dev/null
+  source "$DIR/settings"
+  eval "launch $name $line"
+}
+
+# ---- the parts ----------------------------------------------------------------------
+
+start_nats() {
+  local dir="$DIR/nats" conf bin
+  bin="$(command -v nats-server || echo /usr/sbin/nats-server)"
+  mkdir -p "$dir"
+  conf="$dir/nats.conf"
+  # The strongest fsync the installed server supports: `sync_interval: always` exists
+  # from nats-server 2.10 on (2.9 keeps acknowledged messages through a process crash,
+  # in the page cache, but not through a power loss).
+  cat >"$conf" <<CONF
+listen: $HOST:$NATS_PORT
+jetstream { store_dir: "$dir/store"
+  sync_interval: always
+}
+CONF
+  if ! "$bin" -t -c "$conf" >/dev/null 2>&1; then
+    log "$("$bin" --version 2>&1) has no jetstream sync_interval: running with its default fsync"
+    sed -i '/sync_interval/d' "$conf"
+  fi
+  echo "nats nats $NATS_PORT" >>"$PROCS"
+  launch nats "$bin" -c "$conf"
+  wait_for 10 port_open "$NATS_PORT" || die "NATS did not open $HOST:$NATS_PORT (see $DIR/logs/nats.log)"
+}
+
+start_redis() {
+  local out i
+  out="$(REDIS_REPLICAS=1 REDIS_NODE_TIMEOUT_MS="${REDIS_NODE_TIMEOUT_MS:-1500}" \
+    bash scripts/redis-cluster.sh start "$REDIS_BASE" "$DIR/redis")" || die "the Redis Cluster did not start"
+  REDIS_NODES="$(sed -n 's/^REDIS_NODES=//p' <<<"$out")"
+  for i in 0 1 2 3 4 5; do echo "redis redis-$((REDIS_BASE + i)) $((REDIS_BASE + i))" >>"$PROCS"; done
+}
+
+start_postgres() {
+  if [[ "${CLUSTER_OWN_PG:-0}" == 1 ]]; then
+    local bin dir="$DIR/pg"
+    bin="$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -n 1)"
+    mkdir -p "$dir/run"
+    [[ "$(id -u)" -ne 0 ]] || chown -R postgres:postgres "$dir"
+    as_pg() { if [[ "$(id -u)" -eq 0 ]]; then runuser -u postgres -- "$@"; else "$@"; fi; }
+    [[ -f "$dir/data/PG_VERSION" ]] || as_pg "$bin/initdb" -D "$dir/data" -A trust -U postgres -E UTF8 >"$dir/initdb.log" 2>&1 ||
+      die "initdb failed (see $dir/initdb.log)"
+    # fsync off: this instance exists to be stopped and started by the fault tests
+    as_pg "$bin/pg_ctl" -D "$dir/data" -l "$dir/postgres.log" -w -t 30 \
+      -o "-p $PG_PORT -k '$dir/run' -c listen_addresses=$HOST -c fsync=off -c max_connections=200" start >/dev/null ||
+      die "PostgreSQL did not start (see $dir/postgres.log)"
+    echo "postgres postgres $PG_PORT" >>"$PROCS"
+    PG_ADMIN_URL="postgres://postgres@$HOST:$PG_PORT/postgres"
+  elif [[ -n "${CLUSTER_PG_URL:-}" ]]; then
+    PG_ADMIN_URL="$CLUSTER_PG_URL"
+  else
+    # the machine's, or one of our own as `npm start` does
+    LOCAL_STACK_REDIS=0 NATS_URL="nats://$HOST:$NATS_PORT" source scripts/local-stack.sh || die "no PostgreSQL"
+  fi
+  DATABASE_URL="${PG_ADMIN_URL%/*}/flash_$(tr '[:upper:]-' '[:lower:]_' <<<"$PREFIX")"
+}
+
+# start_node NAME SERVICES [HTTP_PORT]: one Moleculer node of the cluster
+start_node() {
+  local name="$1" services="$2" port="${3:-0}" role
+  role="${services//,/+}"
+  echo "$role $name ${3:--}" >>"$PROCS"
+  launch "$name" env NODE_ID="$name" SERVICES="$services" PORT="$port" HOST="$HOST" \
+    TRANSPORTER=nats NATS_URL="nats://$HOST:$NATS_PORT" REDIS_NODES="$REDIS_NODES" \
+    REDIS_MIN_REPLICAS="${REDIS_MIN_REPLICAS:-1}" STREAM_PREFIX="$PREFIX" DATABASE_URL="$DATABASE_URL" \
+    SEED_PRODUCT="${SEED_PRODUCT:-true}" \
+    node --experimental-async-context-frame scripts/run.ts
+}
+
+start_haproxy() {
+  local conf="$DIR/haproxy.cfg" bin
+  bin="$(command -v haproxy || echo /usr/sbin/haproxy)"
+  [[ -x "$bin" ]] || die "haproxy is not installed (scripts/ensure-deps.sh haproxy)"
+  sed -e "s#@PORT@#$PORT#" -e "s#@GW1@#$HOST:${GW_PORTS[0]}#" -e "s#@GW2@#$HOST:${GW_PORTS[1]}#" \
+    -e "s#@ERRORS@#$ROOT/deploy/haproxy/errors#" deploy/haproxy/cluster.cfg >"$conf"
+  "$bin" -c -q -f "$conf" || die "haproxy refused $conf"
+  echo "haproxy haproxy $PORT" >>"$PROCS"
+  launch haproxy "$bin" -db -f "$conf"
+}
+
+ready() { [[ "$(curl -s -o /dev/null -w '%{http_code}' "http://$HOST:$1/health/ready")" == 200 ]]; }
+
+cmd_up() {
+  bash scripts/ensure-deps.sh haproxy
+  mkdir -p "$DIR"
+  exec 9>"$DIR/.lock"
+  flock -w 60 9 || die "another cluster.sh holds $DIR/.lock"
+  if [[ -f "$PROCS" ]] && pid_of haproxy >/dev/null; then
+    log "already up (scripts/cluster.sh ps)"
+    return 0
+  fi
+  port_open "$PORT" && die "port $PORT is taken (set PORT)"
+  : >"$PROCS"
+  save_settings
+  start_nats
+  start_redis
+  start_postgres
+  # migrations and streams once, before the nodes (each would otherwise race to do it)
+  env TRANSPORTER=nats NATS_URL="nats://$HOST:$NATS_PORT" STREAM_PREFIX="$PREFIX" DATABASE_URL="$DATABASE_URL" SERVICES=none \
+    node scripts/migrate.ts >/dev/null
+  env NATS_URL="nats://$HOST:$NATS_PORT" STREAM_PREFIX="$PREFIX" DATABASE_URL="$DATABASE_URL" SERVICES=none \
+    node scripts/setup-streams.ts >/dev/null
+  start_node inventory-1 inventory
+  start_node inventory-2 inventory
+  start_node orders-1 orders
+  start_node orders-2 orders
+  start_node ops-1 payments,sweeper
+  start_node ops-2 payments,sweeper
+  start_node gateway-1 gateway "${GW_PORTS[0]}"
+  start_node gateway-2 gateway "${GW_PORTS[1]}"
+  start_haproxy
+  wait_for 120 ready "${GW_PORTS[0]}" || die "gateway-1 is not ready after 120 s (see $DIR/logs/)"
+  wait_for 60 ready "${GW_PORTS[1]}" || die "gateway-2 is not ready after 60 s (see $DIR/logs/)"
+  wait_for 30 ready "$PORT" || die "HAProxy on $PORT does not reach a ready gateway (see $DIR/logs/haproxy.log)"
+  # the demo product is seeded by the first inventory node that starts
+  log "up: http://$HOST:$PORT (HAProxy) — scripts/cluster.sh ps lists the processes; logs in $DIR/logs"
+}
+
+redis_role() { # PORT: master | replica | down (as Redis says now)
+  local r
+  r="$(timeout 2 redis-cli -h "$HOST" -p "$1" role 2>/dev/null | head -n 1)" || r=""
+  case "$r" in master) echo redis-master ;; slave) echo redis-replica ;; *) echo redis-down ;; esac
+}
+
+cmd_ps() {
+  [[ -f "$PROCS" ]] || return 0
+  local role name port pid
+  while read -r role name port; do
+    [[ "$role" == redis ]] && role="$(redis_role "$port")"
+    if [[ "$role" == redis-* ]]; then
+      pid="$(pid_of_redis "$port")" || pid=-
+    elif [[ "$role" == postgres ]]; then
+      pid="$(head -n 1 "$DIR/pg/data/postmaster.pid" 2>/dev/null)" && kill -0 "$pid" 2>/dev/null || pid=-
+    else
+      pid="$(pid_of "$name")" || pid=-
+    fi
+    echo "$role $name $pid $port"
+  done <"$PROCS"
+}
+
+pid_of_redis() { # PORT
+  local f="$DIR/redis/$1/redis.pid" pid
+  [[ -f "$f" ]] && pid="$(<"$f")" && kill -0 "$pid" 2>/dev/null && echo "$pid"
+}
+
+stop_one() { # NAME: SIGTERM (graceful shutdown), SIGKILL after 30 s
+  local pid
+  pid="$(pid_of "$1")" || return 0
+  kill -TERM "$pid" 2>/dev/null || true
+  if ! wait_for 30 bash -c "! kill -0 $pid"; then
+    log "$1 (pid $pid) ignored SIGTERM for 30 s: SIGKILL"
+    kill -KILL "$pid" 2>/dev/null || true
+  fi
+  rm -f "$DIR/pids/$1.pid"
+}
+
+cmd_down() {
+  [[ -f "$PROCS" ]] || {
+    log "nothing to stop"
+    return 0
+  }
+  local role name port
+  # the front first, the data last
+  stop_one haproxy
+  while read -r role name port; do
+    case "$role" in nats | redis | postgres | haproxy) ;; *) stop_one "$name" & ;; esac
+  done <"$PROCS"
+  wait
+  REDIS_REPLICAS=1 bash scripts/redis-cluster.sh stop "$REDIS_BASE" "$DIR/redis" || true
+  stop_one nats
+  if grep -q '^postgres ' "$PROCS"; then
+    local bin
+    bin="$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -n 1)"
+    if [[ "$(id -u)" -eq 0 ]]; then runuser -u postgres -- "$bin/pg_ctl" -D "$DIR/pg/data" -m fast -w stop >/dev/null || true
+    else "$bin/pg_ctl" -D "$DIR/pg/data" -m fast -w stop >/dev/null || true; fi
+  fi
+  rm -f "$PROCS"
+  log "down"
+}
+
+case "$CMD" in
+  up) cmd_up ;;
+  ps) cmd_ps ;;
+  down) cmd_down ;;
+  start) [[ $# -eq 2 ]] || usage; relaunch "$2" ;;
+  stop) [[ $# -eq 2 ]] || usage; stop_one "$2" ;;
+  *) usage ;;
+esac
