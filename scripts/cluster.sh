@@ -148,9 +148,7 @@ start_postgres() {
     [[ -f "$dir/data/PG_VERSION" ]] || as_pg "$bin/initdb" -D "$dir/data" -A trust -U postgres -E UTF8 >"$dir/initdb.log" 2>&1 ||
       die "initdb failed (see $dir/initdb.log)"
     # fsync off: this instance exists to be stopped and started by the fault tests
-    as_pg "$bin/pg_ctl" -D "$dir/data" -l "$dir/postgres.log" -w -t 30 \
-      -o "-p $PG_PORT -k '$dir/run' -c listen_addresses=$HOST -c fsync=off -c max_connections=200" start >/dev/null ||
-      die "PostgreSQL did not start (see $dir/postgres.log)"
+    pg_ctl_own start || die "PostgreSQL did not start (see $dir/postgres.log)"
     echo "postgres postgres $PG_PORT" >>"$PROCS"
     PG_ADMIN_URL="postgres://postgres@$HOST:$PG_PORT/postgres"
   elif [[ -n "${CLUSTER_PG_URL:-}" ]]; then
@@ -159,7 +157,8 @@ start_postgres() {
     # the machine's, or one of our own as `npm start` does
     LOCAL_STACK_REDIS=0 NATS_URL="nats://$HOST:$NATS_PORT" source scripts/local-stack.sh || die "no PostgreSQL"
   fi
-  DATABASE_URL="${PG_ADMIN_URL%/*}/flash_$(tr '[:upper:]-' '[:lower:]_' <<<"$PREFIX")"
+  local db="${PREFIX,,}"
+  DATABASE_URL="${PG_ADMIN_URL%/*}/flash_${db//-/_}"
 }
 
 # start_node NAME SERVICES [HTTP_PORT]: one Moleculer node of the cluster
@@ -275,21 +274,46 @@ cmd_down() {
   wait
   REDIS_REPLICAS=1 bash scripts/redis-cluster.sh stop "$REDIS_BASE" "$DIR/redis" || true
   stop_one nats
-  if grep -q '^postgres ' "$PROCS"; then
-    local bin
-    bin="$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -n 1)"
-    if [[ "$(id -u)" -eq 0 ]]; then runuser -u postgres -- "$bin/pg_ctl" -D "$DIR/pg/data" -m fast -w stop >/dev/null || true
-    else "$bin/pg_ctl" -D "$DIR/pg/data" -m fast -w stop >/dev/null || true; fi
-  fi
+  if grep -q '^postgres ' "$PROCS"; then pg_ctl_own stop || true; fi
   rm -f "$PROCS"
   log "down"
+}
+
+pg_ctl_own() { # start|stop: the cluster's own PostgreSQL (CLUSTER_OWN_PG=1)
+  local bin dir="$DIR/pg"
+  [[ -f "$dir/data/PG_VERSION" ]] || die "this cluster has no PostgreSQL of its own"
+  bin="$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -n 1)"
+  local args=(-D "$dir/data" -w -t 30)
+  if [[ "$1" == start ]]; then
+    args+=(-l "$dir/postgres.log" -o "-p $PG_PORT -k '$dir/run' -c listen_addresses=$HOST -c fsync=off -c max_connections=200" start)
+  else
+    args+=(-m fast stop)
+  fi
+  if [[ "$(id -u)" -eq 0 ]]; then runuser -u postgres -- "$bin/pg_ctl" "${args[@]}" >/dev/null; else "$bin/pg_ctl" "${args[@]}" >/dev/null; fi
+}
+
+# start|stop NAME for the data servers: Redis nodes rejoin the cluster (a failed-over
+# master comes back as a replica), PostgreSQL restarts on its data directory.
+start_named() {
+  case "$1" in
+    redis-*) REDIS_REPLICAS=1 REDIS_NODE_TIMEOUT_MS="${REDIS_NODE_TIMEOUT_MS:-1500}" bash scripts/redis-cluster.sh start "$REDIS_BASE" "$DIR/redis" >/dev/null ;;
+    postgres) pg_ctl_own start ;;
+    *) relaunch "$1" ;;
+  esac
+}
+stop_named() {
+  case "$1" in
+    redis-*) timeout 5 redis-cli -h "$HOST" -p "${1#redis-}" shutdown >/dev/null 2>&1 || true ;;
+    postgres) pg_ctl_own stop ;;
+    *) stop_one "$1" ;;
+  esac
 }
 
 case "$CMD" in
   up) cmd_up ;;
   ps) cmd_ps ;;
   down) cmd_down ;;
-  start) [[ $# -eq 2 ]] || usage; relaunch "$2" ;;
-  stop) [[ $# -eq 2 ]] || usage; stop_one "$2" ;;
+  start) [[ $# -eq 2 ]] || usage; start_named "$2" ;;
+  stop) [[ $# -eq 2 ]] || usage; stop_named "$2" ;;
   *) usage ;;
 esac

@@ -16,6 +16,7 @@ import { FlashError } from "../../src/lib/errors.ts";
 import { sendError } from "../../src/lib/http-envelope.ts";
 import { errorBody } from "../../src/lib/errors.ts";
 import { lifecycleOf } from "../../src/lib/lifecycle.ts";
+import { ReadinessProbe } from "./readiness.ts";
 import { RateLimiter } from "../../src/lib/rate-limiter.ts";
 import { ScrapeReporter } from "../../src/lib/metrics.ts";
 import {
@@ -27,6 +28,8 @@ import {
 import { BODY_LIMIT_BYTES, orderRoute } from "./order-route.ts";
 
 const AUDIT_TIMEOUT_MS = 120_000;
+/** how often a gateway asks an inventory node whether Redis is up (readiness) */
+const READY_PROBE_MS = 1000;
 /** pending connections the kernel queues for us (capped by net.core.somaxconn) */
 const LISTEN_BACKLOG = 4096;
 
@@ -51,6 +54,8 @@ export default function gatewayService(config: Readonly<Config>): ServiceSchema 
   const adminDigest = sha(config.adminToken);
   const json = { json: { limit: BODY_LIMIT_BYTES, strict: true }, urlencoded: false };
   let sweepTimer: NodeJS.Timeout | undefined;
+  let probeTimer: NodeJS.Timeout | undefined;
+  const readiness = new ReadinessProbe(3 * READY_PROBE_MS);
 
   return {
     name: "gateway",
@@ -193,19 +198,17 @@ export default function gatewayService(config: Readonly<Config>): ServiceSchema 
       ready: {
         /**
          * Readiness (load balancers, Kubernetes): this node can take orders — not
-         * shutting down, NATS connected and an inventory node answering that every
-         * Redis master is up. PostgreSQL is not asked: accepted orders wait on the stream.
+         * shutting down, connected to NATS, and an inventory node said lately that every
+         * Redis master is up (probed in the background: the answer is instant, and one
+         * dead inventory node does not flap the readiness of every gateway). PostgreSQL
+         * is not asked: accepted orders wait on the stream.
          */
-        async handler(ctx: Context<unknown, GatewayMeta>) {
-          let reason: string | null = null;
-          if (lifecycleOf(this.broker).draining) reason = "shutting down";
-          else {
-            const r = await ctx
-              .call<{ redis: string }, object>("inventory.health", {}, { timeout: 1000, retries: 1 })
-              .catch(() => null);
-            if (!r) reason = "no inventory node answers (NATS or the inventory is down)";
-            else if (r.redis !== "up") reason = "Redis is down";
-          }
+        handler(ctx: Context<unknown, GatewayMeta>) {
+          const reason = lifecycleOf(this.broker).draining
+            ? "shutting down"
+            : this.broker.transit && !this.broker.transit.connected
+              ? "not connected to NATS"
+              : readiness.reason(Date.now());
           if (reason === null) return { status: "ready" };
           ctx.meta.$statusCode = 503;
           ctx.meta.$responseHeaders = { "Retry-After": "1" };
@@ -266,12 +269,21 @@ export default function gatewayService(config: Readonly<Config>): ServiceSchema 
       },
     },
 
-    started() {
+    async started() {
       sweepTimer = setInterval(() => limiter.sweep(), 10_000);
       sweepTimer.unref();
+      const probe = () =>
+        this.broker
+          .call<{ redis: string }, object>("inventory.health", {}, { timeout: READY_PROBE_MS, retries: 1 })
+          .then((r) => readiness.record(Date.now(), r.redis === "up" ? null : "Redis is down"))
+          .catch(() => readiness.record(Date.now(), "no inventory node answers"));
+      probeTimer = setInterval(probe, READY_PROBE_MS);
+      probeTimer.unref();
+      await probe();
     },
     stopped() {
       if (sweepTimer) clearInterval(sweepTimer);
+      if (probeTimer) clearInterval(probeTimer);
     },
   } as ServiceSchema;
 }

@@ -113,8 +113,9 @@ export default function inventoryService(config: Readonly<Config>): ServiceSchem
         ...idempotent,
         ...byProductId,
         params: { product_id: { type: "number", integer: true, positive: true, convert: true } },
-        handler(ctx: Context<{ product_id: number }>) {
-          return engine.shardState(ctx.params.product_id);
+        async handler(ctx: Context<{ product_id: number }>) {
+          // node_id: the inventory node that owns the product now (the Shard strategy's pick)
+          return { ...(await engine.shardState(ctx.params.product_id)), node_id: this.broker.nodeID };
         },
       },
       holders: {
@@ -188,10 +189,10 @@ export default function inventoryService(config: Readonly<Config>): ServiceSchem
         return;
       }
       const { redis, scripts, replicated } = await redisResource.acquire(config);
-      const { js, jsm } = await jetStreamResource.acquire(config);
+      const { js, jsm, connected } = await jetStreamResource.acquire(config);
       const streams = streamNames(config.streamPrefix);
       engine = new RedisInventory({
-        config, redis, scripts, replicated, orm, js, streams,
+        config, redis, scripts, replicated, orm, js, streamConnected: connected, streams,
         onStockReturned: (productId) => void this.broker.broadcast(STOCK_RETURNED_EVENT, { product_id: productId }),
         inFlight: (productId) => inFlightOrders(jsm, streams, productId),
       });

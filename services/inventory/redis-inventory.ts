@@ -33,6 +33,8 @@ export interface InventoryDeps {
   replicated?: ReplicatedScripts;
   orm: MikroORM;
   js: JetStreamClient;
+  /** whether the JetStream connection is up now (a reservation is only made when it is) */
+  streamConnected?: () => boolean;
   streams: StreamNames;
   now?: () => number;
   /** told when units went back to stock, so every node drops its sold-out flag */
@@ -76,6 +78,10 @@ export class RedisInventory implements Inventory {
       if (!idempotencyKey || !(await this.#d.redis.exists(k.idem(idempotencyKey)))) return SOLD_OUT;
     }
 
+    // NATS down: refuse before reserving anything (the hand-over could not be acknowledged)
+    if (this.#d.streamConnected && !this.#d.streamConnected()) {
+      throw new UnavailableError("order stream unavailable: not connected to NATS", "nats", 1);
+    }
     const id = orderId !== null && productIdOfOrder(orderId) === pid ? orderId : newOrderId(pid, now);
     const hash = idempotencyKey ? requestHash(req) : "";
     const keys = [k.meta, k.stock, k.res, k.exp, k.users, idempotencyKey ? k.idem(idempotencyKey) : k.noIdem];
@@ -117,9 +123,14 @@ export class RedisInventory implements Inventory {
         timeout: this.#d.config.publishTimeoutMs,
       });
     } catch (err) {
-      // Not durable, so not an order: give the units back (a replay leaves that to
-      // the request that reserved) and let the buyer retry.
-      if (!result.replayed) {
+      // Not acknowledged, so not answered 202. Whether the stream stored it is known
+      // only when nothing could have been sent ("no responders": no JetStream for the
+      // subject): then the units go back at once. After a timeout or a lost connection
+      // the message may be stored: the reservation stays, a retry with the same
+      // Idempotency-Key replays it and republishes under the same message id (the
+      // stream keeps one), and one nobody retries is settled by the sweeper at its
+      // expiry (written off if its order never reached the database).
+      if (!result.replayed && isNotStored(err)) {
         await this.release(pid, result.order.order_id, idempotencyKey, true).catch(() => undefined);
         if (idempotencyKey) await this.#d.redis.del(idempotencyOwnerKey(idempotencyKey)).catch(() => undefined);
       }
@@ -370,6 +381,14 @@ export class RedisInventory implements Inventory {
       }
     }
   }
+}
+
+/** A publish that certainly reached no stream: nobody listens on its subject (nats.js: no responders). */
+function isNotStored(err: unknown): boolean {
+  for (let e = err as { name?: string; cause?: unknown } | undefined, depth = 0; e && depth < 4; e = e.cause as typeof e, depth++) {
+    if (e.name === "NoResponders" || e.name === "JetStreamNotEnabled") return true;
+  }
+  return false;
 }
 
 function metaOf(p: ProductRow) {

@@ -45,6 +45,8 @@ export interface JetStreamHandle {
   nc: NatsConnection;
   js: JetStreamClient;
   jsm: JetStreamManager;
+  /** false from a disconnect until the reconnect: what is published meanwhile waits in a buffer */
+  connected(): boolean;
 }
 
 export async function connectJetStream(natsUrl: string, name: string): Promise<JetStreamHandle> {
@@ -52,7 +54,14 @@ export async function connectJetStream(natsUrl: string, name: string): Promise<J
   // request up front, one for each publish ack awaited: a tenth of a hot node's CPU.
   const nc = await connect({ servers: natsUrl.split(","), name, maxReconnectAttempts: -1, reconnectTimeWait: 500, noAsyncTraces: true });
   const jsm = await jetstreamManager(nc);
-  return { nc, js: jetstream(nc), jsm };
+  let connected = true;
+  void (async () => {
+    for await (const s of nc.status()) {
+      if (s.type === "disconnect" || s.type === "reconnecting") connected = false;
+      else if (s.type === "reconnect") connected = true;
+    }
+  })().catch(() => undefined);
+  return { nc, js: jetstream(nc), jsm, connected: () => connected && !nc.isClosed() };
 }
 
 export interface StreamSetupOptions {

@@ -384,3 +384,30 @@ test("when the durable is deleted under it, the consume loop logs the error and 
   await within(onHandled.promise, 10_000, "a message after the durable came back");
   expect(handled).toEqual(["before", "after"]);
 });
+
+test("a dependency outage (isTransient) longer than maxDeliver attempts dead-letters nothing: the batch is nak'ed whole and lands once it is back", async () => {
+  const f = await fixture({ ackWaitMs: 5_000 });
+  let down = true;
+  let calls = 0;
+  const seen: number[] = [];
+  const outage = Object.assign(new Error("connect ECONNREFUSED 127.0.0.1:5432"), { code: "ECONNREFUSED" });
+  const c = f.consumer({
+    maxDeliver: 2,
+    isTransient: (err) => err === outage,
+    handler: async (msgs) => {
+      calls++;
+      if (down) throw outage;
+      seen.push(...msgs.map((m) => m.seq));
+    },
+  });
+  await c.start();
+  const seqs = await f.publish(["a", "b", "c"]);
+  // far more failed deliveries than maxDeliver allows
+  await eventually(async () => calls >= 6, "six failed deliveries", 15_000);
+  expect((await jsm.streams.info(f.deadLetterStream)).state.messages).toBe(0);
+  down = false;
+  await settled(f);
+  expect(sorted(new Set(seen))).toEqual(seqs);
+  expect((await jsm.streams.info(f.deadLetterStream)).state.messages).toBe(0);
+  expect(f.logs.some((l) => l.includes("waits for a dependency"))).toBe(true);
+});

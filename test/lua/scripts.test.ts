@@ -109,8 +109,11 @@ describe("reserve", () => {
     const { k } = await product({ starts_at_ms: NOW + 1000, ends_at_ms: NOW + 2000 });
     expect(await reserve(k, { order: "o1", qty: 1, now: NOW })).toEqual([4, "before"]);
     expect(await reserve(k, { order: "o2", qty: 1, now: NOW + 2000 })).toEqual([4, "after"]);
+    expect(await reserve(k, { order: "o4", qty: 1, now: NOW + 999 })).toEqual([4, "before"]);
+    // on sale from the exact millisecond of sale_starts_at to the one before sale_ends_at
     expect((await reserve(k, { order: "o3", qty: 1, now: NOW + 1000 }))[0]).toBe(0);
-    expect((await counters(k)).available).toBe(9);
+    expect((await reserve(k, { order: "o5", qty: 1, now: NOW + 1999 }))[0]).toBe(0);
+    expect((await counters(k)).available).toBe(8);
   });
 
   test("refuses a qty over max_per_order", async () => {

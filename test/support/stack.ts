@@ -139,7 +139,7 @@ export async function startStack(env: Record<string, string> = {}): Promise<Stac
   return {
     config, broker, baseUrl, db, nats, http, createProduct,
     async stop() {
-      await broker.stop();
+      if (broker.started) await broker.stop(); // a test may have shut it down itself
       await db.end();
       if (ownDatabase) {
         // the streams live on the NATS a test may have killed: best effort

@@ -1,0 +1,271 @@
+/**
+ * The fault suite: a cluster of the test's own (scripts/cluster.sh: two gateways behind
+ * HAProxy, two inventory, two orders, payments+sweeper ×2, Redis Cluster 3+3, its own
+ * NATS and PostgreSQL), broken for real during a burst of buyers through the load
+ * balancer. Buyers behave as real clients: a key per purchase, retried with it on a
+ * connection error, a timeout or a 503 (test/support/buyers.ts).
+ *
+ * After every fault: each purchase got a final answer and never a 500; each 202 has
+ * exactly one order in PostgreSQL, none `rejected`, with the purchase's key; no order
+ * exists that no buyer was told of; pending + paid ≤ stock; the audit is ok once the
+ * pipeline drained and orphans expired. Each test prints how many requests were
+ * retried and how long the service answered 503.
+ */
+import { jest } from "@jest/globals";
+import { rmSync } from "node:fs";
+import { startCluster, exited, type TestCluster } from "../support/cluster.ts";
+import { burst, type BurstReport } from "../support/buyers.ts";
+import { eventually } from "../support/stack.ts";
+import { productKeys } from "../../src/lib/keys.ts";
+import { streamNames } from "../../src/lib/streams.ts";
+
+jest.setTimeout(300_000);
+
+const TTL_SECONDS = 6;
+let c: TestCluster;
+
+beforeAll(async () => {
+  c = await startCluster({
+    RESERVATION_TTL_SECONDS: String(TTL_SECONDS),
+    ORPHAN_GRACE_SECONDS: "1",
+    SWEEP_INTERVAL_MS: "500",
+    CONSUMER_ACK_WAIT_MS: "3000",
+    SHUTDOWN_DRAIN_MS: "1200",
+    REQUEST_TIMEOUT_MS: "5000",
+    REDIS_FAILOVER_WAIT_MS: "3000",
+  });
+}, 300_000);
+
+afterAll(async () => {
+  if (!c) return;
+  await c.down();
+  rmSync(c.env.CLUSTER_DIR, { recursive: true, force: true });
+});
+
+async function sale(stock: number, fields: Record<string, unknown> = {}): Promise<number> {
+  const r = await c.admin("POST", "/api/admin/products", { name: "Drop", price_cents: 1000, stock, max_per_order: 1, ...fields });
+  if (r.status !== 201) throw new Error(`create product: ${r.status} ${JSON.stringify(r.body)}`);
+  return r.body.id;
+}
+
+/** A burst that runs while `fault` runs, once `startAfter` buyers were answered. */
+async function burstWithFault(
+  productId: number,
+  tag: string,
+  fault: () => Promise<void>,
+  { buyers = 2000, startAfter = 300 } = {},
+): Promise<BurstReport> {
+  let trigger!: () => void;
+  const started = new Promise<void>((resolve) => (trigger = resolve));
+  const faulted = started.then(fault);
+  const report = await burst({
+    url: c.url, productId, buyers, concurrency: 48, tag,
+    onProgress: (done) => done === startAfter && trigger(),
+  });
+  trigger(); // a burst faster than startAfter still runs the fault
+  await faulted;
+  return report;
+}
+
+async function gatewayReady(name: string): Promise<void> {
+  const p = await c.proc(name);
+  await eventually(async () => (await fetch(`http://127.0.0.1:${p.port}/health/ready`).catch(() => null))?.status === 200, 60_000, `${name} ready`);
+}
+
+async function nodeBack(name: string): Promise<void> {
+  if (name.startsWith("gateway")) return gatewayReady(name);
+  await eventually(async () => c.broker.registry.nodes.get(name)?.available === true, 60_000, `${name} back in the cluster`);
+}
+
+async function restart(name: string): Promise<void> {
+  await c.start(name);
+  await nodeBack(name);
+}
+
+/** The checks every fault must pass (see the header). */
+async function verify(fault: string, productId: number, reports: BurstReport[]): Promise<void> {
+  const purchases = reports.flatMap((r) => r.purchases);
+  const summary = {
+    fault,
+    purchases: purchases.length,
+    won: purchases.filter((p) => p.status === 202).length,
+    retried_requests: reports.reduce((s, r) => s + r.retries, 0),
+    answered_503: reports.reduce((s, r) => s + r.unavailable, 0),
+    unavailable_ms: Math.max(...reports.map((r) => r.unavailableMs)),
+    answers: reports.reduce<Record<string, number>>((acc, r) => {
+      for (const [k, v] of Object.entries(r.answers)) acc[k] = (acc[k] ?? 0) + v;
+      return acc;
+    }, {}),
+  };
+  console.log(`fault suite: ${JSON.stringify(summary)}`);
+
+  expect(reports.flatMap((r) => r.serverErrors)).toEqual([]);
+  expect(purchases.filter((p) => p.status === null).map((p) => p.key)).toEqual([]);
+  expect(purchases.filter((p) => p.status !== 202 && p.status !== 409).map((p) => `${p.key} ${p.status} ${p.code}`)).toEqual([]);
+
+  const winners = purchases.filter((p) => p.status === 202);
+  expect(winners.length).toBeGreaterThan(0);
+  // the pipeline drains, orphans expire, and then the audit holds
+  const audit = await eventually(async () => {
+    const r = await c.admin("GET", "/api/admin/audit");
+    return r.status === 200 && r.body.ok ? r.body : null;
+  }, 90_000, `audit ok after "${fault}"`);
+  expect(audit.ok).toBe(true);
+
+  const { rows } = await c.db.query<{ id: string; status: string; idempotency_key: string | null }>(
+    "select id::text, status, idempotency_key from orders where product_id = $1", [productId],
+  );
+  const byId = new Map(rows.map((r) => [r.id, r]));
+  // every 202 has exactly one order (ids are the primary key), with its key, never rejected
+  expect(winners.filter((w) => byId.get(w.orderId!)?.idempotency_key !== w.key).map((w) => w.key)).toEqual([]);
+  expect(rows.filter((r) => r.status === "rejected")).toEqual([]);
+  // and no order exists that no buyer was told of
+  const told = new Set(winners.map((w) => w.orderId));
+  expect(rows.filter((r) => !told.has(r.id)).map((r) => r.id)).toEqual([]);
+
+  const { rows: [units] } = await c.db.query<{ held: number; stock_total: number }>(
+    `select coalesce(sum(o.qty) filter (where o.status in ('pending', 'paid')), 0)::int as held, p.stock_total
+       from products p left join orders o on o.product_id = p.id where p.id = $1 group by p.stock_total`, [productId],
+  );
+  expect(units.held).toBeLessThanOrEqual(units.stock_total);
+}
+
+test("kill -9 of a gateway: the balancer moves on, retried purchases get their order once", async () => {
+  const product = await sale(300);
+  const report = await burstWithFault(product, "gw-kill", async () => {
+    const pid = await c.signal("gateway-1", "SIGKILL");
+    await exited(pid);
+  });
+  await restart("gateway-1");
+  await verify("kill -9 gateway", product, [report]);
+});
+
+test("kill -9 of the inventory node that owns the hot product: its products move, the sale stays exact", async () => {
+  const product = await sale(300);
+  const owner = (await c.broker.call<{ node_id: string }, object>("inventory.shard", { product_id: product })).node_id;
+  const report = await burstWithFault(product, "inv-kill", async () => {
+    const pid = await c.signal(owner, "SIGKILL");
+    await exited(pid);
+  });
+  const now = (await c.broker.call<{ node_id: string }, object>("inventory.shard", { product_id: product })).node_id;
+  expect(now).not.toBe(owner);
+  await restart(owner);
+  await verify("kill -9 hot inventory node", product, [report]);
+});
+
+test("kill -9 of an orders node in the middle of a batch: its messages are redelivered and written once", async () => {
+  const product = await sale(600);
+  const report = await burstWithFault(product, "ord-kill", async () => {
+    // a node that is writing: it has taken batches already
+    await eventually(async () => ((await c.broker.call<{ batches: number } | null, object>("orders.stats", {}, { nodeID: "orders-1" }))?.batches ?? 0) > 0, 30_000, "orders-1 writing");
+    const pid = await c.signal("orders-1", "SIGKILL");
+    await exited(pid);
+  }, { buyers: 2000, startAfter: 200 });
+  await restart("orders-1");
+  await verify("kill -9 orders node mid-batch", product, [report]);
+});
+
+test("kill -9 of the Redis master of the hot product's slot: the replica is promoted, no accepted order is lost", async () => {
+  const product = await sale(300);
+  const slot = Number(await c.redis.cluster("KEYSLOT", productKeys(product).stock));
+  const slots = (await c.redis.cluster("SLOTS")) as unknown as Array<[number, number, [string, number, string], [string, number, string]]>;
+  const range = slots.find(([from, to]) => slot >= from && slot <= to)!;
+  const masterPort = range[2][1];
+  const replicaPort = range[3][1];
+  const report = await burstWithFault(product, "redis-kill", async () => {
+    const pid = await c.signal(`redis-${masterPort}`, "SIGKILL");
+    await exited(pid);
+    // the replica takes over (asked of Redis itself), then the old master comes back as its replica
+    await eventually(async () => (await c.ps()).find((p) => p.name === `redis-${replicaPort}`)?.role === "redis-master", 30_000, "replica promoted");
+    await c.start(`redis-${masterPort}`);
+    await eventually(async () => (await c.ps()).find((p) => p.name === `redis-${masterPort}`)?.role === "redis-replica", 30_000, "old master back as replica");
+  });
+  await verify("kill -9 Redis master", product, [report]);
+});
+
+test("kill -9 of NATS and a restart: the stream and the consumer resume from the file store", async () => {
+  const product = await sale(300);
+  const report = await burstWithFault(product, "nats-kill", async () => {
+    const pid = await c.signal("nats", "SIGKILL");
+    await exited(pid);
+    await c.start("nats");
+    for (const gw of ["gateway-1", "gateway-2"]) await gatewayReady(gw);
+  });
+  await verify("kill -9 NATS, restart", product, [report]);
+  // the stream and its durable consumer came back from the file store, drained
+  const names = streamNames(c.prefix);
+  const info = await (await c.jsm()).consumers.info(names.orders, names.ordersConsumer);
+  expect(info.num_pending + info.num_ack_pending).toBe(0);
+});
+
+test("PostgreSQL stopped for 20 s: orders are still accepted and land when it is back", async () => {
+  const product = await sale(300);
+  let acceptedWhileDown = 0;
+  const report2: BurstReport[] = [];
+  const report = await burstWithFault(product, "pg-stop", async () => {
+    await c.stop("postgres");
+    const down = Date.now();
+    // buyers keep buying through the outage; product reads answer from the shard
+    const during = await burst({ url: c.url, productId: product, buyers: 200, concurrency: 16, tag: "pg-stop-during" });
+    acceptedWhileDown = during.purchases.filter((p) => p.status === 202).length;
+    const product_ = await fetch(`${c.url}/api/products/${product}`);
+    expect(product_.status).toBe(200);
+    await new Promise((r) => setTimeout(r, Math.max(0, 20_000 - (Date.now() - down)))); // the outage is 20 s by definition
+    await c.start("postgres");
+    report2.push(during);
+  }, { buyers: 1500, startAfter: 100 });
+  expect(acceptedWhileDown).toBeGreaterThan(0);
+  await verify("PostgreSQL down 20 s", product, [report, ...report2]);
+});
+
+test("SIGSTOP of an orders node past its ack wait, then SIGCONT: the other node takes its messages, nothing is written twice", async () => {
+  const product = await sale(600);
+  const names = streamNames(c.prefix);
+  const report = await burstWithFault(product, "ord-stop", async () => {
+    await c.signal("orders-2", "SIGSTOP");
+    // held past ack_wait: the server redelivers what the stopped node held
+    const jsm = await c.jsm();
+    await eventually(async () => (await jsm.consumers.info(names.orders, names.ordersConsumer)).num_redelivered > 0, 30_000, "a redelivery");
+    await c.signal("orders-2", "SIGCONT");
+  }, { buyers: 2000, startAfter: 100 });
+  await nodeBack("orders-2");
+  await verify("SIGSTOP orders node", product, [report]);
+});
+
+test("a rolling restart of every node under load fails no purchase that its buyer retried", async () => {
+  const product = await sale(5000, { max_per_order: 1 });
+  const nodes = ["gateway-1", "gateway-2", "inventory-1", "inventory-2", "orders-1", "orders-2", "ops-1", "ops-2"];
+  let rolling = true;
+  const reports: BurstReport[] = [];
+  const load = (async () => {
+    for (let round = 0; rolling; round++) {
+      reports.push(await burst({ url: c.url, productId: product, buyers: 300, concurrency: 24, tag: `roll-${round}` }));
+    }
+  })();
+  for (const name of nodes) {
+    await c.stop(name); // SIGTERM: unready, drain, finish, exit
+    await restart(name);
+  }
+  rolling = false;
+  await load;
+  await verify("rolling restart", product, reports);
+});
+
+test("clock edges: nothing is sold before sale_starts_at nor at or after sale_ends_at", async () => {
+  const starts = Date.now() + 1500;
+  const ends = starts + 1500;
+  const product = await sale(100000, { sale_starts_at: new Date(starts).toISOString(), sale_ends_at: new Date(ends).toISOString() });
+  const reports: BurstReport[] = [];
+  for (let round = 0; Date.now() < ends + 500; round++) {
+    reports.push(await burst({ url: c.url, productId: product, buyers: 100, concurrency: 16, tag: `edge-${round}` }));
+  }
+  const purchases = reports.flatMap((r) => r.purchases);
+  expect(purchases.some((p) => p.code === "SALE_NOT_ACTIVE")).toBe(true);
+  await verify("clock edges", product, reports);
+  const { rows } = await c.db.query<{ created: string }>(
+    "select (extract(epoch from created_at) * 1000)::bigint::text as created from orders where product_id = $1", [product],
+  );
+  const created = rows.map((r) => Number(r.created));
+  expect(created.length).toBeGreaterThan(0);
+  expect(created.filter((t) => t < starts || t >= ends)).toEqual([]);
+});
