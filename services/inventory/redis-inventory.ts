@@ -75,7 +75,7 @@ export class RedisInventory implements Inventory {
     const flagged = this.#soldOut.get(pid);
     if (flagged !== undefined && now - flagged < SOLD_OUT_FLAG_MS) {
       // a retry of an order that won before the sell-out must still get its replay
-      if (!idempotencyKey || !(await this.#d.redis.exists(k.idem(idempotencyKey)))) return SOLD_OUT;
+      if (!idempotencyKey || !(await this.#redis(() => this.#d.redis.exists(k.idem(idempotencyKey))))) return SOLD_OUT;
     }
 
     // NATS down: refuse before reserving anything (the hand-over could not be acknowledged)
@@ -110,7 +110,7 @@ export class RedisInventory implements Inventory {
       const set = await this.#redis(() =>
         this.#d.redis.set(owner, String(pid), "EX", this.#d.config.idempotencyTtlSeconds, "NX"),
       );
-      if (set === null && (await this.#d.redis.get(owner)) !== String(pid)) {
+      if (set === null && (await this.#redis(() => this.#d.redis.get(owner))) !== String(pid)) {
         await this.release(pid, result.order.order_id, idempotencyKey, true);
         return { ok: false, code: "IDEMPOTENCY_KEY_REUSED", message: "this Idempotency-Key was used with a different request body" };
       }
@@ -274,7 +274,7 @@ export class RedisInventory implements Inventory {
     await this.#redis(() =>
       this.#d.scripts.load([k.meta, k.stock, k.res, k.exp, k.users], [JSON.stringify(snapshot), force ? "force" : ""]),
     );
-    await this.#d.redis.sadd(productIndexKey(this.#d.config.streamPrefix), String(productId));
+    await this.#redis(() => this.#d.redis.sadd(productIndexKey(this.#d.config.streamPrefix), String(productId)));
     this.stockReturned(productId);
     this.#d.onStockReturned?.(productId);
     return true;
@@ -307,11 +307,11 @@ export class RedisInventory implements Inventory {
 
   async shardState(productId: number): Promise<ShardState> {
     const k = productKeys(productId);
-    const [meta, stock, records] = await Promise.all([
+    const [meta, stock, records] = await this.#redis(() => Promise.all([
       this.#d.redis.hgetall(k.meta),
       this.#d.redis.get(k.stock),
       this.#d.redis.hvals(k.res),
-    ]);
+    ]));
     return {
       loaded: meta.epoch !== undefined && stock !== null,
       epoch: meta.epoch ?? null,
@@ -326,21 +326,21 @@ export class RedisInventory implements Inventory {
 
   /** The users holding units of a product (REPL). */
   async holders(productId: number): Promise<Record<string, number>> {
-    const users = await this.#d.redis.hgetall(productKeys(productId).users);
+    const users = await this.#redis(() => this.#d.redis.hgetall(productKeys(productId).users));
     return Object.fromEntries(Object.entries(users).map(([u, n]) => [u, Number(n)]));
   }
 
   /** Reservations whose expiry is at or before `beforeMs`, oldest first. */
   async dueReservations(productId: number, beforeMs: number, limit: number): Promise<HeldReservation[]> {
     const k = productKeys(productId);
-    const ids = await this.#d.redis.zrangebyscore(k.exp, "-inf", beforeMs, "LIMIT", 0, limit);
+    const ids = await this.#redis(() => this.#d.redis.zrangebyscore(k.exp, "-inf", beforeMs, "LIMIT", 0, limit));
     const found = await Promise.all(ids.map((id) => this.reservation(productId, id)));
     return found.filter((r): r is HeldReservation => r !== null);
   }
 
   /** Every product that has had a shard since the last data loss. */
   async knownProducts(): Promise<number[]> {
-    return (await this.#d.redis.smembers(productIndexKey(this.#d.config.streamPrefix))).map(Number).sort((a, b) => a - b);
+    return (await this.#redis(() => this.#d.redis.smembers(productIndexKey(this.#d.config.streamPrefix)))).map(Number).sort((a, b) => a - b);
   }
 
   /** True when every Redis master answers. */

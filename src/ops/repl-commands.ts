@@ -79,5 +79,24 @@ export function replCommands(print: Print = console.log): ReplCommand[] {
         show(await broker.call("sweeper.sweep", {}));
       },
     },
+    {
+      command: "drain <nodeId>",
+      description: "Take a node out for maintenance: it turns unready, finishes its work, stops; waits until it has left the cluster",
+      async action(broker, args) {
+        const nodeID = args.nodeId;
+        if (!broker.registry.nodes.get(nodeID)?.available) throw new Error(`no node "${nodeID}" in the cluster`);
+        await broker.call("lifecycle.drain", {}, { nodeID });
+        const started = Date.now();
+        // the node says goodbye when its broker stops (or is taken off after its heartbeats stop)
+        await new Promise<void>((resolve) => {
+          const check = () => {
+            if (!broker.registry.nodes.get(nodeID)?.available) return resolve();
+            setTimeout(check, 100);
+          };
+          check();
+        });
+        show({ node_id: nodeID, drained: true, seconds: Math.round((Date.now() - started) / 100) / 10 });
+      },
+    },
   ];
 }

@@ -9,6 +9,7 @@ import { startStack, eventually, type Stack } from "../support/stack.ts";
 import { createBroker } from "../../services/index.ts";
 import { testConfig } from "../support/stack.ts";
 import type { ServiceBroker } from "moleculer";
+import { replCommands } from "../../src/ops/repl-commands.ts";
 
 jest.setTimeout(120_000);
 
@@ -28,6 +29,7 @@ const recorder: Middleware = {
 
 let gateway: Stack;
 let nodes: ServiceBroker[] = [];
+const exits: number[] = [];
 
 beforeAll(async () => {
   gateway = await startStack({ TRANSPORTER: "nats", SERVICES: "gateway,orders,payments,sweeper", NODE_ID: "gw" });
@@ -36,7 +38,7 @@ beforeAll(async () => {
   };
   nodes = [
     createBroker(testConfig({ ...env, NODE_ID: "inv-a" }), { logger: false, middlewares: [recorder] }),
-    createBroker(testConfig({ ...env, NODE_ID: "inv-b" }), { logger: false, middlewares: [recorder] }),
+    createBroker(testConfig({ ...env, NODE_ID: "inv-b", SHUTDOWN_DRAIN_MS: "200" }), { logger: false, middlewares: [recorder] }, (code) => exits.push(code)),
   ];
   await Promise.all(nodes.map((b) => b.start()));
   await gateway.broker.waitForServices(["inventory"]);
@@ -44,7 +46,7 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  await Promise.all(nodes.map((b) => b.stop()));
+  await Promise.all(nodes.filter((b) => b.started).map((b) => b.stop()));
   await gateway?.stop();
 });
 
@@ -63,4 +65,17 @@ test("every product is served by one inventory node, and a sale across nodes sel
     const { rows } = await gateway.db.query("select count(*)::int as n from orders where product_id = any($1)", [products.map((p) => p.id)]);
     return rows[0].n === 120;
   }, 30_000, "all orders in PostgreSQL");
+});
+
+test("the REPL's drain takes a node out: it stops cleanly, leaves the cluster, and its products move to the other node", async () => {
+  const drain = replCommands(() => undefined).find((c) => c.command.startsWith("drain"))!;
+  await drain.action(gateway.broker, { nodeId: "inv-b" });
+  expect(exits).toEqual([0]);
+  expect(gateway.broker.registry.nodes.get("inv-b")?.available).not.toBe(true);
+  const products = await Promise.all(Array.from({ length: 6 }, () => gateway.createProduct({ stock: 2, max_per_order: 1 })));
+  handledBy.clear();
+  const replies = await Promise.all(products.map((p) => gateway.http("POST", "/api/orders", { product_id: p.id, qty: 1, user_id: "after-drain" })));
+  expect(replies.map((r) => r.status)).toEqual(products.map(() => 202));
+  for (const p of products) expect([...handledBy.get(p.id)!]).toEqual(["inv-a"]);
+  await expect(drain.action(gateway.broker, { nodeId: "inv-b" })).rejects.toThrow(/no node "inv-b"/);
 });
