@@ -254,6 +254,11 @@ export default function gatewayService(config: Readonly<Config>): ServiceSchema 
               server.closeIdleConnections();
             }),
         );
+        // Idle keep-alive connections outlive the load balancer's reuse of them (HAProxy
+        // purges idle server connections within seconds): with Node's default of 5 s, a
+        // request sent on a connection the gateway is closing that instant fails (502).
+        server.keepAliveTimeout = 65_000;
+        server.headersTimeout = 66_000;
         // moleculer-web listens with Node's default backlog (511): the connections of a
         // drop arrive in one burst, and an overflowing accept queue resets them.
         const listen = server.listen.bind(server) as (port: number, host: string, backlog: number, cb: () => void) => http.Server;

@@ -9,6 +9,7 @@
  * Dropped: moleculer_request_active and moleculer_request_levels.
  */
 import moleculer, { type ServiceBroker, type Context, type Middleware } from "moleculer";
+import { DependencyErrors } from "./dependency-errors.ts";
 
 type Labels = Record<string, string | number | null>;
 interface MetricObj {
@@ -32,8 +33,8 @@ const { METRIC, INTERNAL_MIDDLEWARES, Middlewares } = moleculer as unknown as {
  * The broker's middlewares: moleculer's internal ones, in their order, with this
  * Metrics in place of the built-in. Use with `internalMiddlewares: false`.
  */
-export function brokerMiddlewares(): Array<string | ((broker: ServiceBroker) => Middleware)> {
-  return INTERNAL_MIDDLEWARES.map((name) => (name === "Metrics" ? ActionMetrics : name));
+export function brokerMiddlewares(): Array<string | Middleware | ((broker: ServiceBroker) => Middleware)> {
+  return [...INTERNAL_MIDDLEWARES.map((name) => (name === "Metrics" ? ActionMetrics : name)), DependencyErrors as unknown as Middleware];
 }
 
 export function ActionMetrics(broker: ServiceBroker): Middleware {
