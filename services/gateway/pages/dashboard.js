@@ -37,6 +37,7 @@ async function connect() {
     return;
   }
   $("login").hidden = true;
+  $("login-error").textContent = "";
   $("board").hidden = false;
   source?.close();
   source = new EventSource("/api/admin/dashboard/events");
