@@ -1,3 +1,4 @@
+/// <reference lib="dom" />
 /**
  * The dashboard in a real headless Chromium (Debian's, driven by playwright-core)
  * against a real stack: sign in with the admin token, watch a burst of orders move

@@ -46,7 +46,7 @@ test("GET /dashboard serves the page and its assets, with a policy that allows o
 });
 
 test("the admin token is traded for a short-lived HttpOnly, SameSite=Strict cookie scoped to the dashboard's API", async () => {
-  for (const headers of [{}, { authorization: "Bearer wrong" }, { authorization: ADMIN_TOKEN }]) {
+  for (const headers of [{}, { authorization: "Bearer wrong" }, { authorization: ADMIN_TOKEN }] as Array<Record<string, string>>) {
     const r = await exchange(headers);
     expect(r.status).toBe(401);
     expect(r.body.error.code).toBe("UNAUTHORIZED");
