@@ -94,6 +94,7 @@ export default function gatewayService(config: Readonly<Config>): ServiceSchema 
             "POST /products/:id/restock": "gateway.restock",
             "GET /audit": "gateway.audit",
             "POST /dashboard/session": "gateway.dashboardSession",
+            "DELETE /dashboard/session": "gateway.dashboardSignOut",
           },
         },
         {
@@ -182,6 +183,14 @@ export default function gatewayService(config: Readonly<Config>): ServiceSchema 
           const { setCookie, expiresAt } = session.issue(Date.now());
           ctx.meta.$responseHeaders = { "Set-Cookie": setCookie, "Cache-Control": "no-store" };
           return { expires_at: new Date(expiresAt).toISOString() };
+        },
+      },
+      dashboardSignOut: {
+        params: { $$strict: "remove" },
+        handler(ctx: Context<unknown, GatewayMeta>) {
+          ctx.meta.$responseHeaders = { "Set-Cookie": session.clear(), "Cache-Control": "no-store" };
+          ctx.meta.$statusCode = 204;
+          return null;
         },
       },
       /** This node's order answers and latency, for the dashboard: called on every gateway node by id. */

@@ -16,6 +16,8 @@ export const DASHBOARD_SESSION_SECONDS = 15 * 60;
 export interface DashboardSession {
   /** A new cookie valid until now + DASHBOARD_SESSION_SECONDS: the Set-Cookie value and the expiry. */
   issue(now: number): { setCookie: string; expiresAt: number };
+  /** The Set-Cookie value that makes the browser drop its cookie (signing out on a shared screen). */
+  clear(): string;
   /** The expiry (ms) of the request's valid, unexpired cookie, or null. */
   verify(cookieHeader: string | undefined, now: number): number | null;
 }
@@ -37,6 +39,10 @@ export function dashboardSession(adminToken: string, secure: boolean): Dashboard
       // plain http only in development and tests: a browser drops a Secure cookie sent over http
       if (secure) attributes.push("Secure");
       return { setCookie: attributes.join("; "), expiresAt };
+    },
+
+    clear() {
+      return `${DASHBOARD_COOKIE}=; Path=${DASHBOARD_COOKIE_PATH}; Max-Age=0; HttpOnly; SameSite=Strict${secure ? "; Secure" : ""}`;
     },
 
     verify(cookieHeader, now) {

@@ -107,6 +107,14 @@ test("signed in with the admin token, the dashboard goes live and its numbers mo
     running = false;
     await load;
   }
+  // the session cookie is out of the page's scripts' reach; signing out drops it
+  expect(await page.evaluate(() => document.cookie)).not.toContain("flash_dashboard");
+  expect((await page.context().cookies()).map((c) => [c.name, c.httpOnly, c.sameSite])).toEqual([["flash_dashboard", true, "Strict"]]);
+  await page.click("#logout");
+  await page.waitForFunction(() => document.getElementById("status")!.textContent === "signed out");
+  expect(await page.isVisible("#login")).toBe(true);
+  await page.waitForFunction(() => sessionStorage.length === 0);
+  expect(await page.context().cookies()).toEqual([]);
   // the token went in a header, never in an address
   expect(urls.filter((u) => u.includes(ADMIN_TOKEN))).toEqual([]);
   await page.close();

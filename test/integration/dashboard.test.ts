@@ -64,6 +64,12 @@ test("the admin token is traded for a short-lived HttpOnly, SameSite=Strict cook
   expect(setCookie).toContain("Path=/api/admin/dashboard");
   expect(setCookie).toContain(`Max-Age=${DASHBOARD_SESSION_SECONDS}`);
   expect(setCookie).not.toContain(ADMIN_TOKEN);
+
+  // signing out makes the browser drop it (the same admin auth)
+  expect((await stack.http("DELETE", "/api/admin/dashboard/session")).status).toBe(401);
+  const out = await stack.http("DELETE", "/api/admin/dashboard/session", undefined, { authorization: `Bearer ${ADMIN_TOKEN}` });
+  expect(out.status).toBe(204);
+  expect(out.headers.get("set-cookie")).toMatch(/^flash_dashboard=; Path=\/api\/admin\/dashboard; Max-Age=0; HttpOnly; SameSite=Strict$/);
 });
 
 test("the stream refuses a missing, forged, expired, over-long or malformed cookie with the 401 envelope", async () => {

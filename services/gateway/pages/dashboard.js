@@ -168,5 +168,10 @@ $("login").addEventListener("submit", (e) => {
   $("token").value = "";
   connect();
 });
-$("logout").addEventListener("click", () => signOut());
+$("logout").addEventListener("click", async () => {
+  // the cookie is HttpOnly: only the server can make the browser drop it
+  const token = sessionStorage.getItem(TOKEN_KEY);
+  if (token) await fetch("/api/admin/dashboard/session", { method: "DELETE", headers: { Authorization: `Bearer ${token}` } }).catch(() => undefined);
+  signOut();
+});
 if (sessionStorage.getItem(TOKEN_KEY)) connect();
