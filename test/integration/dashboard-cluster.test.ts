@@ -58,8 +58,8 @@ test("the cluster view lists both gateway nodes, their answers read on each node
     expect.objectContaining({ node_id: "dash-b", total: 5 }),
   ]);
   const nodes = Object.fromEntries(counted.nodes.map((n) => [n.id, n]));
-  expect(nodes["dash-a"]).toMatchObject({ available: true, local: true, services: ["gateway", "inventory", "orders", "payments", "sweeper"] });
-  expect(nodes["dash-b"]).toMatchObject({ available: true, local: false, services: ["gateway"] });
+  expect(nodes["dash-a"]).toMatchObject({ available: true, local: true, services: ["gateway", "inventory", "lifecycle", "orders", "payments", "sweeper"] });
+  expect(nodes["dash-b"]).toMatchObject({ available: true, local: false, services: ["gateway", "lifecycle"] });
 
   // while both nodes take orders, some reading sees both answering, and the total rate is their sum
   let running = true;

@@ -136,7 +136,7 @@ test("the stream shows answers by code, the products' shards, the pipeline, the 
   expect(seen.latency_ms.window_seconds).toBeGreaterThan(0);
   expect(seen.nodes).toContainEqual(expect.objectContaining({
     id: stack.broker.nodeID, available: true, local: true,
-    services: ["gateway", "inventory", "orders", "payments", "sweeper"],
+    services: ["gateway", "inventory", "lifecycle", "orders", "payments", "sweeper"],
   }));
   expect(seen.requests.by_node).toEqual([expect.objectContaining({ node_id: stack.broker.nodeID, total: 11 })]);
   // the sale's answers showed up as a rate in some snapshot, with latency quantiles
