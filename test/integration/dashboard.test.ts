@@ -7,6 +7,7 @@ import { startStack, eventually, ADMIN_TOKEN, type Stack } from "../support/stac
 import { openSse, type SseStream } from "../support/sse.ts";
 import { dashboardSession, DASHBOARD_SESSION_SECONDS } from "../../src/ops/dashboard-session.ts";
 import type { DashboardSnapshot } from "../../src/ops/dashboard-view.ts";
+import { lifecycleOf } from "../../src/lib/lifecycle.ts";
 
 jest.setTimeout(60_000);
 
@@ -161,4 +162,18 @@ test("GET /metrics exports the order answers by status and code, and their durat
   const after = await scrape();
   expect({ accepted: after.accepted - before.accepted, soldOut: after.soldOut - before.soldOut, timed: after.timed - before.timed })
     .toEqual({ accepted: 1, soldOut: 2, timed: 3 });
+});
+
+test("a node's graceful shutdown ends the open dashboard streams instead of waiting on them", async () => {
+  const node = await startStack({ SHUTDOWN_DRAIN_MS: "0" });
+  try {
+    const session = await node.http("POST", "/api/admin/dashboard/session", undefined, { authorization: `Bearer ${ADMIN_TOKEN}` });
+    const s = await openSse(node.baseUrl + "/api/admin/dashboard/events", { cookie: cookieOf(session.headers.get("set-cookie")) });
+    streams.push(s);
+    await s.next(snapshot(() => true), 10_000, "a first snapshot");
+    await lifecycleOf(node.broker).shutdown("test");
+    await expect(s.next(() => false, 5_000, "the end")).rejects.toThrow(/the stream ended/);
+  } finally {
+    await node.stop();
+  }
 });
