@@ -3,7 +3,8 @@
  * every gateway node's answer counters (`gateway.dashboardNode`, called on each node
  * by its id), each product's shard, the pipeline (orders by status, stream lag, dead
  * letters: `orders.refreshMetrics`), the audit (every AUDIT_EVERY_MS, in the
- * background: it reads every shard) and the registry's nodes. One feed per gateway
+ * background: it reads every shard) and the registry's nodes (each one's lifecycle
+ * state: draining or not). One feed per gateway
  * node serves all its viewers; it stops reading when the last one leaves.
  */
 import type { ServiceBroker } from "moleculer";
@@ -82,8 +83,8 @@ export class DashboardFeed {
     this.#ticking = true;
     try {
       this.#maybeAudit();
-      const [gateways, products, pipeline] = await Promise.all([this.#gateways(), this.#products(), this.#pipeline()]);
-      const reading: ClusterReading = { at: Date.now(), gateways, products, pipeline, audit: this.#audit, nodes: this.#nodes() };
+      const [gateways, products, pipeline, nodes] = await Promise.all([this.#gateways(), this.#products(), this.#pipeline(), this.#nodes()]);
+      const reading: ClusterReading = { at: Date.now(), gateways, products, pipeline, audit: this.#audit, nodes };
       this.#latest = this.#view.next(reading);
       for (const l of this.#listeners) l(this.#latest);
     } catch (err) {
@@ -123,17 +124,19 @@ export class DashboardFeed {
     return this.#broker.call<PipelineReading, object>("orders.refreshMetrics", {}, CALL).catch(() => null);
   }
 
-  #nodes(): NodeReading[] {
+  async #nodes(): Promise<NodeReading[]> {
     const nodes = this.#broker.registry.getNodeList({ onlyAvailable: false, withServices: true }) as unknown as
       Array<{ id: string; available: boolean; local: boolean; services: Array<{ name: string }> }>;
-    return nodes
-      .map((n) => ({
-        id: n.id,
-        available: n.available,
-        local: n.local,
-        services: [...new Set((n.services ?? []).map((s) => s.name).filter((s) => !s.startsWith("$")))].sort(),
-      }))
-      .sort((a, b) => a.id.localeCompare(b.id));
+    return Promise.all(nodes
+      .sort((a, b) => a.id.localeCompare(b.id))
+      .map(async (n) => {
+        const services = [...new Set((n.services ?? []).map((s) => s.name).filter((s) => !s.startsWith("$")))].sort();
+        // a draining node is still in the registry: its own lifecycle service says so
+        const state = n.available && services.includes("lifecycle")
+          ? await this.#broker.call<{ draining: boolean }, object>("lifecycle.state", {}, { ...CALL, nodeID: n.id }).catch(() => null)
+          : null;
+        return { id: n.id, available: n.available, local: n.local, services, draining: state ? state.draining : null };
+      }));
   }
 
   #maybeAudit(): void {

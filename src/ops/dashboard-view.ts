@@ -47,6 +47,8 @@ export interface NodeReading {
   available: boolean;
   local: boolean;
   services: string[];
+  /** shutting down (unready, finishing its work); null when the node did not say */
+  draining: boolean | null;
 }
 
 export interface ClusterReading {

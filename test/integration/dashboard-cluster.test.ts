@@ -23,7 +23,7 @@ beforeAll(async () => {
   a = await startStack({ TRANSPORTER: "nats", NODE_ID: "dash-a" });
   b = createBroker(testConfig({
     TRANSPORTER: "nats", SERVICES: "gateway", NODE_ID: "dash-b",
-    STREAM_PREFIX: a.config.streamPrefix, DATABASE_URL: a.config.databaseUrl,
+    STREAM_PREFIX: a.config.streamPrefix, DATABASE_URL: a.config.databaseUrl, SHUTDOWN_DRAIN_MS: "10000",
   }), { logger: false });
   await b.start();
   bUrl = `http://127.0.0.1:${((b.getLocalService("gateway") as unknown as { server: Server }).server.address() as AddressInfo).port}`;
@@ -58,8 +58,8 @@ test("the cluster view lists both gateway nodes, their answers read on each node
     expect.objectContaining({ node_id: "dash-b", total: 5 }),
   ]);
   const nodes = Object.fromEntries(counted.nodes.map((n) => [n.id, n]));
-  expect(nodes["dash-a"]).toMatchObject({ available: true, local: true, services: ["gateway", "inventory", "lifecycle", "orders", "payments", "sweeper"] });
-  expect(nodes["dash-b"]).toMatchObject({ available: true, local: false, services: ["gateway", "lifecycle"] });
+  expect(nodes["dash-a"]).toMatchObject({ available: true, draining: false, local: true, services: ["gateway", "inventory", "lifecycle", "orders", "payments", "sweeper"] });
+  expect(nodes["dash-b"]).toMatchObject({ available: true, draining: false, local: false, services: ["gateway", "lifecycle"] });
 
   // while both nodes take orders, some reading sees both answering, and the total rate is their sum
   let running = true;
@@ -80,5 +80,20 @@ test("the cluster view lists both gateway nodes, their answers read on each node
   } finally {
     running = false;
     await load;
+  }
+});
+
+test("a node being drained shows as draining in the cluster view", async () => {
+  const session = await a.http("POST", "/api/admin/dashboard/session", undefined, { authorization: `Bearer ${ADMIN_TOKEN}` });
+  const s = await openSse(a.baseUrl + "/api/admin/dashboard/events", { cookie: session.headers.get("set-cookie")!.split(";")[0] });
+  try {
+    await a.broker.call("lifecycle.drain", {}, { nodeID: "dash-b" });
+    const seen = await s.next((e) => {
+      const x = e.event === "snapshot" ? (JSON.parse(e.data) as DashboardSnapshot) : null;
+      return x?.nodes.find((n) => n.id === "dash-b")?.draining ? x : null;
+    }, 10_000, "dash-b draining");
+    expect(seen.nodes.find((n) => n.id === "dash-a")!.draining).toBe(false);
+  } finally {
+    s.close();
   }
 });

@@ -15,7 +15,7 @@ function node(node_id: string, answers: Record<string, number>, latencies: numbe
   };
 }
 const reading = (at: number, gateways: GatewayReading[], products: ClusterReading["products"] = []): ClusterReading =>
-  ({ at, gateways, products, pipeline: null, audit: null, nodes: gateways.map((g) => ({ id: g.node_id, available: true, local: false, services: ["gateway"] })) });
+  ({ at, gateways, products, pipeline: null, audit: null, nodes: gateways.map((g) => ({ id: g.node_id, available: true, local: false, services: ["gateway"], draining: false })) });
 
 test("a 409 is keyed by its code, other answers by their status", () => {
   expect(answerKey("409", "SOLD_OUT")).toBe("409 SOLD_OUT");

@@ -141,7 +141,7 @@ function render(s) {
     return [
       cell(n.id + (n.local ? " (this)" : "")),
       cell(tags),
-      cell(n.available ? "available" : "unavailable", n.available ? "ok" : "bad"),
+      n.draining ? cell("draining", "warn") : cell(n.available ? "available" : "unavailable", n.available ? "ok" : "bad"),
       cell(n.per_second === null ? "" : fmt(n.per_second), "n"),
     ];
   }));
