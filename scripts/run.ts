@@ -48,6 +48,7 @@ if (config.services.includes("gateway")) {
   const base = `http://127.0.0.1:${config.port}`;
   console.log(`\nflash-sale listening on ${base} (node ${broker.nodeID}, services: ${config.services.join(", ")})`);
   console.log(`try:\n  curl -s ${base}/api/products/1\n  curl -s -X POST ${base}/api/orders -H 'Content-Type: application/json' -H "Idempotency-Key: $(uuidgen 2>/dev/null || echo demo-1)" -d '{"product_id":1,"qty":1,"user_id":"u-1"}'\n`);
+  console.log(`watch it: ${base}/dashboard (sign in with ADMIN_TOKEN)\n`);
 }
 
 // Graceful shutdown (src/lib/lifecycle.ts): unready at once, drain, finish, exit.

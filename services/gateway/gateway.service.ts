@@ -5,7 +5,9 @@
  * thin: they call the owning service with proper params, so the Shard strategy sees
  * `product_id` and routes each product to its inventory node. The hot route,
  * `POST /api/orders`, is answered in front of moleculer-web's router by
- * ./order-route.ts, with the same validation, rate limit and envelope.
+ * ./order-route.ts, with the same validation, rate limit and envelope. The operator's
+ * dashboard (page and live stream) is answered the same way by ./dashboard-route.ts;
+ * its session is traded here, on the admin route.
  */
 import { createHash, timingSafeEqual } from "node:crypto";
 import http, { type IncomingMessage, type ServerResponse } from "node:http";
@@ -26,6 +28,9 @@ import {
   restockParams,
 } from "../../src/lib/params.ts";
 import { BODY_LIMIT_BYTES, orderRoute } from "./order-route.ts";
+import { dashboardRoute, type DashboardRoute } from "./dashboard-route.ts";
+import { dashboardSession } from "../../src/ops/dashboard-session.ts";
+import { DashboardFeed, gatewayReading } from "../../src/ops/dashboard-feed.ts";
 
 const AUDIT_TIMEOUT_MS = 120_000;
 /** how often a gateway asks an inventory node whether Redis is up (readiness) */
@@ -56,6 +61,9 @@ export default function gatewayService(config: Readonly<Config>): ServiceSchema 
   let sweepTimer: NodeJS.Timeout | undefined;
   let probeTimer: NodeJS.Timeout | undefined;
   const readiness = new ReadinessProbe(3 * READY_PROBE_MS);
+  const session = dashboardSession(config.adminToken, config.env !== "development" && config.env !== "test");
+  let dashboard: DashboardRoute | undefined;
+  let feed: DashboardFeed | undefined;
 
   return {
     name: "gateway",
@@ -85,6 +93,8 @@ export default function gatewayService(config: Readonly<Config>): ServiceSchema 
             "POST /products": "gateway.createProduct",
             "POST /products/:id/restock": "gateway.restock",
             "GET /audit": "gateway.audit",
+            "POST /dashboard/session": "gateway.dashboardSession",
+            "DELETE /dashboard/session": "gateway.dashboardSignOut",
           },
         },
         {
@@ -166,6 +176,30 @@ export default function gatewayService(config: Readonly<Config>): ServiceSchema 
           return ctx.call("sweeper.audit", {});
         },
       },
+      dashboardSession: {
+        params: { $$strict: "remove" },
+        handler(ctx: Context<unknown, GatewayMeta>) {
+          // reached only through the admin route: the Bearer token was checked by authorize
+          const { setCookie, expiresAt } = session.issue(Date.now());
+          ctx.meta.$responseHeaders = { "Set-Cookie": setCookie, "Cache-Control": "no-store" };
+          return { expires_at: new Date(expiresAt).toISOString() };
+        },
+      },
+      dashboardSignOut: {
+        params: { $$strict: "remove" },
+        handler(ctx: Context<unknown, GatewayMeta>) {
+          ctx.meta.$responseHeaders = { "Set-Cookie": session.clear(), "Cache-Control": "no-store" };
+          ctx.meta.$statusCode = 204;
+          return null;
+        },
+      },
+      /** This node's order answers and latency, for the dashboard: called on every gateway node by id. */
+      dashboardNode: {
+        visibility: "public",
+        handler() {
+          return gatewayReading(this.broker.nodeID, this.broker.metrics as never);
+        },
+      },
       webhook: {
         params: { $$strict: "remove" },
         async handler(ctx: Context<unknown, GatewayMeta>) {
@@ -240,10 +274,12 @@ export default function gatewayService(config: Readonly<Config>): ServiceSchema 
       createServer(this: { server: http.Server; httpHandler: (req: IncomingMessage, res: ServerResponse) => void; broker: never; logger: never }) {
         const orders = orderRoute(this.broker, limiter, this.logger, config.requestTimeoutMs);
         const lifecycle = lifecycleOf(this.broker);
+        feed = new DashboardFeed(this.broker);
+        const pages = (dashboard = dashboardRoute(session, feed, this.logger));
         const server = http.createServer((req, res) => {
           // draining: answer what still arrives, and have the client reconnect elsewhere
           if (lifecycle.draining) res.shouldKeepAlive = false;
-          if (!orders.handle(req, res)) this.httpHandler(req, res);
+          if (!orders.handle(req, res) && !pages.handle(req, res)) this.httpHandler(req, res);
         });
         // Shutdown: stop accepting, close idle keep-alive connections, and wait (bounded
         // by the shutdown timeout) for the requests being answered.
@@ -251,6 +287,8 @@ export default function gatewayService(config: Readonly<Config>): ServiceSchema 
           () =>
             new Promise<void>((resolve) => {
               server.close(() => resolve());
+              // a dashboard's stream never ends by itself: end it (the page reconnects elsewhere)
+              pages.close();
               server.closeIdleConnections();
             }),
         );
@@ -289,6 +327,9 @@ export default function gatewayService(config: Readonly<Config>): ServiceSchema 
     stopped() {
       if (sweepTimer) clearInterval(sweepTimer);
       if (probeTimer) clearInterval(probeTimer);
+      // before moleculer-web closes the server: an open stream would hold it open
+      dashboard?.close();
+      feed?.stop();
     },
   } as ServiceSchema;
 }

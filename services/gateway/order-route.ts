@@ -15,6 +15,7 @@ import type { ServiceBroker } from "moleculer";
 import { ERROR_STATUS, errorBody, FlashError } from "../../src/lib/errors.ts";
 import { sendError, sendJson } from "../../src/lib/http-envelope.ts";
 import type { RateLimiter } from "../../src/lib/rate-limiter.ts";
+import { orderAnswerRecorder } from "../../src/lib/metrics.ts";
 import type { OrderRequest, ReserveOutcome } from "../../src/domain/reservation.ts";
 import { newOrderId } from "../../src/domain/order-id.ts";
 import { MAX_INT } from "../../src/lib/params.ts";
@@ -33,7 +34,10 @@ export interface OrderRoute {
 }
 
 export function orderRoute(broker: ServiceBroker, limiter: RateLimiter, logger: Logger, requestTimeoutMs: number): OrderRoute {
-  async function place(req: IncomingMessage, body: Buffer): Promise<{ status: number; headers: Record<string, string>; body: unknown }> {
+  // counted per answer for GET /metrics and the dashboard (flash_order_answers_total, flash_order_duration_ms)
+  const record = orderAnswerRecorder(broker.isMetricsEnabled() ? (broker.metrics as never) : null);
+
+  async function place(req: IncomingMessage, body: Buffer): Promise<{ status: number; headers: Record<string, string>; body: unknown; code: string }> {
     const params = parseBody(req, body);
     let idempotencyKey: string | null = null;
     const key = req.headers["idempotency-key"];
@@ -62,7 +66,9 @@ export function orderRoute(broker: ServiceBroker, limiter: RateLimiter, logger: 
       meta: { idempotencyKey, orderId, deadline: Date.now() + requestTimeoutMs },
     });
     // expected refusals (sold out, limits) come back as values: no Error, no stack
-    if (!outcome.ok) return { status: ERROR_STATUS[outcome.code], headers: {}, body: errorBody(outcome.code, outcome.message, outcome.details) };
+    if (!outcome.ok) {
+      return { status: ERROR_STATUS[outcome.code], headers: {}, body: errorBody(outcome.code, outcome.message, outcome.details), code: outcome.code };
+    }
     const o = outcome.order;
     const headers: Record<string, string> = { Location: `/api/orders/${o.order_id}` };
     if (outcome.replayed) headers["Idempotent-Replayed"] = "true";
@@ -73,14 +79,20 @@ export function orderRoute(broker: ServiceBroker, limiter: RateLimiter, logger: 
         order_id: o.order_id, status: o.status, product_id: o.product_id, qty: o.qty,
         user_id: o.user_id, amount_cents: o.amount_cents, expires_at: o.expires_at,
       },
+      code: "none",
     };
   }
 
-  const fail = (res: ServerResponse, err: unknown) => sendError(res, err, logger.error.bind(logger), "POST /api/orders");
+  const failWith = (startedAt: number) => (res: ServerResponse, err: unknown) => {
+    const code = sendError(res, err, logger.error.bind(logger), "POST /api/orders");
+    record(res.statusCode, code, startedAt);
+  };
 
   return {
     handle(req, res) {
       if (req.method !== "POST" || !isOrdersPath(req.url)) return false;
+      const startedAt = performance.now();
+      const fail = failWith(startedAt);
       const declared = Number(req.headers["content-length"] ?? 0);
       if (declared > BODY_LIMIT_BYTES) {
         tooLarge(req, res, fail);
@@ -102,7 +114,10 @@ export function orderRoute(broker: ServiceBroker, limiter: RateLimiter, logger: 
       req.on("end", () => {
         if (over) return;
         place(req, chunks.length === 1 ? chunks[0] : Buffer.concat(chunks, size)).then(
-          (r) => sendJson(res, r.status, r.headers, r.body),
+          (r) => {
+            sendJson(res, r.status, r.headers, r.body);
+            record(r.status, r.code, startedAt);
+          },
           (err) => fail(res, err),
         );
       });

@@ -104,14 +104,18 @@ export default function ordersService(config: Readonly<Config>): ServiceSchema {
           const rows = await orm.em.fork().execute<Array<{ status: string; n: number }>>(
             "select status, count(*)::int as n from orders group by status",
           );
+          const byStatus: Record<string, number> = {};
           for (const status of ["pending", "paid", "cancelled", "expired", "rejected"]) {
-            this.broker.metrics.set(METRIC.ordersByStatus, rows.find((r) => r.status === status)?.n ?? 0, { status });
+            byStatus[status] = rows.find((r) => r.status === status)?.n ?? 0;
+            this.broker.metrics.set(METRIC.ordersByStatus, byStatus[status], { status });
           }
           const info = await jsm.consumers.info(names.orders, names.ordersConsumer).catch(() => null);
-          if (info) this.broker.metrics.set(METRIC.streamPending, info.num_pending + info.num_ack_pending);
+          const lag = info ? info.num_pending + info.num_ack_pending : null;
+          if (lag !== null) this.broker.metrics.set(METRIC.streamPending, lag);
           const dlq = await jsm.streams.info(names.deadLetter).catch(() => null);
           if (dlq) this.broker.metrics.set(METRIC.deadLetters, dlq.state.messages);
-          return true;
+          // the same readings, for the dashboard (null: the stream did not answer)
+          return { orders_by_status: byStatus, stream_lag: lag, dead_letters: dlq ? dlq.state.messages : null };
         },
       },
       stats: {

@@ -99,9 +99,10 @@ export function sendJson(res: ServerResponse, status: number, headers: Record<st
   res.end(payload);
 }
 
-/** Answers any failure with the envelope; an unexpected one (500) is logged with `what`. */
-export function sendError(res: ServerResponse, err: unknown, logError: (...args: unknown[]) => void, what: string): void {
+/** Answers any failure with the envelope; an unexpected one (500) is logged with `what`. Returns the code sent. */
+export function sendError(res: ServerResponse, err: unknown, logError: (...args: unknown[]) => void, what: string): ErrorCode {
   const h = toHttpError(err);
   if (h.body.error.code === "INTERNAL") logError("unhandled error", what, err);
   sendJson(res, h.status, h.headers, h.body);
+  return h.body.error.code;
 }

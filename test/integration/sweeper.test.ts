@@ -162,14 +162,14 @@ test("the audit names the invariant a tampered shard breaks, and by how much", a
   expect((await audit(p.id)).ok).toBe(true);
 });
 
-test("the operator's REPL commands show a shard, its holders and reservations, release an order and rebuild", async () => {
+test("the operator's REPL commands, with --json, show a shard, its holders and reservations, release an order and rebuild", async () => {
   const p = await stack.createProduct({ stock: 10, per_user_limit: 3 });
   const o = await pendingOrder(p.id, "repl-user", 2);
   const out: string[] = [];
   const commands = Object.fromEntries(replCommands((line) => out.push(String(line))).map((c) => [c.command.split(" ")[0], c]));
   const run = async (name: string, args: Record<string, string> = {}) => {
     out.length = 0;
-    await commands[name].action(stack.broker, args);
+    await commands[name].action(stack.broker, { ...args, options: { json: true } });
     return JSON.parse(out.join("\n"));
   };
   expect(await run("stock", { productId: String(p.id) })).toMatchObject({ shard: { available: 8, reserved: 2 }, product: { stock_available: 8 } });
@@ -181,4 +181,65 @@ test("the operator's REPL commands show a shard, its holders and reservations, r
   expect(await run("stock", { productId: String(p.id) })).toMatchObject({ shard: { available: 10, reserved: 0 } });
   expect(await run("rebuild", { productId: String(p.id) })).toMatchObject({ loaded: true, available: 10 });
   await expect(commands.stock.action(stack.broker, { productId: "x" })).rejects.toThrow(/positive integer/);
+});
+
+test("the operator's REPL commands print aligned tables: a header, a rule, one line per row, columns starting at the same place", async () => {
+  const p = await stack.createProduct({ name: "Table lamp", stock: 10, per_user_limit: 5 });
+  const first = await pendingOrder(p.id, "table-user-a", 3);
+  await pendingOrder(p.id, "table-user-bb", 1);
+  const out: string[] = [];
+  const commands = Object.fromEntries(replCommands((line) => out.push(String(line))).map((c) => [c.command.split(" ")[0], c]));
+  const run = async (name: string, args: Record<string, string> = {}) => {
+    out.length = 0;
+    await commands[name].action(stack.broker, { ...args, options: {} });
+    return out.join("\n").split("\n");
+  };
+  /** the start of every column of a table, from its rule line ("----  ---") */
+  const columnStarts = (rule: string) => [...rule.matchAll(/-+/g)].map((m) => m.index);
+  const expectAligned = (lines: string[]) => {
+    const starts = columnStarts(lines[1]);
+    expect(lines[1]).toMatch(/^-+( +-+)*$/);
+    for (const line of [lines[0], ...lines.slice(2)]) {
+      // every cell begins or ends at its column's place: a space before each column start
+      for (const s of starts.slice(1)) expect(line[s - 1]).toBe(" ");
+    }
+  };
+
+  const holders = await run("holders", { productId: String(p.id) });
+  expect(holders[0]).toMatch(/^user_id\s+units$/);
+  expectAligned(holders);
+  // most units first, numbers right-aligned under their header
+  expect(holders.slice(2)).toEqual([
+    expect.stringMatching(/^table-user-a\s+3$/),
+    expect.stringMatching(/^table-user-bb\s+1$/),
+  ]);
+  expect(holders[2].length).toBe(holders[0].length);
+
+  const stock = await run("stock", { productId: String(p.id) });
+  expectAligned(stock);
+  expect(stock).toHaveLength(3);
+  // each cell read at its column's place, as marked by the rule line
+  const cells = (line: string, rule: string) => [...rule.matchAll(/-+/g)].map((m) => line.slice(m.index, m.index + m[0].length).trim());
+  const header = cells(stock[0], stock[1]);
+  const values = cells(stock[2], stock[1]);
+  expect(Object.fromEntries(header.map((h, i) => [h, values[i]]))).toEqual({
+    product: String(p.id), name: "Table lamp", stock_total: "10", available: "6", reserved: "4", sold: "0",
+    reservations: "2", per_user_limit: "5", buyers_see: "6", shard_loaded: "yes",
+  });
+
+  const reservations = await run("reservations", { productId: String(p.id) });
+  expectAligned(reservations);
+  expect(reservations).toHaveLength(4);
+  expect(reservations.some((l) => l.startsWith(first.order_id))).toBe(true);
+
+  const audit = await run("audit", { productId: String(p.id) });
+  expect(audit[0]).toMatch(/^audit: OK · pipeline drained: (yes|no) · in flight: \d+ · dead letters: 0$/);
+  expectAligned(audit.slice(2));
+  expect(audit[4]).toMatch(new RegExp(`^\\s*${p.id}\\s+10\\s+6\\s+4\\s+4\\s+0\\s+0\\s+yes$`));
+
+  const sweep = await run("sweep");
+  expect(sweep.map((l) => l.split(/\s+/)[0])).toEqual(["expired", "released", "committed", "orphans"]);
+  // an empty answer says so instead of printing a bare header
+  const none = await stack.createProduct({ stock: 1 });
+  expect(await run("holders", { productId: String(none.id) })).toEqual(["(none)"]);
 });

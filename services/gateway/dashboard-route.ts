@@ -1,0 +1,92 @@
+/**
+ * The operator's dashboard: the page (GET /dashboard and its two assets, files in
+ * ./pages) and its live stream (GET /api/admin/dashboard/events, Server-Sent Events).
+ * Answered in front of moleculer-web's router, like ./order-route.ts: a stream stays
+ * open for minutes, which a request/response action is not made for. The stream is
+ * admin data: it needs the session cookie the page got from
+ * POST /api/admin/dashboard/session (src/ops/dashboard-session.ts), and ends when
+ * that cookie expires, so the page trades its token again.
+ */
+import { readFileSync } from "node:fs";
+import type { IncomingMessage, ServerResponse } from "node:http";
+import { FlashError } from "../../src/lib/errors.ts";
+import { sendError } from "../../src/lib/http-envelope.ts";
+import type { DashboardSession } from "../../src/ops/dashboard-session.ts";
+import type { DashboardFeed } from "../../src/ops/dashboard-feed.ts";
+
+export const DASHBOARD_EVENTS_PATH = "/api/admin/dashboard/events";
+
+const page = (file: string, type: string) => ({ body: readFileSync(new URL(`./pages/${file}`, import.meta.url)), type });
+const PAGES: Record<string, { body: Buffer; type: string }> = {
+  "/dashboard": page("dashboard.html", "text/html; charset=utf-8"),
+  "/dashboard/app.js": page("dashboard.js", "text/javascript; charset=utf-8"),
+  "/dashboard/app.css": page("dashboard.css", "text/css; charset=utf-8"),
+};
+// the page runs only its own script: no inline code, no other origin
+const PAGE_HEADERS = {
+  "Content-Security-Policy": "default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'; img-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'",
+  "X-Content-Type-Options": "nosniff",
+  "Referrer-Policy": "no-referrer",
+  "Cache-Control": "no-cache",
+};
+
+type Logger = { error: (...args: unknown[]) => void };
+
+export interface DashboardRoute {
+  /** Answers the request and returns true when it is the page or the stream; false leaves it alone. */
+  handle(req: IncomingMessage, res: ServerResponse): boolean;
+  /** Ends every open stream (a server does not close while one is open). */
+  close(): void;
+}
+
+export function dashboardRoute(session: DashboardSession, feed: DashboardFeed, logger: Logger): DashboardRoute {
+  const open = new Set<() => void>();
+
+  function stream(req: IncomingMessage, res: ServerResponse): void {
+    const expiresAt = session.verify(req.headers.cookie, Date.now());
+    if (expiresAt === null) {
+      sendError(res, new FlashError("UNAUTHORIZED", "a dashboard session is required: POST /api/admin/dashboard/session with the admin token"),
+        logger.error.bind(logger), `GET ${DASHBOARD_EVENTS_PATH}`);
+      return;
+    }
+    res.writeHead(200, {
+      "Content-Type": "text/event-stream; charset=utf-8",
+      "Cache-Control": "no-store",
+      "X-Accel-Buffering": "no",
+      Connection: "keep-alive",
+    });
+    res.write("retry: 2000\n\n");
+    const unsubscribe = feed.subscribe((snapshot) => res.write(`event: snapshot\ndata: ${JSON.stringify(snapshot)}\n\n`));
+    const end = () => {
+      clearTimeout(expiry);
+      unsubscribe();
+      open.delete(end);
+      if (!res.writableEnded) res.end();
+    };
+    const expiry = setTimeout(() => {
+      res.write("event: expired\ndata: {}\n\n");
+      end();
+    }, expiresAt - Date.now());
+    open.add(end);
+    req.on("close", end);
+  }
+
+  return {
+    handle(req, res) {
+      if (req.method !== "GET" && req.method !== "HEAD") return false;
+      const path = (req.url ?? "").split("?")[0];
+      if (path === DASHBOARD_EVENTS_PATH && req.method === "GET") {
+        stream(req, res);
+        return true;
+      }
+      const p = PAGES[path];
+      if (!p) return false;
+      res.writeHead(200, { ...PAGE_HEADERS, "Content-Type": p.type, "Content-Length": String(p.body.length) });
+      res.end(req.method === "HEAD" ? undefined : p.body);
+      return true;
+    },
+    close() {
+      for (const end of [...open]) end();
+    },
+  };
+}

@@ -1,0 +1,165 @@
+/**
+ * The dashboard's data, read through the cluster once a second while someone watches:
+ * every gateway node's answer counters (`gateway.dashboardNode`, called on each node
+ * by its id), each product's shard, the pipeline (orders by status, stream lag, dead
+ * letters: `orders.refreshMetrics`), the audit (every AUDIT_EVERY_MS, in the
+ * background: it reads every shard) and the registry's nodes (each one's lifecycle
+ * state: draining or not). One feed per gateway
+ * node serves all its viewers; it stops reading when the last one leaves.
+ */
+import type { ServiceBroker } from "moleculer";
+import { METRIC } from "../lib/metrics.ts";
+import { mapLimit } from "../lib/concurrency.ts";
+import {
+  DashboardView, type AuditVerdict, type ClusterReading, type DashboardSnapshot, type GatewayReading,
+  type NodeReading, type PipelineReading, type ProductReading,
+} from "./dashboard-view.ts";
+
+export const DASHBOARD_TICK_MS = 1000;
+const AUDIT_EVERY_MS = 10_000;
+/** the dashboard shows the most recent products (highest ids): a drop is a handful of them */
+const MAX_PRODUCTS = 24;
+const CALL = { timeout: 2000, retries: 0 } as const;
+
+type Listener = (snapshot: DashboardSnapshot) => void;
+
+interface MetricSnapshot {
+  labels: Record<string, string>;
+  value?: number;
+  count?: number;
+  buckets?: Record<string, number>;
+}
+interface Registry {
+  getMetric(name: string): { snapshot(): MetricSnapshot[] } | null;
+}
+
+/** This node's cumulative order answers and latency buckets (the answer of `gateway.dashboardNode`). */
+export function gatewayReading(nodeId: string, registry: Registry): GatewayReading {
+  const answers = (registry.getMetric(METRIC.orderAnswers)?.snapshot() ?? []).map((s) => ({
+    status: String(s.labels.status), code: String(s.labels.code), count: s.value ?? 0,
+  }));
+  const d = registry.getMetric(METRIC.orderDuration)?.snapshot()[0];
+  return { node_id: nodeId, answers, duration: { count: d?.count ?? 0, buckets: d?.buckets ?? {} } };
+}
+
+export class DashboardFeed {
+  readonly #broker: ServiceBroker;
+  readonly #view = new DashboardView();
+  readonly #listeners = new Set<Listener>();
+  readonly #names = new Map<number, string>();
+  #timer: NodeJS.Timeout | undefined;
+  #ticking = false;
+  #latest: DashboardSnapshot | null = null;
+  #audit: AuditVerdict | null = null;
+  #auditAt = 0;
+  #auditRunning = false;
+
+  constructor(broker: ServiceBroker) {
+    this.#broker = broker;
+  }
+
+  /** Calls `listener` with every snapshot (the latest one at once); returns the unsubscribe. */
+  subscribe(listener: Listener): () => void {
+    this.#listeners.add(listener);
+    if (this.#latest) listener(this.#latest);
+    if (!this.#timer) {
+      this.#timer = setInterval(() => void this.#tick(), DASHBOARD_TICK_MS);
+      void this.#tick();
+    }
+    return () => {
+      this.#listeners.delete(listener);
+      if (this.#listeners.size === 0) this.stop();
+    };
+  }
+
+  stop(): void {
+    if (this.#timer) clearInterval(this.#timer);
+    this.#timer = undefined;
+  }
+
+  async #tick(): Promise<void> {
+    // a slow cluster skips readings rather than piling them up
+    if (this.#ticking) return;
+    this.#ticking = true;
+    try {
+      this.#maybeAudit();
+      const [gateways, products, pipeline, nodes] = await Promise.all([this.#gateways(), this.#products(), this.#pipeline(), this.#nodes()]);
+      const reading: ClusterReading = { at: Date.now(), gateways, products, pipeline, audit: this.#audit, nodes };
+      this.#latest = this.#view.next(reading);
+      for (const l of this.#listeners) l(this.#latest);
+    } catch (err) {
+      this.#broker.logger.warn(`dashboard reading failed: ${(err as Error).message}`);
+    } finally {
+      this.#ticking = false;
+    }
+  }
+
+  async #gateways(): Promise<GatewayReading[]> {
+    const list = this.#broker.registry.getActionEndpoints("gateway.dashboardNode") as unknown as
+      { endpoints: Array<{ id: string; state: boolean; node: { available: boolean } }> } | null;
+    const ids = (list?.endpoints ?? []).filter((e) => e.state && e.node.available).map((e) => e.id);
+    const readings = await Promise.all(ids.map((nodeID) =>
+      this.#broker.call<GatewayReading, object>("gateway.dashboardNode", {}, { ...CALL, nodeID }).catch(() => null),
+    ));
+    return readings.filter((r): r is GatewayReading => r !== null).sort((a, b) => a.node_id.localeCompare(b.node_id));
+  }
+
+  async #products(): Promise<ProductReading[]> {
+    const ids = await this.#broker.call<number[], object>("inventory.products", {}, CALL).catch(() => [] as number[]);
+    const shown = ids.slice(-MAX_PRODUCTS);
+    const read = await mapLimit(shown, 8, async (id) => {
+      const shard = await this.#broker.call<ProductReading, object>("inventory.shard", { product_id: id }, CALL).catch(() => null);
+      if (!shard) return null;
+      if (!this.#names.has(id)) {
+        const product = await this.#broker.call<{ name: string }, object>("inventory.product", { id }, CALL).catch(() => null);
+        if (product) this.#names.set(id, product.name);
+      }
+      const { loaded, stock_total, available, reserved, sold } = shard;
+      return { id, name: this.#names.get(id) ?? null, loaded, stock_total, available, reserved, sold };
+    });
+    return read.filter((p): p is ProductReading => p !== null);
+  }
+
+  #pipeline(): Promise<PipelineReading | null> {
+    return this.#broker.call<PipelineReading, object>("orders.refreshMetrics", {}, CALL).catch(() => null);
+  }
+
+  async #nodes(): Promise<NodeReading[]> {
+    const nodes = this.#broker.registry.getNodeList({ onlyAvailable: false, withServices: true }) as unknown as
+      Array<{ id: string; available: boolean; local: boolean; services: Array<{ name: string }> }>;
+    return Promise.all(nodes
+      .sort((a, b) => a.id.localeCompare(b.id))
+      .map(async (n) => {
+        const services = [...new Set((n.services ?? []).map((s) => s.name).filter((s) => !s.startsWith("$")))].sort();
+        // a draining node is still in the registry: its own lifecycle service says so
+        const state = n.available && services.includes("lifecycle")
+          ? await this.#broker.call<{ draining: boolean }, object>("lifecycle.state", {}, { ...CALL, nodeID: n.id }).catch(() => null)
+          : null;
+        return { id: n.id, available: n.available, local: n.local, services, draining: state ? state.draining : null };
+      }));
+  }
+
+  #maybeAudit(): void {
+    if (this.#auditRunning || Date.now() - this.#auditAt < AUDIT_EVERY_MS) return;
+    this.#auditRunning = true;
+    this.#broker
+      .call<{ ok: boolean; products: Array<{ id: number; consistent: boolean; failures: Array<{ invariant: string; by: number }> }>; pipeline: { drained: boolean; dead_letters: number } }, object>(
+        "sweeper.audit", {}, { timeout: 60_000, retries: 0 },
+      )
+      .then((r) => {
+        this.#audit = {
+          ok: r.ok,
+          inconsistent_products: r.products.filter((p) => !p.consistent).length,
+          failures: r.products.flatMap((p) => p.failures.map((f) => ({ product_id: p.id, invariant: f.invariant, by: f.by }))).slice(0, 10),
+          drained: r.pipeline.drained,
+          dead_letters: r.pipeline.dead_letters,
+          checked_at: new Date().toISOString(),
+        };
+      })
+      .catch((err: Error) => this.#broker.logger.warn(`dashboard audit failed: ${err.message}`))
+      .finally(() => {
+        this.#auditAt = Date.now();
+        this.#auditRunning = false;
+      });
+  }
+}

@@ -1,0 +1,99 @@
+/**
+ * The dashboard of a cluster: two gateway nodes over NATS. The stream opened on one
+ * of them lists both nodes, reads each gateway's answers on its own node, and its
+ * request rate is the sum of theirs.
+ */
+import { jest } from "@jest/globals";
+import type { AddressInfo } from "node:net";
+import type { Server } from "node:http";
+import type { ServiceBroker } from "moleculer";
+import { startStack, eventually, testConfig, ADMIN_TOKEN, type Stack } from "../support/stack.ts";
+import { openSse, type SseStream } from "../support/sse.ts";
+import { createBroker } from "../../services/index.ts";
+import type { DashboardSnapshot } from "../../src/ops/dashboard-view.ts";
+
+jest.setTimeout(90_000);
+
+let a: Stack;
+let b: ServiceBroker;
+let bUrl: string;
+let stream: SseStream | undefined;
+
+beforeAll(async () => {
+  a = await startStack({ TRANSPORTER: "nats", NODE_ID: "dash-a" });
+  b = createBroker(testConfig({
+    TRANSPORTER: "nats", SERVICES: "gateway", NODE_ID: "dash-b",
+    STREAM_PREFIX: a.config.streamPrefix, DATABASE_URL: a.config.databaseUrl, SHUTDOWN_DRAIN_MS: "10000",
+  }), { logger: false });
+  await b.start();
+  bUrl = `http://127.0.0.1:${((b.getLocalService("gateway") as unknown as { server: Server }).server.address() as AddressInfo).port}`;
+  await eventually(async () => a.broker.registry.getActionEndpoints("gateway.dashboardNode")?.count() === 2, 15_000, "both gateway nodes");
+});
+
+afterAll(async () => {
+  stream?.close();
+  await b?.stop();
+  await a?.stop();
+});
+
+const order = (base: string, productId: number, user: string) =>
+  fetch(base + "/api/orders", { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ product_id: productId, qty: 1, user_id: user }) })
+    .then((r) => r.status);
+
+test("the cluster view lists both gateway nodes, their answers read on each node, and the req/s adds up across them", async () => {
+  const p = await a.createProduct({ stock: 100000, per_user_limit: null });
+  const session = await a.http("POST", "/api/admin/dashboard/session", undefined, { authorization: `Bearer ${ADMIN_TOKEN}` });
+  stream = await openSse(a.baseUrl + "/api/admin/dashboard/events", { cookie: session.headers.get("set-cookie")!.split(";")[0] });
+  const snap = (check: (s: DashboardSnapshot) => boolean) => (e: { event: string; data: string }) => {
+    const s = e.event === "snapshot" ? (JSON.parse(e.data) as DashboardSnapshot) : null;
+    return s && check(s) ? s : null;
+  };
+
+  // a known number of answers on each node
+  expect(await Promise.all(Array.from({ length: 3 }, (_, i) => order(a.baseUrl, p.id, `a-${i}`)))).toEqual([202, 202, 202]);
+  expect(await Promise.all(Array.from({ length: 5 }, (_, i) => order(bUrl, p.id, `b-${i}`)))).toEqual([202, 202, 202, 202, 202]);
+  const counted = await stream.next(snap((s) => s.requests.by_node.length === 2 && s.requests.totals["202"] === 8), 15_000, "8 answers from two nodes");
+  expect(counted.requests.by_node).toEqual([
+    expect.objectContaining({ node_id: "dash-a", total: 3 }),
+    expect.objectContaining({ node_id: "dash-b", total: 5 }),
+  ]);
+  const nodes = Object.fromEntries(counted.nodes.map((n) => [n.id, n]));
+  expect(nodes["dash-a"]).toMatchObject({ available: true, draining: false, local: true, services: ["gateway", "inventory", "lifecycle", "orders", "payments", "sweeper"] });
+  expect(nodes["dash-b"]).toMatchObject({ available: true, draining: false, local: false, services: ["gateway", "lifecycle"] });
+
+  // while both nodes take orders, some reading sees both answering, and the total rate is their sum
+  let running = true;
+  const load = (async () => {
+    let n = 0;
+    while (running) {
+      n++;
+      await Promise.all([order(a.baseUrl, p.id, `la-${n}`), order(bUrl, p.id, `lb-${n}`)]);
+    }
+  })();
+  try {
+    const busy = await stream.next(snap((s) => s.requests.by_node.length === 2 && s.requests.by_node.every((n) => n.per_second > 0)),
+      20_000, "both nodes answering at once");
+    const sum = busy.requests.by_node.reduce((acc, n) => acc + n.per_second, 0);
+    expect(Math.abs(busy.requests.total_per_second - sum)).toBeLessThanOrEqual(0.2); // each figure is rounded to 0.1
+    expect(Math.abs(busy.requests.per_second["202"] - busy.requests.total_per_second)).toBeLessThanOrEqual(0.2);
+    expect(busy.nodes.find((n) => n.id === "dash-b")!.per_second).toBe(busy.requests.by_node[1].per_second);
+  } finally {
+    running = false;
+    await load;
+  }
+});
+
+test("a node being drained shows as draining in the cluster view", async () => {
+  const session = await a.http("POST", "/api/admin/dashboard/session", undefined, { authorization: `Bearer ${ADMIN_TOKEN}` });
+  const s = await openSse(a.baseUrl + "/api/admin/dashboard/events", { cookie: session.headers.get("set-cookie")!.split(";")[0] });
+  try {
+    await a.broker.call("lifecycle.drain", {}, { nodeID: "dash-b" });
+    const seen = await s.next((e) => {
+      const x = e.event === "snapshot" ? (JSON.parse(e.data) as DashboardSnapshot) : null;
+      return x?.nodes.find((n) => n.id === "dash-b")?.draining ? x : null;
+    }, 10_000, "dash-b draining");
+    expect(seen.nodes.find((n) => n.id === "dash-a")!.draining).toBe(false);
+  } finally {
+    s.close();
+  }
+});
