@@ -24,6 +24,7 @@ import {
   orderIdPathParams,
   productIdPathParams,
   restockParams,
+  utf8Body,
 } from "../../src/lib/params.ts";
 import { BODY_LIMIT_BYTES, orderRoute } from "./order-route.ts";
 
@@ -52,7 +53,8 @@ const sha = (s: string) => createHash("sha256").update(s).digest();
 export default function gatewayService(config: Readonly<Config>): ServiceSchema {
   const limiter = new RateLimiter(config.rateLimitPerSecond, config.rateLimitBurst);
   const adminDigest = sha(config.adminToken);
-  const json = { json: { limit: BODY_LIMIT_BYTES, strict: true }, urlencoded: false };
+  // body-parser would decode invalid UTF-8 as U+FFFD: refused instead, like on the hot route
+  const json = { json: { limit: BODY_LIMIT_BYTES, strict: true, verify: (_req: unknown, _res: unknown, buf: Buffer) => utf8Body(buf) }, urlencoded: false };
   let sweepTimer: NodeJS.Timeout | undefined;
   let probeTimer: NodeJS.Timeout | undefined;
   const readiness = new ReadinessProbe(3 * READY_PROBE_MS);
