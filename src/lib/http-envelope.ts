@@ -30,6 +30,12 @@ function validationFields(data: unknown): Record<string, string> {
   return fields;
 }
 
+/** The 4xx a library's error carries: http-errors' `status`, or a MoleculerError's numeric `code`. */
+function clientStatus(e: AnyError): number | undefined {
+  const status = typeof e.status === "number" ? e.status : typeof e.code === "number" ? e.code : undefined;
+  return status !== undefined && status >= 400 && status < 500 ? status : undefined;
+}
+
 export function toHttpError(err: unknown): HttpError {
   const e = (err ?? {}) as AnyError;
   const headers: Record<string, string> = {};
@@ -49,6 +55,10 @@ export function toHttpError(err: unknown): HttpError {
   } else if (e.type === "entity.parse.failed" || e.type === "request.aborted" || e.type === "request.size.invalid") {
     code = "BAD_REQUEST";
     message = "the request body is not valid JSON";
+  } else if (e.type === "UNABLE_DECODE_PARAM") {
+    // moleculer-web could not percent-decode a path segment (e.g. %ED%A0%80, a lone surrogate)
+    code = "BAD_REQUEST";
+    message = "a path segment is not valid percent-encoded UTF-8";
   } else if (e.type === "entity.too.large") {
     code = "BAD_REQUEST";
     status = 413;
@@ -73,7 +83,7 @@ export function toHttpError(err: unknown): HttpError {
     details = { dependency: "service" };
   } else if (e.type === "RATE_LIMIT_EXCEEDED") {
     code = "RATE_LIMITED";
-  } else if (typeof e.status === "number" && e.status >= 400 && e.status < 500) {
+  } else if (clientStatus(e) !== undefined) {
     code = "BAD_REQUEST";
   } else {
     code = "INTERNAL";

@@ -126,6 +126,8 @@ describe("other paths", () => {
     ["GET", "/api/products/99999999999999999999", 422, "VALIDATION_ERROR"],
     ["GET", "/api/products/2000000000", 404, "PRODUCT_NOT_FOUND"],
     ["GET", "/api/orders/not-a-uuid", 422, "VALIDATION_ERROR"],
+    ["GET", "/api/orders/%ED%A0%80", 400, "BAD_REQUEST"],
+    ["GET", "/api/products/%", 400, "BAD_REQUEST"],
     ["GET", "/api/orders/00000000-0000-4000-8000-000000000000", 404, "ORDER_NOT_FOUND"],
     ["GET", "/api/nothing-here", 404, "NOT_FOUND"],
     ["GET", "/nothing", 404, "NOT_FOUND"],
@@ -176,7 +178,7 @@ describe("strings the stores cannot hold are refused at the edge", () => {
   };
   const postBytes = (path: string, body: Buffer, headers: Record<string, string> = {}) =>
     fetch(stack.baseUrl + path, { method: "POST", body, headers: { "content-type": "application/json", ...headers } })
-      .then(async (r) => ({ status: r.status, body: await r.json() }));
+      .then(async (r) => ({ status: r.status, body: (await r.json()) as any }));
   const productCount = async () => (await stack.db.query("select count(*)::int as n from products")).rows[0].n;
 
   describe("POST /api/orders", () => {
