@@ -13,7 +13,7 @@ import type { Context, ServiceSchema } from "moleculer";
 import ApiGateway from "moleculer-web";
 import type { Config } from "../../src/lib/config.ts";
 import { FlashError } from "../../src/lib/errors.ts";
-import { sendError } from "../../src/lib/http-envelope.ts";
+import { answerClientError, sendError } from "../../src/lib/http-envelope.ts";
 import { errorBody } from "../../src/lib/errors.ts";
 import { lifecycleOf } from "../../src/lib/lifecycle.ts";
 import { ReadinessProbe } from "./readiness.ts";
@@ -256,6 +256,7 @@ export default function gatewayService(config: Readonly<Config>): ServiceSchema 
               server.closeIdleConnections();
             }),
         );
+        server.on("clientError", answerClientError);
         // moleculer-web listens with Node's default backlog (511): the connections of a
         // drop arrive in one burst, and an overflowing accept queue resets them.
         const listen = server.listen.bind(server) as (port: number, host: string, backlog: number, cb: () => void) => http.Server;

@@ -3,6 +3,7 @@
  * `{ error: { code, message, details? } }`, a status, and the headers it needs.
  */
 import type { ServerResponse } from "node:http";
+import type { Duplex } from "node:stream";
 import { ERROR_STATUS, errorBody, type ErrorBody, type ErrorCode } from "./errors.ts";
 
 export interface HttpError {
@@ -114,4 +115,25 @@ export function sendError(res: ServerResponse, err: unknown, logError: (...args:
   const h = toHttpError(err);
   if (h.body.error.code === "INTERNAL") logError("unhandled error", what, err);
   sendJson(res, h.status, h.headers, h.body);
+}
+
+/**
+ * Answers a request Node's HTTP parser refused (a NUL or a bare CR in a header, a broken
+ * request line, headers over the limit) with the envelope too: Node's own answer is a
+ * bare status line without a body.
+ */
+export function answerClientError(err: Error & { code?: string }, socket: Duplex): void {
+  if (err.code === "ECONNRESET" || !socket.writable) {
+    socket.destroy();
+    return;
+  }
+  const [status, reason, message] =
+    err.code === "HPE_HEADER_OVERFLOW" ? [431, "Request Header Fields Too Large", "the request headers are too large"]
+      : err.code === "ERR_HTTP_REQUEST_TIMEOUT" ? [408, "Request Timeout", "the request took too long to arrive"]
+        : [400, "Bad Request", "the request is not valid HTTP"];
+  const payload = JSON.stringify(errorBody("BAD_REQUEST", message));
+  socket.end(
+    `HTTP/1.1 ${status} ${reason}\r\nContent-Type: application/json; charset=utf-8\r\n` +
+      `Content-Length: ${Buffer.byteLength(payload)}\r\nConnection: close\r\n\r\n${payload}`,
+  );
 }

@@ -3,6 +3,7 @@
  * envelope, never a 500, and changes nothing (stock unchanged, no order row).
  */
 import { request } from "node:http";
+import { connect } from "node:net";
 import { startStack, eventually, type Stack, ADMIN_TOKEN, WEBHOOK_SECRET } from "../support/stack.ts";
 import { sendWebhook } from "../support/webhooks.ts";
 import { signWebhook } from "../../src/domain/webhook-signature.ts";
@@ -258,5 +259,35 @@ describe("strings the stores cannot hold are refused at the edge", () => {
       expectEnvelope(r, 400, "BAD_REQUEST");
       expect(await recorded()).toBe(0);
     });
+  });
+});
+
+describe("requests Node's HTTP parser refuses", () => {
+  /** sends bytes as they are (no client would let us) and reads the whole answer */
+  const rawRequest = (bytes: string) => new Promise<{ status: number; type: string; body: any }>((resolve, reject) => {
+    const url = new URL(stack.baseUrl);
+    const socket = connect(Number(url.port), url.hostname, () => socket.end(bytes));
+    const chunks: Buffer[] = [];
+    socket.on("data", (c) => chunks.push(c));
+    socket.on("error", reject);
+    socket.on("close", () => {
+      const text = Buffer.concat(chunks).toString("utf8");
+      const [head, body] = text.split("\r\n\r\n");
+      resolve({
+        status: Number(/^HTTP\/1\.1 (\d{3})/.exec(head)?.[1]),
+        type: /content-type: ([^\r]*)/i.exec(head)?.[1] ?? "",
+        body: body ? JSON.parse(body) : null,
+      });
+    });
+  });
+
+  test.each([
+    ["a NUL in a header", `POST /api/orders HTTP/1.1\r\nHost: x\r\nIdempotency-Key: a\u0000b\r\nContent-Length: 2\r\n\r\n{}`],
+    ["a broken request line", "GET /api/products/1 HTTP/9\r\n\r\n"],
+    ["a header without a colon", "GET /health HTTP/1.1\r\nHost x\r\n\r\n"],
+  ])("%s → 400 with the envelope", async (_n, bytes) => {
+    const r = await rawRequest(bytes);
+    expect(r.type).toMatch(/^application\/json/);
+    expectEnvelope(r, 400, "BAD_REQUEST");
   });
 });
