@@ -182,7 +182,7 @@ const reads: fc.Arbitrary<Generated> = fc.record({
     orderRef.map((o) => ({ order: o })),
     segment.map((s) => `/api/products/${s}`),
     segment.map((s) => `/api/orders/${s}`),
-    fc.constantFrom("/health", "/metrics", "/api", "/api/", "/", "/api/products", "/api/admin", "//api/orders", "/api/products/1/", "/health?x"),
+    fc.constantFrom("/health", "/health/live", "/health/ready", "/metrics", "/api", "/api/", "/", "/api/products", "/api/admin", "//api/orders", "/api/products/1/", "/health?x"),
     fc.array(segment, { minLength: 1, maxLength: 4 }).map((s) => `/${s.join("/")}`),
   ),
   body: fc.constant(null),
