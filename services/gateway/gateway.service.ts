@@ -15,7 +15,7 @@ import type { Context, ServiceSchema } from "moleculer";
 import ApiGateway from "moleculer-web";
 import type { Config } from "../../src/lib/config.ts";
 import { FlashError } from "../../src/lib/errors.ts";
-import { sendError } from "../../src/lib/http-envelope.ts";
+import { answerClientError, sendError } from "../../src/lib/http-envelope.ts";
 import { errorBody } from "../../src/lib/errors.ts";
 import { lifecycleOf } from "../../src/lib/lifecycle.ts";
 import { ReadinessProbe } from "./readiness.ts";
@@ -26,6 +26,7 @@ import {
   orderIdPathParams,
   productIdPathParams,
   restockParams,
+  utf8Body,
 } from "../../src/lib/params.ts";
 import { BODY_LIMIT_BYTES, orderRoute } from "./order-route.ts";
 import { dashboardRoute, type DashboardRoute } from "./dashboard-route.ts";
@@ -57,7 +58,8 @@ const sha = (s: string) => createHash("sha256").update(s).digest();
 export default function gatewayService(config: Readonly<Config>): ServiceSchema {
   const limiter = new RateLimiter(config.rateLimitPerSecond, config.rateLimitBurst);
   const adminDigest = sha(config.adminToken);
-  const json = { json: { limit: BODY_LIMIT_BYTES, strict: true }, urlencoded: false };
+  // body-parser would decode invalid UTF-8 as U+FFFD: refused instead, like on the hot route
+  const json = { json: { limit: BODY_LIMIT_BYTES, strict: true, verify: (_req: unknown, _res: unknown, buf: Buffer) => utf8Body(buf) }, urlencoded: false };
   let sweepTimer: NodeJS.Timeout | undefined;
   let probeTimer: NodeJS.Timeout | undefined;
   const readiness = new ReadinessProbe(3 * READY_PROBE_MS);
@@ -297,6 +299,7 @@ export default function gatewayService(config: Readonly<Config>): ServiceSchema 
         // request sent on a connection the gateway is closing that instant fails (502).
         server.keepAliveTimeout = 65_000;
         server.headersTimeout = 66_000;
+        server.on("clientError", answerClientError);
         // moleculer-web listens with Node's default backlog (511): the connections of a
         // drop arrive in one burst, and an overflowing accept queue resets them.
         const listen = server.listen.bind(server) as (port: number, host: string, backlog: number, cb: () => void) => http.Server;

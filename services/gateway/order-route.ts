@@ -14,6 +14,7 @@ import type { IncomingMessage, ServerResponse } from "node:http";
 import type { ServiceBroker } from "moleculer";
 import { ERROR_STATUS, errorBody, FlashError } from "../../src/lib/errors.ts";
 import { sendError, sendJson } from "../../src/lib/http-envelope.ts";
+import { checkIdempotencyKey, utf8Body } from "../../src/lib/params.ts";
 import type { RateLimiter } from "../../src/lib/rate-limiter.ts";
 import { orderAnswerRecorder } from "../../src/lib/metrics.ts";
 import type { OrderRequest, ReserveOutcome } from "../../src/domain/reservation.ts";
@@ -22,7 +23,6 @@ import { MAX_INT } from "../../src/lib/params.ts";
 
 export const BODY_LIMIT_BYTES = 16 * 1024;
 const PATH = "/api/orders";
-const IDEMPOTENCY_KEY_RE = /^[\x20-\x7e]{1,128}$/;
 const JSON_TYPE_RE = /^application\/([\w.+-]+\+)?json\s*(;|$)/i;
 const CHARSET_RE = /;\s*charset\s*=\s*"?([\w-]+)"?/i;
 
@@ -42,7 +42,7 @@ export function orderRoute(broker: ServiceBroker, limiter: RateLimiter, logger: 
     let idempotencyKey: string | null = null;
     const key = req.headers["idempotency-key"];
     if (key !== undefined) {
-      if (typeof key !== "string" || !IDEMPOTENCY_KEY_RE.test(key)) {
+      if (typeof key !== "string" || checkIdempotencyKey(key) !== true) {
         throw new FlashError("VALIDATION_ERROR", "Idempotency-Key must be 1..128 printable ASCII characters", {
           fields: { "Idempotency-Key": "1..128 printable ASCII characters" },
         });
@@ -156,9 +156,10 @@ function parseBody(req: IncomingMessage, body: Buffer): unknown {
   if ((charset && !/^utf-?8$/i.test(charset)) || (coding !== undefined && coding.toLowerCase() !== "identity")) {
     throw unsupported("the body must be JSON in UTF-8, without content encoding");
   }
+  const text = utf8Body(body);
   let value: unknown;
   try {
-    value = JSON.parse(body.toString("utf8"));
+    value = JSON.parse(text);
   } catch {
     throw Object.assign(new Error("the request body is not valid JSON"), { type: "entity.parse.failed" });
   }

@@ -1,13 +1,13 @@
 /**
  * The inventory on Redis shards (INVENTORY_MODE=redis): one actor per product under
- * the hash tag {p:<id>}, changed only by the Lua scripts in ./lua, and the durable
+ * the hash tag {<namespace>:p:<id>} (src/lib/keys.ts), changed only by the Lua scripts in ./lua, and the durable
  * hand-over of each reservation to JetStream before the buyer hears "202".
  */
 import type { MikroORM } from "@mikro-orm/postgresql";
 import type { JetStreamClient } from "@nats-io/jetstream";
 import type { Config } from "../../src/lib/config.ts";
 import { isRedisTransient, type RedisClient, type ReplicatedScripts, type Scripts } from "../../src/lib/redis.ts";
-import { productKeys, idempotencyOwnerKey, productIndexKey } from "../../src/lib/keys.ts";
+import { deploymentKeys, type DeploymentKeys } from "../../src/lib/keys.ts";
 import { UnavailableError } from "../../src/lib/errors.ts";
 import type { StreamNames } from "../../src/lib/streams.ts";
 import { newOrderId, productIdOfOrder } from "../../src/domain/order-id.ts";
@@ -50,12 +50,14 @@ const SOLD_OUT_FLAG_MS = 1000;
 export class RedisInventory implements Inventory {
   readonly #d: InventoryDeps;
   readonly #now: () => number;
+  readonly #keys: DeploymentKeys;
   /** product id -> when this node last saw it sold out (Shard strategy routes a product to one node) */
   readonly #soldOut = new Map<number, number>();
 
   constructor(deps: InventoryDeps) {
     this.#d = deps;
     this.#now = deps.now ?? Date.now;
+    this.#keys = deploymentKeys(deps.config.streamPrefix);
   }
 
   /** Forget the sold-out flag of a product (units came back). */
@@ -70,7 +72,7 @@ export class RedisInventory implements Inventory {
    */
   async reserve(req: OrderRequest, idempotencyKey: string | null, orderId: string | null = null): Promise<ReserveOutcome> {
     const pid = req.product_id;
-    const k = productKeys(pid);
+    const k = this.#keys.product(pid);
     const now = this.#now();
     const flagged = this.#soldOut.get(pid);
     if (flagged !== undefined && now - flagged < SOLD_OUT_FLAG_MS) {
@@ -106,7 +108,7 @@ export class RedisInventory implements Inventory {
     if (!result.replayed && idempotencyKey) {
       // An Idempotency-Key belongs to one product: the shard only sees its own keys,
       // so a global marker (atomic SET NX) catches reuse of a key for another product.
-      const owner = idempotencyOwnerKey(idempotencyKey);
+      const owner = this.#keys.idempotencyOwner(idempotencyKey);
       const set = await this.#redis(() =>
         this.#d.redis.set(owner, String(pid), "EX", this.#d.config.idempotencyTtlSeconds, "NX"),
       );
@@ -132,7 +134,7 @@ export class RedisInventory implements Inventory {
       // expiry (written off if its order never reached the database).
       if (!result.replayed && isNotStored(err)) {
         await this.release(pid, result.order.order_id, idempotencyKey, true).catch(() => undefined);
-        if (idempotencyKey) await this.#d.redis.del(idempotencyOwnerKey(idempotencyKey)).catch(() => undefined);
+        if (idempotencyKey) await this.#d.redis.del(this.#keys.idempotencyOwner(idempotencyKey)).catch(() => undefined);
       }
       throw new UnavailableError(`order stream unavailable: ${(err as Error).message}`, "nats", 1);
     }
@@ -165,7 +167,7 @@ export class RedisInventory implements Inventory {
 
   /** Gives an unpaid reservation's units back; true when something was released. */
   async release(productId: number, orderId: string, idempotencyKey: string | null = null, forgetKey = false): Promise<boolean> {
-    const k = productKeys(productId);
+    const k = this.#keys.product(productId);
     const r = await this.#redis(() =>
       this.#d.scripts.release(
         [k.meta, k.stock, k.res, k.exp, k.users, idempotencyKey ? k.idem(idempotencyKey) : k.noIdem],
@@ -182,14 +184,14 @@ export class RedisInventory implements Inventory {
 
   /** The order was paid: its reserved units become sold. True when something was committed. */
   async commit(productId: number, orderId: string): Promise<boolean> {
-    const k = productKeys(productId);
+    const k = this.#keys.product(productId);
     const r = await this.#redis(() => this.#d.scripts.commit([k.meta, k.res, k.exp], [orderId]));
     return Number(r[0]) === 1;
   }
 
   /** The reservation of an order still held in the shard, or null. */
   async reservation(productId: number, orderId: string): Promise<HeldReservation | null> {
-    const raw = await this.#redis(() => this.#d.redis.hget(productKeys(productId).res, orderId));
+    const raw = await this.#redis(() => this.#d.redis.hget(this.#keys.product(productId).res, orderId));
     if (!raw) return null;
     const rec = JSON.parse(raw) as { o: string; q: number; u: string; a: number; e: number; c: number; k: string };
     return {
@@ -206,7 +208,7 @@ export class RedisInventory implements Inventory {
   }
 
   async product(productId: number): Promise<ProductView | null> {
-    const k = productKeys(productId);
+    const k = this.#keys.product(productId);
     let snap = await this.#redis(() => this.#d.scripts.snapshot([k.meta, k.stock], []));
     if (snap.length === 0) {
       if (!(await this.load(productId))) return null;
@@ -263,7 +265,7 @@ export class RedisInventory implements Inventory {
       if (o.user_id) users[o.user_id] = (users[o.user_id] ?? 0) + o.qty;
     }
     const p = snap.product;
-    const k = productKeys(productId);
+    const k = this.#keys.product(productId);
     const snapshot = {
       epoch: `${this.#now()}-${Math.random().toString(36).slice(2, 10)}`,
       meta: metaOf(p),
@@ -274,7 +276,7 @@ export class RedisInventory implements Inventory {
     await this.#redis(() =>
       this.#d.scripts.load([k.meta, k.stock, k.res, k.exp, k.users], [JSON.stringify(snapshot), force ? "force" : ""]),
     );
-    await this.#redis(() => this.#d.redis.sadd(productIndexKey(this.#d.config.streamPrefix), String(productId)));
+    await this.#redis(() => this.#d.redis.sadd(this.#keys.productIndex, String(productId)));
     this.stockReturned(productId);
     this.#d.onStockReturned?.(productId);
     return true;
@@ -296,7 +298,7 @@ export class RedisInventory implements Inventory {
   async restock(productId: number, add: number): Promise<ProductView | null> {
     const row = await restockProduct(this.#d.orm.em.fork(), productId, add);
     if (!row) return null;
-    const k = productKeys(productId);
+    const k = this.#keys.product(productId);
     const r = await this.#redis(() => this.#d.scripts.restock([k.meta, k.stock], [add, row.stock_total]));
     // 2: the shard disagrees with the database, 3: not loaded: rebuild it from the database
     if (Number(r[0]) >= 2) await this.load(productId, Number(r[0]) === 2);
@@ -306,7 +308,7 @@ export class RedisInventory implements Inventory {
   }
 
   async shardState(productId: number): Promise<ShardState> {
-    const k = productKeys(productId);
+    const k = this.#keys.product(productId);
     const [meta, stock, records] = await this.#redis(() => Promise.all([
       this.#d.redis.hgetall(k.meta),
       this.#d.redis.get(k.stock),
@@ -326,13 +328,13 @@ export class RedisInventory implements Inventory {
 
   /** The users holding units of a product (REPL). */
   async holders(productId: number): Promise<Record<string, number>> {
-    const users = await this.#redis(() => this.#d.redis.hgetall(productKeys(productId).users));
+    const users = await this.#redis(() => this.#d.redis.hgetall(this.#keys.product(productId).users));
     return Object.fromEntries(Object.entries(users).map(([u, n]) => [u, Number(n)]));
   }
 
   /** Reservations whose expiry is at or before `beforeMs`, oldest first. */
   async dueReservations(productId: number, beforeMs: number, limit: number): Promise<HeldReservation[]> {
-    const k = productKeys(productId);
+    const k = this.#keys.product(productId);
     const ids = await this.#redis(() => this.#d.redis.zrangebyscore(k.exp, "-inf", beforeMs, "LIMIT", 0, limit));
     const found = await Promise.all(ids.map((id) => this.reservation(productId, id)));
     return found.filter((r): r is HeldReservation => r !== null);
@@ -340,7 +342,7 @@ export class RedisInventory implements Inventory {
 
   /** Every product that has had a shard since the last data loss. */
   async knownProducts(): Promise<number[]> {
-    return (await this.#redis(() => this.#d.redis.smembers(productIndexKey(this.#d.config.streamPrefix)))).map(Number).sort((a, b) => a - b);
+    return (await this.#redis(() => this.#d.redis.smembers(this.#keys.productIndex))).map(Number).sort((a, b) => a - b);
   }
 
   /** True when every Redis master answers. */

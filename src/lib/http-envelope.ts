@@ -3,6 +3,7 @@
  * `{ error: { code, message, details? } }`, a status, and the headers it needs.
  */
 import type { ServerResponse } from "node:http";
+import type { Duplex } from "node:stream";
 import { ERROR_STATUS, errorBody, type ErrorBody, type ErrorCode } from "./errors.ts";
 
 export interface HttpError {
@@ -30,6 +31,12 @@ function validationFields(data: unknown): Record<string, string> {
   return fields;
 }
 
+/** The 4xx a library's error carries: http-errors' `status`, or a MoleculerError's numeric `code`. */
+function clientStatus(e: AnyError): number | undefined {
+  const status = typeof e.status === "number" ? e.status : typeof e.code === "number" ? e.code : undefined;
+  return status !== undefined && status >= 400 && status < 500 ? status : undefined;
+}
+
 export function toHttpError(err: unknown): HttpError {
   const e = (err ?? {}) as AnyError;
   const headers: Record<string, string> = {};
@@ -49,6 +56,10 @@ export function toHttpError(err: unknown): HttpError {
   } else if (e.type === "entity.parse.failed" || e.type === "request.aborted" || e.type === "request.size.invalid") {
     code = "BAD_REQUEST";
     message = "the request body is not valid JSON";
+  } else if (e.type === "UNABLE_DECODE_PARAM") {
+    // moleculer-web could not percent-decode a path segment (e.g. %ED%A0%80, a lone surrogate)
+    code = "BAD_REQUEST";
+    message = "a path segment is not valid percent-encoded UTF-8";
   } else if (e.type === "entity.too.large") {
     code = "BAD_REQUEST";
     status = 413;
@@ -73,7 +84,7 @@ export function toHttpError(err: unknown): HttpError {
     details = { dependency: "service" };
   } else if (e.type === "RATE_LIMIT_EXCEEDED") {
     code = "RATE_LIMITED";
-  } else if (typeof e.status === "number" && e.status >= 400 && e.status < 500) {
+  } else if (clientStatus(e) !== undefined) {
     code = "BAD_REQUEST";
   } else {
     code = "INTERNAL";
@@ -105,4 +116,25 @@ export function sendError(res: ServerResponse, err: unknown, logError: (...args:
   if (h.body.error.code === "INTERNAL") logError("unhandled error", what, err);
   sendJson(res, h.status, h.headers, h.body);
   return h.body.error.code;
+}
+
+/**
+ * Answers a request Node's HTTP parser refused (a NUL or a bare CR in a header, a broken
+ * request line, headers over the limit) with the envelope too: Node's own answer is a
+ * bare status line without a body.
+ */
+export function answerClientError(err: Error & { code?: string }, socket: Duplex): void {
+  if (err.code === "ECONNRESET" || !socket.writable) {
+    socket.destroy();
+    return;
+  }
+  const [status, reason, message] =
+    err.code === "HPE_HEADER_OVERFLOW" ? [431, "Request Header Fields Too Large", "the request headers are too large"]
+      : err.code === "ERR_HTTP_REQUEST_TIMEOUT" ? [408, "Request Timeout", "the request took too long to arrive"]
+        : [400, "Bad Request", "the request is not valid HTTP"];
+  const payload = JSON.stringify(errorBody("BAD_REQUEST", message));
+  socket.end(
+    `HTTP/1.1 ${status} ${reason}\r\nContent-Type: application/json; charset=utf-8\r\n` +
+      `Content-Length: ${Buffer.byteLength(payload)}\r\nConnection: close\r\n\r\n${payload}`,
+  );
 }

@@ -1,6 +1,11 @@
 /**
- * Every Redis key name is built here. All keys of one product share the hash tag
- * `{p:<id>}`, so they live in one Cluster slot and one Lua script may touch them all.
+ * Every Redis key name is built here, and every one carries the deployment's
+ * namespace (STREAM_PREFIX): deployments that share a Redis Cluster (staging and
+ * production, say) never read or write each other's keys.
+ *
+ * All keys of one product share the hash tag `{<ns>:p:<id>}`, so they live in one
+ * Cluster slot and one Lua script may touch them all; the namespace is inside the tag,
+ * so the same product id of two deployments lands in two unrelated slots.
  */
 export interface ProductKeys {
   meta: string;
@@ -13,24 +18,35 @@ export interface ProductKeys {
   noIdem: string;
 }
 
-export function productKeys(productId: number): ProductKeys {
-  const tag = `{p:${productId}}`;
-  return {
-    meta: `${tag}:meta`,
-    stock: `${tag}:stock`,
-    res: `${tag}:res`,
-    exp: `${tag}:exp`,
-    users: `${tag}:users`,
-    idem: (key: string) => `${tag}:idem:${key}`,
-    noIdem: `${tag}:idem:-`,
-  };
+export interface DeploymentKeys {
+  readonly namespace: string;
+  product(productId: number): ProductKeys;
+  /** Global marker of an Idempotency-Key: detects the same key reused for another product. */
+  idempotencyOwner(key: string): string;
+  /**
+   * Products that have a shard (a set on one slot, scanned by the sweeper), so
+   * deployments sharing a Redis never sweep each other.
+   */
+  readonly productIndex: string;
 }
 
-/** Global marker of an Idempotency-Key: detects the same key reused for another product. */
-export const idempotencyOwnerKey = (key: string) => `idem:{${key}}`;
-
-/**
- * Products that have a shard (a set on one slot, scanned by the sweeper), one per
- * deployment (STREAM_PREFIX), so deployments sharing a Redis never sweep each other.
- */
-export const productIndexKey = (namespace: string) => `{flash}:${namespace}:products`;
+/** The key names of one deployment; `namespace` is its STREAM_PREFIX ([A-Za-z0-9_-], no `{}:`). */
+export function deploymentKeys(namespace: string): DeploymentKeys {
+  return {
+    namespace,
+    product(productId) {
+      const tag = `{${namespace}:p:${productId}}`;
+      return {
+        meta: `${tag}:meta`,
+        stock: `${tag}:stock`,
+        res: `${tag}:res`,
+        exp: `${tag}:exp`,
+        users: `${tag}:users`,
+        idem: (key: string) => `${tag}:idem:${key}`,
+        noIdem: `${tag}:idem:-`,
+      };
+    },
+    idempotencyOwner: (key) => `idem:{${namespace}:${key}}`,
+    productIndex: `{flash}:${namespace}:products`,
+  };
+}

@@ -2,7 +2,9 @@
  * fastest-validator schemas of the public inputs, declared once and used by the
  * gateway (reject early) and by the owning service's actions (REPL and internal callers).
  */
+import { isUtf8 } from "node:buffer";
 import Validator from "fastest-validator";
+import { FlashError } from "./errors.ts";
 
 export const MAX_INT = 2_147_483_647;
 
@@ -16,8 +18,53 @@ export function compileCheck(schema: object): Check {
   return new FastestValidator().compile(schema);
 }
 
+/*
+ * What the stores can hold. Every string a client sends that reaches PostgreSQL, Redis
+ * or a message goes through one of the two rules below, so nothing gets past the edge
+ * that a store would refuse (PostgreSQL cannot store U+0000: the order would be
+ * acknowledged and never land) or silently change (an unpaired UTF-16 surrogate becomes
+ * U+FFFD on its way to UTF-8, so two different ids would become one).
+ */
+
+/** Free text (a product's name): any character but NUL, and no unpaired surrogate. */
+const TEXT_PATTERN = /^[^\u0000\p{Cs}]*$/u;
+/** An id: no control character (C0, DEL, C1), no line or paragraph separator, no unpaired surrogate. */
+const ID_PATTERN = /^[^\p{Cc}\p{Cs}\p{Zl}\p{Zp}]*$/u;
+
+/** A string rule of free text, `min..max` UTF-16 units. */
+export const textRule = (min: number, max: number) => ({
+  type: "string", min, max, pattern: TEXT_PATTERN,
+  messages: { stringPattern: "The '{field}' field must not contain NUL or unpaired surrogates." },
+} as const);
+
+/** A string rule of an id (user_id, event_id), `min..max` UTF-16 units. */
+export const idRule = (min: number, max: number) => ({
+  type: "string", min, max, pattern: ID_PATTERN,
+  messages: { stringPattern: "The '{field}' field must not contain control characters or unpaired surrogates." },
+} as const);
+
+/** The bytes of a JSON body as text: invalid UTF-8 is refused, never replaced by U+FFFD. */
+export function utf8Body(body: Buffer): string {
+  if (!isUtf8(body)) throw new FlashError("BAD_REQUEST", "the request body is not valid UTF-8");
+  return body.toString("utf8");
+}
+
 const productId = { type: "number", integer: true, positive: true, max: MAX_INT } as const;
-const userId = { type: "string", min: 1, max: 64 } as const;
+const userId = idRule(1, 64);
+
+/** The Idempotency-Key header (API.md): 1..128 printable ASCII characters. */
+export const checkIdempotencyKey = compileCheck({
+  $$root: true, type: "string", min: 1, max: 128, pattern: /^[\x20-\x7e]+$/,
+});
+
+/** A payment provider's webhook event, after its signature was checked. */
+export const paymentEventParams = {
+  $$strict: "remove",
+  event_id: idRule(1, 128),
+  order_id: { type: "uuid" },
+  status: { type: "enum", values: ["succeeded", "failed"] },
+  amount_cents: { type: "number", integer: true, min: 0, max: Number.MAX_SAFE_INTEGER },
+} as const;
 
 export const placeOrderParams = {
   $$strict: true,
@@ -39,7 +86,7 @@ export const orderIdPathParams = {
 
 export const createProductParams = {
   $$strict: true,
-  name: { type: "string", min: 1, max: 200, trim: true },
+  name: { ...textRule(1, 200), trim: true },
   price_cents: { type: "number", integer: true, min: 0, max: 100_000_000 },
   stock: { type: "number", integer: true, min: 0, max: 100_000_000 },
   currency: { type: "string", pattern: /^[A-Z]{3}$/, optional: true },

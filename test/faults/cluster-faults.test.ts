@@ -16,7 +16,7 @@ import { rmSync } from "node:fs";
 import { startCluster, exited, type TestCluster } from "../support/cluster.ts";
 import { burst, type BurstReport } from "../support/buyers.ts";
 import { eventually } from "../support/stack.ts";
-import { productKeys } from "../../src/lib/keys.ts";
+import { deploymentKeys } from "../../src/lib/keys.ts";
 import { streamNames } from "../../src/lib/streams.ts";
 
 jest.setTimeout(300_000);
@@ -170,7 +170,7 @@ test("kill -9 of an orders node in the middle of a batch: its messages are redel
 
 test("kill -9 of the Redis master of the hot product's slot: the replica is promoted, no accepted order is lost", async () => {
   const product = await sale(300);
-  const slot = Number(await c.redis.cluster("KEYSLOT", productKeys(product).stock));
+  const slot = Number(await c.redis.cluster("KEYSLOT", deploymentKeys(c.prefix).product(product).stock));
   const slots = (await c.redis.cluster("SLOTS")) as unknown as Array<[number, number, [string, number, string], [string, number, string]]>;
   const range = slots.find(([from, to]) => slot >= from && slot <= to)!;
   const masterPort = range[2][1];

@@ -3,7 +3,10 @@
  * envelope, never a 500, and changes nothing (stock unchanged, no order row).
  */
 import { request } from "node:http";
-import { startStack, type Stack, ADMIN_TOKEN } from "../support/stack.ts";
+import { connect } from "node:net";
+import { startStack, eventually, type Stack, ADMIN_TOKEN, WEBHOOK_SECRET } from "../support/stack.ts";
+import { sendWebhook } from "../support/webhooks.ts";
+import { signWebhook } from "../../src/domain/webhook-signature.ts";
 
 let stack: Stack;
 let productId: number;
@@ -124,6 +127,8 @@ describe("other paths", () => {
     ["GET", "/api/products/99999999999999999999", 422, "VALIDATION_ERROR"],
     ["GET", "/api/products/2000000000", 404, "PRODUCT_NOT_FOUND"],
     ["GET", "/api/orders/not-a-uuid", 422, "VALIDATION_ERROR"],
+    ["GET", "/api/orders/%ED%A0%80", 400, "BAD_REQUEST"],
+    ["GET", "/api/products/%", 400, "BAD_REQUEST"],
     ["GET", "/api/orders/00000000-0000-4000-8000-000000000000", 404, "ORDER_NOT_FOUND"],
     ["GET", "/api/nothing-here", 404, "NOT_FOUND"],
     ["GET", "/nothing", 404, "NOT_FOUND"],
@@ -159,5 +164,130 @@ describe("other paths", () => {
     expectEnvelope(await stack.http("POST", `/api/admin/products/${productId}/restock`, { add: "5" }, auth), 422, "VALIDATION_ERROR");
     expectEnvelope(await stack.http("POST", `/api/admin/products/2000000000/restock`, { add: 5 }, auth), 404, "PRODUCT_NOT_FOUND");
     await unchanged();
+  });
+});
+
+describe("strings the stores cannot hold are refused at the edge", () => {
+  const auth = { authorization: `Bearer ${ADMIN_TOKEN}` };
+  const NUL = "\u0000";
+  const LONE_SURROGATE = "\ud800";
+  /** bytes that are not UTF-8 (a lone continuation byte, an overlong NUL) */
+  const NOT_UTF8 = Buffer.from([0x80, 0xc0, 0x80]);
+  const bytes = (json: string, bad: Buffer) => {
+    const [head, tail] = json.split("@@");
+    return Buffer.concat([Buffer.from(head), bad, Buffer.from(tail)]);
+  };
+  const postBytes = (path: string, body: Buffer, headers: Record<string, string> = {}) =>
+    fetch(stack.baseUrl + path, { method: "POST", body: new Uint8Array(body), headers: { "content-type": "application/json", ...headers } })
+      .then(async (r) => ({ status: r.status, body: (await r.json()) as any }));
+  const productCount = async () => (await stack.db.query("select count(*)::int as n from products")).rows[0].n;
+
+  describe("POST /api/orders", () => {
+    afterEach(unchanged);
+
+    test.each([
+      ["NUL", `u${NUL}1`],
+      ["a lone surrogate", `u${LONE_SURROGATE}1`],
+      ["a newline", "u\n1"],
+      ["a C1 control character", "u\u00851"],
+    ])("a user_id holding %s → 422 VALIDATION_ERROR naming user_id, nothing reserved", async (_n, user) => {
+      const r = await stack.http("POST", "/api/orders", { product_id: productId, qty: 1, user_id: user }, { "idempotency-key": `bad-${Math.random()}` });
+      expectEnvelope(r, 422, "VALIDATION_ERROR");
+      expect(Object.keys(r.body.error.details.fields)).toEqual(["user_id"]);
+    });
+
+    test("a body that is not UTF-8 → 400 BAD_REQUEST, not decoded into U+FFFD", async () => {
+      const r = await postBytes("/api/orders", bytes(`{"product_id":${productId},"qty":1,"user_id":"u@@"}`, NOT_UTF8));
+      expectEnvelope(r, 400, "BAD_REQUEST");
+      expect(r.body.error.message).toMatch(/UTF-8/);
+    });
+  });
+
+  test("a user_id of letters beyond ASCII is an id like any other: 202, and it lands as sent", async () => {
+    const p = await stack.createProduct({ stock: 5 });
+    const user = "Jürgen-名前-😀";
+    const r = await stack.http("POST", "/api/orders", { product_id: p.id, qty: 1, user_id: user });
+    expect(r.status).toBe(202);
+    const row = await eventually(async () => (await stack.db.query("select user_id from orders where id = $1", [r.body.order_id])).rows[0], 20_000, "the order row");
+    expect(row.user_id).toBe(user);
+  });
+
+  test.each([
+    ["NUL", `Console${NUL}`],
+    ["a lone surrogate", `Console ${LONE_SURROGATE}`],
+  ])("an admin product name holding %s → 422 naming name, no product created", async (_n, name) => {
+    const before = await productCount();
+    const r = await stack.http("POST", "/api/admin/products", { name, price_cents: 1, stock: 1 }, auth);
+    expectEnvelope(r, 422, "VALIDATION_ERROR");
+    expect(Object.keys(r.body.error.details.fields)).toEqual(["name"]);
+    expect(await productCount()).toBe(before);
+  });
+
+  test("an admin body that is not UTF-8 → 400 BAD_REQUEST, no product created", async () => {
+    const before = await productCount();
+    const r = await postBytes("/api/admin/products", bytes(`{"name":"x@@","price_cents":1,"stock":1}`, NOT_UTF8), auth);
+    expectEnvelope(r, 400, "BAD_REQUEST");
+    expect(await productCount()).toBe(before);
+  });
+
+  describe("signed webhooks", () => {
+    let orderId: string;
+    beforeAll(async () => {
+      const p = await stack.createProduct({ stock: 5, price_cents: 100 });
+      const r = await stack.http("POST", "/api/orders", { product_id: p.id, qty: 1, user_id: "payer" });
+      orderId = r.body.order_id;
+      await eventually(async () => (await stack.db.query("select 1 from orders where id = $1", [orderId])).rowCount === 1, 20_000, "the order row");
+    });
+    const recorded = async () => (await stack.db.query("select count(*)::int as n from payment_events where order_id = $1", [orderId])).rows[0].n;
+    const orderStatus = async () => (await stack.db.query("select status from orders where id = $1", [orderId])).rows[0].status;
+
+    test.each([
+      ["NUL", `evt${NUL}1`],
+      ["a lone surrogate", `evt${LONE_SURROGATE}1`],
+      ["a control character", "evt\u00011"],
+    ])("an event_id holding %s → 422 naming event_id, nothing recorded", async (_n, id) => {
+      const r = await sendWebhook(stack, { event_id: id, order_id: orderId, status: "succeeded", amount_cents: 100 });
+      expectEnvelope(r, 422, "VALIDATION_ERROR");
+      expect(Object.keys(r.body.error.details.fields)).toEqual(["event_id"]);
+      expect(await recorded()).toBe(0);
+      expect(await orderStatus()).toBe("pending");
+    });
+
+    test("a signed body that is not UTF-8 → 400 BAD_REQUEST, nothing recorded", async () => {
+      const raw = bytes(`{"event_id":"evt@@","order_id":"${orderId}","status":"succeeded","amount_cents":100}`, NOT_UTF8);
+      const r = await postBytes("/api/payments/webhook", raw, { "x-signature": signWebhook(WEBHOOK_SECRET, raw, Math.floor(Date.now() / 1000)) });
+      expectEnvelope(r, 400, "BAD_REQUEST");
+      expect(await recorded()).toBe(0);
+    });
+  });
+});
+
+describe("requests Node's HTTP parser refuses", () => {
+  /** sends bytes as they are (no client would let us) and reads the whole answer */
+  const rawRequest = (bytes: string) => new Promise<{ status: number; type: string; body: any }>((resolve, reject) => {
+    const url = new URL(stack.baseUrl);
+    const socket = connect(Number(url.port), url.hostname, () => socket.end(bytes));
+    const chunks: Buffer[] = [];
+    socket.on("data", (c) => chunks.push(c));
+    socket.on("error", reject);
+    socket.on("close", () => {
+      const text = Buffer.concat(chunks).toString("utf8");
+      const [head, body] = text.split("\r\n\r\n");
+      resolve({
+        status: Number(/^HTTP\/1\.1 (\d{3})/.exec(head)?.[1]),
+        type: /content-type: ([^\r]*)/i.exec(head)?.[1] ?? "",
+        body: body ? JSON.parse(body) : null,
+      });
+    });
+  });
+
+  test.each([
+    ["a NUL in a header", `POST /api/orders HTTP/1.1\r\nHost: x\r\nIdempotency-Key: a\u0000b\r\nContent-Length: 2\r\n\r\n{}`],
+    ["a broken request line", "GET /api/products/1 HTTP/9\r\n\r\n"],
+    ["a header without a colon", "GET /health HTTP/1.1\r\nHost x\r\n\r\n"],
+  ])("%s → 400 with the envelope", async (_n, bytes) => {
+    const r = await rawRequest(bytes);
+    expect(r.type).toMatch(/^application\/json/);
+    expectEnvelope(r, 400, "BAD_REQUEST");
   });
 });

@@ -9,7 +9,7 @@ import { startStack, eventually, type Stack } from "../support/stack.ts";
 import { sendWebhook, eventId } from "../support/webhooks.ts";
 import { TEST_REDIS_NODES } from "../support/env.ts";
 import { loadScripts } from "../../src/lib/redis.ts";
-import { productKeys } from "../../src/lib/keys.ts";
+import { deploymentKeys } from "../../src/lib/keys.ts";
 import { streamNames } from "../../src/lib/streams.ts";
 import { newOrderId } from "../../src/domain/order-id.ts";
 import { encodeOrderMessage } from "../../src/domain/order-message.ts";
@@ -119,7 +119,7 @@ test("a reservation whose message never reached the stream is released after its
   await stack.http("GET", `/api/products/${p.id}`);
   // the process died between the Lua step and the publish: only the shard knows
   const scripts = loadScripts(redis);
-  const k = productKeys(p.id);
+  const k = deploymentKeys(stack.config.streamPrefix).product(p.id);
   const orderId = newOrderId(p.id);
   const now = Date.now();
   const ttl = stack.config.reservationTtlSeconds * 1000;
@@ -148,7 +148,7 @@ test("the audit names the invariant a tampered shard breaks, and by how much", a
   await pendingOrder(p.id, "t");
   await drained();
   expect((await audit(p.id)).ok).toBe(true);
-  await redis.incrby(productKeys(p.id).stock, 5);
+  await redis.incrby(deploymentKeys(stack.config.streamPrefix).product(p.id).stock, 5);
   const a = await audit(p.id);
   expect(a.ok).toBe(false);
   expect(a.products[0].consistent).toBe(false);

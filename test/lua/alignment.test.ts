@@ -6,8 +6,11 @@
  */
 import { Cluster } from "ioredis";
 import { createRedis, loadScripts } from "../../src/lib/redis.ts";
-import { productKeys } from "../../src/lib/keys.ts";
+import { deploymentKeys } from "../../src/lib/keys.ts";
 import { TEST_REDIS_NODES } from "../support/env.ts";
+
+/** the keys of a deployment of this file's own */
+const productKeys = (id: number) => deploymentKeys("lua-alignment").product(id);
 
 let redis: Cluster;
 afterAll(async () => {

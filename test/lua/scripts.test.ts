@@ -4,8 +4,11 @@
  */
 import { Cluster } from "ioredis";
 import { loadScripts, type Scripts } from "../../src/lib/redis.ts";
-import { productKeys } from "../../src/lib/keys.ts";
+import { deploymentKeys } from "../../src/lib/keys.ts";
 import { TEST_REDIS_NODES } from "../support/env.ts";
+
+/** the keys of a deployment of this file's own */
+const productKeys = (id: number) => deploymentKeys("lua-scripts").product(id);
 
 let redis: Cluster;
 let s: Scripts;

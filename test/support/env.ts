@@ -6,6 +6,7 @@
  * run their suites side by side on one machine. The suite's ports, from the base:
  *   +1..+3    the shared Redis Cluster          +11..+13  the shard-loss cluster
  *   +20..+79  the cluster tests (test/faults)
+ * FLASH_TEST_SEED replays the generated requests of a failed property-based run.
  */
 const base = Number(process.env.FLASH_TEST_PORT_BASE ?? 17100);
 if (!Number.isInteger(base) || base < 1024 || base > 65000) throw new Error(`FLASH_TEST_PORT_BASE must be a port in [1024, 65000], got ${process.env.FLASH_TEST_PORT_BASE}`);
@@ -22,3 +23,6 @@ export const TEST_DATABASE_URL = (() => {
   return u.toString();
 })();
 export const NATS_URL = process.env.NATS_URL ?? "nats://127.0.0.1:4222";
+const seed = process.env.FLASH_TEST_SEED;
+if (seed !== undefined && !/^-?\d{1,10}$/.test(seed)) throw new Error(`FLASH_TEST_SEED must be an integer, got ${seed}`);
+export const TEST_SEED = seed === undefined ? undefined : Number(seed);
