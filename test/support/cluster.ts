@@ -5,6 +5,7 @@
  * Ports come from FLASH_TEST_PORT_BASE (test/support/env.ts: +20..+79).
  */
 import { execFile } from "node:child_process";
+import { rmSync } from "node:fs";
 import { randomBytes } from "node:crypto";
 import { fileURLToPath } from "node:url";
 import { Cluster } from "ioredis";
@@ -76,8 +77,9 @@ export async function startCluster(settings: Record<string, string> = {}): Promi
     RATE_LIMIT_BURST: "1000",
     ...settings,
   };
-  // a cluster left over by an interrupted run of this same checkout
+  // a cluster left over by an interrupted run of this same checkout, and its data
   await sh(["down"], env).catch(() => undefined);
+  rmSync(env.CLUSTER_DIR, { recursive: true, force: true });
   await sh(["up"], env);
   const run = (args: string[]) => sh(args, env);
 
