@@ -26,6 +26,9 @@ import {
   restockParams,
 } from "../../src/lib/params.ts";
 import { BODY_LIMIT_BYTES, orderRoute } from "./order-route.ts";
+import { SoldOutEdge } from "../../src/lib/sold-out-edge.ts";
+import { redisResource } from "../../src/lib/resources.ts";
+import { SOLD_OUT_EVENT, STOCK_RETURNED_EVENT, type SoldOutNotice, type StockReturned } from "../../src/lib/stock-events.ts";
 
 const AUDIT_TIMEOUT_MS = 120_000;
 /** how often a gateway asks an inventory node whether Redis is up (readiness) */
@@ -56,6 +59,8 @@ export default function gatewayService(config: Readonly<Config>): ServiceSchema 
   let sweepTimer: NodeJS.Timeout | undefined;
   let probeTimer: NodeJS.Timeout | undefined;
   const readiness = new ReadinessProbe(3 * READY_PROBE_MS);
+  const edge = new SoldOutEdge(config.soldOutFlagMs, null, config.publishTimeoutMs);
+  const hasRedis = config.redisNodes.length > 0 || config.redisUrl !== undefined;
 
   return {
     name: "gateway",
@@ -235,10 +240,21 @@ export default function gatewayService(config: Readonly<Config>): ServiceSchema 
       },
     },
 
+    events: {
+      // the inventory's announcements keep this gateway's sold-out hint (src/lib/stock-events.ts)
+      [SOLD_OUT_EVENT](ctx: Context<SoldOutNotice>) {
+        const { product_id, ...rules } = ctx.params;
+        edge.soldOut(product_id, rules);
+      },
+      [STOCK_RETURNED_EVENT](ctx: Context<StockReturned>) {
+        edge.returned(ctx.params.product_id);
+      },
+    },
+
     methods: {
       /** moleculer-web's server, with POST /api/orders answered first (./order-route.ts). */
       createServer(this: { server: http.Server; httpHandler: (req: IncomingMessage, res: ServerResponse) => void; broker: never; logger: never }) {
-        const orders = orderRoute(this.broker, limiter, this.logger, config.requestTimeoutMs);
+        const orders = orderRoute(this.broker, limiter, edge, this.logger, config.requestTimeoutMs);
         const lifecycle = lifecycleOf(this.broker);
         const server = http.createServer((req, res) => {
           // draining: answer what still arrives, and have the client reconnect elsewhere
@@ -280,10 +296,16 @@ export default function gatewayService(config: Readonly<Config>): ServiceSchema 
       probeTimer = setInterval(probe, READY_PROBE_MS);
       probeTimer.unref();
       await probe();
+      // replays of winning keys on a sold-out product are read from Redis, not asked of a node
+      if (hasRedis && config.soldOutFlagMs > 0) edge.useRedis((await redisResource.acquire(config)).redis);
     },
-    stopped() {
+    async stopped() {
       if (sweepTimer) clearInterval(sweepTimer);
       if (probeTimer) clearInterval(probeTimer);
+      if (hasRedis && config.soldOutFlagMs > 0) {
+        edge.useRedis(null);
+        await redisResource.release(config);
+      }
     },
   } as ServiceSchema;
 }

@@ -15,6 +15,7 @@ import { RedisInventory } from "./redis-inventory.ts";
 import { METRIC } from "../../src/lib/metrics.ts";
 import { PgLockInventory } from "./pg-lock-inventory.ts";
 import type { Inventory } from "./inventory.ts";
+import { announceSoldOut, announceStockReturned, STOCK_RETURNED_EVENT, type StockReturned } from "../../src/lib/stock-events.ts";
 
 interface Meta {
   idempotencyKey?: string | null;
@@ -35,7 +36,7 @@ const orderRef = {
   order_id: { type: "uuid" },
 } as const;
 
-export const STOCK_RETURNED_EVENT = "inventory.stock.returned";
+export { STOCK_RETURNED_EVENT };
 
 export default function inventoryService(config: Readonly<Config>): ServiceSchema {
   let engine: Inventory;
@@ -173,7 +174,7 @@ export default function inventoryService(config: Readonly<Config>): ServiceSchem
     },
 
     events: {
-      [STOCK_RETURNED_EVENT](ctx: Context<{ product_id: number }>) {
+      [STOCK_RETURNED_EVENT](ctx: Context<StockReturned>) {
         engine?.stockReturned(ctx.params.product_id);
       },
     },
@@ -193,7 +194,8 @@ export default function inventoryService(config: Readonly<Config>): ServiceSchem
       const streams = streamNames(config.streamPrefix);
       engine = new RedisInventory({
         config, redis, scripts, replicated, orm, js, streamConnected: connected, streams,
-        onStockReturned: (productId) => void this.broker.broadcast(STOCK_RETURNED_EVENT, { product_id: productId }),
+        onStockReturned: (productId) => announceStockReturned(this.broker, productId),
+        onSoldOut: (productId, rules) => announceSoldOut(this.broker, productId, rules),
         inFlight: (productId) => inFlightOrders(jsm, streams, productId),
       });
     },
