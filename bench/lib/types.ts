@@ -63,6 +63,8 @@ export interface RunRecord {
   elapsed_s: number;
   stream_prefix?: string;
   load?: {
+    /** which load generator drove it (bench/lib/drive.ts) */
+    generator?: "autocannon" | "wrk";
     requested: number;
     completed: number;
     connections: number;
@@ -93,4 +95,6 @@ export interface BenchResult {
   sizes: Sizes;
   machine: MachineInfo;
   runs: RunRecord[];
+  /** the bare ceiling as each load generator reached it, and the one chosen to drive the run */
+  generators?: { chosen: "autocannon" | "wrk"; ceilings: Array<{ generator: "autocannon" | "wrk"; rps: number; generator_cpu_s: number; wall_s: number }> };
 }
