@@ -17,12 +17,13 @@ import { randomBytes } from "node:crypto";
 import { parseArgs } from "node:util";
 import { performance } from "node:perf_hooks";
 import { describeExit, spawnNode, stopChild, stopAll, killAllNow, waitFor, freePort, sleep, tail, type Child } from "./lib/procs.ts";
-import { BENCH_PORT_BASE, PipelineProbe, benchDbBackendPids, benchDbUrl, dbClient, deleteStreamsOf, dropBenchDb, flushBenchRedis, machineInfo, redisNodes } from "./lib/infra.ts";
+import { BENCH_PORT_BASE, PipelineProbe, benchDbBackendPids, dbClient, deleteStreamsOf, dropBenchDb, flushBenchRedis, machineInfo, redisNodes } from "./lib/infra.ts";
 import { runLoad } from "./lib/load.ts";
 import { drive, GENERATORS, type Driven, type Generator } from "./lib/drive.ts";
-import { Admin, getJson, type NewProduct } from "./lib/service.ts";
+import { Admin, type NewProduct } from "./lib/service.ts";
 import { cpuDelta, cpuMap, pidsByComm, redisPids } from "./lib/cpu.ts";
 import { renderChart } from "./lib/chart.ts";
+import { health200, healthy, nodeEnv } from "./lib/nodes.ts";
 import { chartRows, markdownSection, RESULTS_HEADER } from "./lib/report.ts";
 import {
   SCENARIOS,
@@ -166,32 +167,8 @@ interface Running {
   prefix: string | null;
 }
 
-function serviceEnv(prefix: string, port: number, extra: Record<string, string>): NodeJS.ProcessEnv {
-  const env: NodeJS.ProcessEnv = { ...process.env };
-  for (const k of ["SERVICES", "NODE_ID", "INVENTORY_MODE", "TRANSPORTER", "REDIS_URL", "SEED_PRODUCT", "METRICS_PORT", "NODE_OPTIONS"]) delete env[k];
-  return {
-    ...env,
-    PORT: String(port),
-    HOST: "127.0.0.1",
-    NODE_ENV: "test",
-    ADMIN_TOKEN: adminToken,
-    WEBHOOK_SECRET: webhookSecret,
-    DATABASE_URL: benchDbUrl(),
-    REDIS_NODES: redisNodes().map((n) => `${n.host}:${n.port}`).join(","),
-    NATS_URL: natsUrl,
-    STREAM_PREFIX: prefix,
-    LOG_LEVEL: "warn",
-    RATE_LIMIT_PER_SECOND: "1000000",
-    RATE_LIMIT_BURST: "1000000",
-    ...extra,
-  };
-}
-
-async function healthy(base: string, want: (status: number, body: Record<string, string>) => boolean): Promise<true | undefined> {
-  const r = await getJson(`${base}/health`, 3000);
-  return want(r.status, (r.body ?? {}) as Record<string, string>) ? true : undefined;
-}
-const health200 = (s: number) => s === 200;
+const secrets = { adminToken, webhookSecret, natsUrl };
+const serviceEnv = (prefix: string, port: number, extra: Record<string, string>) => nodeEnv(secrets, prefix, port, extra);
 
 /** A clean slate for one run: empty database and Redis Cluster, a new stream prefix. */
 async function freshState(): Promise<string> {

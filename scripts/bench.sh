@@ -14,7 +14,8 @@ export PATH="$PWD/node_modules/.bin:$PATH"
 bash scripts/ensure-deps.sh wrk haproxy
 # --against URL: only the drop, against a stack running elsewhere: no servers of our own
 for arg in "$@"; do
-  if [[ "$arg" == --against* ]]; then exec node bench/run.ts "$@"; fi
+  if [[ "$arg" == --against* ]]; then exec # BENCH_ENTRY=scale-out: the capped scale-out experiment (bench/scale-out.ts, npm run bench:scale-out)
+node "bench/${BENCH_ENTRY:-run}.ts" "$@"; fi
 done
 
 # PostgreSQL and NATS from the machine (or our own); the Redis Cluster is the benchmark's
@@ -42,4 +43,5 @@ REDIS_NODES="$(sed -n 's/^REDIS_NODES=//p' <<<"$out" | tail -n 1)"
 export REDIS_NODES
 unset REDIS_URL
 
-node bench/run.ts "$@"
+# BENCH_ENTRY=scale-out: the capped scale-out experiment (bench/scale-out.ts, npm run bench:scale-out)
+node "bench/${BENCH_ENTRY:-run}.ts" "$@"
