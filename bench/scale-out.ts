@@ -120,6 +120,8 @@ async function point(series: Point["series"], n: number): Promise<Point> {
   await dropBenchDb();
   await flushBenchRedis();
   const prefix = `SCALE${runId}_${++seq}`;
+  // the schema once, before several nodes start at the same moment
+  execFileSync(process.execPath, [join(ROOT, "scripts", "migrate.ts")], { cwd: ROOT, env: nodeEnv(secrets, prefix, 0, {}), stdio: "ignore" });
   const nodes: Node[] = [];
   const start = async (name: string, services: string, port: number) => {
     const child = spawnNode(`${series}${n}-${name}`, RUN_SCRIPT, nodeEnv(secrets, prefix, port, { TRANSPORTER: "nats", SERVICES: services, NODE_ID: `${prefix}-${name}` }), logDir, ROOT, ["--experimental-async-context-frame"]);

@@ -9,7 +9,7 @@ import { spawnProgram, type Child } from "./procs.ts";
 export function startHaproxy(name: string, port: number, backends: number[], logDir: string, cwd: string): Child {
   const cfg = join(logDir, `${name}.cfg`);
   writeFileSync(cfg, [
-    "global", "  maxconn 20000",
+    "global", "  maxconn 4000",
     "defaults", "  mode http", "  timeout connect 5s", "  timeout client 60s", "  timeout server 60s", "  option http-keep-alive",
     "frontend orders", `  bind 127.0.0.1:${port}`, "  default_backend gateways",
     "backend gateways", "  balance roundrobin", "  http-reuse always",
