@@ -184,6 +184,9 @@ export default function inventoryService(config: Readonly<Config>): ServiceSchem
         name: METRIC.reservations, type: "counter", labelNames: ["outcome"],
         description: "Answers to reservation requests, by outcome (reserved, replayed, SOLD_OUT, ...)",
       });
+      // requests / batches = the mean micro-batch size of reserveBatch-5.lua
+      this.broker.metrics.register({ name: METRIC.reserveBatches, type: "counter", description: "reserveBatch script calls" });
+      this.broker.metrics.register({ name: METRIC.reserveBatched, type: "counter", description: "Reservation requests sent in those calls" });
       const orm = await ormResource.acquire(config);
       if (config.inventoryMode === "pg-lock") {
         engine = new PgLockInventory(config, orm);
@@ -196,6 +199,10 @@ export default function inventoryService(config: Readonly<Config>): ServiceSchem
         config, redis, scripts, replicated, orm, js, streamConnected: connected, streams,
         onStockReturned: (productId) => announceStockReturned(this.broker, productId),
         onSoldOut: (productId, rules) => announceSoldOut(this.broker, productId, rules),
+        onBatch: (size) => {
+          this.broker.metrics.increment(METRIC.reserveBatches);
+          this.broker.metrics.increment(METRIC.reserveBatched, undefined, size);
+        },
         inFlight: (productId) => inFlightOrders(jsm, streams, productId),
       });
     },

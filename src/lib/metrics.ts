@@ -34,4 +34,6 @@ export const METRIC = {
   ordersByStatus: "flash_orders",
   streamPending: "flash_order_stream_pending",
   deadLetters: "flash_order_dead_letters",
+  reserveBatches: "flash_reserve_batches_total",
+  reserveBatched: "flash_reserve_batched_requests_total",
 } as const;
