@@ -125,6 +125,15 @@ function drainTable(runs: RunRecord[]): string[] {
   return out;
 }
 
+/** Which generator drove the run, and the bare ceilings that chose it. */
+function loadGenerator(result: BenchResult): string {
+  const g = result.generators;
+  const name = (x: string) => (x === "wrk" ? "wrk (Debian's, a process of its own, 1 thread, bench/wrk/orders.lua)" : "autocannon in the harness process, pipelining 1");
+  if (!g) return name("autocannon");
+  const ceilings = g.ceilings.map((c) => `${c.generator} ${fmt(c.rps)} req/s using ${fmt(c.generator_cpu_s, 1)} CPU s in ${fmt(c.wall_s, 1)} s`).join(", ");
+  return `${name(g.chosen)}${ceilings ? ` — chosen by the bare ceiling of the drop's size: ${ceilings}` : " (chosen with --generator)"}`;
+}
+
 export function markdownSection(result: BenchResult, jsonPath: string, chartPath: string): string {
   const m = result.machine;
   const lines: string[] = [];
@@ -133,7 +142,7 @@ export function markdownSection(result: BenchResult, jsonPath: string, chartPath
     `- machine: ${m.cpus} × ${m.cpu_model}, ${m.memory_gib} GiB, ${m.platform}`,
     `- code: ${result.code ?? "unknown"}`,
     `- Node ${m.node} · Redis ${m.redis} (3-master cluster of our own, AOF everysec) · NATS ${m.nats} · ${m.postgres}`,
-    `- load: autocannon in the harness process, pipelining 1, timeout 10 s, every request a distinct \`user_id\` and \`Idempotency-Key\`; products have per_user_limit ${result.sizes.per_user_limit}, max_per_order ${result.sizes.max_per_order}; a warm-up of ${fmt(result.sizes.warmup.requests)} requests on a separate product precedes each measured load; each scenario × target starts from an empty database, an empty Redis Cluster and a new stream prefix`,
+    `- load: ${loadGenerator(result)}, timeout 10 s, every request a distinct \`user_id\` and \`Idempotency-Key\`; products have per_user_limit ${result.sizes.per_user_limit}, max_per_order ${result.sizes.max_per_order}; a warm-up of ${fmt(result.sizes.warmup.requests)} requests on a separate product precedes each measured load; each scenario × target starts from an empty database, an empty Redis Cluster and a new stream prefix`,
     `- mode: ${result.quick ? "**--quick** (small sizes)" : "full"}; took ${fmt(result.duration_s / 60, 1)} min; raw numbers: \`${jsonPath}\`; chart: \`${chartPath}\``,
     "",
   );
