@@ -62,7 +62,7 @@ const { values: opts } = parseArgs({
 if (opts.help) {
   console.log(`usage: npm run bench -- [--quick] [--only ${SCENARIOS.join(",")}] [--targets ${TARGETS.join(",")}]
   --quick     small sizes (drop of 20,000 buyers / 1,000 units, 100 products): a few minutes
-  --only      scenarios to run (default: all)
+  --only      scenarios to run (default: all; winners: one product with more units than buyers)
   --targets   targets to run (default: all)
   --cpu-prof  write V8 CPU profiles of the service processes (node --cpu-prof) next to the logs
   --no-save   print only: no RESULTS.md section, JSON or chart
@@ -97,6 +97,7 @@ const sizes: Sizes = quick
   ? {
       seed: { requests: 1_000, connections: 100, qty: 2, stock: 1_000 },
       drop: { buyers: 20_000, units: 1_000, connections: 200 },
+      winners: { units: 100_000, buyers: 5_000, connections: 200 },
       many: { products: 100, stock: 100, requests: 5_000, connections: 200 },
       drain: { units: 2_000, connections: 200 },
       warmup: { requests: 500, stock: 200, connections: 50 },
@@ -108,6 +109,7 @@ const sizes: Sizes = quick
   : {
       seed: { requests: 1_000, connections: 100, qty: 2, stock: 1_000 },
       drop: { buyers: 200_000, units: 10_000, connections: 200 },
+      winners: { units: 1_000_000, buyers: 50_000, connections: 200 },
       many: { products: 1_000, stock: 100, requests: 50_000, connections: 200 },
       drain: { units: 20_000, connections: 200 },
       warmup: { requests: 1_000, stock: 300, connections: 50 },
@@ -377,6 +379,15 @@ function planFor(sc: Exclude<ScenarioName, "drain">): LoadPlan {
         connections: sizes.drop.connections,
         qty: 1,
         phases: true,
+        readStock: true,
+      };
+    case "winners":
+      return {
+        products: [product("winners only", sizes.winners.units)],
+        amount: sizes.winners.buyers,
+        connections: sizes.winners.connections,
+        qty: 1,
+        phases: false,
         readStock: true,
       };
     case "many":

@@ -49,6 +49,8 @@ const TITLES: Record<ScenarioName, (r: BenchResult) => string> = {
     `1. seed-compatible — ${fmt(r.sizes.seed.requests)} requests, c=${r.sizes.seed.connections}, qty ${r.sizes.seed.qty}, stock ${fmt(r.sizes.seed.stock)} (like \`ab -n 1000 -c 100\`)`,
   drop: (r) =>
     `2. the drop — one product, ${fmt(r.sizes.drop.units)} units, ${fmt(r.sizes.drop.buyers)} distinct buyers, c=${r.sizes.drop.connections}, qty 1`,
+  winners: (r) =>
+    `2b. winners only — one product, ${fmt(r.sizes.winners?.units)} units, ${fmt(r.sizes.winners?.buyers)} distinct buyers, c=${r.sizes.winners?.connections}, qty 1: every request wins`,
   many: (r) =>
     `3. many products — ${fmt(r.sizes.many.products)} products × ${fmt(r.sizes.many.stock)} units, ${fmt(r.sizes.many.requests)} requests on a random product, c=${r.sizes.many.connections}, qty 1`,
   drain: (r) =>
@@ -193,11 +195,11 @@ export function chartRows(result: BenchResult): { rows: ChartRow[]; groups: stri
           if (p.sold_out) add("drop: sold out", r.target, p.sold_out);
         }
       } else {
-        add(sc === "seed" ? "seed (1k, c=100)" : `many products`, r.target, r.load!.all);
+        add(sc === "seed" ? "seed (1k, c=100)" : sc === "winners" ? "winners only" : `many products`, r.target, r.load!.all);
       }
     }
   }
-  const order = ["seed (1k, c=100)", "drop: winners", "drop: sold out", "many products"];
+  const order = ["seed (1k, c=100)", "drop: winners", "drop: sold out", "winners only", "many products"];
   groups.sort((a, b) => order.indexOf(a) - order.indexOf(b));
   return { rows, groups };
 }
