@@ -361,6 +361,11 @@ interface LoadPlan {
   readStock: boolean;
 }
 
+/** One product, distinct buyers of one unit each: the drop (it sells out) or winners only (it does not). */
+function oneProduct(name: string, size: { units: number; buyers: number; connections: number }, phases: boolean): LoadPlan {
+  return { products: [product(name, size.units)], amount: size.buyers, connections: size.connections, qty: 1, phases, readStock: true };
+}
+
 function planFor(sc: Exclude<ScenarioName, "drain">): LoadPlan {
   switch (sc) {
     case "seed":
@@ -373,23 +378,9 @@ function planFor(sc: Exclude<ScenarioName, "drain">): LoadPlan {
         readStock: true,
       };
     case "drop":
-      return {
-        products: [product("the drop", sizes.drop.units)],
-        amount: sizes.drop.buyers,
-        connections: sizes.drop.connections,
-        qty: 1,
-        phases: true,
-        readStock: true,
-      };
+      return oneProduct("the drop", sizes.drop, true);
     case "winners":
-      return {
-        products: [product("winners only", sizes.winners.units)],
-        amount: sizes.winners.buyers,
-        connections: sizes.winners.connections,
-        qty: 1,
-        phases: false,
-        readStock: true,
-      };
+      return oneProduct("winners only", sizes.winners, false);
     case "many":
       return {
         products: Array.from({ length: sizes.many.products }, (_, i) => product(`many-${i + 1}`, sizes.many.stock)),
