@@ -27,7 +27,9 @@ import {
 } from "../../src/lib/params.ts";
 import { BODY_LIMIT_BYTES, orderRoute } from "./order-route.ts";
 import { SoldOutEdge } from "../../src/lib/sold-out-edge.ts";
-import { redisResource } from "../../src/lib/resources.ts";
+import { jetStreamResource, redisResource } from "../../src/lib/resources.ts";
+import { streamNames } from "../../src/lib/streams.ts";
+import { publishReservation } from "../../src/lib/publish-reservation.ts";
 import { SOLD_OUT_EVENT, STOCK_RETURNED_EVENT, type SoldOutNotice, type StockReturned } from "../../src/lib/stock-events.ts";
 
 const AUDIT_TIMEOUT_MS = 120_000;
@@ -59,7 +61,7 @@ export default function gatewayService(config: Readonly<Config>): ServiceSchema 
   let sweepTimer: NodeJS.Timeout | undefined;
   let probeTimer: NodeJS.Timeout | undefined;
   const readiness = new ReadinessProbe(3 * READY_PROBE_MS);
-  const edge = new SoldOutEdge(config.soldOutFlagMs, null, config.publishTimeoutMs);
+  const edge = new SoldOutEdge(config.soldOutFlagMs);
   const hasRedis = config.redisNodes.length > 0 || config.redisUrl !== undefined;
 
   return {
@@ -296,15 +298,20 @@ export default function gatewayService(config: Readonly<Config>): ServiceSchema 
       probeTimer = setInterval(probe, READY_PROBE_MS);
       probeTimer.unref();
       await probe();
-      // replays of winning keys on a sold-out product are read from Redis, not asked of a node
-      if (hasRedis && config.soldOutFlagMs > 0) edge.useRedis((await redisResource.acquire(config)).redis);
+      // replays of winning keys on a sold-out product: read from Redis, handed to the stream, no node asked
+      if (hasRedis && config.soldOutFlagMs > 0) {
+        const { redis } = await redisResource.acquire(config);
+        const { js } = await jetStreamResource.acquire(config);
+        const streams = streamNames(config.streamPrefix);
+        edge.replayWith({ redis, publish: (order, key) => publishReservation(js, streams, order, key, config.publishTimeoutMs) });
+      }
     },
     async stopped() {
       if (sweepTimer) clearInterval(sweepTimer);
       if (probeTimer) clearInterval(probeTimer);
       if (hasRedis && config.soldOutFlagMs > 0) {
-        edge.useRedis(null);
-        await redisResource.release(config);
+        edge.replayWith(null);
+        await Promise.all([redisResource.release(config), jetStreamResource.release(config)]);
       }
     },
   } as ServiceSchema;

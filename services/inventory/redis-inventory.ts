@@ -22,7 +22,7 @@ import {
   type ReservedOrder,
   type SoldOutRules,
 } from "../../src/domain/reservation.ts";
-import { encodeOrderMessage } from "../../src/domain/order-message.ts";
+import { publishReservation } from "../../src/lib/publish-reservation.ts";
 import { productSnapshot, orderIdsInDb, type ProductRow } from "../../src/db/product-snapshot.ts";
 import { createProduct, type NewProduct } from "../../src/db/create-product.ts";
 import { restockProduct } from "../../src/db/restock-product.ts";
@@ -75,7 +75,7 @@ export class RedisInventory implements Inventory {
   constructor(deps: InventoryDeps) {
     this.#d = deps;
     this.#now = deps.now ?? Date.now;
-    this.#soldOut = new SoldOutEdge(deps.config.soldOutFlagMs, null, deps.config.publishTimeoutMs, this.#now);
+    this.#soldOut = new SoldOutEdge(deps.config.soldOutFlagMs, this.#now);
     this.#batches = new MicroBatcher((pid, items) => this.#reserveBatch(pid, items), deps.config.reserveBatchMax);
   }
 
@@ -134,11 +134,7 @@ export class RedisInventory implements Inventory {
     }
 
     try {
-      await this.#d.js.publish(this.#d.streams.ordersSubject(pid), encodeOrderMessage(result.order, idempotencyKey), {
-        msgID: result.order.order_id,
-        expect: { streamName: this.#d.streams.orders },
-        timeout: this.#d.config.publishTimeoutMs,
-      });
+      await publishReservation(this.#d.js, this.#d.streams, result.order, idempotencyKey, this.#d.config.publishTimeoutMs);
     } catch (err) {
       // Not acknowledged, so not answered 202. Whether the stream stored it is known
       // only when nothing could have been sent ("no responders": no JetStream for the

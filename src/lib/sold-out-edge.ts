@@ -16,12 +16,16 @@
  *
  * A request with an Idempotency-Key that already won must get its replay, not a 409:
  * this reads the key's record from Redis directly (one GET on the product's slot), the
- * same record and the same hash comparison as the reserve rule. The alternative, the
- * inventory telling every gateway which keys won, would send every winner's key to every
- * gateway and keep them for the whole idempotency TTL (48 h) to be exact; the GET costs a
- * Redis round trip only for keyed requests on flagged products and is exact by design.
- * Without a Redis connection (a gateway node without REDIS_NODES/REDIS_URL), keyed
- * requests go to the inventory.
+ * same record and the same hash comparison as the reserve rule, and hands the replay to
+ * the order stream again under its order id, as the inventory does for every replay (a
+ * reservation whose first publish timed out is made durable by its retry; the stream
+ * keeps one message per id), before the 202. Redis and NATS are data servers, not nodes:
+ * no Moleculer call. The alternative, the inventory telling every gateway which keys won,
+ * would send every winner's key to every gateway and keep them for the whole idempotency
+ * TTL (48 h) to be exact, and could not make a timed-out publish durable; the GET costs a
+ * Redis round trip only for keyed requests on flagged products. Without Redis or the
+ * stream (a gateway node without REDIS_NODES/REDIS_URL), keyed requests go to the
+ * inventory, and so does a replay whose publish fails (it answers 503 then).
  */
 import { productKeys } from "./keys.ts";
 import { compileCheck, placeOrderParams } from "./params.ts";
@@ -32,8 +36,15 @@ import {
   SOLD_OUT,
   type OrderRequest,
   type ReserveOutcome,
+  type ReservedOrder,
   type SoldOutRules,
 } from "../domain/reservation.ts";
+
+/** What replaying a winning key at the edge needs: the key's record, and the order stream. */
+export interface Replays {
+  redis: RedisClient;
+  publish: (order: ReservedOrder, idempotencyKey: string) => Promise<void>;
+}
 
 interface Flag {
   until: number;
@@ -48,25 +59,18 @@ export class SoldOutEdge {
   /** when units of a product last came back: a sell-out seen by a request sent before that is stale */
   readonly #returnedAt = new Map<number, number>();
   readonly #lapseMs: number;
-  #redis: RedisClient | null;
+  #replays: Replays | null = null;
   readonly #now: () => number;
-  readonly #durableAfterMs: number;
 
-  /**
-   * `lapseMs` 0 turns the hint off. `publishTimeoutMs`: how long a reservation's publish
-   * may take before it is released; a record twice that old belongs to a durable order
-   * (the publish starts right after the script, the margin covers a busy event loop).
-   */
-  constructor(lapseMs: number, redis: RedisClient | null, publishTimeoutMs: number, now: () => number = Date.now) {
+  /** `lapseMs` 0 turns the hint off. */
+  constructor(lapseMs: number, now: () => number = Date.now) {
     this.#lapseMs = lapseMs;
-    this.#redis = redis;
-    this.#durableAfterMs = 2 * publishTimeoutMs;
     this.#now = now;
   }
 
-  /** Keyed requests on flagged products are answered here from now on (a gateway connects after it is built). */
-  useRedis(redis: RedisClient | null): void {
-    this.#redis = redis;
+  /** Keyed requests on flagged products are answered here from now on (a gateway connects after it is built); null: no more. */
+  replayWith(replays: Replays | null): void {
+    this.#replays = replays;
   }
 
   /**
@@ -105,8 +109,8 @@ export class SoldOutEdge {
     if (req.qty > r.max_per_order || (r.per_user_limit !== null && req.user_id === undefined)) return null;
     if (r.ends_at_ms !== null && this.#now() >= r.ends_at_ms) return null;
     if (idempotencyKey === null) return flag.outcome;
-    if (!this.#redis) return null;
-    return this.#replayOrSoldOut(req, idempotencyKey, flag.outcome);
+    if (!this.#replays) return null;
+    return this.#replayOrSoldOut(this.#replays, req, idempotencyKey, flag.outcome);
   }
 
   #fresh(productId: number): Flag | undefined {
@@ -117,18 +121,16 @@ export class SoldOutEdge {
     return undefined;
   }
 
-  async #replayOrSoldOut(req: OrderRequest, idempotencyKey: string, soldOut: ReserveOutcome): Promise<ReserveOutcome | null> {
+  async #replayOrSoldOut(replays: Replays, req: OrderRequest, idempotencyKey: string, soldOut: ReserveOutcome): Promise<ReserveOutcome | null> {
     // Redis unreachable: let the inventory answer (it owns the 503)
-    const raw = await this.#redis!.get(productKeys(req.product_id).idem(idempotencyKey)).catch(() => undefined);
+    const raw = await replays.redis.get(productKeys(req.product_id).idem(idempotencyKey)).catch(() => undefined);
     if (raw === undefined) return null;
     if (raw === null) return soldOut;
     // the record reserve's rule wrote (includes/reserveOne.lua), decoded as its replay reply
     const rec = JSON.parse(raw) as { o: string; q: number; a: number; e: number; c: number; u: string; h: string };
     if (rec.h !== requestHash(req)) return decodeReserve(req.product_id, req, [2]) as ReserveOutcome;
-    // A young record may belong to a reservation whose publish is still in flight (or
-    // about to fail and be released): its replay goes to the inventory, which awaits
-    // the stream's ack before a 202. Older than that, the order is durable.
-    if (this.#now() - rec.c < this.#durableAfterMs) return null;
-    return decodeReserve(req.product_id, req, [1, rec.o, rec.q, rec.a, rec.e, rec.c, rec.u]) as ReserveOutcome;
+    const replay = decodeReserve(req.product_id, req, [1, rec.o, rec.q, rec.a, rec.e, rec.c, rec.u]) as ReserveOutcome & { ok: true };
+    // durable before the 202, like every replay; if the stream does not take it, the inventory answers
+    return replays.publish(replay.order, idempotencyKey).then(() => replay, () => null);
   }
 }

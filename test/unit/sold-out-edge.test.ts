@@ -9,7 +9,7 @@ const req = { product_id: 7, qty: 1, user_id: "u" };
 
 function edge(lapseMs = 1000) {
   let now = 1_000;
-  const e = new SoldOutEdge(lapseMs, null, 5000, () => now);
+  const e = new SoldOutEdge(lapseMs, () => now);
   return { e, tick: (ms: number) => (now += ms), now: () => now };
 }
 
