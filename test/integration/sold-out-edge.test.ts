@@ -27,11 +27,16 @@ interface Observed {
   dropReturned: boolean;
 }
 
-/** Counts the calls this node sends to other nodes, records (or drops) "units back" events. */
+/**
+ * Counts the calls this node sends to other nodes, records (or drops) "units back" events.
+ * The gateway's readiness probe (a timer asking inventory.health, not caused by any
+ * request) is not counted.
+ */
 function observer(o: Observed): Middleware {
   return {
     name: "ObserveEdge",
-    remoteAction(next: (ctx: unknown) => Promise<unknown>) {
+    remoteAction(next: (ctx: unknown) => Promise<unknown>, action: { name: string }) {
+      if (action.name === "inventory.health") return next;
       return (ctx: unknown) => {
         o.remoteCalls++;
         return next(ctx);
@@ -213,13 +218,13 @@ test("a winning key is replayed after the sell-out without a call; another body 
 describe("the contract across two gateways, the hint on", () => {
   const both = (i: number) => (i % 2 ? "b" : "a");
 
-  test("1,500 buyers for 100 units through two gateways: exactly 100 win, the others SOLD_OUT, every retry answered as the first time", async () => {
+  test("1,000 buyers for 100 units through two gateways: exactly 100 win, the others SOLD_OUT, every retry answered as the first time", async () => {
     const p = await gw.a.stack.createProduct({ stock: 100, max_per_order: 1, per_user_limit: 1 });
     const key = (i: number) => `edge-stampede-${p.id}-${i}`;
-    const replies = await Promise.all(Array.from({ length: 1500 }, (_, i) =>
+    const replies = await Promise.all(Array.from({ length: 1000 }, (_, i) =>
       order(both(i), { product_id: p.id, qty: 1, user_id: `buyer-${i}` }, { "idempotency-key": key(i) })));
     expect(replies.filter((r) => r.status === 202)).toHaveLength(100);
-    expect(replies.filter((r) => r.status === 409 && r.body.error.code === "SOLD_OUT")).toHaveLength(1400);
+    expect(replies.filter((r) => r.status === 409 && r.body.error.code === "SOLD_OUT")).toHaveLength(900);
     // retries through the other gateway
     const retries = await Promise.all(replies.map((_, i) =>
       order(both(i + 1), { product_id: p.id, qty: 1, user_id: `buyer-${i}` }, { "idempotency-key": key(i) })));
