@@ -17,11 +17,13 @@ import { randomBytes } from "node:crypto";
 import { parseArgs } from "node:util";
 import { performance } from "node:perf_hooks";
 import { describeExit, spawnNode, stopChild, stopAll, killAllNow, waitFor, freePort, sleep, tail, type Child } from "./lib/procs.ts";
-import { PipelineProbe, benchDbBackendPids, benchDbUrl, dbClient, deleteStreamsOf, dropBenchDb, flushBenchRedis, machineInfo, redisNodes } from "./lib/infra.ts";
-import { runLoad, stats, dropPhases, type LoadRun } from "./lib/load.ts";
-import { Admin, getJson, type NewProduct } from "./lib/service.ts";
+import { BENCH_PORT_BASE, PipelineProbe, benchDbBackendPids, dbClient, deleteStreamsOf, dropBenchDb, flushBenchRedis, machineInfo, redisNodes } from "./lib/infra.ts";
+import { runLoad } from "./lib/load.ts";
+import { drive, GENERATORS, type Driven, type Generator } from "./lib/drive.ts";
+import { Admin, type NewProduct } from "./lib/service.ts";
 import { cpuDelta, cpuMap, pidsByComm, redisPids } from "./lib/cpu.ts";
 import { renderChart } from "./lib/chart.ts";
+import { health200, healthy, nodeEnv } from "./lib/nodes.ts";
 import { chartRows, markdownSection, RESULTS_HEADER } from "./lib/report.ts";
 import {
   SCENARIOS,
@@ -49,6 +51,9 @@ const { values: opts } = parseArgs({
     targets: { type: "string" },
     "cpu-prof": { type: "boolean", default: false },
     "no-save": { type: "boolean", default: false },
+    generator: { type: "string", default: "auto" },
+    against: { type: "string" },
+    "admin-token": { type: "string" },
     help: { type: "boolean", default: false },
   },
   allowPositionals: false,
@@ -57,10 +62,14 @@ const { values: opts } = parseArgs({
 if (opts.help) {
   console.log(`usage: npm run bench -- [--quick] [--only ${SCENARIOS.join(",")}] [--targets ${TARGETS.join(",")}]
   --quick     small sizes (drop of 20,000 buyers / 1,000 units, 100 products): a few minutes
-  --only      scenarios to run (default: all)
+  --only      scenarios to run (default: all; winners: one product with more units than buyers)
   --targets   targets to run (default: all)
   --cpu-prof  write V8 CPU profiles of the service processes (node --cpu-prof) next to the logs
-  --no-save   print only: no RESULTS.md section, JSON or chart`);
+  --no-save   print only: no RESULTS.md section, JSON or chart
+  --generator auto | wrk | autocannon (default auto: measure the bare ceiling with both, drive
+              every scenario with the one that reaches the higher)
+  --against URL  run only the drop against a stack already running at URL (its admin token:
+              --admin-token or ADMIN_TOKEN); prints the numbers, saves nothing`);
   process.exit(0);
 }
 
@@ -76,6 +85,10 @@ function pick<T extends string>(raw: string | undefined, all: readonly T[], what
   return all.filter((a) => wanted.includes(a));
 }
 
+if (!["auto", ...GENERATORS].includes(opts.generator ?? "auto")) {
+  console.error(`unknown --generator "${opts.generator}" (known: auto, ${GENERATORS.join(", ")})`);
+  process.exit(2);
+}
 const scenarios = pick(opts.only, SCENARIOS, "scenario");
 const targets = pick(opts.targets, TARGETS, "target");
 const quick = opts.quick ?? false;
@@ -84,6 +97,7 @@ const sizes: Sizes = quick
   ? {
       seed: { requests: 1_000, connections: 100, qty: 2, stock: 1_000 },
       drop: { buyers: 20_000, units: 1_000, connections: 200 },
+      winners: { units: 100_000, buyers: 5_000, connections: 200 },
       many: { products: 100, stock: 100, requests: 5_000, connections: 200 },
       drain: { units: 2_000, connections: 200 },
       warmup: { requests: 500, stock: 200, connections: 50 },
@@ -95,6 +109,7 @@ const sizes: Sizes = quick
   : {
       seed: { requests: 1_000, connections: 100, qty: 2, stock: 1_000 },
       drop: { buyers: 200_000, units: 10_000, connections: 200 },
+      winners: { units: 1_000_000, buyers: 50_000, connections: 200 },
       many: { products: 1_000, stock: 100, requests: 50_000, connections: 200 },
       drain: { units: 20_000, connections: 200 },
       warmup: { requests: 1_000, stock: 300, connections: 50 },
@@ -154,32 +169,8 @@ interface Running {
   prefix: string | null;
 }
 
-function serviceEnv(prefix: string, port: number, extra: Record<string, string>): NodeJS.ProcessEnv {
-  const env: NodeJS.ProcessEnv = { ...process.env };
-  for (const k of ["SERVICES", "NODE_ID", "INVENTORY_MODE", "TRANSPORTER", "REDIS_URL", "SEED_PRODUCT", "METRICS_PORT", "NODE_OPTIONS"]) delete env[k];
-  return {
-    ...env,
-    PORT: String(port),
-    HOST: "127.0.0.1",
-    NODE_ENV: "test",
-    ADMIN_TOKEN: adminToken,
-    WEBHOOK_SECRET: webhookSecret,
-    DATABASE_URL: benchDbUrl(),
-    REDIS_NODES: redisNodes().map((n) => `${n.host}:${n.port}`).join(","),
-    NATS_URL: natsUrl,
-    STREAM_PREFIX: prefix,
-    LOG_LEVEL: "warn",
-    RATE_LIMIT_PER_SECOND: "1000000",
-    RATE_LIMIT_BURST: "1000000",
-    ...extra,
-  };
-}
-
-async function healthy(base: string, want: (status: number, body: Record<string, string>) => boolean): Promise<true | undefined> {
-  const r = await getJson(`${base}/health`, 3000);
-  return want(r.status, (r.body ?? {}) as Record<string, string>) ? true : undefined;
-}
-const health200 = (s: number) => s === 200;
+const secrets = { adminToken, webhookSecret, natsUrl };
+const serviceEnv = (prefix: string, port: number, extra: Record<string, string>) => nodeEnv(secrets, prefix, port, extra);
 
 /** A clean slate for one run: empty database and Redis Cluster, a new stream prefix. */
 async function freshState(): Promise<string> {
@@ -190,14 +181,14 @@ async function freshState(): Promise<string> {
 
 async function startTarget(target: TargetName, name: string): Promise<Running> {
   if (target === "bare") {
-    const port = await freePort(18300);
+    const port = await freePort(BENCH_PORT_BASE);
     const child = spawnNode(`${name}-bare`, BARE_SCRIPT, { ...process.env, PORT: String(port), HOST: "127.0.0.1" }, logDir, ROOT);
     const base = `http://127.0.0.1:${port}`;
     await waitFor("the bare server", () => healthy(base, health200), 20_000, [child]);
     return { base, children: [child], prefix: null };
   }
   const prefix = await freshState();
-  const port = await freePort(18310);
+  const port = await freePort(BENCH_PORT_BASE + 10);
   const base = `http://127.0.0.1:${port}`;
   const children: Child[] = [];
   const running: Running = { base, children, prefix };
@@ -245,26 +236,14 @@ const product = (name: string, stock: number): NewProduct => ({
   max_per_order: sizes.max_per_order,
 });
 
-function orderLoad(label: string, base: string, amount: number, connections: number, qty: number, productOf: (i: number) => number, tag: string): Promise<LoadRun> {
-  return runLoad({
-    label,
-    url: base,
-    path: "/api/orders",
-    amount,
-    connections: Math.min(connections, amount),
-    maxSeconds: sizes.max_load_seconds,
-    next: (i) => ({
-      body: JSON.stringify({ product_id: productOf(i), qty, user_id: `${tag}-u${i}` }),
-      headers: { "idempotency-key": `${tag}-k${i}` },
-    }),
+/** The generator chosen for this run (see chooseGenerator). */
+let generator: Generator = opts.generator === "autocannon" ? "autocannon" : "wrk";
+
+function orderLoad(label: string, base: string, amount: number, connections: number, qty: number, products: number[], tag: string, phases: boolean): Promise<Driven> {
+  return drive(generator, {
+    label, url: base, amount, connections, maxSeconds: sizes.max_load_seconds, qty, products, tag, phases,
     progress: (line) => log(`  ${line}`),
   });
-}
-
-function count202(run: LoadRun): number {
-  let n = 0;
-  for (let k = 0; k < run.samples.n; k++) if (run.samples.status[k] === 202) n++;
-  return n;
 }
 
 async function warmUp(r: Running, target: TargetName, tag: string): Promise<void> {
@@ -354,7 +333,8 @@ async function cpuSnap(children: Child[]): Promise<CpuSnap> {
   };
 }
 
-async function cpuSince(s0: CpuSnap, children: Child[], wallMs: number): Promise<NonNullable<RunRecord["cpu_s"]>> {
+/** `generatorCpuS`: the CPU of a generator in a process of its own (wrk); otherwise this process's. */
+async function cpuSince(s0: CpuSnap, children: Child[], wallMs: number, generatorCpuS?: number): Promise<NonNullable<RunRecord["cpu_s"]>> {
   const s1 = await cpuSnap(children);
   const lg = process.cpuUsage(s0.lg);
   const r1 = (x: number) => Math.round(x * 10) / 10;
@@ -363,7 +343,7 @@ async function cpuSince(s0: CpuSnap, children: Child[], wallMs: number): Promise
     redis: r1(cpuDelta(s0.redis, s1.redis)),
     postgres: r1(cpuDelta(s0.pg, s1.pg)),
     nats: r1(cpuDelta(s0.nats, s1.nats)),
-    load_generator: r1((lg.user + lg.system) / 1e6),
+    load_generator: r1(generatorCpuS ?? (lg.user + lg.system) / 1e6),
     wall: r1(wallMs / 1000),
   };
 }
@@ -377,9 +357,13 @@ interface LoadPlan {
   amount: number;
   connections: number;
   qty: number;
-  pick: (ids: number[], i: number) => number;
   phases: boolean;
   readStock: boolean;
+}
+
+/** One product, distinct buyers of one unit each: the drop (it sells out) or winners only (it does not). */
+function oneProduct(name: string, size: { units: number; buyers: number; connections: number }, phases: boolean): LoadPlan {
+  return { products: [product(name, size.units)], amount: size.buyers, connections: size.connections, qty: 1, phases, readStock: true };
 }
 
 function planFor(sc: Exclude<ScenarioName, "drain">): LoadPlan {
@@ -390,27 +374,19 @@ function planFor(sc: Exclude<ScenarioName, "drain">): LoadPlan {
         amount: sizes.seed.requests,
         connections: sizes.seed.connections,
         qty: sizes.seed.qty,
-        pick: (ids) => ids[0],
         phases: false,
         readStock: true,
       };
     case "drop":
-      return {
-        products: [product("the drop", sizes.drop.units)],
-        amount: sizes.drop.buyers,
-        connections: sizes.drop.connections,
-        qty: 1,
-        pick: (ids) => ids[0],
-        phases: true,
-        readStock: true,
-      };
+      return oneProduct("the drop", sizes.drop, true);
+    case "winners":
+      return oneProduct("winners only", sizes.winners, false);
     case "many":
       return {
         products: Array.from({ length: sizes.many.products }, (_, i) => product(`many-${i + 1}`, sizes.many.stock)),
         amount: sizes.many.requests,
         connections: sizes.many.connections,
         qty: 1,
-        pick: (ids) => ids[Math.floor(Math.random() * ids.length)],
         phases: false,
         readStock: false,
       };
@@ -436,20 +412,21 @@ async function runLoadScenario(sc: Exclude<ScenarioName, "drain">, target: Targe
     }
 
     const cpu0 = await cpuSnap(running.children);
-    const run = await orderLoad(`${sc} / ${target}`, running.base, plan.amount, plan.connections, plan.qty, (i) => plan.pick(ids, i), tag);
-    rec.cpu_s = await cpuSince(cpu0, running.children, run.duration_ms);
+    const run = await orderLoad(`${sc} / ${target}`, running.base, plan.amount, plan.connections, plan.qty, ids, tag, plan.phases);
+    rec.cpu_s = await cpuSince(cpu0, running.children, run.duration_ms, run.generator === "wrk" ? run.generator_cpu_s : undefined);
     rec.loadavg_after = os.loadavg().map((x) => Math.round(x * 100) / 100);
-    const accepted = count202(run);
+    const accepted = run.accepted;
     rec.load = {
+      generator: run.generator,
       requested: plan.amount,
-      completed: run.samples.n,
+      completed: run.completed,
       connections: Math.min(plan.connections, plan.amount),
       qty: plan.qty,
       errors: run.errors,
       timeouts: run.timeouts,
       stopped_by_time: run.stopped_by_time,
-      all: stats(run.samples, -Infinity, Infinity, run.duration_ms),
-      phases: plan.phases ? dropPhases(run.samples, run.duration_ms) : undefined,
+      all: run.all,
+      phases: run.phases,
     };
     const a = rec.load.all;
     log(
@@ -503,7 +480,7 @@ async function runDrain(target: TargetName, rec: RunRecord, productCount: number
   log(`drain / ${target}, ${productCount} product${productCount > 1 ? "s" : ""}: starting (gateway,inventory,payments,sweeper node; orders node later)`);
   const prefix = await freshState();
   rec.stream_prefix = prefix;
-  const port = await freePort(18310);
+  const port = await freePort(BENCH_PORT_BASE + 10);
   const base = `http://127.0.0.1:${port}`;
   const running: Running = { base, children: [], prefix };
   const db = { client: null as Awaited<ReturnType<typeof dbClient>> | null };
@@ -532,20 +509,22 @@ async function runDrain(target: TargetName, rec: RunRecord, productCount: number
       sizes.drain.units,
       sizes.drain.connections,
       1,
-      () => ids[Math.floor(Math.random() * ids.length)],
+      ids,
       tag,
+      false,
     );
-    rec.cpu_s = await cpuSince(cpu0, running.children, run.duration_ms);
-    const accepted = count202(run);
+    rec.cpu_s = await cpuSince(cpu0, running.children, run.duration_ms, run.generator === "wrk" ? run.generator_cpu_s : undefined);
+    const accepted = run.accepted;
     rec.load = {
+      generator: run.generator,
       requested: sizes.drain.units,
-      completed: run.samples.n,
+      completed: run.completed,
       connections: sizes.drain.connections,
       qty: 1,
       errors: run.errors,
       timeouts: run.timeouts,
       stopped_by_time: run.stopped_by_time,
-      all: stats(run.samples, -Infinity, Infinity, run.duration_ms),
+      all: run.all,
     };
     const before = await admin.audit();
     log(`  drain / ${target}: ${accepted} orders accepted at ${rec.load.all.rps} req/s; ${before.pipeline.in_flight} waiting in the stream; starting an orders-only node`);
@@ -607,9 +586,56 @@ async function runDrain(target: TargetName, rec: RunRecord, productCount: number
 
 // ---------------------------------------------------------------- main
 
+if (opts.against) {
+  // the drop only, against a stack someone else runs: create the product, drive, report
+  const base = opts.against.replace(/\/$/, "");
+  const token = opts["admin-token"] ?? process.env.ADMIN_TOKEN;
+  if (!token) {
+    console.error("--against needs the stack's admin token: --admin-token or ADMIN_TOKEN");
+    process.exit(2);
+  }
+  const admin = new Admin(base, token);
+  const id = await admin.createProduct(product("the drop (--against)", sizes.drop.units));
+  log(`drop against ${base}: product ${id}, ${sizes.drop.units} units, ${sizes.drop.buyers} buyers, c=${sizes.drop.connections}, generator ${generator}`);
+  const r = await orderLoad(`drop / ${base}`, base, sizes.drop.buyers, sizes.drop.connections, 1, [id], `a${runId}`, true);
+  const a = r.all;
+  log(`drop / ${base}: ${a.requests} responses in ${a.duration_s} s = ${a.rps} req/s, p50 ${a.latency_ms.p50} ms, p99 ${a.latency_ms.p99} ms, statuses ${JSON.stringify(a.status)}; the generator used ${r.generator_cpu_s} CPU s`);
+  if (r.phases) log(`  winners ${r.phases.winners.rps} req/s until ${r.phases.sold_out_at_s} s; sold out ${r.phases.sold_out?.rps ?? "–"} req/s`);
+  const sold = (await admin.stockAvailable(id)) ?? 0;
+  log(`  202s: ${r.accepted} for ${sizes.drop.units} units; stock left ${sold}${r.accepted + sold > sizes.drop.units ? " — OVERSOLD" : ""}`);
+  process.exit(r.accepted + sold > sizes.drop.units ? 1 : 0);
+}
+
 const machine = await machineInfo(natsUrl);
 log(`machine: ${machine.cpus} cpus (${machine.cpu_model}), Node ${machine.node}, Redis ${machine.redis}, NATS ${machine.nats}, ${machine.postgres.split(" on ")[0]}`);
 log(`${quick ? "quick" : "full"} run: scenarios ${scenarios.join(", ")}; targets ${targets.join(", ")}; logs in ${logDir}`);
+
+/**
+ * The load generator must not be the bottleneck: the bare server's ceiling is measured
+ * with each generator (the drop's size and connections), and the one that reaches the
+ * higher drives every scenario of the run.
+ */
+async function chooseGenerator(): Promise<NonNullable<BenchResult["generators"]>> {
+  const ceilings: NonNullable<BenchResult["generators"]>["ceilings"] = [];
+  const bare = await startTarget("bare", "ceiling");
+  try {
+    for (const g of GENERATORS) {
+      generator = g;
+      await warmUp(bare, "bare", `c${runId}w${g}`);
+      const r = await orderLoad(`bare ceiling / ${g}`, bare.base, sizes.drop.buyers, sizes.drop.connections, 1, [1], `c${runId}${g}`, false);
+      ceilings.push({ generator: g, rps: r.all.rps, generator_cpu_s: r.generator_cpu_s, wall_s: Math.round(r.duration_ms / 100) / 10 });
+      log(`  bare ceiling with ${g}: ${r.all.rps} req/s, the generator used ${r.generator_cpu_s} CPU s in ${(r.duration_ms / 1000).toFixed(1)} s`);
+    }
+  } finally {
+    await stopRunning(bare);
+  }
+  const best = ceilings.reduce((a, b) => (b.rps > a.rps ? b : a));
+  generator = best.generator;
+  log(`load generator: ${generator} (the higher bare ceiling)`);
+  return { chosen: generator, ceilings };
+}
+
+const generators = opts.generator === "auto" ? await chooseGenerator() : { chosen: generator, ceilings: [] };
 
 const runs: RunRecord[] = [];
 
@@ -652,6 +678,7 @@ const result: BenchResult = {
   sizes,
   machine,
   runs,
+  generators,
 };
 
 if (opts["no-save"]) {

@@ -10,13 +10,20 @@ cd "$(dirname "$0")/.."
 # Node 22 from the node@22 devDependency, also when this script is run directly
 export PATH="$PWD/node_modules/.bin:$PATH"
 
-bash scripts/ensure-deps.sh
+# wrk drives the load (bench/lib/wrk.ts), haproxy fronts the scale-out gateways
+bash scripts/ensure-deps.sh wrk haproxy
+# --against URL: only the drop, against a stack running elsewhere: no servers of our own
+for arg in "$@"; do
+  if [[ "$arg" == --against* ]]; then exec # BENCH_ENTRY=scale-out: the capped scale-out experiment (bench/scale-out.ts, npm run bench:scale-out)
+node "bench/${BENCH_ENTRY:-run}.ts" "$@"; fi
+done
+
 # PostgreSQL and NATS from the machine (or our own); the Redis Cluster is the benchmark's
 export LOCAL_STACK_REDIS=0
 # shellcheck source=scripts/local-stack.sh
 source scripts/local-stack.sh
 
-BENCH_REDIS_PORT="${BENCH_REDIS_PORT:-17201}"
+export BENCH_REDIS_PORT="${BENCH_REDIS_PORT:-17201}"
 cluster_started=0
 cleanup() {
   local status=$?
@@ -36,4 +43,5 @@ REDIS_NODES="$(sed -n 's/^REDIS_NODES=//p' <<<"$out" | tail -n 1)"
 export REDIS_NODES
 unset REDIS_URL
 
-node bench/run.ts "$@"
+# BENCH_ENTRY=scale-out: the capped scale-out experiment (bench/scale-out.ts, npm run bench:scale-out)
+node "bench/${BENCH_ENTRY:-run}.ts" "$@"

@@ -24,8 +24,11 @@ const FACTORIES: Record<string, (config: Readonly<Config>) => ServiceSchema> = {
   sweeper: sweeperService,
 };
 
+/** `overrides.middlewares` are added after the node's own (validation, timeouts, metrics), not instead of them. */
 export function createBroker(config: Readonly<Config>, overrides: Partial<BrokerOptions> = {}, exit?: (code: number) => void): ServiceBroker {
-  const broker = new ServiceBroker({ ...brokerOptions(config), ...overrides });
+  const base = brokerOptions(config);
+  const middlewares = overrides.middlewares ? [...(base.middlewares ?? []), ...overrides.middlewares] : base.middlewares;
+  const broker = new ServiceBroker({ ...base, ...overrides, middlewares });
   const lifecycle = attachLifecycle(broker, { drainMs: config.shutdownDrainMs, timeoutMs: config.shutdownTimeoutMs });
   broker.createService(lifecycleService(lifecycle, exit));
   for (const name of config.services) broker.createService(FACTORIES[name](config));

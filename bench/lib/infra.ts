@@ -12,7 +12,11 @@ import { connect } from "@nats-io/transport-node";
 import { jetstreamManager } from "@nats-io/jetstream";
 import { streamNames } from "../../src/lib/streams.ts";
 
-export const BENCH_DB = "flash_sale_bench";
+/** BENCH_DB and BENCH_PORT_BASE let a second checkout benchmark without touching the first one's corner. */
+export const BENCH_DB = process.env.BENCH_DB || "flash_sale_bench";
+if (!/^[a-z_][a-z0-9_]{0,40}$/.test(BENCH_DB)) throw new Error(`BENCH_DB must be a lower-case SQL identifier, got ${BENCH_DB}`);
+/** where the benchmark's service ports start (the targets take the first free ones from here) */
+export const BENCH_PORT_BASE = Number(process.env.BENCH_PORT_BASE || 18300);
 
 export function adminUrl(): string {
   return process.env.PG_ADMIN_URL || "postgres://postgres@127.0.0.1:5432/postgres";
@@ -60,10 +64,14 @@ export function redisNodes(): Array<{ host: string; port: number }> {
   });
 }
 
-/** FLUSHALL on each master of the benchmark's own cluster. Refuses anything outside 17000-17999 or off loopback. */
+/**
+ * FLUSHALL on each master of the benchmark's own cluster. Refuses anything off loopback
+ * or outside the three ports scripts/bench.sh started (BENCH_REDIS_PORT, default 17201).
+ */
 export async function flushBenchRedis(): Promise<void> {
+  const own = Number(process.env.BENCH_REDIS_PORT || 17201);
   for (const n of redisNodes()) {
-    if (n.host !== "127.0.0.1" || n.port < 17000 || n.port > 17999) {
+    if (n.host !== "127.0.0.1" || n.port < own || n.port > own + 2) {
       throw new Error(`refusing to flush ${n.host}:${n.port}: not the benchmark's own Redis Cluster`);
     }
     const r = new Redis({ host: n.host, port: n.port, lazyConnect: true, maxRetriesPerRequest: 1 });

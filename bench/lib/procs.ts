@@ -23,9 +23,14 @@ export interface Child {
 const live = new Set<Child>();
 
 export function spawnNode(name: string, script: string, env: NodeJS.ProcessEnv, logDir: string, cwd: string, nodeArgs: string[] = []): Child {
+  return spawnProgram(name, process.execPath, [...nodeArgs, script], env, logDir, cwd);
+}
+
+/** Any program as a tracked child (HAProxy in front of the scale-out gateways), its output in `<name>.log`. */
+export function spawnProgram(name: string, command: string, args: string[], env: NodeJS.ProcessEnv, logDir: string, cwd: string): Child {
   const logFile = join(logDir, `${name}.log`);
   const out = createWriteStream(logFile, { flags: "a" });
-  const proc = spawn(process.execPath, [...nodeArgs, script], { cwd, env, stdio: ["ignore", "pipe", "pipe"] });
+  const proc = spawn(command, args, { cwd, env, stdio: ["ignore", "pipe", "pipe"] });
   proc.stdout?.pipe(out, { end: false });
   proc.stderr?.pipe(out, { end: false });
   const child: Child = {

@@ -49,6 +49,8 @@ const TITLES: Record<ScenarioName, (r: BenchResult) => string> = {
     `1. seed-compatible — ${fmt(r.sizes.seed.requests)} requests, c=${r.sizes.seed.connections}, qty ${r.sizes.seed.qty}, stock ${fmt(r.sizes.seed.stock)} (like \`ab -n 1000 -c 100\`)`,
   drop: (r) =>
     `2. the drop — one product, ${fmt(r.sizes.drop.units)} units, ${fmt(r.sizes.drop.buyers)} distinct buyers, c=${r.sizes.drop.connections}, qty 1`,
+  winners: (r) =>
+    `2b. winners only — one product, ${fmt(r.sizes.winners?.units)} units, ${fmt(r.sizes.winners?.buyers)} distinct buyers, c=${r.sizes.winners?.connections}, qty 1: every request wins`,
   many: (r) =>
     `3. many products — ${fmt(r.sizes.many.products)} products × ${fmt(r.sizes.many.stock)} units, ${fmt(r.sizes.many.requests)} requests on a random product, c=${r.sizes.many.connections}, qty 1`,
   drain: (r) =>
@@ -125,6 +127,15 @@ function drainTable(runs: RunRecord[]): string[] {
   return out;
 }
 
+/** Which generator drove the run, and the bare ceilings that chose it. */
+function loadGenerator(result: BenchResult): string {
+  const g = result.generators;
+  const name = (x: string) => (x === "wrk" ? "wrk (Debian's, a process of its own, 1 thread, bench/wrk/orders.lua)" : "autocannon in the harness process, pipelining 1");
+  if (!g) return name("autocannon");
+  const ceilings = g.ceilings.map((c) => `${c.generator} ${fmt(c.rps)} req/s using ${fmt(c.generator_cpu_s, 1)} CPU s in ${fmt(c.wall_s, 1)} s`).join(", ");
+  return `${name(g.chosen)}${ceilings ? ` — chosen by the bare ceiling of the drop's size: ${ceilings}` : " (chosen with --generator)"}`;
+}
+
 export function markdownSection(result: BenchResult, jsonPath: string, chartPath: string): string {
   const m = result.machine;
   const lines: string[] = [];
@@ -133,7 +144,7 @@ export function markdownSection(result: BenchResult, jsonPath: string, chartPath
     `- machine: ${m.cpus} × ${m.cpu_model}, ${m.memory_gib} GiB, ${m.platform}`,
     `- code: ${result.code ?? "unknown"}`,
     `- Node ${m.node} · Redis ${m.redis} (3-master cluster of our own, AOF everysec) · NATS ${m.nats} · ${m.postgres}`,
-    `- load: autocannon in the harness process, pipelining 1, timeout 10 s, every request a distinct \`user_id\` and \`Idempotency-Key\`; products have per_user_limit ${result.sizes.per_user_limit}, max_per_order ${result.sizes.max_per_order}; a warm-up of ${fmt(result.sizes.warmup.requests)} requests on a separate product precedes each measured load; each scenario × target starts from an empty database, an empty Redis Cluster and a new stream prefix`,
+    `- load: ${loadGenerator(result)}, timeout 10 s, every request a distinct \`user_id\` and \`Idempotency-Key\`; products have per_user_limit ${result.sizes.per_user_limit}, max_per_order ${result.sizes.max_per_order}; a warm-up of ${fmt(result.sizes.warmup.requests)} requests on a separate product precedes each measured load; each scenario × target starts from an empty database, an empty Redis Cluster and a new stream prefix`,
     `- mode: ${result.quick ? "**--quick** (small sizes)" : "full"}; took ${fmt(result.duration_s / 60, 1)} min; raw numbers: \`${jsonPath}\`; chart: \`${chartPath}\``,
     "",
   );
@@ -184,11 +195,11 @@ export function chartRows(result: BenchResult): { rows: ChartRow[]; groups: stri
           if (p.sold_out) add("drop: sold out", r.target, p.sold_out);
         }
       } else {
-        add(sc === "seed" ? "seed (1k, c=100)" : `many products`, r.target, r.load!.all);
+        add(sc === "seed" ? "seed (1k, c=100)" : sc === "winners" ? "winners only" : `many products`, r.target, r.load!.all);
       }
     }
   }
-  const order = ["seed (1k, c=100)", "drop: winners", "drop: sold out", "many products"];
+  const order = ["seed (1k, c=100)", "drop: winners", "drop: sold out", "winners only", "many products"];
   groups.sort((a, b) => order.indexOf(a) - order.indexOf(b));
   return { rows, groups };
 }

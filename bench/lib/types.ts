@@ -1,7 +1,7 @@
 import type { DropPhases, Stats } from "./load.ts";
 import type { MachineInfo } from "./infra.ts";
 
-export const SCENARIOS = ["seed", "drop", "many", "drain"] as const;
+export const SCENARIOS = ["seed", "drop", "winners", "many", "drain"] as const;
 export type ScenarioName = (typeof SCENARIOS)[number];
 export const TARGETS = ["bare", "redis-1p", "redis-nats", "pg-lock"] as const;
 export type TargetName = (typeof TARGETS)[number];
@@ -17,6 +17,8 @@ export const TARGET_DESCRIPTIONS: Record<TargetName, string> = {
 export interface Sizes {
   seed: { requests: number; connections: number; qty: number; stock: number };
   drop: { buyers: number; units: number; connections: number };
+  /** one product with more units than buyers: every request wins (the cost of a winner) */
+  winners: { units: number; buyers: number; connections: number };
   many: { products: number; stock: number; requests: number; connections: number };
   drain: { units: number; connections: number };
   warmup: { requests: number; stock: number; connections: number };
@@ -63,6 +65,8 @@ export interface RunRecord {
   elapsed_s: number;
   stream_prefix?: string;
   load?: {
+    /** which load generator drove it (bench/lib/drive.ts) */
+    generator?: "autocannon" | "wrk";
     requested: number;
     completed: number;
     connections: number;
@@ -93,4 +97,6 @@ export interface BenchResult {
   sizes: Sizes;
   machine: MachineInfo;
   runs: RunRecord[];
+  /** the bare ceiling as each load generator reached it, and the one chosen to drive the run */
+  generators?: { chosen: "autocannon" | "wrk"; ceilings: Array<{ generator: "autocannon" | "wrk"; rps: number; generator_cpu_s: number; wall_s: number }> };
 }

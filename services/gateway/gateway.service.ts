@@ -32,6 +32,12 @@ import { BODY_LIMIT_BYTES, orderRoute } from "./order-route.ts";
 import { dashboardRoute, type DashboardRoute } from "./dashboard-route.ts";
 import { dashboardSession } from "../../src/ops/dashboard-session.ts";
 import { DashboardFeed, gatewayReading } from "../../src/ops/dashboard-feed.ts";
+import { SoldOutEdge } from "../../src/lib/sold-out-edge.ts";
+import { deploymentKeys } from "../../src/lib/keys.ts";
+import { jetStreamResource, redisResource } from "../../src/lib/resources.ts";
+import { streamNames } from "../../src/lib/streams.ts";
+import { publishReservation } from "../../src/lib/publish-reservation.ts";
+import { SOLD_OUT_EVENT, STOCK_RETURNED_EVENT, type SoldOutNotice, type StockReturned } from "../../src/lib/stock-events.ts";
 
 const AUDIT_TIMEOUT_MS = 120_000;
 /** how often a gateway asks an inventory node whether Redis is up (readiness) */
@@ -66,6 +72,8 @@ export default function gatewayService(config: Readonly<Config>): ServiceSchema 
   const session = dashboardSession(config.adminToken, config.env !== "development" && config.env !== "test");
   let dashboard: DashboardRoute | undefined;
   let feed: DashboardFeed | undefined;
+  const edge = new SoldOutEdge(config.soldOutFlagMs);
+  const hasRedis = config.redisNodes.length > 0 || config.redisUrl !== undefined;
 
   return {
     name: "gateway",
@@ -271,10 +279,21 @@ export default function gatewayService(config: Readonly<Config>): ServiceSchema 
       },
     },
 
+    events: {
+      // the inventory's announcements keep this gateway's sold-out hint (src/lib/stock-events.ts)
+      [SOLD_OUT_EVENT](ctx: Context<SoldOutNotice>) {
+        const { product_id, ...rules } = ctx.params;
+        edge.soldOut(product_id, rules);
+      },
+      [STOCK_RETURNED_EVENT](ctx: Context<StockReturned>) {
+        edge.returned(ctx.params.product_id);
+      },
+    },
+
     methods: {
       /** moleculer-web's server, with POST /api/orders answered first (./order-route.ts). */
       createServer(this: { server: http.Server; httpHandler: (req: IncomingMessage, res: ServerResponse) => void; broker: never; logger: never }) {
-        const orders = orderRoute(this.broker, limiter, this.logger, config.requestTimeoutMs);
+        const orders = orderRoute(this.broker, limiter, edge, this.logger, config.requestTimeoutMs);
         const lifecycle = lifecycleOf(this.broker);
         feed = new DashboardFeed(this.broker);
         const pages = (dashboard = dashboardRoute(session, feed, this.logger));
@@ -326,13 +345,24 @@ export default function gatewayService(config: Readonly<Config>): ServiceSchema 
       probeTimer = setInterval(probe, READY_PROBE_MS);
       probeTimer.unref();
       await probe();
+      // replays of winning keys on a sold-out product: read from Redis, handed to the stream, no node asked
+      if (hasRedis && config.soldOutFlagMs > 0) {
+        const { redis } = await redisResource.acquire(config);
+        const { js } = await jetStreamResource.acquire(config);
+        const streams = streamNames(config.streamPrefix);
+        edge.replayWith({ redis, keys: deploymentKeys(config.streamPrefix), publish: (order, key) => publishReservation(js, streams, order, key, config.publishTimeoutMs) });
+      }
     },
-    stopped() {
+    async stopped() {
       if (sweepTimer) clearInterval(sweepTimer);
       if (probeTimer) clearInterval(probeTimer);
       // before moleculer-web closes the server: an open stream would hold it open
       dashboard?.close();
       feed?.stop();
+      if (hasRedis && config.soldOutFlagMs > 0) {
+        edge.replayWith(null);
+        await Promise.all([redisResource.release(config), jetStreamResource.release(config)]);
+      }
     },
   } as ServiceSchema;
 }

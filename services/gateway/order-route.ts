@@ -8,7 +8,8 @@
  * one `broker.call("inventory.reserve")` — still routed by the Shard strategy on
  * `product_id`, validated once by the inventory's `params` — plus a bounded body read,
  * the same per-buyer rate limit and the same error envelope (`toHttpError`) as every
- * other route. Everything else goes to moleculer-web.
+ * other route. A product this gateway knows to be sold out costs no call at all
+ * (src/lib/sold-out-edge.ts). Everything else goes to moleculer-web.
  */
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { ServiceBroker } from "moleculer";
@@ -17,6 +18,7 @@ import { sendError, sendJson } from "../../src/lib/http-envelope.ts";
 import { checkIdempotencyKey, utf8Body } from "../../src/lib/params.ts";
 import type { RateLimiter } from "../../src/lib/rate-limiter.ts";
 import { orderAnswerRecorder } from "../../src/lib/metrics.ts";
+import type { SoldOutEdge } from "../../src/lib/sold-out-edge.ts";
 import type { OrderRequest, ReserveOutcome } from "../../src/domain/reservation.ts";
 import { newOrderId } from "../../src/domain/order-id.ts";
 import { MAX_INT } from "../../src/lib/params.ts";
@@ -33,7 +35,7 @@ export interface OrderRoute {
   handle(req: IncomingMessage, res: ServerResponse): boolean;
 }
 
-export function orderRoute(broker: ServiceBroker, limiter: RateLimiter, logger: Logger, requestTimeoutMs: number): OrderRoute {
+export function orderRoute(broker: ServiceBroker, limiter: RateLimiter, edge: SoldOutEdge, logger: Logger, requestTimeoutMs: number): OrderRoute {
   // counted per answer for GET /metrics and the dashboard (flash_order_answers_total, flash_order_duration_ms)
   const record = orderAnswerRecorder(broker.isMetricsEnabled() ? (broker.metrics as never) : null);
 
@@ -57,14 +59,21 @@ export function orderRoute(broker: ServiceBroker, limiter: RateLimiter, logger: 
     if (!decision.allowed) {
       throw new FlashError("RATE_LIMITED", "too many requests, slow down", { retry_after: decision.retryAfterSeconds });
     }
-    // validated once, by inventory.reserve's `params` (the same schema for every caller).
-    // The order id is chosen here so a resent call (a retry after an inventory node died)
-    // replays this reservation; the deadline stops a call that arrives after we gave up.
-    const pid = (params as { product_id?: unknown }).product_id;
-    const orderId = typeof pid === "number" && Number.isInteger(pid) && pid >= 1 && pid <= MAX_INT ? newOrderId(pid) : undefined;
-    const outcome = await broker.call<ReserveOutcome, OrderRequest>("inventory.reserve", params as OrderRequest, {
-      meta: { idempotencyKey, orderId, deadline: Date.now() + requestTimeoutMs },
-    });
+    // a product known to be sold out is answered here, without a call to another node
+    const hinted = edge.answer(params, idempotencyKey);
+    let outcome = hinted === null ? null : await hinted;
+    if (outcome === null) {
+      const sentAt = Date.now();
+      // validated once, by inventory.reserve's `params` (the same schema for every caller).
+      // The order id is chosen here so a resent call (a retry after an inventory node died)
+      // replays this reservation; the deadline stops a call that arrives after we gave up.
+      const pid = (params as { product_id?: unknown }).product_id;
+      const orderId = typeof pid === "number" && Number.isInteger(pid) && pid >= 1 && pid <= MAX_INT ? newOrderId(pid) : undefined;
+      outcome = await broker.call<ReserveOutcome, OrderRequest>("inventory.reserve", params as OrderRequest, {
+        meta: { idempotencyKey, orderId, deadline: Date.now() + requestTimeoutMs },
+      });
+      if (!outcome.ok && outcome.soldOut) edge.soldOut((params as OrderRequest).product_id, outcome.soldOut, sentAt);
+    }
     // expected refusals (sold out, limits) come back as values: no Error, no stack
     if (!outcome.ok) {
       return { status: ERROR_STATUS[outcome.code], headers: {}, body: errorBody(outcome.code, outcome.message, outcome.details), code: outcome.code };

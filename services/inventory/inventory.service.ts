@@ -15,6 +15,7 @@ import { RedisInventory } from "./redis-inventory.ts";
 import { METRIC } from "../../src/lib/metrics.ts";
 import { PgLockInventory } from "./pg-lock-inventory.ts";
 import type { Inventory } from "./inventory.ts";
+import { announceSoldOut, announceStockReturned, STOCK_RETURNED_EVENT, type StockReturned } from "../../src/lib/stock-events.ts";
 
 interface Meta {
   idempotencyKey?: string | null;
@@ -35,7 +36,7 @@ const orderRef = {
   order_id: { type: "uuid" },
 } as const;
 
-export const STOCK_RETURNED_EVENT = "inventory.stock.returned";
+export { STOCK_RETURNED_EVENT };
 
 export default function inventoryService(config: Readonly<Config>): ServiceSchema {
   let engine: Inventory;
@@ -173,7 +174,7 @@ export default function inventoryService(config: Readonly<Config>): ServiceSchem
     },
 
     events: {
-      [STOCK_RETURNED_EVENT](ctx: Context<{ product_id: number }>) {
+      [STOCK_RETURNED_EVENT](ctx: Context<StockReturned>) {
         engine?.stockReturned(ctx.params.product_id);
       },
     },
@@ -183,6 +184,9 @@ export default function inventoryService(config: Readonly<Config>): ServiceSchem
         name: METRIC.reservations, type: "counter", labelNames: ["outcome"],
         description: "Answers to reservation requests, by outcome (reserved, replayed, SOLD_OUT, ...)",
       });
+      // requests / batches = the mean micro-batch size of reserveBatch-5.lua
+      this.broker.metrics.register({ name: METRIC.reserveBatches, type: "counter", description: "reserveBatch script calls" });
+      this.broker.metrics.register({ name: METRIC.reserveBatched, type: "counter", description: "Reservation requests sent in those calls" });
       const orm = await ormResource.acquire(config);
       if (config.inventoryMode === "pg-lock") {
         engine = new PgLockInventory(config, orm);
@@ -193,7 +197,12 @@ export default function inventoryService(config: Readonly<Config>): ServiceSchem
       const streams = streamNames(config.streamPrefix);
       engine = new RedisInventory({
         config, redis, scripts, replicated, orm, js, streamConnected: connected, streams,
-        onStockReturned: (productId) => void this.broker.broadcast(STOCK_RETURNED_EVENT, { product_id: productId }),
+        onStockReturned: (productId) => announceStockReturned(this.broker, productId),
+        onSoldOut: (productId, rules) => announceSoldOut(this.broker, productId, rules),
+        onBatch: (size) => {
+          this.broker.metrics.increment(METRIC.reserveBatches);
+          this.broker.metrics.increment(METRIC.reserveBatched, undefined, size);
+        },
         inFlight: (productId) => inFlightOrders(jsm, streams, productId),
       });
     },

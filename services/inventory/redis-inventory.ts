@@ -6,7 +6,9 @@
 import type { MikroORM } from "@mikro-orm/postgresql";
 import type { JetStreamClient } from "@nats-io/jetstream";
 import type { Config } from "../../src/lib/config.ts";
-import { isRedisTransient, type RedisClient, type ReplicatedScripts, type Scripts } from "../../src/lib/redis.ts";
+import { isRedisTransient, type RedisClient, type ReplicatedScripts, type ScriptResult, type Scripts } from "../../src/lib/redis.ts";
+import { MicroBatcher } from "../../src/lib/micro-batch.ts";
+import { SoldOutEdge } from "../../src/lib/sold-out-edge.ts";
 import { deploymentKeys, type DeploymentKeys } from "../../src/lib/keys.ts";
 import { UnavailableError } from "../../src/lib/errors.ts";
 import type { StreamNames } from "../../src/lib/streams.ts";
@@ -14,12 +16,13 @@ import { newOrderId, productIdOfOrder } from "../../src/domain/order-id.ts";
 import {
   decodeReserve,
   requestHash,
-  SOLD_OUT,
   type OrderRequest,
   type ReserveOutcome,
+  type ReserveResult,
   type ReservedOrder,
+  type SoldOutRules,
 } from "../../src/domain/reservation.ts";
-import { encodeOrderMessage } from "../../src/domain/order-message.ts";
+import { publishReservation } from "../../src/lib/publish-reservation.ts";
 import { productSnapshot, orderIdsInDb, type ProductRow } from "../../src/db/product-snapshot.ts";
 import { createProduct, type NewProduct } from "../../src/db/create-product.ts";
 import { restockProduct } from "../../src/db/restock-product.ts";
@@ -39,30 +42,54 @@ export interface InventoryDeps {
   now?: () => number;
   /** told when units went back to stock, so every node drops its sold-out flag */
   onStockReturned?: (productId: number) => void;
+  /** told when the script first answers SOLD_OUT (again once this node's flag lapsed), so every node flags it */
+  onSoldOut?: (productId: number, rules: SoldOutRules) => void;
+  /** told the size of every micro-batch sent to Redis (metrics) */
+  onBatch?: (size: number) => void;
   /** reservations of a product still in flight to PostgreSQL (messages not yet written) */
   inFlight?: (productId: number) => Promise<Array<ReservedOrder & { idempotency_key: string | null }>>;
 }
 
-/** How long a node trusts its own "sold out" flag before asking Redis again. */
-const SOLD_OUT_FLAG_MS = 1000;
+/** One request of a micro-batch, as reserveBatch-5.lua takes it. */
+interface BatchedRequest {
+  req: OrderRequest;
+  orderId: string;
+  hash: string;
+  idempotencyKey: string | null;
+}
 
+/** A batch's answer for one request: the script's, or why it cannot be answered 202. */
+type BatchedResult = ReserveResult | UnavailableError;
 
 export class RedisInventory implements Inventory {
   readonly #d: InventoryDeps;
   readonly #now: () => number;
   readonly #keys: DeploymentKeys;
-  /** product id -> when this node last saw it sold out (Shard strategy routes a product to one node) */
-  readonly #soldOut = new Map<number, number>();
+  /**
+   * This node's sold-out hint (the Shard strategy routes a product to one node). Keyed
+   * requests go on to the script: this node publishes their replay itself.
+   */
+  readonly #soldOut: SoldOutEdge;
+  /** reservations of one product that arrive together go to Redis as one script call */
+  readonly #batches: MicroBatcher<number, BatchedRequest, BatchedResult>;
 
   constructor(deps: InventoryDeps) {
     this.#d = deps;
     this.#now = deps.now ?? Date.now;
     this.#keys = deploymentKeys(deps.config.streamPrefix);
+    this.#soldOut = new SoldOutEdge(deps.config.soldOutFlagMs, this.#now);
+    this.#batches = new MicroBatcher((pid, items) => this.#reserveBatch(pid, items), deps.config.reserveBatchMax);
   }
 
   /** Forget the sold-out flag of a product (units came back). */
   stockReturned(productId: number): void {
-    this.#soldOut.delete(productId);
+    this.#soldOut.returned(productId);
+  }
+
+  /** Units came back here: this node and every other one put the product on sale again. */
+  #unitsBack(productId: number): void {
+    this.stockReturned(productId);
+    this.#d.onStockReturned?.(productId);
   }
 
   /**
@@ -72,35 +99,25 @@ export class RedisInventory implements Inventory {
    */
   async reserve(req: OrderRequest, idempotencyKey: string | null, orderId: string | null = null): Promise<ReserveOutcome> {
     const pid = req.product_id;
-    const k = this.#keys.product(pid);
-    const now = this.#now();
-    const flagged = this.#soldOut.get(pid);
-    if (flagged !== undefined && now - flagged < SOLD_OUT_FLAG_MS) {
-      // a retry of an order that won before the sell-out must still get its replay
-      if (!idempotencyKey || !(await this.#redis(() => this.#d.redis.exists(k.idem(idempotencyKey))))) return SOLD_OUT;
+    const hinted = this.#soldOut.answer(req, idempotencyKey);
+    if (hinted !== null) {
+      const answer = await hinted;
+      if (answer !== null) return answer;
     }
 
     // NATS down: refuse before reserving anything (the hand-over could not be acknowledged)
     if (this.#d.streamConnected && !this.#d.streamConnected()) {
       throw new UnavailableError("order stream unavailable: not connected to NATS", "nats", 1);
     }
-    const id = orderId !== null && productIdOfOrder(orderId) === pid ? orderId : newOrderId(pid, now);
-    const hash = idempotencyKey ? requestHash(req) : "";
-    const keys = [k.meta, k.stock, k.res, k.exp, k.users, idempotencyKey ? k.idem(idempotencyKey) : k.noIdem];
-    const args = [
-      id, req.qty, req.user_id ?? "", now, this.#d.config.reservationTtlSeconds * 1000,
-      hash, this.#d.config.idempotencyTtlSeconds, idempotencyKey ?? "",
-    ];
-    let result = decodeReserve(pid, req, await this.#reserveScript(keys, args));
+    const id = orderId !== null && productIdOfOrder(orderId) === pid ? orderId : newOrderId(pid, this.#now());
+    const item: BatchedRequest = { req, orderId: id, hash: idempotencyKey ? requestHash(req) : "", idempotencyKey };
+    let result = await this.#batched(pid, item);
     if ("notLoaded" in result) {
       if (!(await this.load(pid))) return { ok: false, code: "PRODUCT_NOT_FOUND", message: `product ${pid} does not exist` };
-      result = decodeReserve(pid, req, await this.#reserveScript(keys, args));
+      result = await this.#batched(pid, item);
       if ("notLoaded" in result) throw new UnavailableError("inventory shard could not be loaded", "redis");
     }
-    if (!result.ok) {
-      if (result.code === "SOLD_OUT") this.#soldOut.set(pid, now);
-      return result;
-    }
+    if (!result.ok) return result;
     // The script found our own order id: an earlier attempt of this very call was
     // applied (its answer was lost). It is this request's reservation, not a replay.
     if (result.replayed && result.order.order_id === id) result = { ...result, replayed: false };
@@ -119,11 +136,7 @@ export class RedisInventory implements Inventory {
     }
 
     try {
-      await this.#d.js.publish(this.#d.streams.ordersSubject(pid), encodeOrderMessage(result.order, idempotencyKey), {
-        msgID: result.order.order_id,
-        expect: { streamName: this.#d.streams.orders },
-        timeout: this.#d.config.publishTimeoutMs,
-      });
+      await publishReservation(this.#d.js, this.#d.streams, result.order, idempotencyKey, this.#d.config.publishTimeoutMs);
     } catch (err) {
       // Not acknowledged, so not answered 202. Whether the stream stored it is known
       // only when nothing could have been sent ("no responders": no JetStream for the
@@ -141,28 +154,55 @@ export class RedisInventory implements Inventory {
     return result;
   }
 
+  async #batched(pid: number, item: BatchedRequest): Promise<ReserveResult> {
+    const r = await this.#batches.add(pid, item);
+    if (r instanceof UnavailableError) throw r;
+    return r;
+  }
+
   /**
-   * Runs the reserve script; with REDIS_MIN_REPLICAS > 0, followed by WAIT in the same
-   * pipeline. A reservation that did not reach enough replicas in time is not safe from
-   * the loss of its master, so it is not answered 202: its units are given back and the
-   * caller gets 503 (if the master dies before that release lands, the reservation has
-   * no message on the stream and the sweeper writes it off as an orphan).
+   * Applies a micro-batch of one product's reservations in one script call, one result
+   * each. With REDIS_MIN_REPLICAS > 0 the call is followed by WAIT in the same pipeline: a
+   * reservation that did not reach enough replicas in time is not safe from the loss of
+   * its master, so it is not answered 202: its units are given back and its caller gets
+   * 503 (if the master dies before that release lands, the reservation has no message on
+   * the stream and the sweeper writes it off as an orphan).
    */
-  async #reserveScript(keys: string[], args: Array<string | number>): Promise<Array<string | number>> {
-    const need = this.#d.config.redisMinReplicas;
-    if (need === 0 || !this.#d.replicated) return this.#redis(() => this.#d.scripts.reserve(keys, args));
-    const { reply, replicas } = await this.#redis(() => this.#d.replicated!.reserve(keys, args, need, this.#d.config.redisWaitTimeoutMs));
-    const code = Number(reply[0]);
-    // 0 = reserved now, 1 = replayed: both are answered 202, so both must be replicated
-    // (a replay may be of a reservation whose first answer was this same 503)
-    if ((code === 0 || code === 1) && replicas < need) {
-      if (code === 0) {
-        const pid = productIdOfOrder(String(reply[1]))!;
-        await this.release(pid, String(reply[1]), String(args[7]) || null, true).catch(() => undefined);
-      }
-      throw new UnavailableError(`the reservation reached ${replicas} of ${need} Redis replica(s) in time`, "redis", 1);
+  async #reserveBatch(pid: number, items: BatchedRequest[]): Promise<BatchedResult[]> {
+    const k = this.#keys.product(pid);
+    const now = this.#now();
+    const cfg = this.#d.config;
+    this.#d.onBatch?.(items.length);
+    const keys = [k.meta, k.stock, k.res, k.exp, k.users];
+    const args: Array<string | number> = [k.idem(""), now, cfg.reservationTtlSeconds * 1000, cfg.idempotencyTtlSeconds];
+    for (const it of items) args.push(it.orderId, it.req.qty, it.req.user_id ?? "", it.hash, it.idempotencyKey ?? "");
+    const need = cfg.redisMinReplicas;
+    let replies: ScriptResult[];
+    let replicas = Infinity;
+    if (need === 0 || !this.#d.replicated) {
+      replies = (await this.#redis(() => this.#d.scripts.reserveBatch(keys, args))) as unknown as ScriptResult[];
+    } else {
+      const r = await this.#redis(() => this.#d.replicated!.reserveBatch(keys, args, need, cfg.redisWaitTimeoutMs));
+      replies = r.reply as unknown as ScriptResult[];
+      replicas = r.replicas;
     }
-    return reply;
+    const results = await Promise.all(items.map(async (it, i): Promise<BatchedResult> => {
+      const code = Number(replies[i][0]);
+      // 0 = reserved now, 1 = replayed: both are answered 202, so both must be replicated
+      // (a replay may be of a reservation whose first answer was this same 503)
+      if ((code === 0 || code === 1) && replicas < need) {
+        if (code === 0) await this.release(pid, it.orderId, it.idempotencyKey, true).catch(() => undefined);
+        return new UnavailableError(`the reservation reached ${replicas} of ${need} Redis replica(s) in time`, "redis", 1);
+      }
+      return decodeReserve(pid, it.req, replies[i]);
+    }));
+    const soldOut = results.find((r): r is ReserveOutcome & { soldOut: SoldOutRules } =>
+      !(r instanceof UnavailableError) && "code" in r && r.code === "SOLD_OUT" && r.soldOut !== undefined);
+    if (soldOut && !this.#soldOut.isSoldOut(pid)) {
+      this.#soldOut.soldOut(pid, soldOut.soldOut, now);
+      this.#d.onSoldOut?.(pid, soldOut.soldOut);
+    }
+    return results;
   }
 
   /** Gives an unpaid reservation's units back; true when something was released. */
@@ -175,8 +215,7 @@ export class RedisInventory implements Inventory {
       ),
     );
     if (Number(r[0]) === 1) {
-      this.stockReturned(productId);
-      this.#d.onStockReturned?.(productId);
+      this.#unitsBack(productId);
       return true;
     }
     return false;
@@ -277,8 +316,7 @@ export class RedisInventory implements Inventory {
       this.#d.scripts.load([k.meta, k.stock, k.res, k.exp, k.users], [JSON.stringify(snapshot), force ? "force" : ""]),
     );
     await this.#redis(() => this.#d.redis.sadd(this.#keys.productIndex, String(productId)));
-    this.stockReturned(productId);
-    this.#d.onStockReturned?.(productId);
+    this.#unitsBack(productId);
     return true;
   }
 
@@ -302,8 +340,7 @@ export class RedisInventory implements Inventory {
     const r = await this.#redis(() => this.#d.scripts.restock([k.meta, k.stock], [add, row.stock_total]));
     // 2: the shard disagrees with the database, 3: not loaded: rebuild it from the database
     if (Number(r[0]) >= 2) await this.load(productId, Number(r[0]) === 2);
-    this.stockReturned(productId);
-    this.#d.onStockReturned?.(productId);
+    this.#unitsBack(productId);
     return this.product(productId);
   }
 

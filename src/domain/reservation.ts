@@ -25,9 +25,19 @@ export interface ReservedOrder {
   expires_at: string;
 }
 
+/**
+ * The rules of a sold-out product that come before "sold out" in the reserve rule: what a
+ * gateway must know to answer SOLD_OUT itself without answering anything the rule would not.
+ */
+export interface SoldOutRules {
+  max_per_order: number;
+  per_user_limit: number | null;
+  ends_at_ms: number | null;
+}
+
 export type ReserveOutcome =
   | { ok: true; order: ReservedOrder; replayed: boolean }
-  | { ok: false; code: ErrorCode; message: string; details?: Record<string, unknown> };
+  | { ok: false; code: ErrorCode; message: string; details?: Record<string, unknown>; soldOut?: SoldOutRules };
 
 export type ReserveResult = ReserveOutcome | { notLoaded: true };
 
@@ -42,7 +52,9 @@ const reject = (code: ErrorCode, message: string, details?: Record<string, unkno
   details ? { ok: false, code, message, details } : { ok: false, code, message };
 
 /** Shared, allocation-free answer for the most common outcome of a drop. */
-export const SOLD_OUT: ReserveOutcome = Object.freeze(reject("SOLD_OUT", "the product is sold out")) as ReserveOutcome;
+export type Refusal = Extract<ReserveOutcome, { ok: false }>;
+
+export const SOLD_OUT: Refusal = Object.freeze(reject("SOLD_OUT", "the product is sold out")) as Refusal;
 
 function order(productId: number, r: Array<string | number>, userId: string): ReservedOrder {
   return {
@@ -57,7 +69,13 @@ function order(productId: number, r: Array<string | number>, userId: string): Re
   };
 }
 
-/** Decodes the reply of reserve-6.lua (codes documented in its header). */
+const optionalNumber = (v: string | number | undefined) => (v === undefined || v === "" || v === null ? null : Number(v));
+
+function soldOutRules(r: Array<string | number>): SoldOutRules {
+  return { max_per_order: Number(r[1]), per_user_limit: optionalNumber(r[2]), ends_at_ms: optionalNumber(r[3]) };
+}
+
+/** Decodes one reply of reserve-6.lua or reserveBatch-5.lua (codes documented in reserve-6.lua's header). */
 export function decodeReserve(productId: number, req: OrderRequest, r: Array<string | number>): ReserveResult {
   switch (Number(r[0])) {
     case 0:
@@ -83,7 +101,7 @@ export function decodeReserve(productId: number, req: OrderRequest, r: Array<str
     case 7:
       return reject("LIMIT_EXCEEDED", `the per-user limit is ${r[2]} units`, { held: Number(r[1]), per_user_limit: Number(r[2]) });
     case 8:
-      return SOLD_OUT;
+      return r.length > 1 ? { ...SOLD_OUT, soldOut: soldOutRules(r) } : SOLD_OUT;
     case 9:
       return reject("INSUFFICIENT_STOCK", `only ${r[1]} units left`, { available: Number(r[1]) });
     default:

@@ -47,6 +47,8 @@ export interface Config {
   /** Moleculer heartbeats: a node silent for heartbeatTimeoutS is taken off (its products move) */
   heartbeatIntervalS: number;
   heartbeatTimeoutS: number;
+  soldOutFlagMs: number;
+  reserveBatchMax: number;
 }
 
 export class ConfigError extends Error {}
@@ -146,5 +148,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Readonly<Confi
     shutdownTimeoutMs: int(env, "SHUTDOWN_TIMEOUT_MS", 20_000, 1000, 600_000),
     heartbeatIntervalS: int(env, "HEARTBEAT_INTERVAL_S", 1, 1, 60),
     heartbeatTimeoutS: int(env, "HEARTBEAT_TIMEOUT_S", 4, 2, 600),
+    soldOutFlagMs: int(env, "SOLD_OUT_FLAG_MS", 1000, 0, 60_000),
+    reserveBatchMax: int(env, "RESERVE_BATCH_MAX", 64, 1, 1000),
   });
 }

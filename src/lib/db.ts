@@ -51,8 +51,10 @@ export async function ensureDatabase(databaseUrl: string): Promise<void> {
       try {
         await client.query(`create database "${name}"`);
       } catch (err) {
-        // another process created it between our check and create: fine
-        if ((err as { code?: string }).code !== "42P04") throw err;
+        // another process created it between our check and create: fine (42P04, or 23505
+        // when both inserts into pg_database raced: several nodes starting at once)
+        const code = (err as { code?: string }).code;
+        if (code !== "42P04" && code !== "23505") throw err;
       }
     }
   } finally {

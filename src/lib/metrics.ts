@@ -38,6 +38,8 @@ export const METRIC = {
   orderAnswers: "flash_order_answers_total",
   /** time from the request's arrival to its answer at the gateway, milliseconds */
   orderDuration: "flash_order_duration_ms",
+  reserveBatches: "flash_reserve_batches_total",
+  reserveBatched: "flash_reserve_batched_requests_total",
 } as const;
 
 /** bucket bounds of flash_order_duration_ms: a drop's answers are milliseconds, a stalled dependency seconds */

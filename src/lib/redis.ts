@@ -6,8 +6,10 @@
  * scripts. Scripts are files named `<command>-<numberOfKeys>.lua`: the key count is
  * read from the name, each is registered once with `defineCommand`, which sends
  * EVALSHA and falls back to EVAL on NOSCRIPT (a restarted or failed-over node).
+ * Lua shared by several scripts lives in `lua/includes/<name>.lua` and is pulled in by a
+ * line `-- @include "<name>"` (once per script), never pasted.
  */
-import { readdirSync, readFileSync } from "node:fs";
+import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { Redis, Cluster } from "ioredis";
 import type { Config } from "./config.ts";
@@ -16,7 +18,7 @@ export type RedisClient = Redis | Cluster;
 
 const LUA_DIR = join(import.meta.dirname, "../../services/inventory/lua");
 
-export const SCRIPT_NAMES = ["reserve", "release", "commit", "load", "restock", "snapshot"] as const;
+export const SCRIPT_NAMES = ["reserve", "reserveBatch", "release", "commit", "load", "restock", "snapshot"] as const;
 export type ScriptName = (typeof SCRIPT_NAMES)[number];
 export type ScriptResult = Array<string | number>;
 export type Scripts = Record<ScriptName, (keys: string[], args: Array<string | number>) => Promise<ScriptResult>>;
@@ -42,8 +44,21 @@ export function readScripts(dir = LUA_DIR): LuaScript[] {
     .map((file) => {
       const m = /^([a-zA-Z]+)-(\d+)\.lua$/.exec(file);
       if (!m) throw new Error(`Lua script ${file} must be named <command>-<numberOfKeys>.lua`);
-      return { name: m[1], numberOfKeys: Number(m[2]), lua: readFileSync(join(dir, file), "utf8") };
+      return { name: m[1], numberOfKeys: Number(m[2]), lua: withIncludes(readFileSync(join(dir, file), "utf8"), dir, file) };
     });
+}
+
+const INCLUDE_RE = /^--\s*@include\s+"([A-Za-z]+)"\s*$/gm;
+
+/** Replaces each `-- @include "<name>"` line by lua/includes/<name>.lua; a second include of one name adds nothing. */
+function withIncludes(lua: string, dir: string, file: string, seen = new Set<string>()): string {
+  return lua.replace(INCLUDE_RE, (_line, name: string) => {
+    if (seen.has(name)) return "";
+    seen.add(name);
+    const path = join(dir, "includes", `${name}.lua`);
+    if (!existsSync(path)) throw new Error(`Lua script ${file} includes "${name}", but ${path} does not exist`);
+    return withIncludes(readFileSync(path, "utf8"), dir, file, seen);
+  });
 }
 
 export function createRedis(config: Pick<Config, "redisNodes" | "redisUrl">): RedisClient {

@@ -144,7 +144,7 @@ describe("reserve", () => {
     expect((await reserve(k, { order: "o1", qty: 2 }))[0]).toBe(0);
     expect(await reserve(k, { order: "o2", qty: 2 })).toEqual([9, 1]);
     expect((await reserve(k, { order: "o3", qty: 1 }))[0]).toBe(0);
-    expect(await reserve(k, { order: "o4", qty: 1 })).toEqual([8]);
+    expect(await reserve(k, { order: "o4", qty: 1 })).toEqual([8, 5, "", ""]);
     expect((await counters(k)).available).toBe(0);
   });
 
@@ -165,9 +165,88 @@ describe("reserve", () => {
   });
 
   test("stores no idempotency record for a rejected request", async () => {
-    const { k } = await product({ stock_total: 0 });
-    expect(await reserve(k, { order: "o1", qty: 1, key: "K", hash: "h" })).toEqual([8]);
+    const { k } = await product({ stock_total: 0, per_user_limit: 4, ends_at_ms: NOW + 9 });
+    expect(await reserve(k, { order: "o1", qty: 1, key: "K", hash: "h", user: "u" })).toEqual([8, 5, "4", String(NOW + 9)]);
     expect(await redis.exists(k.idem("K"))).toBe(0);
+  });
+});
+
+
+describe("reserveBatch", () => {
+  type Req = { order: string; qty: number; user?: string; key?: string; hash?: string };
+  const batch = (k: ReturnType<typeof productKeys>, reqs: Req[], now = NOW) =>
+    s.reserveBatch(
+      [k.meta, k.stock, k.res, k.exp, k.users],
+      [k.idem(""), now, TTL, 86400, ...reqs.flatMap((r) => [r.order, r.qty, r.user ?? "", r.hash ?? "", r.key ?? ""])],
+    ) as unknown as Promise<unknown[]>;
+
+  test("answers each request of a batch in order, each seeing the writes of those before it", async () => {
+    const { k } = await product({ stock_total: 4 });
+    expect(await batch(k, [
+      { order: "o1", qty: 2, user: "a" },
+      { order: "o2", qty: 3, user: "b" },
+      { order: "o3", qty: 2, user: "c" },
+      { order: "o4", qty: 1, user: "d" },
+    ])).toEqual([
+      [0, "o1", 2, 500, NOW + TTL, NOW, 2],
+      [9, 2],
+      [0, "o3", 2, 500, NOW + TTL, NOW, 0],
+      [8, 5, "", ""],
+    ]);
+    expect(await counters(k)).toEqual({ available: 0, reserved: 4, sold: 0, res: 2, exp: 2, users: { a: "2", c: "2" } });
+  });
+
+  test("two requests of one user that together pass the limit: the first wins, the second is LIMIT_EXCEEDED", async () => {
+    const { k } = await product({ per_user_limit: 3 });
+    expect(await batch(k, [
+      { order: "o1", qty: 2, user: "u" },
+      { order: "o2", qty: 2, user: "u" },
+      { order: "o3", qty: 1, user: "u" },
+    ])).toEqual([[0, "o1", 2, 500, NOW + TTL, NOW, 8], [7, 2, 3], [0, "o3", 1, 250, NOW + TTL, NOW, 7]]);
+    expect((await counters(k)).users).toEqual({ u: "3" });
+  });
+
+  test("two requests with one Idempotency-Key in one batch: one reservation, then its replay or KEY_REUSED", async () => {
+    const { k } = await product();
+    expect(await batch(k, [
+      { order: "o1", qty: 1, key: "K", hash: "h1" },
+      { order: "o2", qty: 1, key: "K", hash: "h1" },
+      { order: "o3", qty: 2, key: "K", hash: "h2" },
+      { order: "o1", qty: 1 },
+    ])).toEqual([[0, "o1", 1, 250, NOW + TTL, NOW, 9], [1, "o1", 1, 250, NOW + TTL, NOW, ""], [2], [1, "o1", 1, 250, NOW + TTL, NOW, ""]]);
+    expect((await counters(k)).available).toBe(9);
+    expect(JSON.parse((await redis.get(k.idem("K")))!)).toMatchObject({ o: "o1", h: "h1", k: "K" });
+    expect(await redis.ttl(k.idem("K"))).toBeGreaterThan(86000);
+  });
+
+  test("refuses within a batch exactly as alone: qty over max, missing user, outside the sale window", async () => {
+    const limited = await product({ per_user_limit: 2, max_per_order: 2 });
+    expect(await batch(limited.k, [{ order: "o1", qty: 3, user: "u" }, { order: "o2", qty: 1 }, { order: "o3", qty: 1, user: "u" }]))
+      .toEqual([[5, 2], [6], [0, "o3", 1, 250, NOW + TTL, NOW, 9]]);
+    const windowed = await product({ starts_at_ms: NOW + 1000, ends_at_ms: NOW + 2000 });
+    expect(await batch(windowed.k, [{ order: "o1", qty: 1, key: "K", hash: "h" }], NOW)).toEqual([[4, "before"]]);
+    expect(await batch(windowed.k, [{ order: "o2", qty: 1 }], NOW + 2000)).toEqual([[4, "after"]]);
+    expect(await redis.exists(windowed.k.idem("K"))).toBe(0);
+    expect((await counters(windowed.k)).available).toBe(10);
+  });
+
+  test("answers NOT_LOADED for every request on an absent shard and writes nothing", async () => {
+    const k = productKeys(nextProduct++);
+    expect(await batch(k, [{ order: "o1", qty: 1 }, { order: "o2", qty: 1, key: "K", hash: "h" }])).toEqual([[3], [3]]);
+    expect(await redis.exists(k.meta, k.stock, k.res, k.exp, k.users, k.idem("K"))).toBe(0);
+  });
+
+  test("a batch answers like the same requests sent one by one (same shard state after)", async () => {
+    const reqs: Req[] = Array.from({ length: 40 }, (_, i) => ({
+      order: `o${i}`, qty: 1 + (i % 3), user: `u${i % 7}`, ...(i % 5 === 0 ? { key: `K${i % 10}`, hash: `h${i % 4}` } : {}),
+    }));
+    const meta = { stock_total: 30, per_user_limit: 6, max_per_order: 2 };
+    const a = await product(meta);
+    const b = await product(meta);
+    const alone = [];
+    for (const r of reqs) alone.push(await reserve(b.k, r));
+    expect(await batch(a.k, reqs)).toEqual(alone);
+    expect(await counters(a.k)).toEqual(await counters(b.k));
   });
 });
 

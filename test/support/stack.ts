@@ -6,7 +6,7 @@
 import { randomBytes, randomInt } from "node:crypto";
 import type { AddressInfo } from "node:net";
 import type { Server } from "node:http";
-import type { ServiceBroker } from "moleculer";
+import type { BrokerOptions, ServiceBroker } from "moleculer";
 import pg from "pg";
 import { loadConfig, type Config } from "../../src/lib/config.ts";
 import { connectJetStream, deleteStreams, ensureStreams, streamNames, type JetStreamHandle } from "../../src/lib/streams.ts";
@@ -95,13 +95,14 @@ async function dropTestDatabase(url: string): Promise<void> {
   await admin.end();
 }
 
-export async function startStack(env: Record<string, string> = {}): Promise<Stack> {
+/** `brokerOptions`: extra options of the node's broker, e.g. middlewares that observe it. */
+export async function startStack(env: Record<string, string> = {}, brokerOptions: BrokerOptions = {}): Promise<Stack> {
   const prefix = env.STREAM_PREFIX ?? `T${randomBytes(5).toString("hex")}`;
   const ownDatabase = env.DATABASE_URL === undefined && env.STREAM_PREFIX === undefined;
   const databaseUrl = env.DATABASE_URL ?? (ownDatabase ? await createTestDatabase(prefix) : undefined);
   const config = testConfig({ ...env, STREAM_PREFIX: prefix, ...(databaseUrl ? { DATABASE_URL: databaseUrl } : {}) });
   await setupStreams(config);
-  const broker = createBroker(config, { logger: { type: "Console", options: { level: "warn" } } });
+  const broker = createBroker(config, { logger: { type: "Console", options: { level: "warn" } }, ...brokerOptions });
   await broker.start();
   let baseUrl = "";
   if (config.services.includes("gateway")) {

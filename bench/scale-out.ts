@@ -1,0 +1,235 @@
+/**
+ * The scale-out experiment: `npm run bench:scale-out [-- --quick] [-- --cores 0.25]`.
+ *
+ * Every service node runs in a cgroup (v1) capped at the same CPU quota (`--cores`, e.g. a
+ * quarter of a core), so that on one small machine adding a node adds a known amount of
+ * CPU; the load generator (wrk), HAProxy and the data servers (Redis, NATS, PostgreSQL)
+ * are not capped. Two series, each point on a fresh database, Redis and stream prefix:
+ *
+ *  - the drop: 1, 2, 3 gateway nodes behind HAProxy in front of one inventory node
+ *    (inventory, orders, payments, sweeper); most answers are sold-out answers, given by
+ *    the gateways themselves (the sold-out hint), so gateways are what should scale;
+ *  - many products: 1 and 2 inventory nodes (orders, payments, sweeper on a node of their
+ *    own), behind `--many-gateways` gateway nodes, orders spread over many products.
+ *
+ * Reports req/s and the efficiency rps(n) / (n × rps(1)) per series, appends a section to
+ * bench/RESULTS.md and writes bench/results/scale-out-<timestamp>.json and
+ * bench/scale-out.png (unless --no-save). Needs root (cgroups); removes every group it made.
+ */
+import { appendFileSync, mkdirSync, writeFileSync } from "node:fs";
+import { execFileSync } from "node:child_process";
+import { join, relative } from "node:path";
+import os from "node:os";
+import { randomBytes } from "node:crypto";
+import { parseArgs } from "node:util";
+import { deleteStreamsOf, dropBenchDb, flushBenchRedis, machineInfo, BENCH_PORT_BASE } from "./lib/infra.ts";
+import { freePort, killAllNow, spawnNode, stopChild, waitFor, type Child } from "./lib/procs.ts";
+import { capCpu, cpuCapsAvailable, removeCpuCaps, throttled } from "./lib/cpu-cap.ts";
+import { startHaproxy } from "./lib/haproxy.ts";
+import { health200, healthy, nodeEnv } from "./lib/nodes.ts";
+import { Admin } from "./lib/service.ts";
+import { drive, type Driven } from "./lib/drive.ts";
+import { cpuSeconds } from "./lib/cpu.ts";
+import { renderChart } from "./lib/chart.ts";
+
+const ROOT = join(import.meta.dirname, "..");
+const RUN_SCRIPT = join(ROOT, "scripts", "run.ts");
+
+const { values: opts } = parseArgs({
+  options: {
+    quick: { type: "boolean", default: false },
+    cores: { type: "string", default: "0.25" },
+    gateways: { type: "string", default: "1,2,3" },
+    inventories: { type: "string", default: "1,2" },
+    "many-gateways": { type: "string", default: "3" },
+    buyers: { type: "string" },
+    requests: { type: "string" },
+    "no-save": { type: "boolean", default: false },
+    help: { type: "boolean", default: false },
+  },
+});
+if (opts.help) {
+  console.log(`usage: npm run bench:scale-out -- [--quick] [--cores 0.25] [--gateways 1,2,3] [--inventories 1,2] [--many-gateways 3]
+  [--buyers N] [--requests N] (sizes of the drop and of the many-products load) [--no-save]`);
+  process.exit(0);
+}
+const unavailable = cpuCapsAvailable();
+if (unavailable) {
+  console.error(`scale-out: ${unavailable}`);
+  process.exit(2);
+}
+
+const cores = Number(opts.cores);
+const list = (s: string) => s.split(",").map(Number).filter((n) => Number.isInteger(n) && n > 0);
+const gatewaySeries = list(opts.gateways!);
+const inventorySeries = list(opts.inventories!);
+const manyGateways = Number(opts["many-gateways"]);
+const quick = opts.quick!;
+const sizes = quick
+  ? { drop: { buyers: 40_000, units: 1_000 }, many: { products: 100, stock: 1_000, requests: 15_000 }, connections: 200, maxSeconds: 60 }
+  : { drop: { buyers: 150_000, units: 5_000 }, many: { products: 500, stock: 1_000, requests: 60_000 }, connections: 200, maxSeconds: 180 };
+
+if (opts.buyers) sizes.drop.buyers = Number(opts.buyers);
+if (opts.requests) sizes.many.requests = Number(opts.requests);
+
+const natsUrl = process.env.NATS_URL || "nats://127.0.0.1:4222";
+const runId = randomBytes(3).toString("hex");
+const secrets = { adminToken: `bench-admin-${randomBytes(12).toString("hex")}`, webhookSecret: `bench-webhook-${randomBytes(12).toString("hex")}`, natsUrl };
+const startedAt = new Date();
+const stamp = startedAt.toISOString().replace(/[:.]/g, "-").replace(/-\d{3}Z$/, "Z");
+const logDir = join(os.tmpdir(), `flash-scale-out-${stamp}`);
+mkdirSync(logDir, { recursive: true });
+const t0 = Date.now();
+const log = (msg: string) => console.error(`[scale-out ${String(Math.floor((Date.now() - t0) / 60000)).padStart(2, "0")}:${String(Math.floor(((Date.now() - t0) / 1000) % 60)).padStart(2, "0")}] ${msg}`);
+
+function cleanup(): void {
+  killAllNow();
+  removeCpuCaps();
+}
+process.on("SIGINT", () => (cleanup(), process.exit(130)));
+process.on("SIGTERM", () => (cleanup(), process.exit(143)));
+
+interface Point {
+  series: "drop" | "many";
+  nodes: number;
+  rps: number;
+  requests: number;
+  status: Record<string, number>;
+  p99_ms: number;
+  generator_cpu_s: number;
+  wall_s: number;
+  /** CPU seconds used by each capped node during the load, and how much of it the quota held back */
+  node_cpu_s: Record<string, number>;
+  throttled_s: Record<string, number>;
+  accepted: number;
+  units: number;
+  stock_left: number;
+  loadavg_after: number[];
+}
+
+interface Node {
+  name: string;
+  child: Child;
+  cgroup: string;
+}
+
+let seq = 0;
+
+/** One point of a series: fresh state, capped nodes, HAProxy, load, numbers, everything stopped. */
+async function point(series: Point["series"], n: number): Promise<Point> {
+  await dropBenchDb();
+  await flushBenchRedis();
+  const prefix = `SCALE${runId}_${++seq}`;
+  // the schema once, before several nodes start at the same moment
+  execFileSync(process.execPath, [join(ROOT, "scripts", "migrate.ts")], { cwd: ROOT, env: nodeEnv(secrets, prefix, 0, {}), stdio: "ignore" });
+  const nodes: Node[] = [];
+  const start = async (name: string, services: string, port: number) => {
+    const child = spawnNode(`${series}${n}-${name}`, RUN_SCRIPT, nodeEnv(secrets, prefix, port, { TRANSPORTER: "nats", SERVICES: services, NODE_ID: `${prefix}-${name}` }), logDir, ROOT, ["--experimental-async-context-frame"]);
+    nodes.push({ name, child, cgroup: capCpu(`flash-bench-${runId}-${series}${n}-${name}`, child.proc.pid!, cores) });
+  };
+  let proxy: Child | undefined;
+  try {
+    const gatewayCount = series === "drop" ? n : manyGateways;
+    const ports: number[] = [];
+    for (let i = 0, next = BENCH_PORT_BASE + 20; i < gatewayCount; i++) {
+      ports.push(await freePort(next));
+      next = ports[i] + 1;
+    }
+    if (series === "drop") await start("backend", "inventory,orders,payments,sweeper", 0);
+    else {
+      await start("orders", "orders,payments,sweeper", 0);
+      for (let i = 1; i <= n; i++) await start(`inventory${i}`, "inventory", 0);
+    }
+    for (const [i, port] of ports.entries()) await start(`gateway${i + 1}`, "gateway", port);
+    const children = nodes.map((x) => x.child);
+    for (const port of ports) await waitFor(`gateway :${port} healthy`, () => healthy(`http://127.0.0.1:${port}`, health200), 180_000, children, 250);
+    const proxyPort = await freePort(BENCH_PORT_BASE + 90);
+    proxy = startHaproxy(`${series}${n}-haproxy`, proxyPort, ports, logDir, ROOT);
+    const base = `http://127.0.0.1:${proxyPort}`;
+    await waitFor("HAProxy", () => healthy(base, health200), 20_000, [proxy, ...children], 200);
+    if (series === "many") {
+      // every inventory node must own some products before the load starts
+      await waitFor(`${n} inventory node(s) known`, async () => (await healthy(base, health200)) && true, 10_000, children);
+    }
+
+    const admin = new Admin(`http://127.0.0.1:${ports[0]}`, secrets.adminToken);
+    const warm = await admin.createProduct({ name: "warm-up", price_cents: 100, stock: 300, max_per_order: 2 });
+    await drive("wrk", { label: "warm-up", url: base, amount: 3_000, connections: 50, maxSeconds: 30, qty: 1, products: [warm], tag: `${prefix}w`, phases: false });
+
+    const products = series === "drop"
+      ? [await admin.createProduct({ name: "the drop", price_cents: 49_900, stock: sizes.drop.units, max_per_order: 2, per_user_limit: 2 })]
+      : await admin.createProducts(sizes.many.products, (i) => ({ name: `many-${i}`, price_cents: 100, stock: sizes.many.stock, max_per_order: 2 }));
+    const units = series === "drop" ? sizes.drop.units : sizes.many.products * sizes.many.stock;
+    const cpu0 = new Map(nodes.map((x) => [x.name, cpuSeconds(x.child.proc.pid)]));
+    const thr0 = new Map(nodes.map((x) => [x.name, throttled(x.cgroup).throttled_s]));
+    const r: Driven = await drive("wrk", {
+      label: `${series} / ${n}`, url: base, amount: series === "drop" ? sizes.drop.buyers : sizes.many.requests,
+      connections: sizes.connections, maxSeconds: sizes.maxSeconds, qty: 1, products, tag: `${prefix}l`, phases: false,
+    });
+    const r1 = (x: number) => Math.round(x * 100) / 100;
+    const stockLeft = series === "drop" ? ((await admin.stockAvailable(products[0])) ?? 0) : 0;
+    const p: Point = {
+      series, nodes: n, rps: r.all.rps, requests: r.all.requests, status: r.all.status, p99_ms: r.all.latency_ms.p99,
+      generator_cpu_s: r.generator_cpu_s, wall_s: r.all.duration_s,
+      node_cpu_s: Object.fromEntries(nodes.map((x) => [x.name, r1(cpuSeconds(x.child.proc.pid) - cpu0.get(x.name)!)])),
+      throttled_s: Object.fromEntries(nodes.map((x) => [x.name, r1(throttled(x.cgroup).throttled_s - thr0.get(x.name)!)])),
+      accepted: r.accepted, units, stock_left: stockLeft, loadavg_after: os.loadavg().map((x) => r1(x)),
+    };
+    log(`${series}, ${n} node(s): ${p.rps} req/s (${p.requests} answers, ${JSON.stringify(p.status)}, p99 ${p.p99_ms} ms), wrk ${p.generator_cpu_s} CPU s in ${p.wall_s} s; node CPU ${JSON.stringify(p.node_cpu_s)}; throttled ${JSON.stringify(p.throttled_s)}`);
+    if (series === "drop" && p.accepted + stockLeft > units) throw new Error(`OVERSOLD: ${p.accepted} accepted + ${stockLeft} left > ${units} units`);
+    return p;
+  } finally {
+    await Promise.all([...nodes.map((x) => stopChild(x.child)), ...(proxy ? [stopChild(proxy, 2000)] : [])]);
+    removeCpuCaps();
+    await deleteStreamsOf(natsUrl, prefix).catch(() => undefined);
+  }
+}
+
+const efficiency = (points: Point[]) => {
+  const one = points.find((p) => p.nodes === 1);
+  return points.map((p) => ({ nodes: p.nodes, rps: p.rps, efficiency: one ? Math.round((p.rps / (p.nodes * one.rps)) * 100) / 100 : null }));
+};
+
+const machine = await machineInfo(natsUrl);
+log(`${machine.cpus} cpus (${machine.cpu_model}), Node ${machine.node}; every service node capped at ${cores} core; drop: gateways ${gatewaySeries.join(",")}; many products: inventories ${inventorySeries.join(",")} behind ${manyGateways} gateways; logs in ${logDir}`);
+const points: Point[] = [];
+try {
+  for (const n of gatewaySeries) points.push(await point("drop", n));
+  for (const n of inventorySeries) points.push(await point("many", n));
+} finally {
+  cleanup();
+  await dropBenchDb().catch(() => undefined);
+}
+const drop = efficiency(points.filter((p) => p.series === "drop"));
+const many = efficiency(points.filter((p) => p.series === "many"));
+log(`drop: ${drop.map((d) => `${d.nodes} gw ${d.rps} req/s (eff ${d.efficiency})`).join("; ")}`);
+log(`many: ${many.map((d) => `${d.nodes} inv ${d.rps} req/s (eff ${d.efficiency})`).join("; ")}`);
+if (opts["no-save"]) process.exit(0);
+
+const code = (() => {
+  try {
+    return execFileSync("git", ["rev-parse", "--short", "HEAD"], { cwd: ROOT, encoding: "utf8" }).trim();
+  } catch {
+    return "unknown";
+  }
+})();
+const result = { started_at: startedAt.toISOString(), finished_at: new Date().toISOString(), code, quick, cores, machine, sizes, points, drop, many };
+const resultsDir = join(import.meta.dirname, "results");
+mkdirSync(resultsDir, { recursive: true });
+const jsonFile = join(resultsDir, `scale-out-${stamp}.json`);
+writeFileSync(jsonFile, JSON.stringify(result, null, 2) + "\n");
+const chartFile = join(import.meta.dirname, "scale-out.png");
+const groups = ["the drop: n gateways", "many products: n inventories"];
+const rows = points.map((p) => ({ scenario: groups[p.series === "drop" ? 0 : 1], target: `${p.nodes} node${p.nodes > 1 ? "s" : ""}`, rps: p.rps, p99: p.p99_ms }));
+const nodeCounts = [...new Set(rows.map((r) => r.target))].sort();
+await renderChart(rows, groups, nodeCounts, `scale-out, every service node capped at ${cores} core (${stamp})`, chartFile).catch((err: Error) => log(`chart not rendered: ${err.message}`));
+const table = (name: string, unit: string, rowsOf: typeof drop) =>
+  [`| ${name} | req/s | efficiency rps(n)/(n·rps(1)) |`, "|---|--:|--:|", ...rowsOf.map((d) => `| ${d.nodes} ${unit} | ${d.rps.toLocaleString("en-US")} | ${d.efficiency ?? "–"} |`)].join("\n");
+appendFileSync(join(import.meta.dirname, "RESULTS.md"), [
+  "", `## Scale-out, ${stamp} (code ${code}${quick ? ", --quick" : ""})`, "",
+  `Every service node in a cgroup v1 capped at ${cores} core; wrk, HAProxy, Redis, NATS, PostgreSQL uncapped. ` +
+  `Load average after the last point: ${points.at(-1)?.loadavg_after.join(", ")}. Raw numbers: ${relative(ROOT, jsonFile)}; chart: ${relative(ROOT, chartFile)}.`, "",
+  table("the drop: gateways in front of 1 inventory node", "gateway(s)", drop), "",
+  table(`many products: inventory nodes behind ${manyGateways} gateways`, "inventory node(s)", many), "",
+].join("\n"));
+log(`written: ${relative(ROOT, jsonFile)}, bench/RESULTS.md, ${relative(ROOT, chartFile)}`);

@@ -1,0 +1,138 @@
+/**
+ * The sold-out hint: a node that knows a product is sold out answers `409 SOLD_OUT`
+ * itself, without a call to another node. Most requests of a drop arrive after the last
+ * unit is gone, so this is the answer that must cost the least.
+ *
+ * A hint, never a gate: the reserve script stays the only gate. A flag is set when the
+ * inventory announces a sell-out (SOLD_OUT_EVENT) or a reply said so, is dropped when it
+ * announces units back (STOCK_RETURNED_EVENT), and lapses by itself after
+ * SOLD_OUT_FLAG_MS, so a lost "units back" event delays a resale by at most that long.
+ *
+ * Answered here only what the reserve rule would answer too: a request that the rule
+ * would refuse for an earlier reason (invalid body, qty over max_per_order, missing
+ * user_id, the sale ended) goes on to the inventory and gets that answer. (A user at the
+ * per-user limit is told SOLD_OUT here where the rule says LIMIT_EXCEEDED: both refuse,
+ * and knowing every user's holdings at the edge would cost more than the hint saves.)
+ *
+ * A request with an Idempotency-Key that already won must get its replay, not a 409:
+ * this reads the key's record from Redis directly (one GET on the product's slot), the
+ * same record and the same hash comparison as the reserve rule, and hands the replay to
+ * the order stream again under its order id, as the inventory does for every replay (a
+ * reservation whose first publish timed out is made durable by its retry; the stream
+ * keeps one message per id), before the 202. Redis and NATS are data servers, not nodes:
+ * no Moleculer call. The alternative, the inventory telling every gateway which keys won,
+ * would send every winner's key to every gateway and keep them for the whole idempotency
+ * TTL (48 h) to be exact, and could not make a timed-out publish durable; the GET costs a
+ * Redis round trip only for keyed requests on flagged products. Without Redis or the
+ * stream (a gateway node without REDIS_NODES/REDIS_URL), keyed requests go to the
+ * inventory, and so does a replay whose publish fails (it answers 503 then).
+ */
+import type { DeploymentKeys } from "./keys.ts";
+import { compileCheck, placeOrderParams } from "./params.ts";
+import type { RedisClient } from "./redis.ts";
+import {
+  decodeReserve,
+  requestHash,
+  SOLD_OUT,
+  type OrderRequest,
+  type ReserveOutcome,
+  type ReservedOrder,
+  type SoldOutRules,
+} from "../domain/reservation.ts";
+
+/** What replaying a winning key at the edge needs: the key's record, and the order stream. */
+export interface Replays {
+  redis: RedisClient;
+  /** the deployment's key names (the idempotency record lives in the product's slot) */
+  keys: DeploymentKeys;
+  publish: (order: ReservedOrder, idempotencyKey: string) => Promise<void>;
+}
+
+interface Flag {
+  until: number;
+  /** SOLD_OUT carrying the rules, so a node that gets it as a reply can flag the product too */
+  outcome: ReserveOutcome & { soldOut: SoldOutRules };
+}
+
+const validBody = compileCheck(placeOrderParams);
+
+export class SoldOutEdge {
+  readonly #flags = new Map<number, Flag>();
+  /** when units of a product last came back: a sell-out seen by a request sent before that is stale */
+  readonly #returnedAt = new Map<number, number>();
+  readonly #lapseMs: number;
+  #replays: Replays | null = null;
+  readonly #now: () => number;
+
+  /** `lapseMs` 0 turns the hint off. */
+  constructor(lapseMs: number, now: () => number = Date.now) {
+    this.#lapseMs = lapseMs;
+    this.#now = now;
+  }
+
+  /** Keyed requests on flagged products are answered here from now on (a gateway connects after it is built); null: no more. */
+  replayWith(replays: Replays | null): void {
+    this.#replays = replays;
+  }
+
+  /**
+   * The product is sold out, as seen by something that started at `seenAt` (a request
+   * sent then, or an event received now). Ignored when units came back since.
+   */
+  soldOut(productId: number, rules: SoldOutRules, seenAt: number = this.#now()): void {
+    if (this.#lapseMs === 0) return;
+    const back = this.#returnedAt.get(productId);
+    if (back !== undefined && back >= seenAt) return;
+    this.#flags.set(productId, { until: seenAt + this.#lapseMs, outcome: { ...SOLD_OUT, soldOut: rules } as Flag["outcome"] });
+  }
+
+  /** Units of the product came back: on sale again at once. */
+  returned(productId: number): void {
+    this.#flags.delete(productId);
+    this.#returnedAt.set(productId, this.#now());
+  }
+
+  /** True while a fresh flag says the product is sold out. */
+  isSoldOut(productId: number): boolean {
+    return this.#fresh(productId) !== undefined;
+  }
+
+  /**
+   * The answer to an order request when this node can give it without the inventory:
+   * SOLD_OUT, a replay or IDEMPOTENCY_KEY_REUSED; null when the request must go on.
+   */
+  answer(params: unknown, idempotencyKey: string | null): ReserveOutcome | Promise<ReserveOutcome | null> | null {
+    const productId = (params as { product_id?: unknown } | null)?.product_id;
+    if (typeof productId !== "number") return null;
+    const flag = this.#fresh(productId);
+    if (!flag || validBody(params) !== true) return null;
+    const req = params as OrderRequest;
+    const r = flag.outcome.soldOut;
+    if (req.qty > r.max_per_order || (r.per_user_limit !== null && req.user_id === undefined)) return null;
+    if (r.ends_at_ms !== null && this.#now() >= r.ends_at_ms) return null;
+    if (idempotencyKey === null) return flag.outcome;
+    if (!this.#replays) return null;
+    return this.#replayOrSoldOut(this.#replays, req, idempotencyKey, flag.outcome);
+  }
+
+  #fresh(productId: number): Flag | undefined {
+    const flag = this.#flags.get(productId);
+    if (flag === undefined) return undefined;
+    if (this.#now() < flag.until) return flag;
+    this.#flags.delete(productId);
+    return undefined;
+  }
+
+  async #replayOrSoldOut(replays: Replays, req: OrderRequest, idempotencyKey: string, soldOut: ReserveOutcome): Promise<ReserveOutcome | null> {
+    // Redis unreachable: let the inventory answer (it owns the 503)
+    const raw = await replays.redis.get(replays.keys.product(req.product_id).idem(idempotencyKey)).catch(() => undefined);
+    if (raw === undefined) return null;
+    if (raw === null) return soldOut;
+    // the record reserve's rule wrote (includes/reserveOne.lua), decoded as its replay reply
+    const rec = JSON.parse(raw) as { o: string; q: number; a: number; e: number; c: number; u: string; h: string };
+    if (rec.h !== requestHash(req)) return decodeReserve(req.product_id, req, [2]) as ReserveOutcome;
+    const replay = decodeReserve(req.product_id, req, [1, rec.o, rec.q, rec.a, rec.e, rec.c, rec.u]) as ReserveOutcome & { ok: true };
+    // durable before the 202, like every replay; if the stream does not take it, the inventory answers
+    return replays.publish(replay.order, idempotencyKey).then(() => replay, () => null);
+  }
+}

@@ -1,0 +1,30 @@
+/**
+ * The inventory's announcements to every node about a product's stock: it sold out, or
+ * units came back. Gateways keep their sold-out hint by them (./sold-out-edge.ts).
+ *
+ * `announceStockReturned` is THE "units back" signal: whatever gives units back to a
+ * product's shard (release of a reservation: expiry, cancel, failed payment; restock;
+ * a rebuild) calls it once the units are back, and every node drops its flag at once.
+ */
+import type { ServiceBroker } from "moleculer";
+import type { SoldOutRules } from "../domain/reservation.ts";
+
+export const STOCK_RETURNED_EVENT = "inventory.stock.returned";
+export const SOLD_OUT_EVENT = "inventory.stock.soldOut";
+
+export interface StockReturned {
+  product_id: number;
+}
+
+export type SoldOutNotice = { product_id: number } & SoldOutRules;
+
+/** Units of `productId` are on sale again: tells every node (broadcast, this one included). */
+export function announceStockReturned(broker: ServiceBroker, productId: number): void {
+  // a lost announcement costs at most the flag's lapse time, never a wrong answer
+  Promise.resolve(broker.broadcast(STOCK_RETURNED_EVENT, { product_id: productId } satisfies StockReturned)).catch(() => undefined);
+}
+
+/** `productId` just sold out: every node may answer SOLD_OUT itself for a while. */
+export function announceSoldOut(broker: ServiceBroker, productId: number, rules: SoldOutRules): void {
+  Promise.resolve(broker.broadcast(SOLD_OUT_EVENT, { product_id: productId, ...rules } satisfies SoldOutNotice)).catch(() => undefined);
+}

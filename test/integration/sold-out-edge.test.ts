@@ -1,0 +1,262 @@
+/**
+ * Sold-out traffic stays at the edge: three gateway nodes and one inventory node over
+ * the NATS transporter. A gateway that knows a product is sold out answers 409 itself
+ * (a middleware counts its remote calls), replays winning keys without a call, and puts
+ * the product on sale again the moment any node gives units back; a gateway that lost
+ * that event sells again once its flag lapsed. The contract's stampede, per-user and
+ * idempotency rules hold across two gateways with the hint on.
+ */
+import { jest } from "@jest/globals";
+import { randomUUID } from "node:crypto";
+import type { Middleware } from "moleculer";
+import { ADMIN_TOKEN, startStack, eventually, type HttpReply, type Stack } from "../support/stack.ts";
+import { STOCK_RETURNED_EVENT } from "../../src/lib/stock-events.ts";
+import { eventId, sendWebhook } from "../support/webhooks.ts";
+
+jest.setTimeout(120_000);
+
+/** Lapse of gateways A and B: longer than any test, so only an event can lift their flags. */
+const LONG_LAPSE_MS = 60_000;
+/** Lapse of gateway C, the one that loses "units back" events. */
+const SHORT_LAPSE_MS = 4_000;
+
+interface Observed {
+  remoteCalls: number;
+  returned: Set<number>;
+  dropped: Set<number>;
+  dropReturned: boolean;
+}
+
+/**
+ * Counts the calls this node sends to other nodes, records (or drops) "units back" events.
+ * The gateway's readiness probe (a timer asking inventory.health, not caused by any
+ * request) is not counted.
+ */
+function observer(o: Observed): Middleware {
+  return {
+    name: "ObserveEdge",
+    remoteAction(next: (ctx: unknown) => Promise<unknown>, action: { name: string }) {
+      if (action.name === "inventory.health") return next;
+      return (ctx: unknown) => {
+        o.remoteCalls++;
+        return next(ctx);
+      };
+    },
+    localEvent(next: (ctx: { params: { product_id: number } }) => Promise<unknown>, event: { name: string }) {
+      if (event.name !== STOCK_RETURNED_EVENT) return next;
+      return (ctx: { params: { product_id: number } }) => {
+        if (o.dropReturned) {
+          o.dropped.add(ctx.params.product_id);
+          return Promise.resolve();
+        }
+        o.returned.add(ctx.params.product_id);
+        return next(ctx);
+      };
+    },
+  } as unknown as Middleware;
+}
+
+const observed = (): Observed => ({ remoteCalls: 0, returned: new Set(), dropped: new Set(), dropReturned: false });
+
+let backend: Stack;
+const gw: Record<"a" | "b" | "c", { stack: Stack; seen: Observed }> = {} as never;
+
+beforeAll(async () => {
+  backend = await startStack({
+    TRANSPORTER: "nats", SERVICES: "inventory,orders,payments,sweeper", NODE_ID: "inv", SOLD_OUT_FLAG_MS: String(LONG_LAPSE_MS),
+    REQUEST_TIMEOUT_MS: "60000",
+  });
+  const shared = { TRANSPORTER: "nats", SERVICES: "gateway", STREAM_PREFIX: backend.config.streamPrefix, DATABASE_URL: backend.config.databaseUrl, REQUEST_TIMEOUT_MS: "60000" };
+  for (const [name, lapse] of [["a", LONG_LAPSE_MS], ["b", LONG_LAPSE_MS], ["c", SHORT_LAPSE_MS]] as const) {
+    const seen = observed();
+    const stack = await startStack({ ...shared, NODE_ID: `gw-${name}`, SOLD_OUT_FLAG_MS: String(lapse) }, { middlewares: [observer(seen)] });
+    gw[name] = { stack, seen };
+  }
+  for (const { stack } of Object.values(gw)) await stack.broker.waitForServices(["inventory", "orders"]);
+  // every gateway must receive broadcasts before a test relies on them
+  await eventually(async () => Object.values(gw).every(({ stack }) => stack.broker.registry.getNodeList({ onlyAvailable: true }).length === 4), 10_000, "all nodes known");
+});
+
+afterAll(async () => {
+  for (const { stack } of Object.values(gw ?? {})) await stack?.stop();
+  await backend?.stop();
+});
+
+const order = (g: "a" | "b" | "c", body: Record<string, unknown>, headers: Record<string, string> = {}) =>
+  gw[g].stack.http("POST", "/api/orders", body, headers);
+
+/** The replies and the number of calls the gateway sent to other nodes while answering them. */
+async function counted(g: "a" | "b" | "c", send: () => Promise<HttpReply[]>): Promise<{ replies: HttpReply[]; calls: number }> {
+  const before = gw[g].seen.remoteCalls;
+  const replies = await send();
+  return { replies, calls: gw[g].seen.remoteCalls - before };
+}
+
+async function restock(id: number, add: number) {
+  const r = await gw.a.stack.http("POST", `/api/admin/products/${id}/restock`, { add }, { authorization: `Bearer ${ADMIN_TOKEN}` });
+  expect(r.status).toBe(200);
+}
+
+/** Sells a product out and waits until gateway `g` answers it from its flag. */
+async function flagged(g: "a" | "b" | "c", productId: number) {
+  await eventually(async () => {
+    const { replies, calls } = await counted(g, async () => [await order(g, { product_id: productId, qty: 1, user_id: `probe-${randomUUID()}` })]);
+    return replies[0].status === 409 && replies[0].body.error.code === "SOLD_OUT" && calls === 0;
+  }, 20_000, `gateway ${g} flags product ${productId}`);
+}
+
+test("a gateway that knows a product is sold out answers 409 SOLD_OUT itself, with or without a key, and still refuses bad input", async () => {
+  const p = await gw.a.stack.createProduct({ stock: 2, max_per_order: 2, per_user_limit: 5 });
+  // the counter sees calls: a product on sale costs one call per order
+  const sale = await counted("a", async () => [await order("a", { product_id: p.id, qty: 2, user_id: "first" })]);
+  expect(sale.replies[0].status).toBe(202);
+  expect(sale.calls).toBe(1);
+  // gateway A learns it from a reply; B from the inventory's announcement
+  expect((await order("a", { product_id: p.id, qty: 1, user_id: "late" })).body.error.code).toBe("SOLD_OUT");
+  await flagged("b", p.id);
+
+  for (const g of ["a", "b"] as const) {
+    const { replies, calls } = await counted(g, () => Promise.all(Array.from({ length: 40 }, (_, i) =>
+      order(g, { product_id: p.id, qty: 1, user_id: `u${i}` }, i % 2 ? { "idempotency-key": randomUUID() } : {}))));
+    expect(calls).toBe(0);
+    expect(replies.every((r) => r.status === 409 && r.body.error.code === "SOLD_OUT")).toBe(true);
+    expect(replies[0].body).toEqual({ error: { code: "SOLD_OUT", message: "the product is sold out" } });
+  }
+  // what the reserve rule refuses first is still refused as such (by the inventory)
+  for (const [body, code] of [
+    [{ product_id: p.id, qty: 3, user_id: "x" }, "VALIDATION_ERROR"],
+    [{ product_id: p.id, qty: 1 }, "VALIDATION_ERROR"],
+    [{ product_id: p.id, qty: 0, user_id: "x" }, "VALIDATION_ERROR"],
+    [{ product_id: p.id, qty: 1, user_id: "x", extra: true }, "VALIDATION_ERROR"],
+  ] as const) {
+    const r = await order("b", body);
+    expect([r.status, r.body.error.code]).toEqual([422, code]);
+  }
+});
+
+test("units returned anywhere are on sale again on every gateway at once", async () => {
+  const p = await gw.a.stack.createProduct({ stock: 1, max_per_order: 1 });
+  const won = await order("a", { product_id: p.id, qty: 1, user_id: "w" });
+  expect(won.status).toBe(202);
+  await flagged("a", p.id);
+  await flagged("b", p.id);
+
+  // a restock through gateway A's admin route: units back on both gateways, whose flags would hold for a minute
+  await restock(p.id, 2);
+  await eventually(async () => gw.a.seen.returned.has(p.id) && gw.b.seen.returned.has(p.id), 10_000, "both gateways told");
+  expect((await order("b", { product_id: p.id, qty: 1, user_id: "b1" })).status).toBe(202);
+  expect((await order("a", { product_id: p.id, qty: 1, user_id: "a1" })).status).toBe(202);
+  await flagged("a", p.id);
+  await flagged("b", p.id);
+
+  // a failed payment, through gateway B to the payments node: the order is cancelled, its units released
+  gw.a.seen.returned.delete(p.id);
+  gw.b.seen.returned.delete(p.id);
+  await eventually(async () => (await backend.db.query("select 1 from orders where id = $1", [won.body.order_id])).rowCount === 1, 30_000, "the order row");
+  const failed = await sendWebhook(gw.b.stack, { event_id: eventId(), order_id: won.body.order_id, status: "failed", amount_cents: won.body.amount_cents });
+  expect(failed.body).toMatchObject({ order_status: "cancelled" });
+  await eventually(async () => gw.a.seen.returned.has(p.id) && gw.b.seen.returned.has(p.id), 10_000, "both gateways told");
+  const again = await Promise.all([order("a", { product_id: p.id, qty: 1, user_id: "a2" }), order("b", { product_id: p.id, qty: 1, user_id: "b2" })]);
+  expect(again.map((r) => r.status).sort()).toEqual([202, 409]);
+  expect(again.find((r) => r.status === 409)!.body.error.code).toBe("SOLD_OUT");
+});
+
+test("a gateway that lost the 'units back' event sells again once its flag lapsed", async () => {
+  const p = await gw.a.stack.createProduct({ stock: 1, max_per_order: 1 });
+  expect((await order("c", { product_id: p.id, qty: 1, user_id: "w" })).status).toBe(202);
+  await flagged("c", p.id);
+  gw.c.seen.dropReturned = true;
+  try {
+    await restock(p.id, 1);
+    await eventually(async () => gw.c.seen.dropped.has(p.id) && gw.a.seen.returned.has(p.id), 10_000, "the event reached A and was lost on C");
+    // gateway C still believes it sold out (the hint)
+    const stale = await counted("c", async () => [await order("c", { product_id: p.id, qty: 1, user_id: "c1" })]);
+    expect([stale.replies[0].status, stale.calls]).toEqual([409, 0]);
+    // ... until its flag lapses: then its next request reaches the inventory and wins
+    const sold = await eventually(async () => {
+      const r = await order("c", { product_id: p.id, qty: 1, user_id: "c2" });
+      return r.status === 202 ? r : null;
+    }, SHORT_LAPSE_MS + 5_000, "gateway C sells again");
+    expect(sold.body.product_id).toBe(p.id);
+  } finally {
+    gw.c.seen.dropReturned = false;
+  }
+});
+
+test("a winning key is replayed after the sell-out without a call; another body is 422; a losing key is SOLD_OUT", async () => {
+  const p = await gw.a.stack.createProduct({ stock: 2, max_per_order: 1 });
+  const keys = [randomUUID(), randomUUID()];
+  const wins = await Promise.all(keys.map((k, i) => order(i ? "b" : "a", { product_id: p.id, qty: 1, user_id: `k${i}` }, { "idempotency-key": k })));
+  expect(wins.map((r) => r.status)).toEqual([202, 202]);
+  await flagged("a", p.id);
+  await flagged("b", p.id);
+
+  for (const g of ["a", "b"] as const) {
+    for (const [i, k] of keys.entries()) {
+      const { replies: [replay], calls } = await counted(g, async () => [await order(g, { product_id: p.id, qty: 1, user_id: `k${i}` }, { "idempotency-key": k })]);
+      expect(calls).toBe(0);
+      expect(replay.status).toBe(202);
+      expect(replay.headers.get("idempotent-replayed")).toBe("true");
+      expect(replay.body).toEqual(wins[i].body);
+    }
+    const { replies, calls } = await counted(g, () => Promise.all([
+      order(g, { product_id: p.id, qty: 1, user_id: "someone-else" }, { "idempotency-key": keys[0] }),
+      order(g, { product_id: p.id, qty: 1, user_id: "k9" }, { "idempotency-key": randomUUID() }),
+    ]));
+    expect(calls).toBe(0);
+    expect(replies.map((r) => [r.status, r.body.error.code])).toEqual([[422, "IDEMPOTENCY_KEY_REUSED"], [409, "SOLD_OUT"]]);
+  }
+  // the replays were handed to the stream again under their order ids: still exactly two orders
+  await eventually(async () => {
+    const { rows } = await backend.db.query("select id from orders where product_id = $1", [p.id]);
+    return rows.length === 2 && rows.every((r) => wins.some((w) => w.body.order_id === r.id));
+  }, 30_000, "the two orders, once each");
+  const { rows } = await backend.db.query("select count(*)::int as n from orders where product_id = $1", [p.id]);
+  expect(rows[0].n).toBe(2);
+});
+
+describe("the contract across two gateways, the hint on", () => {
+  const both = (i: number) => (i % 2 ? "b" : "a");
+
+  test("1,000 buyers for 100 units through two gateways: exactly 100 win, the others SOLD_OUT, every retry answered as the first time", async () => {
+    const p = await gw.a.stack.createProduct({ stock: 100, max_per_order: 1, per_user_limit: 1 });
+    const key = (i: number) => `edge-stampede-${p.id}-${i}`;
+    const replies = await Promise.all(Array.from({ length: 1000 }, (_, i) =>
+      order(both(i), { product_id: p.id, qty: 1, user_id: `buyer-${i}` }, { "idempotency-key": key(i) })));
+    expect(replies.filter((r) => r.status === 202)).toHaveLength(100);
+    expect(replies.filter((r) => r.status === 409 && r.body.error.code === "SOLD_OUT")).toHaveLength(900);
+    // retries through the other gateway
+    const retries = await Promise.all(replies.map((_, i) =>
+      order(both(i + 1), { product_id: p.id, qty: 1, user_id: `buyer-${i}` }, { "idempotency-key": key(i) })));
+    retries.forEach((r, i) => {
+      expect(r.status).toBe(replies[i].status);
+      if (r.status === 202) expect(r.body.order_id).toBe(replies[i].body.order_id);
+    });
+    await eventually(async () => {
+      const { rows } = await backend.db.query("select count(*)::int as n from orders where product_id = $1", [p.id]);
+      return rows[0].n === 100;
+    }, 30_000, "100 orders in PostgreSQL");
+    const { rows: [prod] } = await backend.db.query("select stock_committed from products where id = $1", [p.id]);
+    expect(prod.stock_committed).toBe(100);
+  });
+
+  test("the per-user limit holds under a burst from one user through two gateways", async () => {
+    const p = await gw.a.stack.createProduct({ stock: 100, per_user_limit: 3, max_per_order: 3 });
+    const replies = await Promise.all(Array.from({ length: 30 }, (_, i) => order(both(i), { product_id: p.id, qty: 1, user_id: "greedy" })));
+    expect(replies.filter((r) => r.status === 202)).toHaveLength(3);
+    expect(replies.filter((r) => r.status === 409).every((r) => r.body.error.code === "LIMIT_EXCEEDED")).toBe(true);
+  });
+
+  test("20 concurrent retries of one key through two gateways make one order", async () => {
+    const p = await gw.a.stack.createProduct({ stock: 100 });
+    const key = randomUUID();
+    const replies = await Promise.all(Array.from({ length: 20 }, (_, i) => order(both(i), { product_id: p.id, qty: 1, user_id: "racer" }, { "idempotency-key": key })));
+    expect(replies.every((r) => r.status === 202)).toBe(true);
+    expect(new Set(replies.map((r) => r.body.order_id)).size).toBe(1);
+    expect(replies.filter((r) => r.headers.get("idempotent-replayed") === "true")).toHaveLength(19);
+    await eventually(async () => {
+      const { rows } = await backend.db.query("select count(*)::int as n from orders where idempotency_key = $1", [key]);
+      return rows[0].n === 1;
+    }, 30_000, "one order");
+  });
+});
