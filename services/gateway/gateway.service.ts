@@ -5,7 +5,9 @@
  * thin: they call the owning service with proper params, so the Shard strategy sees
  * `product_id` and routes each product to its inventory node. The hot route,
  * `POST /api/orders`, is answered in front of moleculer-web's router by
- * ./order-route.ts, with the same validation, rate limit and envelope.
+ * ./order-route.ts, with the same validation, rate limit and envelope. Buyer endpoints
+ * know their buyer through ./buyer-identity.ts (the `buyer` route authenticates,
+ * `buyers.assertOrderBuyer` is the one check of a route about one order).
  */
 import { createHash, timingSafeEqual } from "node:crypto";
 import http, { type IncomingMessage, type ServerResponse } from "node:http";
@@ -26,6 +28,7 @@ import {
   restockParams,
 } from "../../src/lib/params.ts";
 import { BODY_LIMIT_BYTES, orderRoute } from "./order-route.ts";
+import { buyerIdentity } from "./buyer-identity.ts";
 
 const AUDIT_TIMEOUT_MS = 120_000;
 /** how often a gateway asks an inventory node whether Redis is up (readiness) */
@@ -34,6 +37,8 @@ const READY_PROBE_MS = 1000;
 const LISTEN_BACKLOG = 4096;
 
 interface GatewayMeta {
+  /** the buyer, set by the `buyer` route's authentication (./buyer-identity.ts): a token's sub, or null */
+  user?: string | null;
   $location?: string;
   $responseType?: string;
   rawBody?: string;
@@ -51,6 +56,7 @@ const sha = (s: string) => createHash("sha256").update(s).digest();
 
 export default function gatewayService(config: Readonly<Config>): ServiceSchema {
   const limiter = new RateLimiter(config.rateLimitPerSecond, config.rateLimitBurst);
+  const buyers = buyerIdentity(config.buyerAuth);
   const adminDigest = sha(config.adminToken);
   const json = { json: { limit: BODY_LIMIT_BYTES, strict: true }, urlencoded: false };
   let sweepTimer: NodeJS.Timeout | undefined;
@@ -88,7 +94,6 @@ export default function gatewayService(config: Readonly<Config>): ServiceSchema 
           },
         },
         {
-          // POST /api/orders is answered before these routes: ./order-route.ts
           name: "public",
           path: "/api",
           mappingPolicy: "restrict",
@@ -96,6 +101,18 @@ export default function gatewayService(config: Readonly<Config>): ServiceSchema 
           bodyParsers: false,
           aliases: {
             "GET /products/:id": "gateway.product",
+          },
+        },
+        {
+          // The buyer's endpoints: ctx.meta.user is the buyer (BUYER_AUTH=jwt: the token's sub).
+          // POST /api/orders is answered before these routes: ./order-route.ts
+          name: "buyer",
+          path: "/api",
+          mappingPolicy: "restrict",
+          authentication: "authenticateBuyer",
+          logging: false,
+          bodyParsers: false,
+          aliases: {
             "GET /orders/:id": "gateway.order",
           },
         },
@@ -135,8 +152,10 @@ export default function gatewayService(config: Readonly<Config>): ServiceSchema 
     actions: {
       order: {
         params: orderIdPathParams,
-        handler(ctx: Context<{ id: string }>) {
-          return ctx.call("orders.get", { id: ctx.params.id });
+        async handler(ctx: Context<{ id: string }, GatewayMeta>) {
+          const order = await ctx.call<{ user_id: string | null }, object>("orders.get", { id: ctx.params.id });
+          buyers.assertOrderBuyer(ctx.meta.user, order);
+          return order;
         },
       },
       product: {
@@ -238,7 +257,7 @@ export default function gatewayService(config: Readonly<Config>): ServiceSchema 
     methods: {
       /** moleculer-web's server, with POST /api/orders answered first (./order-route.ts). */
       createServer(this: { server: http.Server; httpHandler: (req: IncomingMessage, res: ServerResponse) => void; broker: never; logger: never }) {
-        const orders = orderRoute(this.broker, limiter, this.logger, config.requestTimeoutMs);
+        const orders = orderRoute(this.broker, limiter, this.logger, config.requestTimeoutMs, buyers);
         const lifecycle = lifecycleOf(this.broker);
         const server = http.createServer((req, res) => {
           // draining: answer what still arrives, and have the client reconnect elsewhere
@@ -259,6 +278,10 @@ export default function gatewayService(config: Readonly<Config>): ServiceSchema 
         const listen = server.listen.bind(server) as (port: number, host: string, backlog: number, cb: () => void) => http.Server;
         server.listen = ((port: number, host: string, cb: () => void) => listen(port, host, LISTEN_BACKLOG, cb)) as typeof server.listen;
         this.server = server;
+      },
+      /** The `buyer` route's authentication: what it returns becomes ctx.meta.user. */
+      authenticateBuyer(_ctx: Context, _route: unknown, req: Req) {
+        return buyers.authenticate(req.headers.authorization);
       },
       authorize(_ctx: Context, _route: unknown, req: Req) {
         const header = req.headers.authorization ?? "";

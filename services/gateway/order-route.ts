@@ -7,21 +7,24 @@
  * machinery: measured, that was most of the node's CPU. Here the same contract costs
  * one `broker.call("inventory.reserve")` — still routed by the Shard strategy on
  * `product_id`, validated once by the inventory's `params` — plus a bounded body read,
- * the same per-buyer rate limit and the same error envelope (`toHttpError`) as every
- * other route. Everything else goes to moleculer-web.
+ * the buyer's token checked locally (./buyer-identity.ts, when BUYER_AUTH=jwt), the same
+ * per-buyer rate limit and the same error envelope (`toHttpError`) as every other route.
+ * Everything else goes to moleculer-web.
  */
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { ServiceBroker } from "moleculer";
 import { ERROR_STATUS, errorBody, FlashError } from "../../src/lib/errors.ts";
 import { sendError, sendJson } from "../../src/lib/http-envelope.ts";
 import type { RateLimiter } from "../../src/lib/rate-limiter.ts";
+import type { BuyerIdentity } from "./buyer-identity.ts";
 import type { OrderRequest, ReserveOutcome } from "../../src/domain/reservation.ts";
 import { newOrderId } from "../../src/domain/order-id.ts";
 import { MAX_INT } from "../../src/lib/params.ts";
 
 export const BODY_LIMIT_BYTES = 16 * 1024;
-const PATH = "/api/orders";
-const IDEMPOTENCY_KEY_RE = /^[\x20-\x7e]{1,128}$/;
+export const ORDERS_PATH = "/api/orders";
+const PATH = ORDERS_PATH;
+export const IDEMPOTENCY_KEY_RE = /^[\x20-\x7e]{1,128}$/;
 const JSON_TYPE_RE = /^application\/([\w.+-]+\+)?json\s*(;|$)/i;
 const CHARSET_RE = /;\s*charset\s*=\s*"?([\w-]+)"?/i;
 
@@ -32,9 +35,10 @@ export interface OrderRoute {
   handle(req: IncomingMessage, res: ServerResponse): boolean;
 }
 
-export function orderRoute(broker: ServiceBroker, limiter: RateLimiter, logger: Logger, requestTimeoutMs: number): OrderRoute {
+export function orderRoute(broker: ServiceBroker, limiter: RateLimiter, logger: Logger, requestTimeoutMs: number, buyers: BuyerIdentity): OrderRoute {
   async function place(req: IncomingMessage, body: Buffer): Promise<{ status: number; headers: Record<string, string>; body: unknown }> {
-    const params = parseBody(req, body);
+    const buyer = await buyers.authenticate(req.headers.authorization);
+    const params = buyers.bindOrderRequest(parseBody(req, body), buyer);
     let idempotencyKey: string | null = null;
     const key = req.headers["idempotency-key"];
     if (key !== undefined) {

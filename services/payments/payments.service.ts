@@ -7,7 +7,7 @@ import type { Context, ServiceSchema } from "moleculer";
 import type { MikroORM } from "@mikro-orm/postgresql";
 import type { Config } from "../../src/lib/config.ts";
 import { FlashError } from "../../src/lib/errors.ts";
-import { compileCheck } from "../../src/lib/params.ts";
+import { compileCheck, paymentEventParams } from "../../src/lib/params.ts";
 import { ormResource } from "../../src/lib/resources.ts";
 import { applyInventoryEffects } from "../../src/lib/inventory-effects.ts";
 import { verifyWebhookSignature } from "../../src/domain/webhook-signature.ts";
@@ -20,13 +20,7 @@ export interface WebhookAnswer {
   body: Record<string, unknown>;
 }
 
-const checkEvent = compileCheck({
-  $$strict: "remove",
-  event_id: { type: "string", min: 1, max: 128 },
-  order_id: { type: "uuid" },
-  status: { type: "enum", values: ["succeeded", "failed"] },
-  amount_cents: { type: "number", integer: true, min: 0, max: Number.MAX_SAFE_INTEGER },
-});
+const checkEvent = compileCheck(paymentEventParams);
 
 export default function paymentsService(config: Readonly<Config>): ServiceSchema {
   let orm: MikroORM;

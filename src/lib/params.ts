@@ -37,6 +37,21 @@ export const orderIdPathParams = {
   id: { type: "uuid" },
 } as const;
 
+/** The claims of a buyer token we rely on: its `sub` becomes the order's `user_id`, so it is held to the same rule. */
+export const buyerClaimsParams = {
+  $$strict: "remove",
+  sub: userId,
+} as const;
+
+/** The payment provider's event, checked after its signature (POST /api/payments/webhook). */
+export const paymentEventParams = {
+  $$strict: "remove",
+  event_id: { type: "string", min: 1, max: 128 },
+  order_id: { type: "uuid" },
+  status: { type: "enum", values: ["succeeded", "failed"] },
+  amount_cents: { type: "number", integer: true, min: 0, max: Number.MAX_SAFE_INTEGER },
+} as const;
+
 export const createProductParams = {
   $$strict: true,
   name: { type: "string", min: 1, max: 200, trim: true },
