@@ -29,6 +29,8 @@ import {
 } from "../../src/lib/params.ts";
 import { BODY_LIMIT_BYTES, orderRoute } from "./order-route.ts";
 import { buyerIdentity } from "./buyer-identity.ts";
+import { apiReference } from "./pages/api-reference.ts";
+import { openApiDocument } from "../../src/lib/openapi/document.ts";
 
 const AUDIT_TIMEOUT_MS = 120_000;
 /** how often a gateway asks an inventory node whether Redis is up (readiness) */
@@ -57,6 +59,8 @@ const sha = (s: string) => createHash("sha256").update(s).digest();
 export default function gatewayService(config: Readonly<Config>): ServiceSchema {
   const limiter = new RateLimiter(config.rateLimitPerSecond, config.rateLimitBurst);
   const buyers = buyerIdentity(config.buyerAuth);
+  const reference = apiReference();
+  const openApiJson = JSON.stringify(openApiDocument());
   const adminDigest = sha(config.adminToken);
   const json = { json: { limit: BODY_LIMIT_BYTES, strict: true }, urlencoded: false };
   let sweepTimer: NodeJS.Timeout | undefined;
@@ -128,6 +132,26 @@ export default function gatewayService(config: Readonly<Config>): ServiceSchema 
             ctx.meta.rawBody = Buffer.isBuffer(req.body) ? req.body.toString("base64") : "";
             const sig = req.headers["x-signature"];
             ctx.meta.signature = typeof sig === "string" ? sig : undefined;
+          },
+        },
+        {
+          // the contract, machine-readable and readable (src/lib/openapi/, ./pages/api-reference.ts)
+          name: "documents",
+          path: "/",
+          mappingPolicy: "restrict",
+          logging: false,
+          bodyParsers: false,
+          aliases: {
+            "GET /api/openapi.json"(_req: Req, res: ServerResponse) {
+              res.writeHead(200, { "Content-Type": "application/json; charset=utf-8", "Content-Length": String(Buffer.byteLength(openApiJson)), "Cache-Control": "no-cache" });
+              res.end(openApiJson);
+            },
+            "GET /docs"(_req: Req, res: ServerResponse) {
+              reference.page(res);
+            },
+            "GET /docs/assets/:file"(req: Req & { $params: { file?: unknown } }, res: ServerResponse) {
+              reference.asset(res, req.$params.file);
+            },
           },
         },
         {

@@ -15,6 +15,7 @@ import type { IncomingMessage, ServerResponse } from "node:http";
 import type { ServiceBroker } from "moleculer";
 import { ERROR_STATUS, errorBody, FlashError } from "../../src/lib/errors.ts";
 import { sendError, sendJson } from "../../src/lib/http-envelope.ts";
+import { IDEMPOTENCY_KEY_RE } from "../../src/lib/params.ts";
 import type { RateLimiter } from "../../src/lib/rate-limiter.ts";
 import type { BuyerIdentity } from "./buyer-identity.ts";
 import type { OrderRequest, ReserveOutcome } from "../../src/domain/reservation.ts";
@@ -23,8 +24,6 @@ import { MAX_INT } from "../../src/lib/params.ts";
 
 export const BODY_LIMIT_BYTES = 16 * 1024;
 export const ORDERS_PATH = "/api/orders";
-const PATH = ORDERS_PATH;
-export const IDEMPOTENCY_KEY_RE = /^[\x20-\x7e]{1,128}$/;
 const JSON_TYPE_RE = /^application\/([\w.+-]+\+)?json\s*(;|$)/i;
 const CHARSET_RE = /;\s*charset\s*=\s*"?([\w-]+)"?/i;
 
@@ -120,8 +119,8 @@ export function orderRoute(broker: ServiceBroker, limiter: RateLimiter, logger: 
 }
 
 function isOrdersPath(url: string | undefined): boolean {
-  if (!url || !url.startsWith(PATH)) return false;
-  const rest = url.length === PATH.length ? "" : url[PATH.length];
+  if (!url || !url.startsWith(ORDERS_PATH)) return false;
+  const rest = url.length === ORDERS_PATH.length ? "" : url[ORDERS_PATH.length];
   return rest === "" || rest === "?";
 }
 

@@ -19,6 +19,10 @@ export function compileCheck(schema: object): Check {
 const productId = { type: "number", integer: true, positive: true, max: MAX_INT } as const;
 const userId = { type: "string", min: 1, max: 64 } as const;
 
+/** The `Idempotency-Key` header of POST /api/orders (checked by the hot route, documented from here). */
+export const IDEMPOTENCY_KEY_RE = /^[\x20-\x7e]{1,128}$/;
+export const idempotencyKeyRule = { type: "string", pattern: IDEMPOTENCY_KEY_RE } as const;
+
 export const placeOrderParams = {
   $$strict: true,
   product_id: productId,
