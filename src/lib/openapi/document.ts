@@ -38,9 +38,9 @@ interface Operation {
 const JSON_TYPE = "application/json";
 const ref = (name: string) => ({ $ref: `#/components/schemas/${name}` });
 const BODY_ERRORS: ErrorAnswer[] = ["BAD_REQUEST", ["BAD_REQUEST", 413], ["BAD_REQUEST", 415], "VALIDATION_ERROR"];
-const ADMIN = [{ adminToken: [] }];
+const ADMIN: Array<Record<string, string[]>> = [{ adminToken: [] }];
 /** BUYER_AUTH=jwt: a buyer token; BUYER_AUTH=none (the default): nothing */
-const BUYER = [{ buyerToken: [] }, {}];
+const BUYER: Array<Record<string, string[]>> = [{ buyerToken: [] }, {}];
 const BUYER_ERRORS: ErrorAnswer[] = ["UNAUTHORIZED", "FORBIDDEN"];
 const SSE_NOTE = "`text/event-stream`, one JSON object per `data:` line, a comment line at least every 15 s; a reconnecting client gets the current state first.";
 
@@ -198,7 +198,7 @@ function errorResponses(errors: ErrorAnswer[]): Record<string, unknown> {
         [JSON_TYPE]: {
           schema: {
             allOf: [ref("Error")],
-            properties: { error: { properties: { code: { enum: codes } } } },
+            properties: { error: { properties: { code: { type: "string", enum: codes } } } },
           },
         },
       },
