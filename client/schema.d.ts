@@ -71,6 +71,10 @@ export interface paths {
     /** A readable API reference of this document */
     get: operations["getDocs"];
   };
+  "/docs/assets/{file}": {
+    /** The reference page's scripts, styles and icon (from the swagger-ui-dist package) */
+    get: operations["getDocsAssetsFile"];
+  };
   "/": {
     /** The storefront: a product, its live stock, a buy button, the order's live status */
     get: operations["getRoot"];
@@ -1098,6 +1102,33 @@ export interface operations {
       200: {
         content: {
           "text/html": string;
+        };
+      };
+    };
+  };
+  /** The reference page's scripts, styles and icon (from the swagger-ui-dist package) */
+  getDocsAssetsFile: {
+    parameters: {
+      path: {
+        file: string;
+      };
+    };
+    responses: {
+      /** @description the file (JavaScript, CSS or PNG) */
+      200: {
+        content: {
+          "application/octet-stream": string;
+        };
+      };
+      /** @description `NOT_FOUND` */
+      404: {
+        content: {
+          "application/json": {
+            error?: {
+              /** @enum {string} */
+              code?: "NOT_FOUND";
+            };
+          } & components["schemas"]["Error"];
         };
       };
     };

@@ -127,6 +127,12 @@ const OPERATIONS: Operation[] = [
     ok: { 200: { description: "an HTML page (its scripts and styles are served from here, no CDN)", mediaType: "text/html", schema: { type: "string" } } }, errors: [],
   },
   {
+    method: "get", path: "/docs/assets/{file}", tag: "documents", summary: "The reference page's scripts, styles and icon (from the swagger-ui-dist package)",
+    params: { file: { type: "string", min: 1, max: 64 } }, pathFields: ["file"],
+    ok: { 200: { description: "the file (JavaScript, CSS or PNG)", mediaType: "application/octet-stream", schema: { type: "string" } } },
+    errors: [["NOT_FOUND", 404]],
+  },
+  {
     method: "get", path: "/", tag: "documents", summary: "The storefront: a product, its live stock, a buy button, the order's live status",
     ok: { 200: { description: "an HTML page", mediaType: "text/html", schema: { type: "string" } } }, errors: [],
   },
