@@ -161,3 +161,22 @@ describe("other paths", () => {
     await unchanged();
   });
 });
+
+describe("the documents", () => {
+  afterEach(unchanged);
+
+  test.each([
+    ["POST", "/api/openapi.json", 404, "NOT_FOUND"],
+    ["POST", "/docs", 404, "NOT_FOUND"],
+    ["GET", "/docs/assets/../../package.json", 404, "NOT_FOUND"],
+    ["GET", "/docs/assets/%2e%2e%2fpackage.json", 404, "NOT_FOUND"],
+    ["GET", "/docs/assets/index.html", 404, "NOT_FOUND"],
+    ["GET", `/docs/assets/${"x".repeat(2000)}`, 404, "NOT_FOUND"],
+  ])("%s %s → %d %s", async (method, path, status, code) => {
+    expectEnvelope(await stack.http(method, path, method === "POST" ? {} : undefined), status, code);
+  });
+
+  test("BUYER_AUTH=none: an order is read without a token, and a token is ignored", async () => {
+    expectEnvelope(await stack.http("GET", "/api/orders/00000000-0000-4000-8000-000000000000", undefined, { authorization: "Bearer junk" }), 404, "ORDER_NOT_FOUND");
+  });
+});

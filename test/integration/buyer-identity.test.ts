@@ -122,3 +122,46 @@ describe("the buyer is the token's sub", () => {
     expect((await order({ product_id: p.id, qty: 1 }, bearer(await hs256({ sub: "frank" })))).status).toBe(409);
   });
 });
+
+describe("bad input in jwt mode: a 4xx with the envelope, never a 500, nothing changed", () => {
+  let productId: number;
+  beforeAll(async () => {
+    productId = (await stack.createProduct({ stock: 20, per_user_limit: 5, max_per_order: 5 })).id;
+  });
+  afterEach(() => expectUntouched(productId, 20));
+
+  const header = (value: string) => ({ authorization: value });
+  test.each([
+    ["an Authorization of 9,000 characters", async () => header(`Bearer ${"a".repeat(9000)}`), 401, "UNAUTHORIZED"],
+    ["a token with a space inside", async () => header(`Bearer ${(await hs256()).replace(".", ". ")}`), 401, "UNAUTHORIZED"],
+    ["segments that are not JSON", async () => header("Bearer e30.bm90IGpzb24.c2ln"), 401, "UNAUTHORIZED"],
+    ["an array sub", async () => bearer(await hs256({ sub: ["a", "b"] })), 401, "UNAUTHORIZED"],
+    ["a sub of 65 characters", async () => bearer(await hs256({ sub: "s".repeat(65) })), 401, "UNAUTHORIZED"],
+    ["Basic credentials", async () => header("Basic dXNlcjpwYXNz"), 401, "UNAUTHORIZED"],
+  ])("POST /api/orders with %s → %d %s", async (_name, headers, status, code) => {
+    expectEnvelope(await order({ product_id: productId, qty: 1 }, await headers()), status, code);
+  });
+
+  test.each([
+    ["user_id null", { user_id: null }, 403, "FORBIDDEN"],
+    ["a numeric user_id", { user_id: 7 }, 403, "FORBIDDEN"],
+    ["an unknown field", { coupon: "FREE" }, 422, "VALIDATION_ERROR"],
+    ["qty 0", { qty: 0 }, 422, "VALIDATION_ERROR"],
+  ])("a valid token and a body with %s → %d %s", async (_name, fields, status, code) => {
+    expectEnvelope(await order({ product_id: productId, qty: 1, ...fields }, bearer(await hs256({ sub: "grace" }))), status, code);
+  });
+
+  test("a valid token and malformed JSON → 400 BAD_REQUEST", async () => {
+    const r = await stack.http("POST", "/api/orders", "{\"product_id\":", { "content-type": "application/json", ...bearer(await hs256()) });
+    expectEnvelope(r, 400, "BAD_REQUEST");
+  });
+
+  test.each([
+    ["/api/orders/not-a-uuid", false, 401, "UNAUTHORIZED"],
+    ["/api/orders/not-a-uuid", true, 422, "VALIDATION_ERROR"],
+    ["/api/orders/00000000-0000-4000-8000-000000000000", true, 404, "ORDER_NOT_FOUND"],
+    ["/api/orders/00000000-0000-4000-8000-000000000000", false, 401, "UNAUTHORIZED"],
+  ])("GET %s (token: %s) → %d %s", async (path, withToken, status, code) => {
+    expectEnvelope(await stack.http("GET", path, undefined, withToken ? bearer(await hs256()) : {}), status, code);
+  });
+});
