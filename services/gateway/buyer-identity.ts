@@ -59,7 +59,9 @@ export function buyerIdentity(config: Readonly<BuyerAuthConfig>): BuyerIdentity 
     };
   }
 
-  const secret = config.secret === undefined ? undefined : new TextEncoder().encode(config.secret);
+  // imported once: given raw bytes, jose would import the HMAC key again on every request
+  const secret = config.secret === undefined ? undefined
+    : crypto.subtle.importKey("raw", new TextEncoder().encode(config.secret), { name: "HMAC", hash: "SHA-256" }, false, ["verify"]);
   const publicKeys: JWTVerifyGetKey | undefined =
     config.jwks === undefined ? undefined
     : "url" in config.jwks ? createRemoteJWKSet(config.jwks.url, { cacheMaxAge: JWKS_CACHE_MAX_AGE_MS, timeoutDuration: JWKS_TIMEOUT_MS })
