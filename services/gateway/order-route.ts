@@ -15,12 +15,11 @@ import type { IncomingMessage, ServerResponse } from "node:http";
 import type { ServiceBroker } from "moleculer";
 import { ERROR_STATUS, errorBody, FlashError } from "../../src/lib/errors.ts";
 import { sendError, sendJson } from "../../src/lib/http-envelope.ts";
-import { IDEMPOTENCY_KEY_RE } from "../../src/lib/params.ts";
 import type { RateLimiter } from "../../src/lib/rate-limiter.ts";
 import type { BuyerIdentity } from "./buyer-identity.ts";
 import type { OrderRequest, ReserveOutcome } from "../../src/domain/reservation.ts";
 import { newOrderId } from "../../src/domain/order-id.ts";
-import { MAX_INT } from "../../src/lib/params.ts";
+import { IDEMPOTENCY_KEY_RE, MAX_INT } from "../../src/lib/params.ts";
 
 export const BODY_LIMIT_BYTES = 16 * 1024;
 export const ORDERS_PATH = "/api/orders";
