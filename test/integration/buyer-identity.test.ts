@@ -103,6 +103,18 @@ describe("the buyer is the token's sub", () => {
     expect(read.status).toBe(200);
   });
 
+  test("another buyer sending a buyer's Idempotency-Key gets no replay of that buyer's order", async () => {
+    const p = await stack.createProduct({ stock: 5 });
+    const key = { "idempotency-key": `shared-key-${p.id}` };
+    const first = await order({ product_id: p.id, qty: 1 }, { ...bearer(await hs256({ sub: "ivy" })), ...key });
+    expect(first.status).toBe(202);
+    const other = await order({ product_id: p.id, qty: 1 }, { ...bearer(await hs256({ sub: "jack" })), ...key });
+    expectEnvelope(other, 422, "IDEMPOTENCY_KEY_REUSED");
+    expect(JSON.stringify(other.body)).not.toContain(first.body.order_id);
+    const replay = await order({ product_id: p.id, qty: 1 }, { ...bearer(await hs256({ sub: "ivy" })), ...key });
+    expect([replay.status, replay.body.order_id]).toEqual([202, first.body.order_id]);
+  });
+
   test("the per-user limit counts sub", async () => {
     const p = await stack.createProduct({ stock: 10, per_user_limit: 2 });
     const carol = bearer(await hs256({ sub: "carol" }));
