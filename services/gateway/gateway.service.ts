@@ -7,7 +7,9 @@
  * `POST /api/orders`, is answered in front of moleculer-web's router by
  * ./order-route.ts, with the same validation, rate limit and envelope. The operator's
  * dashboard (page and live stream) is answered the same way by ./dashboard-route.ts;
- * its session is traded here, on the admin route.
+ * its session is traded here, on the admin route. Buyer endpoints
+ * know their buyer through ./buyer-identity.ts (the `buyer` route authenticates,
+ * `buyers.assertOrderBuyer` is the one check of a route about one order).
  */
 import { createHash, timingSafeEqual } from "node:crypto";
 import http, { type IncomingMessage, type ServerResponse } from "node:http";
@@ -38,6 +40,9 @@ import { jetStreamResource, redisResource } from "../../src/lib/resources.ts";
 import { streamNames } from "../../src/lib/streams.ts";
 import { publishReservation } from "../../src/lib/publish-reservation.ts";
 import { SOLD_OUT_EVENT, STOCK_RETURNED_EVENT, type SoldOutNotice, type StockReturned } from "../../src/lib/stock-events.ts";
+import { buyerIdentity } from "./buyer-identity.ts";
+import { apiReference } from "./pages/api-reference.ts";
+import { openApiDocument } from "../../src/lib/openapi/document.ts";
 
 const AUDIT_TIMEOUT_MS = 120_000;
 /** how often a gateway asks an inventory node whether Redis is up (readiness) */
@@ -46,6 +51,8 @@ const READY_PROBE_MS = 1000;
 const LISTEN_BACKLOG = 4096;
 
 interface GatewayMeta {
+  /** the buyer, set by the `buyer` route's authentication (./buyer-identity.ts): a token's sub, or null */
+  user?: string | null;
   $location?: string;
   $responseType?: string;
   rawBody?: string;
@@ -63,6 +70,9 @@ const sha = (s: string) => createHash("sha256").update(s).digest();
 
 export default function gatewayService(config: Readonly<Config>): ServiceSchema {
   const limiter = new RateLimiter(config.rateLimitPerSecond, config.rateLimitBurst);
+  const buyers = buyerIdentity(config.buyerAuth);
+  const reference = apiReference();
+  const openApiJson = JSON.stringify(openApiDocument());
   const adminDigest = sha(config.adminToken);
   // body-parser would decode invalid UTF-8 as U+FFFD: refused instead, like on the hot route
   const json = { json: { limit: BODY_LIMIT_BYTES, strict: true, verify: (_req: unknown, _res: unknown, buf: Buffer) => utf8Body(buf) }, urlencoded: false };
@@ -108,7 +118,6 @@ export default function gatewayService(config: Readonly<Config>): ServiceSchema 
           },
         },
         {
-          // POST /api/orders is answered before these routes: ./order-route.ts
           name: "public",
           path: "/api",
           mappingPolicy: "restrict",
@@ -116,6 +125,18 @@ export default function gatewayService(config: Readonly<Config>): ServiceSchema 
           bodyParsers: false,
           aliases: {
             "GET /products/:id": "gateway.product",
+          },
+        },
+        {
+          // The buyer's endpoints: ctx.meta.user is the buyer (BUYER_AUTH=jwt: the token's sub).
+          // POST /api/orders is answered before these routes: ./order-route.ts
+          name: "buyer",
+          path: "/api",
+          mappingPolicy: "restrict",
+          authentication: "authenticateBuyer",
+          logging: false,
+          bodyParsers: false,
+          aliases: {
             "GET /orders/:id": "gateway.order",
           },
         },
@@ -131,6 +152,26 @@ export default function gatewayService(config: Readonly<Config>): ServiceSchema 
             ctx.meta.rawBody = Buffer.isBuffer(req.body) ? req.body.toString("base64") : "";
             const sig = req.headers["x-signature"];
             ctx.meta.signature = typeof sig === "string" ? sig : undefined;
+          },
+        },
+        {
+          // the contract, machine-readable and readable (src/lib/openapi/, ./pages/api-reference.ts)
+          name: "documents",
+          path: "/",
+          mappingPolicy: "restrict",
+          logging: false,
+          bodyParsers: false,
+          aliases: {
+            "GET /api/openapi.json"(_req: Req, res: ServerResponse) {
+              res.writeHead(200, { "Content-Type": "application/json; charset=utf-8", "Content-Length": String(Buffer.byteLength(openApiJson)), "Cache-Control": "no-cache" });
+              res.end(openApiJson);
+            },
+            "GET /docs"(_req: Req, res: ServerResponse) {
+              reference.page(res);
+            },
+            "GET /docs/assets/:file"(req: Req & { $params: { file?: unknown } }, res: ServerResponse) {
+              reference.asset(res, req.$params.file);
+            },
           },
         },
         {
@@ -155,8 +196,10 @@ export default function gatewayService(config: Readonly<Config>): ServiceSchema 
     actions: {
       order: {
         params: orderIdPathParams,
-        handler(ctx: Context<{ id: string }>) {
-          return ctx.call("orders.get", { id: ctx.params.id });
+        async handler(ctx: Context<{ id: string }, GatewayMeta>) {
+          const order = await ctx.call<{ user_id: string | null }, object>("orders.get", { id: ctx.params.id });
+          buyers.assertOrderBuyer(ctx.meta.user, order);
+          return order;
         },
       },
       product: {
@@ -293,7 +336,7 @@ export default function gatewayService(config: Readonly<Config>): ServiceSchema 
     methods: {
       /** moleculer-web's server, with POST /api/orders answered first (./order-route.ts). */
       createServer(this: { server: http.Server; httpHandler: (req: IncomingMessage, res: ServerResponse) => void; broker: never; logger: never }) {
-        const orders = orderRoute(this.broker, limiter, edge, this.logger, config.requestTimeoutMs);
+        const orders = orderRoute(this.broker, limiter, edge, this.logger, config.requestTimeoutMs, buyers);
         const lifecycle = lifecycleOf(this.broker);
         feed = new DashboardFeed(this.broker);
         const pages = (dashboard = dashboardRoute(session, feed, this.logger));
@@ -324,6 +367,10 @@ export default function gatewayService(config: Readonly<Config>): ServiceSchema 
         const listen = server.listen.bind(server) as (port: number, host: string, backlog: number, cb: () => void) => http.Server;
         server.listen = ((port: number, host: string, cb: () => void) => listen(port, host, LISTEN_BACKLOG, cb)) as typeof server.listen;
         this.server = server;
+      },
+      /** The `buyer` route's authentication: what it returns becomes ctx.meta.user. */
+      authenticateBuyer(_ctx: Context, _route: unknown, req: Req) {
+        return buyers.authenticate(req.headers.authorization);
       },
       authorize(_ctx: Context, _route: unknown, req: Req) {
         const header = req.headers.authorization ?? "";

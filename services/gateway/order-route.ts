@@ -7,24 +7,25 @@
  * machinery: measured, that was most of the node's CPU. Here the same contract costs
  * one `broker.call("inventory.reserve")` — still routed by the Shard strategy on
  * `product_id`, validated once by the inventory's `params` — plus a bounded body read,
- * the same per-buyer rate limit and the same error envelope (`toHttpError`) as every
- * other route. A product this gateway knows to be sold out costs no call at all
+ * the buyer's token checked locally (./buyer-identity.ts, when BUYER_AUTH=jwt), the same
+ * per-buyer rate limit and the same error envelope (`toHttpError`) as every other route.
+ * A product this gateway knows to be sold out costs no call at all
  * (src/lib/sold-out-edge.ts). Everything else goes to moleculer-web.
  */
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { ServiceBroker } from "moleculer";
 import { ERROR_STATUS, errorBody, FlashError } from "../../src/lib/errors.ts";
 import { sendError, sendJson } from "../../src/lib/http-envelope.ts";
-import { checkIdempotencyKey, utf8Body } from "../../src/lib/params.ts";
+import { checkIdempotencyKey, MAX_INT, utf8Body } from "../../src/lib/params.ts";
 import type { RateLimiter } from "../../src/lib/rate-limiter.ts";
 import { orderAnswerRecorder } from "../../src/lib/metrics.ts";
 import type { SoldOutEdge } from "../../src/lib/sold-out-edge.ts";
+import type { BuyerIdentity } from "./buyer-identity.ts";
 import type { OrderRequest, ReserveOutcome } from "../../src/domain/reservation.ts";
 import { newOrderId } from "../../src/domain/order-id.ts";
-import { MAX_INT } from "../../src/lib/params.ts";
 
 export const BODY_LIMIT_BYTES = 16 * 1024;
-const PATH = "/api/orders";
+export const ORDERS_PATH = "/api/orders";
 const JSON_TYPE_RE = /^application\/([\w.+-]+\+)?json\s*(;|$)/i;
 const CHARSET_RE = /;\s*charset\s*=\s*"?([\w-]+)"?/i;
 
@@ -35,12 +36,15 @@ export interface OrderRoute {
   handle(req: IncomingMessage, res: ServerResponse): boolean;
 }
 
-export function orderRoute(broker: ServiceBroker, limiter: RateLimiter, edge: SoldOutEdge, logger: Logger, requestTimeoutMs: number): OrderRoute {
+export function orderRoute(
+  broker: ServiceBroker, limiter: RateLimiter, edge: SoldOutEdge, logger: Logger, requestTimeoutMs: number, buyers: BuyerIdentity,
+): OrderRoute {
   // counted per answer for GET /metrics and the dashboard (flash_order_answers_total, flash_order_duration_ms)
   const record = orderAnswerRecorder(broker.isMetricsEnabled() ? (broker.metrics as never) : null);
 
   async function place(req: IncomingMessage, body: Buffer): Promise<{ status: number; headers: Record<string, string>; body: unknown; code: string }> {
-    const params = parseBody(req, body);
+    const buyer = await buyers.authenticate(req.headers.authorization);
+    const params = buyers.bindOrderRequest(parseBody(req, body), buyer);
     let idempotencyKey: string | null = null;
     const key = req.headers["idempotency-key"];
     if (key !== undefined) {
@@ -140,8 +144,8 @@ export function orderRoute(broker: ServiceBroker, limiter: RateLimiter, edge: So
 }
 
 function isOrdersPath(url: string | undefined): boolean {
-  if (!url || !url.startsWith(PATH)) return false;
-  const rest = url.length === PATH.length ? "" : url[PATH.length];
+  if (!url || !url.startsWith(ORDERS_PATH)) return false;
+  const rest = url.length === ORDERS_PATH.length ? "" : url[ORDERS_PATH.length];
   return rest === "" || rest === "?";
 }
 

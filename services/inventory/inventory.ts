@@ -6,20 +6,10 @@
 import type { OrderRequest, ReserveOutcome, ReservedOrder } from "../../src/domain/reservation.ts";
 import type { NewProduct } from "../../src/db/create-product.ts";
 import type { ProductRow } from "../../src/db/product-snapshot.ts";
+import type { components } from "../../client/schema.d.ts";
 
-/** A product as GET /api/products/{id} shows it. */
-export interface ProductView {
-  id: number;
-  name: string;
-  price_cents: number;
-  currency: string;
-  stock_total: number;
-  stock_available: number;
-  sale_starts_at: string | null;
-  sale_ends_at: string | null;
-  per_user_limit: number | null;
-  max_per_order: number;
-}
+/** A product as GET /api/products/{id} shows it: the published answer (src/lib/openapi/answers.ts). */
+export type ProductView = components["schemas"]["Product"];
 
 /** A shard's counters, for the audit and the REPL. */
 export interface ShardState {

@@ -1,25 +1,17 @@
 import type { EntityManager } from "@mikro-orm/postgresql";
 import { Order } from "../../entities/order.ts";
+import type { components } from "../../client/schema.d.ts";
 
-/** An order as GET /api/orders/{id} shows it. */
-export interface OrderView {
-  order_id: string;
-  status: string;
-  product_id: number;
-  qty: number;
-  user_id: string | null;
-  amount_cents: number;
-  created_at: string;
-  updated_at: string;
-  expires_at: string;
-}
+/** An order as GET /api/orders/{id} shows it: the published answer (src/lib/openapi/answers.ts). */
+export type OrderView = components["schemas"]["Order"];
 
 export async function findOrder(em: EntityManager, orderId: string): Promise<OrderView | null> {
   const o = await em.findOne(Order, { id: orderId });
   if (!o) return null;
   return {
     order_id: o.id,
-    status: o.status,
+    // the table's check constraint holds it to the statuses of API.md
+    status: o.status as OrderView["status"],
     product_id: o.product.id,
     qty: o.qty,
     user_id: o.userId ?? null,

@@ -2,6 +2,8 @@
  * The invariants of DESIGN.md, checked for one product from two readings: the
  * shard's counters and the database's order totals. Pure arithmetic.
  */
+import type { components } from "../../client/schema.d.ts";
+
 export interface ShardReading {
   loaded: boolean;
   stock_total: number;
@@ -26,18 +28,11 @@ export interface DbReading {
   doubly_applied_events: number;
 }
 
-export interface ProductAudit {
-  id: number;
-  stock_total: number;
-  available: number;
-  reserved: number;
-  pending: number;
-  paid: number;
-  consistent: boolean;
-  /** available + reserved + sold - stock_total in the shard: 0 when nothing leaked or oversold */
-  drift: number;
-  failures: Array<{ invariant: string; detail: string; by: number }>;
-}
+/**
+ * One product's line of GET /api/admin/audit: the published answer (src/lib/openapi/answers.ts).
+ * `drift` is available + reserved + sold - stock_total in the shard: 0 when nothing leaked or oversold.
+ */
+export type ProductAudit = components["schemas"]["Audit"]["products"][number];
 
 export function auditProduct(id: number, shard: ShardReading, db: DbReading, drained: boolean): ProductAudit {
   const failures: ProductAudit["failures"] = [];

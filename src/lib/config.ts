@@ -3,7 +3,23 @@
  * a bad value stops the process at start with a message naming the variable.
  * Defaults are for development; README.md lists every variable.
  */
+import { readFileSync } from "node:fs";
+
 export type InventoryMode = "redis" | "pg-lock";
+
+/** Where the buyer tokens' public keys come from: a JWKS read at start, or fetched (and cached) from a URL. */
+export type BuyerJwks = { url: URL } | { keys: { keys: Array<Record<string, unknown>> }; file: string };
+
+export interface BuyerAuthConfig {
+  mode: "none" | "jwt";
+  /** HS256 key (BUYER_JWT_SECRET) */
+  secret: string | undefined;
+  /** RS256/ES256 keys (BUYER_JWKS) */
+  jwks: BuyerJwks | undefined;
+  issuer: string | undefined;
+  audience: string[] | undefined;
+  leewaySeconds: number;
+}
 
 export interface Config {
   env: string;
@@ -49,6 +65,7 @@ export interface Config {
   heartbeatTimeoutS: number;
   soldOutFlagMs: number;
   reserveBatchMax: number;
+  buyerAuth: BuyerAuthConfig;
 }
 
 export class ConfigError extends Error {}
@@ -68,6 +85,59 @@ function int(env: NodeJS.ProcessEnv, name: string, def: number, min: number, max
 function str(env: NodeJS.ProcessEnv, name: string, def: string): string {
   const raw = env[name];
   return raw === undefined || raw === "" ? def : raw;
+}
+
+/** HS256 keys shorter than the hash (RFC 7518 §3.2) are guessable offline from one token. */
+const MIN_SECRET_BYTES = 32;
+
+function buyerAuth(env: NodeJS.ProcessEnv, relaxed: boolean): BuyerAuthConfig {
+  const mode = str(env, "BUYER_AUTH", "none");
+  if (mode !== "none" && mode !== "jwt") throw new ConfigError(`BUYER_AUTH must be "none" or "jwt", got "${mode}"`);
+  const secret = env.BUYER_JWT_SECRET || undefined;
+  if (secret !== undefined && Buffer.byteLength(secret) < MIN_SECRET_BYTES) {
+    throw new ConfigError(`BUYER_JWT_SECRET must be at least ${MIN_SECRET_BYTES} bytes (HS256)`);
+  }
+  const jwks = env.BUYER_JWKS ? jwksSource(env.BUYER_JWKS, relaxed) : undefined;
+  if (mode === "jwt" && !secret && !jwks) {
+    throw new ConfigError("BUYER_AUTH=jwt needs BUYER_JWT_SECRET (HS256) or BUYER_JWKS (RS256/ES256 keys: a file or an https URL)");
+  }
+  const audience = str(env, "BUYER_JWT_AUDIENCE", "").split(",").map((s) => s.trim()).filter(Boolean);
+  return {
+    mode,
+    secret,
+    jwks,
+    issuer: env.BUYER_JWT_ISSUER || undefined,
+    audience: audience.length > 0 ? audience : undefined,
+    leewaySeconds: int(env, "BUYER_JWT_LEEWAY_SECONDS", 30, 0, 300),
+  };
+}
+
+function jwksSource(raw: string, relaxed: boolean): BuyerJwks {
+  if (/^https?:\/\//i.test(raw)) {
+    let url: URL;
+    try {
+      url = new URL(raw);
+    } catch {
+      throw new ConfigError(`BUYER_JWKS is not a valid URL: "${raw}"`);
+    }
+    // keys fetched in clear text can be swapped on the way: only for local development
+    if (url.protocol === "http:" && !relaxed) throw new ConfigError("BUYER_JWKS must be an https URL outside development and test");
+    return { url };
+  }
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(readFileSync(raw, "utf8"));
+  } catch (err) {
+    throw new ConfigError(`BUYER_JWKS: cannot read a JSON Web Key Set from the file "${raw}": ${(err as Error).message}`);
+  }
+  const keys = (parsed as { keys?: unknown })?.keys;
+  if (!Array.isArray(keys) || keys.length === 0 || !keys.every((k) => k && typeof k === "object" && typeof k.kty === "string")) {
+    throw new ConfigError(`BUYER_JWKS: the file "${raw}" is not a JSON Web Key Set ({ "keys": [ { "kty": ... } ] })`);
+  }
+  if (keys.some((k) => "d" in k || k.kty === "oct")) {
+    throw new ConfigError(`BUYER_JWKS: the file "${raw}" holds private or symmetric keys; it must hold only public keys`);
+  }
+  return { keys: { keys }, file: raw };
 }
 
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Readonly<Config> {
@@ -150,5 +220,6 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Readonly<Confi
     heartbeatTimeoutS: int(env, "HEARTBEAT_TIMEOUT_S", 4, 2, 600),
     soldOutFlagMs: int(env, "SOLD_OUT_FLAG_MS", 1000, 0, 60_000),
     reserveBatchMax: int(env, "RESERVE_BATCH_MAX", 64, 1, 1000),
+    buyerAuth: Object.freeze(buyerAuth(env, relaxed)),
   });
 }

@@ -52,10 +52,10 @@ export function utf8Body(body: Buffer): string {
 const productId = { type: "number", integer: true, positive: true, max: MAX_INT } as const;
 const userId = idRule(1, 64);
 
-/** The Idempotency-Key header (API.md): 1..128 printable ASCII characters. */
-export const checkIdempotencyKey = compileCheck({
-  $$root: true, type: "string", min: 1, max: 128, pattern: /^[\x20-\x7e]+$/,
-});
+/** The `Idempotency-Key` header of POST /api/orders (API.md): 1..128 printable ASCII characters. */
+export const IDEMPOTENCY_KEY_RE = /^[\x20-\x7e]{1,128}$/;
+export const idempotencyKeyRule = { type: "string", pattern: IDEMPOTENCY_KEY_RE } as const;
+export const checkIdempotencyKey = compileCheck({ $$root: true, ...idempotencyKeyRule });
 
 /** A payment provider's webhook event, after its signature was checked. */
 export const paymentEventParams = {
@@ -82,6 +82,12 @@ export const productIdPathParams = {
 export const orderIdPathParams = {
   $$strict: "remove",
   id: { type: "uuid" },
+} as const;
+
+/** The claims of a buyer token we rely on: its `sub` becomes the order's `user_id`, so it is held to the same rule. */
+export const buyerClaimsParams = {
+  $$strict: "remove",
+  sub: userId,
 } as const;
 
 export const createProductParams = {

@@ -129,6 +129,11 @@ describe("other paths", () => {
     ["GET", "/api/orders/not-a-uuid", 422, "VALIDATION_ERROR"],
     ["GET", "/api/orders/%ED%A0%80", 400, "BAD_REQUEST"],
     ["GET", "/api/products/%", 400, "BAD_REQUEST"],
+    ["POST", "/api/openapi.json", 404, "NOT_FOUND"],
+    ["POST", "/docs", 404, "NOT_FOUND"],
+    ["GET", "/docs/assets/%2e%2e%2fpackage.json", 404, "NOT_FOUND"],
+    ["GET", "/docs/assets/index.html", 404, "NOT_FOUND"],
+    ["GET", `/docs/assets/${"x".repeat(2000)}`, 404, "NOT_FOUND"],
     ["GET", "/api/orders/00000000-0000-4000-8000-000000000000", 404, "ORDER_NOT_FOUND"],
     ["GET", "/api/nothing-here", 404, "NOT_FOUND"],
     ["GET", "/nothing", 404, "NOT_FOUND"],
@@ -290,4 +295,8 @@ describe("requests Node's HTTP parser refuses", () => {
     expect(r.type).toMatch(/^application\/json/);
     expectEnvelope(r, 400, "BAD_REQUEST");
   });
+});
+
+test("BUYER_AUTH=none: an order is read without a token, and a token is ignored", async () => {
+  expectEnvelope(await stack.http("GET", "/api/orders/00000000-0000-4000-8000-000000000000", undefined, { authorization: "Bearer junk" }), 404, "ORDER_NOT_FOUND");
 });

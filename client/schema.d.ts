@@ -1,0 +1,1232 @@
+/**
+ * Types of the flash-sale HTTP API, generated from GET /api/openapi.json
+ * (src/lib/openapi/document.ts) by openapi-typescript. Do not edit: run
+ * `npm run client:generate`.
+ */
+
+export interface paths {
+  "/api/products/{id}": {
+    /** A product and its live stock */
+    get: operations["getApiProductsId"];
+  };
+  "/api/products/{id}/events": {
+    /**
+     * Live stock and sale state (Server-Sent Events)
+     * @description Event `product` with the product at once and whenever `stock_available` or the sale state changes, coalesced to a few per second. `text/event-stream`, one JSON object per `data:` line, a comment line at least every 15 s; a reconnecting client gets the current state first.
+     */
+    get: operations["getApiProductsIdEvents"];
+  };
+  "/api/orders": {
+    /**
+     * Reserve units: the buy button
+     * @description 202: the units are reserved and the order is durably queued. A retry with the same `Idempotency-Key` and body answers the same (`Idempotent-Replayed: true`). `user_id` is required for products with a `per_user_limit`; with `BUYER_AUTH=jwt` it must be absent or the token's `sub`, and becomes `sub`.
+     */
+    post: operations["postApiOrders"];
+  };
+  "/api/orders/{id}": {
+    /**
+     * An order
+     * @description Answers as soon as the 202 was sent (`reserved` until the row is written). With `BUYER_AUTH=jwt`, only for its buyer.
+     */
+    get: operations["getApiOrdersId"];
+  };
+  "/api/orders/{id}/cancel": {
+    /**
+     * Give the units back before paying
+     * @description Works in every unpaid status, `reserved` included; cancelling a cancelled order answers the same again. With `BUYER_AUTH=jwt`, only for its buyer.
+     */
+    post: operations["postApiOrdersIdCancel"];
+  };
+  "/api/orders/{id}/events": {
+    /**
+     * Live order status (Server-Sent Events)
+     * @description Event `order` with the order at once and at every status change; the stream ends after a final status. `text/event-stream`, one JSON object per `data:` line, a comment line at least every 15 s; a reconnecting client gets the current state first.
+     */
+    get: operations["getApiOrdersIdEvents"];
+  };
+  "/api/payments/webhook": {
+    /**
+     * The payment provider's signed event
+     * @description `X-Signature: t=<unix seconds>,v1=<hex HMAC-SHA256 of "<t>.<raw body>" with WEBHOOK_SECRET>`, at most 300 s old. Idempotent on `event_id`.
+     */
+    post: operations["postApiPaymentsWebhook"];
+  };
+  "/api/admin/products": {
+    /** Put a product on sale */
+    post: operations["postApiAdminProducts"];
+  };
+  "/api/admin/products/{id}/restock": {
+    /** Add units */
+    post: operations["postApiAdminProductsIdRestock"];
+  };
+  "/api/admin/audit": {
+    /** Every invariant of the design, per product */
+    get: operations["getApiAdminAudit"];
+  };
+  "/api/openapi.json": {
+    /** This document */
+    get: operations["getApiOpenapiJson"];
+  };
+  "/docs": {
+    /** A readable API reference of this document */
+    get: operations["getDocs"];
+  };
+  "/docs/assets/{file}": {
+    /** The reference page's scripts, styles and icon (from the swagger-ui-dist package) */
+    get: operations["getDocsAssetsFile"];
+  };
+  "/": {
+    /** The storefront: a product, its live stock, a buy button, the order's live status */
+    get: operations["getRoot"];
+  };
+  "/dashboard": {
+    /** The operator's live view (its data needs the admin token) */
+    get: operations["getDashboard"];
+  };
+  "/health": {
+    /** Redis, NATS and PostgreSQL, checked for real */
+    get: operations["getHealth"];
+  };
+  "/health/live": {
+    /** Liveness: the process can answer */
+    get: operations["getHealthLive"];
+  };
+  "/health/ready": {
+    /** Readiness: this node can take orders (Redis and NATS up, not shutting down) */
+    get: operations["getHealthReady"];
+  };
+  "/metrics": {
+    /** Prometheus metrics */
+    get: operations["getMetrics"];
+  };
+}
+
+export type webhooks = Record<string, never>;
+
+export interface components {
+  schemas: {
+    Product: {
+      id: number;
+      name: string;
+      price_cents: number;
+      /** @description ISO 4217 */
+      currency: string;
+      /** @description units put on sale */
+      stock_total: number;
+      /** @description live, from the inventory shard */
+      stock_available: number;
+      /** @description ISO-8601 UTC */
+      sale_starts_at: string | null;
+      /** @description ISO-8601 UTC */
+      sale_ends_at: string | null;
+      per_user_limit: number | null;
+      max_per_order: number;
+    };
+    Reservation: {
+      /** Format: uuid */
+      order_id: string;
+      /** @enum {string} */
+      status: "reserved";
+      product_id: number;
+      qty: number;
+      user_id: string | null;
+      amount_cents: number;
+      /** @description when the unpaid reservation is released */
+      expires_at: string;
+    };
+    Order: {
+      /** Format: uuid */
+      order_id: string;
+      /** @enum {string} */
+      status: "reserved" | "pending" | "paid" | "cancelled" | "expired" | "rejected";
+      product_id: number;
+      qty: number;
+      user_id: string | null;
+      amount_cents: number;
+      /** @description ISO-8601 UTC */
+      created_at: string;
+      /** @description ISO-8601 UTC */
+      updated_at: string;
+      /** @description ISO-8601 UTC */
+      expires_at: string;
+    };
+    WebhookAnswer: {
+      received: boolean;
+      /** @enum {string} */
+      order_status: "reserved" | "pending" | "paid" | "cancelled" | "expired" | "rejected";
+      /** @description money was taken for an order that will not ship */
+      refund_required?: boolean;
+    };
+    Audit: {
+      ok: boolean;
+      products: {
+          id: number;
+          stock_total: number;
+          available: number;
+          reserved: number;
+          pending: number;
+          paid: number;
+          consistent: boolean;
+          drift: number;
+          failures: {
+              invariant: string;
+              detail: string;
+              by: number;
+            }[];
+        }[];
+      pipeline: {
+        drained: boolean;
+        in_flight: number;
+        dead_letters: number;
+      };
+    };
+    Health: {
+      /** @enum {string} */
+      status: "ok" | "degraded";
+      /** @enum {string} */
+      redis: "up" | "down";
+      /** @enum {string} */
+      nats: "up" | "down";
+      /** @enum {string} */
+      db: "up" | "down";
+    };
+    /**
+     * @description `NOT_FOUND`: an unknown path, on every route. `INTERNAL` (500) is never a client's doing: it is a bug.
+     * @enum {string}
+     */
+    ErrorCode: "BAD_REQUEST" | "UNAUTHORIZED" | "INVALID_SIGNATURE" | "FORBIDDEN" | "NOT_FOUND" | "PRODUCT_NOT_FOUND" | "ORDER_NOT_FOUND" | "PAYLOAD_TOO_LARGE" | "SOLD_OUT" | "INSUFFICIENT_STOCK" | "SALE_NOT_ACTIVE" | "LIMIT_EXCEEDED" | "ORDER_NOT_CANCELLABLE" | "VALIDATION_ERROR" | "IDEMPOTENCY_KEY_REUSED" | "AMOUNT_MISMATCH" | "RATE_LIMITED" | "UNAVAILABLE" | "INTERNAL";
+    Error: {
+      error: {
+        code: components["schemas"]["ErrorCode"];
+        /** @description human readable */
+        message: string;
+        /** @description e.g. `fields`: the offending fields of a VALIDATION_ERROR */
+        details?: Record<string, never>;
+      };
+    };
+  };
+  responses: never;
+  parameters: never;
+  requestBodies: never;
+  headers: never;
+  pathItems: never;
+}
+
+export type $defs = Record<string, never>;
+
+export type external = Record<string, never>;
+
+export interface operations {
+
+  /** A product and its live stock */
+  getApiProductsId: {
+    parameters: {
+      path: {
+        id: number;
+      };
+    };
+    responses: {
+      /** @description the product; `stock_available` is read from the inventory shard */
+      200: {
+        content: {
+          "application/json": components["schemas"]["Product"];
+        };
+      };
+      /** @description `PRODUCT_NOT_FOUND` */
+      404: {
+        content: {
+          "application/json": {
+            error?: {
+              /** @enum {string} */
+              code?: "PRODUCT_NOT_FOUND";
+            };
+          } & components["schemas"]["Error"];
+        };
+      };
+      /** @description `VALIDATION_ERROR` */
+      422: {
+        content: {
+          "application/json": {
+            error?: {
+              /** @enum {string} */
+              code?: "VALIDATION_ERROR";
+            };
+          } & components["schemas"]["Error"];
+        };
+      };
+      /** @description `UNAVAILABLE` */
+      503: {
+        headers: {
+          /** @description seconds */
+          "Retry-After"?: number;
+        };
+        content: {
+          "application/json": {
+            error?: {
+              /** @enum {string} */
+              code?: "UNAVAILABLE";
+            };
+          } & components["schemas"]["Error"];
+        };
+      };
+    };
+  };
+  /**
+   * Live stock and sale state (Server-Sent Events)
+   * @description Event `product` with the product at once and whenever `stock_available` or the sale state changes, coalesced to a few per second. `text/event-stream`, one JSON object per `data:` line, a comment line at least every 15 s; a reconnecting client gets the current state first.
+   */
+  getApiProductsIdEvents: {
+    parameters: {
+      path: {
+        id: number;
+      };
+    };
+    responses: {
+      /** @description an event stream of `product` events */
+      200: {
+        content: {
+          "text/event-stream": string;
+        };
+      };
+      /** @description `PRODUCT_NOT_FOUND` */
+      404: {
+        content: {
+          "application/json": {
+            error?: {
+              /** @enum {string} */
+              code?: "PRODUCT_NOT_FOUND";
+            };
+          } & components["schemas"]["Error"];
+        };
+      };
+      /** @description `VALIDATION_ERROR` */
+      422: {
+        content: {
+          "application/json": {
+            error?: {
+              /** @enum {string} */
+              code?: "VALIDATION_ERROR";
+            };
+          } & components["schemas"]["Error"];
+        };
+      };
+      /** @description `UNAVAILABLE` */
+      503: {
+        headers: {
+          /** @description seconds */
+          "Retry-After"?: number;
+        };
+        content: {
+          "application/json": {
+            error?: {
+              /** @enum {string} */
+              code?: "UNAVAILABLE";
+            };
+          } & components["schemas"]["Error"];
+        };
+      };
+    };
+  };
+  /**
+   * Reserve units: the buy button
+   * @description 202: the units are reserved and the order is durably queued. A retry with the same `Idempotency-Key` and body answers the same (`Idempotent-Replayed: true`). `user_id` is required for products with a `per_user_limit`; with `BUYER_AUTH=jwt` it must be absent or the token's `sub`, and becomes `sub`.
+   */
+  postApiOrders: {
+    parameters: {
+      header?: {
+        /** @description 1..128 printable ASCII characters; remembered for at least 24 hours */
+        "Idempotency-Key"?: string;
+      };
+    };
+    requestBody: {
+      content: {
+        "application/json": {
+          product_id: number;
+          qty: number;
+          user_id?: string;
+        };
+      };
+    };
+    responses: {
+      /** @description reserved */
+      202: {
+        headers: {
+          /** @description /api/orders/{order_id} */
+          Location?: string;
+          /** @description `true` on a replay */
+          "Idempotent-Replayed"?: string;
+        };
+        content: {
+          "application/json": components["schemas"]["Reservation"];
+        };
+      };
+      /** @description `BAD_REQUEST` */
+      400: {
+        content: {
+          "application/json": {
+            error?: {
+              /** @enum {string} */
+              code?: "BAD_REQUEST";
+            };
+          } & components["schemas"]["Error"];
+        };
+      };
+      /** @description `UNAUTHORIZED` */
+      401: {
+        content: {
+          "application/json": {
+            error?: {
+              /** @enum {string} */
+              code?: "UNAUTHORIZED";
+            };
+          } & components["schemas"]["Error"];
+        };
+      };
+      /** @description `FORBIDDEN` */
+      403: {
+        content: {
+          "application/json": {
+            error?: {
+              /** @enum {string} */
+              code?: "FORBIDDEN";
+            };
+          } & components["schemas"]["Error"];
+        };
+      };
+      /** @description `PRODUCT_NOT_FOUND` */
+      404: {
+        content: {
+          "application/json": {
+            error?: {
+              /** @enum {string} */
+              code?: "PRODUCT_NOT_FOUND";
+            };
+          } & components["schemas"]["Error"];
+        };
+      };
+      /** @description `SOLD_OUT`, `INSUFFICIENT_STOCK`, `SALE_NOT_ACTIVE`, `LIMIT_EXCEEDED` */
+      409: {
+        content: {
+          "application/json": ({
+            error?: {
+              /** @enum {string} */
+              code?: "SOLD_OUT" | "INSUFFICIENT_STOCK" | "SALE_NOT_ACTIVE" | "LIMIT_EXCEEDED";
+            };
+          }) & components["schemas"]["Error"];
+        };
+      };
+      /** @description `BAD_REQUEST` */
+      413: {
+        content: {
+          "application/json": {
+            error?: {
+              /** @enum {string} */
+              code?: "BAD_REQUEST";
+            };
+          } & components["schemas"]["Error"];
+        };
+      };
+      /** @description `BAD_REQUEST` */
+      415: {
+        content: {
+          "application/json": {
+            error?: {
+              /** @enum {string} */
+              code?: "BAD_REQUEST";
+            };
+          } & components["schemas"]["Error"];
+        };
+      };
+      /** @description `VALIDATION_ERROR`, `IDEMPOTENCY_KEY_REUSED` */
+      422: {
+        content: {
+          "application/json": ({
+            error?: {
+              /** @enum {string} */
+              code?: "VALIDATION_ERROR" | "IDEMPOTENCY_KEY_REUSED";
+            };
+          }) & components["schemas"]["Error"];
+        };
+      };
+      /** @description `RATE_LIMITED` */
+      429: {
+        headers: {
+          /** @description seconds */
+          "Retry-After"?: number;
+        };
+        content: {
+          "application/json": {
+            error?: {
+              /** @enum {string} */
+              code?: "RATE_LIMITED";
+            };
+          } & components["schemas"]["Error"];
+        };
+      };
+      /** @description `UNAVAILABLE` */
+      503: {
+        headers: {
+          /** @description seconds */
+          "Retry-After"?: number;
+        };
+        content: {
+          "application/json": {
+            error?: {
+              /** @enum {string} */
+              code?: "UNAVAILABLE";
+            };
+          } & components["schemas"]["Error"];
+        };
+      };
+    };
+  };
+  /**
+   * An order
+   * @description Answers as soon as the 202 was sent (`reserved` until the row is written). With `BUYER_AUTH=jwt`, only for its buyer.
+   */
+  getApiOrdersId: {
+    parameters: {
+      path: {
+        id: string;
+      };
+    };
+    responses: {
+      /** @description the order */
+      200: {
+        content: {
+          "application/json": components["schemas"]["Order"];
+        };
+      };
+      /** @description `UNAUTHORIZED` */
+      401: {
+        content: {
+          "application/json": {
+            error?: {
+              /** @enum {string} */
+              code?: "UNAUTHORIZED";
+            };
+          } & components["schemas"]["Error"];
+        };
+      };
+      /** @description `FORBIDDEN` */
+      403: {
+        content: {
+          "application/json": {
+            error?: {
+              /** @enum {string} */
+              code?: "FORBIDDEN";
+            };
+          } & components["schemas"]["Error"];
+        };
+      };
+      /** @description `ORDER_NOT_FOUND` */
+      404: {
+        content: {
+          "application/json": {
+            error?: {
+              /** @enum {string} */
+              code?: "ORDER_NOT_FOUND";
+            };
+          } & components["schemas"]["Error"];
+        };
+      };
+      /** @description `VALIDATION_ERROR` */
+      422: {
+        content: {
+          "application/json": {
+            error?: {
+              /** @enum {string} */
+              code?: "VALIDATION_ERROR";
+            };
+          } & components["schemas"]["Error"];
+        };
+      };
+      /** @description `UNAVAILABLE` */
+      503: {
+        headers: {
+          /** @description seconds */
+          "Retry-After"?: number;
+        };
+        content: {
+          "application/json": {
+            error?: {
+              /** @enum {string} */
+              code?: "UNAVAILABLE";
+            };
+          } & components["schemas"]["Error"];
+        };
+      };
+    };
+  };
+  /**
+   * Give the units back before paying
+   * @description Works in every unpaid status, `reserved` included; cancelling a cancelled order answers the same again. With `BUYER_AUTH=jwt`, only for its buyer.
+   */
+  postApiOrdersIdCancel: {
+    parameters: {
+      path: {
+        id: string;
+      };
+    };
+    responses: {
+      /** @description the order, `cancelled` */
+      200: {
+        content: {
+          "application/json": components["schemas"]["Order"];
+        };
+      };
+      /** @description `UNAUTHORIZED` */
+      401: {
+        content: {
+          "application/json": {
+            error?: {
+              /** @enum {string} */
+              code?: "UNAUTHORIZED";
+            };
+          } & components["schemas"]["Error"];
+        };
+      };
+      /** @description `FORBIDDEN` */
+      403: {
+        content: {
+          "application/json": {
+            error?: {
+              /** @enum {string} */
+              code?: "FORBIDDEN";
+            };
+          } & components["schemas"]["Error"];
+        };
+      };
+      /** @description `ORDER_NOT_FOUND` */
+      404: {
+        content: {
+          "application/json": {
+            error?: {
+              /** @enum {string} */
+              code?: "ORDER_NOT_FOUND";
+            };
+          } & components["schemas"]["Error"];
+        };
+      };
+      /** @description `ORDER_NOT_CANCELLABLE` */
+      409: {
+        content: {
+          "application/json": {
+            error?: {
+              /** @enum {string} */
+              code?: "ORDER_NOT_CANCELLABLE";
+            };
+          } & components["schemas"]["Error"];
+        };
+      };
+      /** @description `VALIDATION_ERROR` */
+      422: {
+        content: {
+          "application/json": {
+            error?: {
+              /** @enum {string} */
+              code?: "VALIDATION_ERROR";
+            };
+          } & components["schemas"]["Error"];
+        };
+      };
+      /** @description `RATE_LIMITED` */
+      429: {
+        headers: {
+          /** @description seconds */
+          "Retry-After"?: number;
+        };
+        content: {
+          "application/json": {
+            error?: {
+              /** @enum {string} */
+              code?: "RATE_LIMITED";
+            };
+          } & components["schemas"]["Error"];
+        };
+      };
+      /** @description `UNAVAILABLE` */
+      503: {
+        headers: {
+          /** @description seconds */
+          "Retry-After"?: number;
+        };
+        content: {
+          "application/json": {
+            error?: {
+              /** @enum {string} */
+              code?: "UNAVAILABLE";
+            };
+          } & components["schemas"]["Error"];
+        };
+      };
+    };
+  };
+  /**
+   * Live order status (Server-Sent Events)
+   * @description Event `order` with the order at once and at every status change; the stream ends after a final status. `text/event-stream`, one JSON object per `data:` line, a comment line at least every 15 s; a reconnecting client gets the current state first.
+   */
+  getApiOrdersIdEvents: {
+    parameters: {
+      path: {
+        id: string;
+      };
+    };
+    responses: {
+      /** @description an event stream of `order` events */
+      200: {
+        content: {
+          "text/event-stream": string;
+        };
+      };
+      /** @description `UNAUTHORIZED` */
+      401: {
+        content: {
+          "application/json": {
+            error?: {
+              /** @enum {string} */
+              code?: "UNAUTHORIZED";
+            };
+          } & components["schemas"]["Error"];
+        };
+      };
+      /** @description `FORBIDDEN` */
+      403: {
+        content: {
+          "application/json": {
+            error?: {
+              /** @enum {string} */
+              code?: "FORBIDDEN";
+            };
+          } & components["schemas"]["Error"];
+        };
+      };
+      /** @description `ORDER_NOT_FOUND` */
+      404: {
+        content: {
+          "application/json": {
+            error?: {
+              /** @enum {string} */
+              code?: "ORDER_NOT_FOUND";
+            };
+          } & components["schemas"]["Error"];
+        };
+      };
+      /** @description `VALIDATION_ERROR` */
+      422: {
+        content: {
+          "application/json": {
+            error?: {
+              /** @enum {string} */
+              code?: "VALIDATION_ERROR";
+            };
+          } & components["schemas"]["Error"];
+        };
+      };
+      /** @description `UNAVAILABLE` */
+      503: {
+        headers: {
+          /** @description seconds */
+          "Retry-After"?: number;
+        };
+        content: {
+          "application/json": {
+            error?: {
+              /** @enum {string} */
+              code?: "UNAVAILABLE";
+            };
+          } & components["schemas"]["Error"];
+        };
+      };
+    };
+  };
+  /**
+   * The payment provider's signed event
+   * @description `X-Signature: t=<unix seconds>,v1=<hex HMAC-SHA256 of "<t>.<raw body>" with WEBHOOK_SECRET>`, at most 300 s old. Idempotent on `event_id`.
+   */
+  postApiPaymentsWebhook: {
+    requestBody: {
+      content: {
+        "application/json": {
+          event_id: string;
+          /** Format: uuid */
+          order_id: string;
+          /** @enum {string} */
+          status: "succeeded" | "failed";
+          amount_cents: number;
+        };
+      };
+    };
+    responses: {
+      /** @description applied (or already applied: the same answer again) */
+      200: {
+        content: {
+          "application/json": components["schemas"]["WebhookAnswer"];
+        };
+      };
+      /** @description the order is not persisted yet: stored, applied when its row is written */
+      202: {
+        content: {
+          "application/json": components["schemas"]["WebhookAnswer"];
+        };
+      };
+      /** @description `BAD_REQUEST` */
+      400: {
+        content: {
+          "application/json": {
+            error?: {
+              /** @enum {string} */
+              code?: "BAD_REQUEST";
+            };
+          } & components["schemas"]["Error"];
+        };
+      };
+      /** @description `INVALID_SIGNATURE` */
+      401: {
+        content: {
+          "application/json": {
+            error?: {
+              /** @enum {string} */
+              code?: "INVALID_SIGNATURE";
+            };
+          } & components["schemas"]["Error"];
+        };
+      };
+      /** @description `ORDER_NOT_FOUND` */
+      404: {
+        content: {
+          "application/json": {
+            error?: {
+              /** @enum {string} */
+              code?: "ORDER_NOT_FOUND";
+            };
+          } & components["schemas"]["Error"];
+        };
+      };
+      /** @description `BAD_REQUEST` */
+      413: {
+        content: {
+          "application/json": {
+            error?: {
+              /** @enum {string} */
+              code?: "BAD_REQUEST";
+            };
+          } & components["schemas"]["Error"];
+        };
+      };
+      /** @description `VALIDATION_ERROR`, `AMOUNT_MISMATCH` */
+      422: {
+        content: {
+          "application/json": ({
+            error?: {
+              /** @enum {string} */
+              code?: "VALIDATION_ERROR" | "AMOUNT_MISMATCH";
+            };
+          }) & components["schemas"]["Error"];
+        };
+      };
+      /** @description `UNAVAILABLE` */
+      503: {
+        headers: {
+          /** @description seconds */
+          "Retry-After"?: number;
+        };
+        content: {
+          "application/json": {
+            error?: {
+              /** @enum {string} */
+              code?: "UNAVAILABLE";
+            };
+          } & components["schemas"]["Error"];
+        };
+      };
+    };
+  };
+  /** Put a product on sale */
+  postApiAdminProducts: {
+    requestBody: {
+      content: {
+        "application/json": {
+          name: string;
+          price_cents: number;
+          stock: number;
+          currency?: string;
+          /** Format: date-time */
+          sale_starts_at?: string | null;
+          /** Format: date-time */
+          sale_ends_at?: string | null;
+          per_user_limit?: number | null;
+          max_per_order?: number;
+        };
+      };
+    };
+    responses: {
+      /** @description the product, on sale at once */
+      201: {
+        headers: {
+          /** @description /api/products/{id} */
+          Location?: string;
+        };
+        content: {
+          "application/json": components["schemas"]["Product"];
+        };
+      };
+      /** @description `BAD_REQUEST` */
+      400: {
+        content: {
+          "application/json": {
+            error?: {
+              /** @enum {string} */
+              code?: "BAD_REQUEST";
+            };
+          } & components["schemas"]["Error"];
+        };
+      };
+      /** @description `UNAUTHORIZED` */
+      401: {
+        content: {
+          "application/json": {
+            error?: {
+              /** @enum {string} */
+              code?: "UNAUTHORIZED";
+            };
+          } & components["schemas"]["Error"];
+        };
+      };
+      /** @description `BAD_REQUEST` */
+      413: {
+        content: {
+          "application/json": {
+            error?: {
+              /** @enum {string} */
+              code?: "BAD_REQUEST";
+            };
+          } & components["schemas"]["Error"];
+        };
+      };
+      /** @description `BAD_REQUEST` */
+      415: {
+        content: {
+          "application/json": {
+            error?: {
+              /** @enum {string} */
+              code?: "BAD_REQUEST";
+            };
+          } & components["schemas"]["Error"];
+        };
+      };
+      /** @description `VALIDATION_ERROR` */
+      422: {
+        content: {
+          "application/json": {
+            error?: {
+              /** @enum {string} */
+              code?: "VALIDATION_ERROR";
+            };
+          } & components["schemas"]["Error"];
+        };
+      };
+      /** @description `UNAVAILABLE` */
+      503: {
+        headers: {
+          /** @description seconds */
+          "Retry-After"?: number;
+        };
+        content: {
+          "application/json": {
+            error?: {
+              /** @enum {string} */
+              code?: "UNAVAILABLE";
+            };
+          } & components["schemas"]["Error"];
+        };
+      };
+    };
+  };
+  /** Add units */
+  postApiAdminProductsIdRestock: {
+    parameters: {
+      path: {
+        id: number;
+      };
+    };
+    requestBody: {
+      content: {
+        "application/json": {
+          add: number;
+        };
+      };
+    };
+    responses: {
+      /** @description the product */
+      200: {
+        content: {
+          "application/json": components["schemas"]["Product"];
+        };
+      };
+      /** @description `BAD_REQUEST` */
+      400: {
+        content: {
+          "application/json": {
+            error?: {
+              /** @enum {string} */
+              code?: "BAD_REQUEST";
+            };
+          } & components["schemas"]["Error"];
+        };
+      };
+      /** @description `UNAUTHORIZED` */
+      401: {
+        content: {
+          "application/json": {
+            error?: {
+              /** @enum {string} */
+              code?: "UNAUTHORIZED";
+            };
+          } & components["schemas"]["Error"];
+        };
+      };
+      /** @description `PRODUCT_NOT_FOUND` */
+      404: {
+        content: {
+          "application/json": {
+            error?: {
+              /** @enum {string} */
+              code?: "PRODUCT_NOT_FOUND";
+            };
+          } & components["schemas"]["Error"];
+        };
+      };
+      /** @description `BAD_REQUEST` */
+      413: {
+        content: {
+          "application/json": {
+            error?: {
+              /** @enum {string} */
+              code?: "BAD_REQUEST";
+            };
+          } & components["schemas"]["Error"];
+        };
+      };
+      /** @description `BAD_REQUEST` */
+      415: {
+        content: {
+          "application/json": {
+            error?: {
+              /** @enum {string} */
+              code?: "BAD_REQUEST";
+            };
+          } & components["schemas"]["Error"];
+        };
+      };
+      /** @description `VALIDATION_ERROR` */
+      422: {
+        content: {
+          "application/json": {
+            error?: {
+              /** @enum {string} */
+              code?: "VALIDATION_ERROR";
+            };
+          } & components["schemas"]["Error"];
+        };
+      };
+      /** @description `UNAVAILABLE` */
+      503: {
+        headers: {
+          /** @description seconds */
+          "Retry-After"?: number;
+        };
+        content: {
+          "application/json": {
+            error?: {
+              /** @enum {string} */
+              code?: "UNAVAILABLE";
+            };
+          } & components["schemas"]["Error"];
+        };
+      };
+    };
+  };
+  /** Every invariant of the design, per product */
+  getApiAdminAudit: {
+    responses: {
+      /** @description `ok` is false when any invariant fails or messages were dead-lettered */
+      200: {
+        content: {
+          "application/json": components["schemas"]["Audit"];
+        };
+      };
+      /** @description `UNAUTHORIZED` */
+      401: {
+        content: {
+          "application/json": {
+            error?: {
+              /** @enum {string} */
+              code?: "UNAUTHORIZED";
+            };
+          } & components["schemas"]["Error"];
+        };
+      };
+      /** @description `UNAVAILABLE` */
+      503: {
+        headers: {
+          /** @description seconds */
+          "Retry-After"?: number;
+        };
+        content: {
+          "application/json": {
+            error?: {
+              /** @enum {string} */
+              code?: "UNAVAILABLE";
+            };
+          } & components["schemas"]["Error"];
+        };
+      };
+    };
+  };
+  /** This document */
+  getApiOpenapiJson: {
+    responses: {
+      /** @description OpenAPI 3.1 */
+      200: {
+        content: {
+          "application/json": Record<string, never>;
+        };
+      };
+    };
+  };
+  /** A readable API reference of this document */
+  getDocs: {
+    responses: {
+      /** @description an HTML page (its scripts and styles are served from here, no CDN) */
+      200: {
+        content: {
+          "text/html": string;
+        };
+      };
+    };
+  };
+  /** The reference page's scripts, styles and icon (from the swagger-ui-dist package) */
+  getDocsAssetsFile: {
+    parameters: {
+      path: {
+        file: string;
+      };
+    };
+    responses: {
+      /** @description the file (JavaScript, CSS or PNG) */
+      200: {
+        content: {
+          "application/octet-stream": string;
+        };
+      };
+      /** @description `NOT_FOUND` */
+      404: {
+        content: {
+          "application/json": {
+            error?: {
+              /** @enum {string} */
+              code?: "NOT_FOUND";
+            };
+          } & components["schemas"]["Error"];
+        };
+      };
+    };
+  };
+  /** The storefront: a product, its live stock, a buy button, the order's live status */
+  getRoot: {
+    responses: {
+      /** @description an HTML page */
+      200: {
+        content: {
+          "text/html": string;
+        };
+      };
+    };
+  };
+  /** The operator's live view (its data needs the admin token) */
+  getDashboard: {
+    responses: {
+      /** @description an HTML page */
+      200: {
+        content: {
+          "text/html": string;
+        };
+      };
+    };
+  };
+  /** Redis, NATS and PostgreSQL, checked for real */
+  getHealth: {
+    responses: {
+      /** @description all up */
+      200: {
+        content: {
+          "application/json": components["schemas"]["Health"];
+        };
+      };
+      /** @description `UNAVAILABLE` */
+      503: {
+        headers: {
+          /** @description seconds */
+          "Retry-After"?: number;
+        };
+        content: {
+          "application/json": {
+            error?: {
+              /** @enum {string} */
+              code?: "UNAVAILABLE";
+            };
+          } & components["schemas"]["Error"];
+        };
+      };
+    };
+  };
+  /** Liveness: the process can answer */
+  getHealthLive: {
+    responses: {
+      /** @description alive */
+      200: {
+        content: {
+          "application/json": Record<string, never>;
+        };
+      };
+    };
+  };
+  /** Readiness: this node can take orders (Redis and NATS up, not shutting down) */
+  getHealthReady: {
+    responses: {
+      /** @description ready */
+      200: {
+        content: {
+          "application/json": Record<string, never>;
+        };
+      };
+      /** @description `UNAVAILABLE` */
+      503: {
+        headers: {
+          /** @description seconds */
+          "Retry-After"?: number;
+        };
+        content: {
+          "application/json": {
+            error?: {
+              /** @enum {string} */
+              code?: "UNAVAILABLE";
+            };
+          } & components["schemas"]["Error"];
+        };
+      };
+    };
+  };
+  /** Prometheus metrics */
+  getMetrics: {
+    responses: {
+      /** @description Prometheus text format */
+      200: {
+        content: {
+          "text/plain": string;
+        };
+      };
+    };
+  };
+}

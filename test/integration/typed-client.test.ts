@@ -1,0 +1,90 @@
+/**
+ * The contract through the typed client (client/index.ts), as a shop's backend and a
+ * buyer's frontend use it, with BUYER_AUTH=jwt: the admin creates a product, a buyer buys
+ * and reads the order. Every answer is checked against the schema the OpenAPI document
+ * publishes for it (src/lib/openapi/answers.ts), so the documented answers are the real ones.
+ */
+import { createFlashSaleClient, placeOrder } from "../../client/index.ts";
+import { auditAnswer, healthAnswer, orderAnswer, productAnswer, reservationAnswer } from "../../src/lib/openapi/answers.ts";
+import { compileCheck } from "../../src/lib/params.ts";
+import { startStack, eventually, ADMIN_TOKEN, type Stack } from "../support/stack.ts";
+import { BUYER_SECRET, hs256 } from "../support/buyer-tokens.ts";
+
+let stack: Stack;
+beforeAll(async () => {
+  stack = await startStack({ BUYER_AUTH: "jwt", BUYER_JWT_SECRET: BUYER_SECRET });
+});
+afterAll(async () => {
+  await stack?.stop();
+});
+
+const conforms = (schema: object, value: unknown) => expect(compileCheck(schema)(structuredClone(value))).toBe(true);
+
+test("the admin creates a product, a buyer buys it and reads the order, each answer as documented", async () => {
+  const admin = createFlashSaleClient({ baseUrl: stack.baseUrl, adminToken: ADMIN_TOKEN });
+  const created = await admin.POST("/api/admin/products", {
+    body: { name: "Console", price_cents: 49_900, stock: 3, per_user_limit: 1, max_per_order: 1 },
+  });
+  expect(created.response.status).toBe(201);
+  const product = created.data!;
+  conforms(productAnswer, product);
+  expect(product).toMatchObject({ name: "Console", stock_total: 3, stock_available: 3, per_user_limit: 1 });
+
+  const buyer = createFlashSaleClient({ baseUrl: stack.baseUrl, buyerToken: () => hs256({ sub: "shopper-1" }) });
+  const read = await buyer.GET("/api/products/{id}", { params: { path: { id: product.id } } });
+  conforms(productAnswer, read.data);
+
+  const bought = await placeOrder(buyer, { product_id: product.id, qty: 1 }, { idempotencyKey: `typed-${product.id}` });
+  expect(bought.response.status).toBe(202);
+  conforms(reservationAnswer, bought.data);
+  expect(bought.data).toMatchObject({ product_id: product.id, qty: 1, user_id: "shopper-1", amount_cents: 49_900 });
+
+  // the same purchase retried with its key: the same order, nothing more reserved
+  const again = await placeOrder(buyer, { product_id: product.id, qty: 1 }, { idempotencyKey: `typed-${product.id}` });
+  expect(again.response.headers.get("idempotent-replayed")).toBe("true");
+  expect(again.data?.order_id).toBe(bought.data!.order_id);
+
+  const limited = await placeOrder(buyer, { product_id: product.id, qty: 1 });
+  expect(limited.response.status).toBe(409);
+  expect(limited.error?.error?.code).toBe("LIMIT_EXCEEDED");
+
+  const id = bought.data!.order_id;
+  const order = await eventually(async () => {
+    const r = await buyer.GET("/api/orders/{id}", { params: { path: { id } } });
+    return r.data?.status === "pending" ? r.data : null;
+  }, 20_000, "the order row");
+  conforms(orderAnswer, order);
+  expect(order).toMatchObject({ order_id: id, product_id: product.id, user_id: "shopper-1" });
+
+  const stranger = createFlashSaleClient({ baseUrl: stack.baseUrl, buyerToken: () => hs256({ sub: "shopper-2" }) });
+  const refused = await stranger.GET("/api/orders/{id}", { params: { path: { id } } });
+  expect([refused.response.status, refused.error?.error?.code]).toEqual([403, "FORBIDDEN"]);
+
+  const left = await admin.GET("/api/products/{id}", { params: { path: { id: product.id } } });
+  expect(left.data?.stock_available).toBe(2);
+
+  const audit = await admin.GET("/api/admin/audit");
+  conforms(auditAnswer, audit.data);
+  expect(audit.data?.products.find((p) => p.id === product.id)).toMatchObject({ reserved: 1, pending: 1, consistent: true });
+  const health = await admin.GET("/health");
+  conforms(healthAnswer, health.data);
+});
+
+test("the admin token goes only to admin paths, the buyer token only to order paths", async () => {
+  const seen: Array<[string, string | null]> = [];
+  const client = createFlashSaleClient({
+    baseUrl: stack.baseUrl, adminToken: "admin-secret", buyerToken: "buyer-jwt",
+    fetch: async (request) => {
+      seen.push([new URL(request.url).pathname, request.headers.get("authorization")]);
+      return new Response(JSON.stringify({ error: { code: "NOT_FOUND", message: "x" } }), { status: 404, headers: { "content-type": "application/json" } });
+    },
+  });
+  await client.GET("/api/admin/audit");
+  await client.GET("/api/products/{id}", { params: { path: { id: 1 } } });
+  await client.GET("/api/orders/{id}", { params: { path: { id: "00000000-0000-4000-8000-000000000000" } } });
+  expect(seen).toEqual([
+    ["/api/admin/audit", "Bearer admin-secret"],
+    ["/api/products/1", null],
+    ["/api/orders/00000000-0000-4000-8000-000000000000", "Bearer buyer-jwt"],
+  ]);
+});
