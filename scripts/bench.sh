@@ -14,8 +14,7 @@ export PATH="$PWD/node_modules/.bin:$PATH"
 bash scripts/ensure-deps.sh wrk haproxy
 # --against URL: only the drop, against a stack running elsewhere: no servers of our own
 for arg in "$@"; do
-  if [[ "$arg" == --against* ]]; then exec # BENCH_ENTRY=scale-out: the capped scale-out experiment (bench/scale-out.ts, npm run bench:scale-out)
-node "bench/${BENCH_ENTRY:-run}.ts" "$@"; fi
+  if [[ "$arg" == --against* ]]; then exec node bench/run.ts "$@"; fi
 done
 
 # PostgreSQL and NATS from the machine (or our own); the Redis Cluster is the benchmark's
