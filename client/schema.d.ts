@@ -63,6 +63,22 @@ export interface paths {
     /** Every invariant of the design, per product */
     get: operations["getApiAdminAudit"];
   };
+  "/api/admin/dashboard/session": {
+    /**
+     * Trade the admin token for the dashboard's session cookie
+     * @description EventSource cannot send an Authorization header: the dashboard's stream is authorised by a short-lived signed cookie (HttpOnly, SameSite=Strict, Path=/api/admin/dashboard), never by the token in a URL.
+     */
+    post: operations["postApiAdminDashboardSession"];
+    /** Sign the dashboard out (the browser drops its cookie) */
+    delete: operations["deleteApiAdminDashboardSession"];
+  };
+  "/api/admin/dashboard/events": {
+    /**
+     * The dashboard's live data (Server-Sent Events), read through the cluster
+     * @description Authorised by the session cookie of POST /api/admin/dashboard/session. `text/event-stream`, one JSON object per `data:` line, a comment line at least every 15 s; a reconnecting client gets the current state first.
+     */
+    get: operations["getApiAdminDashboardEvents"];
+  };
   "/api/openapi.json": {
     /** This document */
     get: operations["getApiOpenapiJson"];
@@ -1078,6 +1094,83 @@ export interface operations {
             error?: {
               /** @enum {string} */
               code?: "UNAVAILABLE";
+            };
+          } & components["schemas"]["Error"];
+        };
+      };
+    };
+  };
+  /**
+   * Trade the admin token for the dashboard's session cookie
+   * @description EventSource cannot send an Authorization header: the dashboard's stream is authorised by a short-lived signed cookie (HttpOnly, SameSite=Strict, Path=/api/admin/dashboard), never by the token in a URL.
+   */
+  postApiAdminDashboardSession: {
+    responses: {
+      /** @description the cookie is set (`Set-Cookie`); `expires_at` is when it lapses */
+      200: {
+        headers: {
+          /** @description flash_dashboard=<expiry>.<signature> */
+          "Set-Cookie"?: string;
+        };
+        content: {
+          "application/json": {
+            /** Format: date-time */
+            expires_at: string;
+          };
+        };
+      };
+      /** @description `UNAUTHORIZED` */
+      401: {
+        content: {
+          "application/json": {
+            error?: {
+              /** @enum {string} */
+              code?: "UNAUTHORIZED";
+            };
+          } & components["schemas"]["Error"];
+        };
+      };
+    };
+  };
+  /** Sign the dashboard out (the browser drops its cookie) */
+  deleteApiAdminDashboardSession: {
+    responses: {
+      /** @description the cookie is cleared */
+      204: {
+        content: never;
+      };
+      /** @description `UNAUTHORIZED` */
+      401: {
+        content: {
+          "application/json": {
+            error?: {
+              /** @enum {string} */
+              code?: "UNAUTHORIZED";
+            };
+          } & components["schemas"]["Error"];
+        };
+      };
+    };
+  };
+  /**
+   * The dashboard's live data (Server-Sent Events), read through the cluster
+   * @description Authorised by the session cookie of POST /api/admin/dashboard/session. `text/event-stream`, one JSON object per `data:` line, a comment line at least every 15 s; a reconnecting client gets the current state first.
+   */
+  getApiAdminDashboardEvents: {
+    responses: {
+      /** @description an event stream of dashboard snapshots */
+      200: {
+        content: {
+          "text/event-stream": string;
+        };
+      };
+      /** @description `UNAUTHORIZED` */
+      401: {
+        content: {
+          "application/json": {
+            error?: {
+              /** @enum {string} */
+              code?: "UNAUTHORIZED";
             };
           } & components["schemas"]["Error"];
         };

@@ -7,7 +7,8 @@ test("a strict params block becomes a closed object with its required fields and
     properties: {
       product_id: { type: "integer", minimum: 1, maximum: 2_147_483_647 },
       qty: { type: "integer", minimum: 1, maximum: 1_000_000 },
-      user_id: { type: "string", minLength: 1, maxLength: 64 },
+      // an id: no control characters, separators or unpaired surrogates (params.ts idRule)
+      user_id: { type: "string", minLength: 1, maxLength: 64, pattern: "^[^\\p{Cc}\\p{Cs}\\p{Zl}\\p{Zp}]*$" },
     },
     required: ["product_id", "qty"],
     additionalProperties: false,

@@ -18,7 +18,7 @@ import { objectSchema, ruleSchema, type JsonSchema } from "./json-schema.ts";
 type ErrorAnswer = ErrorCode | [ErrorCode, number];
 
 interface Operation {
-  method: "get" | "post";
+  method: "get" | "post" | "delete";
   path: string;
   tag: string;
   summary: string;
@@ -117,6 +117,25 @@ const OPERATIONS: Operation[] = [
     security: ADMIN,
     ok: { 200: { description: "`ok` is false when any invariant fails or messages were dead-lettered", schema: "Audit" } },
     errors: ["UNAUTHORIZED", "UNAVAILABLE"],
+  },
+  {
+    method: "post", path: "/api/admin/dashboard/session", tag: "admin", summary: "Trade the admin token for the dashboard's session cookie",
+    description: "EventSource cannot send an Authorization header: the dashboard's stream is authorised by a short-lived signed cookie (HttpOnly, SameSite=Strict, Path=/api/admin/dashboard), never by the token in a URL.",
+    security: ADMIN,
+    ok: { 200: { description: "the cookie is set (`Set-Cookie`); `expires_at` is when it lapses", schema: { type: "object", properties: { expires_at: { type: "string", format: "date-time" } }, required: ["expires_at"] }, headers: { "Set-Cookie": "flash_dashboard=<expiry>.<signature>" } } },
+    errors: ["UNAUTHORIZED"],
+  },
+  {
+    method: "delete", path: "/api/admin/dashboard/session", tag: "admin", summary: "Sign the dashboard out (the browser drops its cookie)",
+    security: ADMIN,
+    ok: { 204: { description: "the cookie is cleared" } },
+    errors: ["UNAUTHORIZED"],
+  },
+  {
+    method: "get", path: "/api/admin/dashboard/events", tag: "admin", summary: "The dashboard's live data (Server-Sent Events), read through the cluster",
+    description: `Authorised by the session cookie of POST /api/admin/dashboard/session. ${SSE_NOTE}`,
+    ok: { 200: { description: "an event stream of dashboard snapshots", mediaType: "text/event-stream", schema: { type: "string" } } },
+    errors: ["UNAUTHORIZED"],
   },
   {
     method: "get", path: "/api/openapi.json", tag: "documents", summary: "This document",

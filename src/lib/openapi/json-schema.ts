@@ -24,7 +24,8 @@ const KNOWN_OPTIONS: Record<string, string[]> = {
   array: ["items", "min", "max"],
   any: [],
 };
-const COMMON_OPTIONS = ["type", "optional", "nullable", "convert", "description"];
+// `messages`: the error texts of a rule, nothing a schema describes
+const COMMON_OPTIONS = ["type", "optional", "nullable", "convert", "description", "messages"];
 
 /** An object schema (a `params` block): its fields, which are required, and whether others are refused. */
 export function objectSchema(schema: Record<string, unknown>, only?: (field: string) => boolean): JsonSchema {
@@ -106,11 +107,15 @@ function base(rule: Rule, where: string): JsonSchema {
   }
 }
 
-/** A RegExp as an ECMA-262 pattern string; flags have no JSON Schema equivalent. */
+/**
+ * A RegExp as an ECMA-262 pattern string. Flags have no JSON Schema equivalent, except
+ * `u`: JSON Schema's patterns are matched with Unicode semantics (2020-12, §6.4), which
+ * is what the u flag gives (`\p{…}` classes).
+ */
 function patternSource(pattern: unknown, where: string): string {
   if (typeof pattern === "string") return pattern;
   if (pattern instanceof RegExp) {
-    if (pattern.flags.replace(/[gy]/g, "") !== "") throw new Error(`openapi: the pattern of ${where} has flags (${pattern.flags}) JSON Schema cannot express`);
+    if (pattern.flags.replace(/[gyu]/g, "") !== "") throw new Error(`openapi: the pattern of ${where} has flags (${pattern.flags}) JSON Schema cannot express`);
     return pattern.source;
   }
   throw new Error(`openapi: the pattern of ${where} is neither a string nor a RegExp`);
