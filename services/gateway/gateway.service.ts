@@ -23,6 +23,7 @@ import { lifecycleOf } from "../../src/lib/lifecycle.ts";
 import { ReadinessProbe } from "./readiness.ts";
 import { RateLimiter } from "../../src/lib/rate-limiter.ts";
 import { ScrapeReporter } from "../../src/lib/metrics.ts";
+import { HttpAnswers } from "../../src/lib/http-answers.ts";
 import {
   createProductParams,
   orderIdPathParams,
@@ -73,6 +74,7 @@ export default function gatewayService(config: Readonly<Config>): ServiceSchema 
   const buyers = buyerIdentity(config.buyerAuth);
   const reference = apiReference();
   const openApiJson = JSON.stringify(openApiDocument());
+  const answers = new HttpAnswers();
   const adminDigest = sha(config.adminToken);
   // body-parser would decode invalid UTF-8 as U+FFFD: refused instead, like on the hot route
   const json = { json: { limit: BODY_LIMIT_BYTES, strict: true, verify: (_req: unknown, _res: unknown, buf: Buffer) => utf8Body(buf) }, urlencoded: false };
@@ -268,8 +270,9 @@ export default function gatewayService(config: Readonly<Config>): ServiceSchema 
         async handler(ctx: Context<unknown, GatewayMeta>) {
           // cluster-wide gauges are refreshed at scrape time by their owners
           await Promise.all(
-            ["orders.refreshMetrics"].map((a) => ctx.call(a, {}, { timeout: 2000, retries: 0 }).catch(() => undefined)),
+            ["orders.refreshMetrics", "inventory.refreshMetrics", "sweeper.refreshMetrics"].map((a) => ctx.call(a, {}, { timeout: 2000, retries: 0 }).catch(() => undefined)),
           );
+          answers.flush(this.broker);
           const reporter = (this.broker.metrics as unknown as { reporter: unknown[] }).reporter
             .find((r): r is ScrapeReporter => r instanceof ScrapeReporter);
           ctx.meta.$responseType = "text/plain; version=0.0.4; charset=utf-8";
@@ -343,6 +346,7 @@ export default function gatewayService(config: Readonly<Config>): ServiceSchema 
         const server = http.createServer((req, res) => {
           // draining: answer what still arrives, and have the client reconnect elsewhere
           if (lifecycle.draining) res.shouldKeepAlive = false;
+          res.on("finish", answers.onFinish);
           if (!orders.handle(req, res) && !pages.handle(req, res)) this.httpHandler(req, res);
         });
         // Shutdown: stop accepting, close idle keep-alive connections, and wait (bounded
@@ -382,6 +386,7 @@ export default function gatewayService(config: Readonly<Config>): ServiceSchema 
     },
 
     async started() {
+      HttpAnswers.register(this.broker);
       sweepTimer = setInterval(() => limiter.sweep(), 10_000);
       sweepTimer.unref();
       const probe = () =>

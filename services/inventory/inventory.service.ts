@@ -13,6 +13,8 @@ import type { OrderRequest } from "../../src/domain/reservation.ts";
 import type { NewProduct } from "../../src/db/create-product.ts";
 import { RedisInventory } from "./redis-inventory.ts";
 import { METRIC } from "../../src/lib/metrics.ts";
+import { replicasPerMaster } from "../../src/lib/redis-replication.ts";
+import type { RedisClient } from "../../src/lib/redis.ts";
 import { PgLockInventory } from "./pg-lock-inventory.ts";
 import type { Inventory } from "./inventory.ts";
 import { announceSoldOut, announceStockReturned, STOCK_RETURNED_EVENT, type StockReturned } from "../../src/lib/stock-events.ts";
@@ -40,6 +42,7 @@ export { STOCK_RETURNED_EVENT };
 
 export default function inventoryService(config: Readonly<Config>): ServiceSchema {
   let engine: Inventory;
+  let redis: RedisClient | null = null;
 
   return {
     name: "inventory",
@@ -171,6 +174,16 @@ export default function inventoryService(config: Readonly<Config>): ServiceSchem
           return { redis: (await engine.ping()) ? "up" : "down" };
         },
       },
+      refreshMetrics: {
+        async handler() {
+          if (!redis) return false;
+          const masters = await replicasPerMaster(redis);
+          // a master gone from the topology must not keep its last value
+          (this.broker.metrics.getMetric(METRIC.redisMasterReplicas) as unknown as { clear(): void } | null)?.clear();
+          for (const m of masters) this.broker.metrics.set(METRIC.redisMasterReplicas, m.replicas, { master: m.master });
+          return true;
+        },
+      },
     },
 
     events: {
@@ -187,12 +200,18 @@ export default function inventoryService(config: Readonly<Config>): ServiceSchem
       // requests / batches = the mean micro-batch size of reserveBatch-5.lua
       this.broker.metrics.register({ name: METRIC.reserveBatches, type: "counter", description: "reserveBatch script calls" });
       this.broker.metrics.register({ name: METRIC.reserveBatched, type: "counter", description: "Reservation requests sent in those calls" });
+      this.broker.metrics.register({
+        name: METRIC.redisMasterReplicas, type: "gauge", labelNames: ["master"],
+        description: "Replicas connected to each Redis master of the inventory store",
+      });
       const orm = await ormResource.acquire(config);
       if (config.inventoryMode === "pg-lock") {
         engine = new PgLockInventory(config, orm);
         return;
       }
-      const { redis, scripts, replicated } = await redisResource.acquire(config);
+      const store = await redisResource.acquire(config);
+      redis = store.redis;
+      const { scripts, replicated } = store;
       const { js, jsm, connected } = await jetStreamResource.acquire(config);
       const streams = streamNames(config.streamPrefix);
       engine = new RedisInventory({

@@ -17,10 +17,13 @@ import { orderTotals } from "../../src/db/order-totals.ts";
 import { mapLimit } from "../../src/lib/concurrency.ts";
 import { auditProduct, type ProductAudit, type ShardReading } from "../../src/domain/audit.ts";
 import type { ReservedOrder } from "../../src/domain/reservation.ts";
+import { METRIC } from "../../src/lib/metrics.ts";
 
 const BATCH = 500;
 /** shard readings of the audit in flight at once (one call per product) */
 const AUDIT_PARALLEL = 16;
+/** the audit behind flash_audit_ok is rerun at a scrape only when older than this (it reads every shard) */
+const AUDIT_METRIC_MAX_AGE_MS = 30_000;
 
 export interface SweepReport {
   expired: number;
@@ -40,6 +43,8 @@ export default function sweeperService(config: Readonly<Config>): ServiceSchema 
   let jsm: JetStreamManager;
   let timer: NodeJS.Timeout | undefined;
   let running: Promise<unknown> | null = null;
+  let lastAuditAt = 0;
+  let metricAudit: Promise<unknown> | null = null;
   const names = streamNames(config.streamPrefix);
 
   return {
@@ -56,6 +61,14 @@ export default function sweeperService(config: Readonly<Config>): ServiceSchema 
         params: { product_id: { type: "number", integer: true, positive: true, convert: true, optional: true } },
         handler(ctx: Context<{ product_id?: number }>): Promise<AuditReport> {
           return this.audit(ctx.params.product_id ?? null);
+        },
+      },
+      refreshMetrics: {
+        async handler() {
+          if (Date.now() - lastAuditAt < AUDIT_METRIC_MAX_AGE_MS) return true;
+          metricAudit ??= this.audit(null).finally(() => (metricAudit = null));
+          await metricAudit;
+          return true;
         },
       },
     },
@@ -108,15 +121,20 @@ export default function sweeperService(config: Readonly<Config>): ServiceSchema 
           before.delivered.stream_seq === after!.delivered.stream_seq;
         const products: ProductAudit[] = [...totals].map(([id, db], i) => auditProduct(id, shards[i], db, drained));
         const deadLetters = dlq?.state.messages ?? 0;
-        return {
-          ok: products.every((p) => p.consistent) && deadLetters === 0,
-          products,
-          pipeline: { drained, in_flight: inFlight, dead_letters: deadLetters },
-        };
+        const ok = products.every((p) => p.consistent) && deadLetters === 0;
+        if (productId === null) {
+          // every whole audit (the admin's too) is the verdict Prometheus sees
+          lastAuditAt = Date.now();
+          this.broker.metrics.set(METRIC.auditOk, ok ? 1 : 0);
+          this.broker.metrics.set(METRIC.auditInconsistentProducts, products.filter((p) => !p.consistent).length);
+        }
+        return { ok, products, pipeline: { drained, in_flight: inFlight, dead_letters: deadLetters } };
       },
     },
 
     async started() {
+      this.broker.metrics.register({ name: METRIC.auditOk, type: "gauge", description: "1 when the last whole audit found every invariant holding and no dead letters, else 0" });
+      this.broker.metrics.register({ name: METRIC.auditInconsistentProducts, type: "gauge", description: "Products the last whole audit found inconsistent" });
       orm = await ormResource.acquire(config);
       jsm = (await jetStreamResource.acquire(config)).jsm;
       timer = setInterval(() => {

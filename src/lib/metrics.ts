@@ -40,6 +40,10 @@ export const METRIC = {
   orderDuration: "flash_order_duration_ms",
   reserveBatches: "flash_reserve_batches_total",
   reserveBatched: "flash_reserve_batched_requests_total",
+  httpResponses: "flash_http_responses_total",
+  auditOk: "flash_audit_ok",
+  auditInconsistentProducts: "flash_audit_inconsistent_products",
+  redisMasterReplicas: "flash_redis_master_replicas",
 } as const;
 
 /** bucket bounds of flash_order_duration_ms: a drop's answers are milliseconds, a stalled dependency seconds */

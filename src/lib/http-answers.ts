@@ -1,0 +1,41 @@
+/**
+ * Counts the gateway's HTTP answers by status code for `flash_http_responses_total`.
+ * The count per request is one array slot increment (POST /api/orders is the hot
+ * path of a drop); the registry's counter is brought up to date at scrape time.
+ */
+import type { ServerResponse } from "node:http";
+import type { ServiceBroker } from "moleculer";
+import { METRIC } from "./metrics.ts";
+
+export class HttpAnswers {
+  readonly #counts = new Float64Array(600);
+  readonly #flushed = new Float64Array(600);
+
+  /** A `finish` listener shared by every response (no closure per request). */
+  readonly onFinish: (this: ServerResponse) => void;
+
+  constructor() {
+    const counts = this.#counts;
+    this.onFinish = function (this: ServerResponse) {
+      const s = this.statusCode;
+      counts[s >= 100 && s < 600 ? s : 0]++;
+    };
+  }
+
+  static register(broker: ServiceBroker): void {
+    broker.metrics.register({
+      name: METRIC.httpResponses, type: "counter", labelNames: ["code"],
+      description: "HTTP answers of this gateway by status code",
+    });
+  }
+
+  /** Adds what was answered since the last flush to the registry's counter. */
+  flush(broker: ServiceBroker): void {
+    for (let s = 0; s < 600; s++) {
+      const delta = this.#counts[s] - this.#flushed[s];
+      if (delta === 0) continue;
+      broker.metrics.increment(METRIC.httpResponses, { code: s === 0 ? "other" : String(s) }, delta);
+      this.#flushed[s] = this.#counts[s];
+    }
+  }
+}
