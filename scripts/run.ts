@@ -7,7 +7,7 @@
  */
 import { loadConfig, ConfigError } from "../src/lib/config.ts";
 import { migrateUp } from "../src/lib/db.ts";
-import { connectJetStream, ensureStreams, streamNames } from "../src/lib/streams.ts";
+import { connectJetStream, ensureStreams, streamNames, streamSetupOptions } from "../src/lib/streams.ts";
 import { createBroker } from "../services/index.ts";
 import { lifecycleOf } from "../src/lib/lifecycle.ts";
 
@@ -29,10 +29,7 @@ if (needsDb) {
 }
 if (config.services.includes("inventory") || config.services.includes("orders")) {
   const { nc, jsm } = await connectJetStream(config.natsUrl, "flash-sale-setup");
-  await ensureStreams(jsm, streamNames(config.streamPrefix), {
-    duplicateWindowMs: Math.max(2 * config.reservationTtlSeconds * 1000, 20 * 60 * 1000),
-    consumerAckWaitMs: config.consumerAckWaitMs,
-  });
+  await ensureStreams(jsm, streamNames(config.streamPrefix), streamSetupOptions(config));
   await nc.close();
 }
 

@@ -36,6 +36,7 @@ export interface Config {
   transporter: string | null;
   services: string[];
   streamPrefix: string;
+  streamReplicas: number;
   reservationTtlSeconds: number;
   idempotencyTtlSeconds: number;
   inventoryMode: InventoryMode;
@@ -196,6 +197,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Readonly<Confi
     transporter,
     services,
     streamPrefix,
+    streamReplicas: int(env, "STREAM_REPLICAS", 1, 1, 5),
     reservationTtlSeconds: int(env, "RESERVATION_TTL_SECONDS", 600, 1, 7 * 24 * 3600),
     idempotencyTtlSeconds: int(env, "IDEMPOTENCY_TTL_SECONDS", 48 * 3600, 24 * 3600, 30 * 24 * 3600),
     inventoryMode,

@@ -5,6 +5,7 @@
  * by the setup step (`npm run streams:setup`, also run by `npm start`), never lazily.
  */
 import { connect, type NatsConnection } from "@nats-io/transport-node";
+import type { Config } from "./config.ts";
 import {
   jetstream,
   jetstreamManager,
@@ -69,6 +70,15 @@ export interface StreamSetupOptions {
   duplicateWindowMs: number;
   consumerAckWaitMs: number;
   replicas?: number;
+}
+
+/** The set-up a node (scripts/run.ts) or `npm run streams:setup` applies, from the configuration. */
+export function streamSetupOptions(config: Pick<Config, "reservationTtlSeconds" | "consumerAckWaitMs" | "streamReplicas">): StreamSetupOptions {
+  return {
+    duplicateWindowMs: Math.max(2 * config.reservationTtlSeconds * 1000, 20 * 60 * 1000),
+    consumerAckWaitMs: config.consumerAckWaitMs,
+    replicas: config.streamReplicas,
+  };
 }
 
 async function upsertStream(jsm: JetStreamManager, config: Partial<StreamConfig> & { name: string }) {
