@@ -14,7 +14,7 @@
 import { randomUUID } from "node:crypto";
 import { parseArgs } from "node:util";
 import { loadConfig } from "../src/lib/config.ts";
-import { signWebhook } from "../src/domain/webhook-signature.ts";
+import { paymentEvent, sendPaymentEvent, type PaymentEvent } from "../src/lib/payment-provider.ts";
 
 const config = loadConfig({ ...process.env, SERVICES: "none" });
 const base = process.env.BASE_URL ?? `http://127.0.0.1:${config.port}`;
@@ -29,14 +29,9 @@ const { values, positionals } = parseArgs({
   },
 });
 
-async function send(event: Record<string, unknown>, ageSeconds = 0) {
-  const raw = JSON.stringify(event);
-  const res = await fetch(`${base}/api/payments/webhook`, {
-    method: "POST",
-    headers: { "content-type": "application/json", "x-signature": signWebhook(config.webhookSecret, raw, Math.floor(Date.now() / 1000) - ageSeconds) },
-    body: raw,
-  });
-  console.log(`${event.status} ${event.event_id} → ${res.status} ${await res.text()}`);
+async function send(event: PaymentEvent, ageSeconds = 0) {
+  const res = await sendPaymentEvent(base, config.webhookSecret, event, ageSeconds);
+  console.log(`${event.status} ${event.event_id} → ${res.status} ${res.text}`);
 }
 
 let orderId = positionals[0];
@@ -65,7 +60,7 @@ if (values.buy) {
   amount = ((await res.json()) as { amount_cents: number }).amount_cents;
 }
 
-const event = (status: string) => ({ event_id: `evt_${randomUUID()}`, order_id: orderId, status, amount_cents: amount });
+const event = (status: PaymentEvent["status"]) => paymentEvent(orderId, status, amount);
 const main = event(values.fail ? "failed" : "succeeded");
 if (values.reorder) await send(event(values.fail ? "succeeded" : "failed"));
 await send(main, Number(values.late));

@@ -1,0 +1,287 @@
+/**
+ * `npm run demo`: a scripted flash sale against a running stack (`npm start`, the
+ * local cluster, or docker-compose behind --url). It creates a product whose sale
+ * opens in a few seconds, lets thousands of buyers press "buy" at the opening (a few
+ * eager ones a second early), then plays the payment provider and the buyers: most
+ * winners pay (signed webhooks), some payments fail, some buyers cancel, the rest let
+ * their reservation expire (the server's RESERVATION_TTL_SECONDS). It waits for every
+ * order to settle and prints a summary: sold, paid, cancelled, expired, refused by
+ * code, p50/p99 of POST /api/orders, the audit's verdict.
+ *
+ *   npm run demo                          3,000 buyers, 500 units, opens in 5 s
+ *   npm run demo -- --buyers 200 --stock 50 --opens-in 2 --json
+ *   npm run demo -- --url http://127.0.0.1:8080 --max-wait 900
+ *
+ * Options: --url (http://127.0.0.1:$PORT), --buyers, --stock, --opens-in <s>,
+ * --concurrency, --pay/--fail/--cancel <fraction of winners> (the rest expire),
+ * --early <fraction of buyers pressing a second before the opening>, --seed,
+ * --max-wait <s> (how long to wait for expiry), --json (the summary as JSON on stdout).
+ * ADMIN_TOKEN and WEBHOOK_SECRET come from the environment, as for the server.
+ * Expiry is the server's RESERVATION_TTL_SECONDS (600 by default): start the stack
+ * with RESERVATION_TTL_SECONDS=20 to see the unpaid ones expire during the demo.
+ */
+import { randomUUID } from "node:crypto";
+import { parseArgs } from "node:util";
+import cliProgress from "cli-progress";
+import { loadConfig } from "../src/lib/config.ts";
+import { mapLimit } from "../src/lib/concurrency.ts";
+import { paymentEvent, sendPaymentEvent } from "../src/lib/payment-provider.ts";
+
+const FINAL = new Set(["paid", "cancelled", "expired", "rejected"]);
+const POLL_MS = 500;
+
+const config = loadConfig({ ...process.env, SERVICES: "none" });
+const { values: opt } = parseArgs({
+  options: {
+    url: { type: "string", default: process.env.BASE_URL ?? `http://127.0.0.1:${config.port}` },
+    buyers: { type: "string", default: "3000" },
+    stock: { type: "string", default: "500" },
+    "opens-in": { type: "string", default: "5" },
+    concurrency: { type: "string", default: "100" },
+    pay: { type: "string", default: "0.7" },
+    fail: { type: "string", default: "0.1" },
+    cancel: { type: "string", default: "0.1" },
+    early: { type: "string", default: "0.02" },
+    seed: { type: "string", default: "42" },
+    "max-wait": { type: "string", default: "120" },
+    json: { type: "boolean", default: false },
+  },
+});
+
+function num(name: keyof typeof opt, min: number, max: number): number {
+  const n = Number(opt[name]);
+  if (!Number.isFinite(n) || n < min || n > max) {
+    console.error(`--${name} must be a number in [${min}, ${max}], got "${opt[name]}"`);
+    process.exit(2);
+  }
+  return n;
+}
+
+const base = String(opt.url).replace(/\/$/, "");
+const buyers = Math.floor(num("buyers", 1, 1_000_000));
+const stock = Math.floor(num("stock", 1, 1_000_000));
+const opensIn = num("opens-in", 1, 3600);
+const concurrency = Math.floor(num("concurrency", 1, 5000));
+const share = { pay: num("pay", 0, 1), fail: num("fail", 0, 1), cancel: num("cancel", 0, 1) };
+if (share.pay + share.fail + share.cancel > 1) {
+  console.error("--pay + --fail + --cancel must be at most 1 (the rest expire)");
+  process.exit(2);
+}
+const early = Math.floor(buyers * num("early", 0, 1));
+const maxWaitMs = num("max-wait", 0, 86_400) * 1000;
+const say = (line = "") => (opt.json ? process.stderr : process.stdout).write(line + "\n");
+
+/** mulberry32: the same --seed gives every winner the same fate on every run */
+function random(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = Math.imul(a ^ (a >>> 15), 1 | a);
+    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+type Fate = "pay" | "fail" | "cancel" | "expire";
+interface Won {
+  order_id: string;
+  amount_cents: number;
+  expires_at: string;
+  fate: Fate;
+  status: string;
+}
+
+async function call(method: string, path: string, body?: unknown, headers: Record<string, string> = {}) {
+  const res = await fetch(base + path, {
+    method,
+    headers: body === undefined ? headers : { "content-type": "application/json", ...headers },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  const text = await res.text();
+  let parsed: any = null;
+  try {
+    parsed = text ? JSON.parse(text) : null;
+  } catch {
+    parsed = text;
+  }
+  return { status: res.status, body: parsed };
+}
+
+const admin = { authorization: `Bearer ${config.adminToken}` };
+
+function quantile(sorted: number[], q: number): number | null {
+  if (sorted.length === 0) return null;
+  return sorted[Math.min(sorted.length - 1, Math.ceil(q * sorted.length) - 1)];
+}
+
+function bar(title: string, total: number) {
+  const b = new cliProgress.SingleBar(
+    { format: `${title.padEnd(10)} {bar} {value}/{total} {detail}`, hideCursor: true, stream: process.stderr },
+    cliProgress.Presets.shades_classic,
+  );
+  b.start(total, 0, { detail: "" });
+  return b;
+}
+
+// 1. the product: on sale in a few seconds, one unit per buyer
+const opensAt = new Date(Date.now() + opensIn * 1000);
+const created = await call("POST", "/api/admin/products", {
+  name: `Demo drop ${opensAt.toISOString().slice(11, 19)}`,
+  price_cents: 4900,
+  stock,
+  sale_starts_at: opensAt.toISOString(),
+  per_user_limit: 1,
+  max_per_order: 1,
+}, admin);
+if (created.status !== 201) {
+  console.error(`creating the product: ${created.status} ${JSON.stringify(created.body)} (is the stack running at ${base}, with this ADMIN_TOKEN?)`);
+  process.exit(1);
+}
+const productId = created.body.id as number;
+say(`product ${productId}: ${stock} units, on sale at ${opensAt.toISOString()} (in ${opensIn} s); ${buyers} buyers`);
+say(`watch it live: ${base}/dashboard`);
+
+// 2. the drop: eager buyers a second early (refused: the sale is not open), then everyone
+const rand = random(Number(opt.seed));
+const answers: Record<string, number> = {};
+const refused: Record<string, number> = {};
+const latencies: number[] = [];
+const won: Won[] = [];
+const fateOf = (): Fate => {
+  const r = rand();
+  return r < share.pay ? "pay" : r < share.pay + share.fail ? "fail" : r < share.pay + share.fail + share.cancel ? "cancel" : "expire";
+};
+
+async function press(buyer: number): Promise<void> {
+  const started = performance.now();
+  let r;
+  try {
+    r = await call("POST", "/api/orders", { product_id: productId, qty: 1, user_id: `demo-${productId}-${buyer}` }, { "idempotency-key": randomUUID() });
+  } catch {
+    // connection refused or reset: counted, the demo goes on
+    refused.NETWORK_ERROR = (refused.NETWORK_ERROR ?? 0) + 1;
+    return;
+  }
+  latencies.push(performance.now() - started);
+  answers[r.status] = (answers[r.status] ?? 0) + 1;
+  if (r.status === 202) {
+    won.push({ order_id: r.body.order_id, amount_cents: r.body.amount_cents, expires_at: r.body.expires_at, fate: fateOf(), status: r.body.status });
+  } else {
+    const code = r.body?.error?.code ?? `HTTP_${r.status}`;
+    refused[code] = (refused[code] ?? 0) + 1;
+  }
+}
+
+const sleepUntil = (t: number) => new Promise((r) => setTimeout(r, Math.max(0, t - Date.now())));
+await sleepUntil(opensAt.getTime() - 1000);
+const eager = Array.from({ length: early }, (_, i) => i);
+await mapLimit(eager, concurrency, (i) => press(i));
+await sleepUntil(opensAt.getTime() + 50);
+const dropStarted = Date.now();
+const drop = bar("buying", buyers);
+await mapLimit(Array.from({ length: buyers }, (_, i) => i), concurrency, async (i) => {
+  await press(i);
+  drop.increment(1, { detail: `sold ${won.length}` });
+});
+drop.stop();
+const dropSeconds = (Date.now() - dropStarted) / 1000;
+
+const ttlSeconds = won.length ? Math.round((Date.parse(won[0].expires_at) - dropStarted) / 1000) : null;
+say(`sold ${won.length} of ${stock} units in ${dropSeconds.toFixed(1)} s; unpaid reservations expire after the server's RESERVATION_TTL_SECONDS ≈ ${ttlSeconds ?? "?"} s`);
+
+// 3. the aftermath: payments (succeeded / failed), cancels; the rest are left to expire
+let cancelAvailable = true;
+let cancelUnavailable = 0;
+const settle = bar("paying", won.length);
+await mapLimit(won, Math.min(concurrency, 32), async (o) => {
+  if (o.fate === "pay" || o.fate === "fail") {
+    const r = await sendPaymentEvent(base, config.webhookSecret, paymentEvent(o.order_id, o.fate === "pay" ? "succeeded" : "failed", o.amount_cents));
+    if (r.status !== 200 && r.status !== 202) say(`webhook for ${o.order_id}: ${r.status} ${r.text}`);
+  } else if (o.fate === "cancel") {
+    if (!cancelAvailable) {
+      cancelUnavailable++;
+    } else {
+      const r = await call("POST", `/api/orders/${o.order_id}/cancel`);
+      if (r.status === 404 && r.body?.error?.code === "NOT_FOUND") {
+        // this server has no cancel route yet: the order is left to expire
+        cancelAvailable = false;
+        cancelUnavailable++;
+      } else if (r.status !== 200) {
+        say(`cancel ${o.order_id}: ${r.status} ${JSON.stringify(r.body)}`);
+      }
+    }
+  }
+  settle.increment(1, { detail: o.fate });
+});
+settle.stop();
+if (!cancelAvailable) say(`cancel not available on this server (POST /api/orders/{id}/cancel → 404): ${cancelUnavailable} buyer(s) who meant to cancel let their order expire`);
+
+// 4. wait for every order to reach a final status (expiry is the sweeper's, after the TTL)
+const lastExpiry = Math.max(0, ...won.map((o) => Date.parse(o.expires_at)));
+const waitUntil = Math.min(Date.now() + maxWaitMs, Math.max(Date.now() + 30_000, lastExpiry + 30_000));
+if (lastExpiry > waitUntil) say(`the last reservation expires at ${new Date(lastExpiry).toISOString()}, after --max-wait: orders still unpaid then are reported as such`);
+const waiting = bar("settling", won.length);
+for (;;) {
+  const open = won.filter((o) => !FINAL.has(o.status));
+  await mapLimit(open, 32, async (o) => {
+    const r = await call("GET", `/api/orders/${o.order_id}`);
+    if (r.status === 200) o.status = r.body.status;
+  });
+  const done = won.length - won.filter((o) => !FINAL.has(o.status)).length;
+  const left = Math.max(0, Math.ceil((lastExpiry - Date.now()) / 1000));
+  waiting.update(done, { detail: left > 0 ? `expiry in ${left} s` : "" });
+  if (done === won.length || Date.now() > waitUntil) break;
+  await new Promise((r) => setTimeout(r, POLL_MS));
+}
+waiting.stop();
+
+// 5. the audit and the summary
+const audit = await call("GET", "/api/admin/audit", undefined, admin);
+const productAudit = audit.status === 200 ? (audit.body.products as Array<{ id: number; consistent: boolean }>).find((p) => p.id === productId) : undefined;
+const count = (pred: (o: Won) => boolean) => won.filter(pred).length;
+const sorted = latencies.sort((a, b) => a - b);
+const summary = {
+  product_id: productId,
+  buyers,
+  stock,
+  reservation_ttl_seconds: ttlSeconds,
+  sold: won.length,
+  paid: count((o) => o.status === "paid"),
+  cancelled: count((o) => o.status === "cancelled"),
+  cancelled_by_buyer: count((o) => o.status === "cancelled" && o.fate === "cancel"),
+  payment_failed: count((o) => o.status === "cancelled" && o.fate === "fail"),
+  expired: count((o) => o.status === "expired"),
+  rejected: count((o) => o.status === "rejected"),
+  unsettled: count((o) => !FINAL.has(o.status)),
+  cancel_available: cancelAvailable,
+  refused,
+  answers,
+  latency_ms: { p50: quantile(sorted, 0.5), p99: quantile(sorted, 0.99) },
+  audit_ok: audit.status === 200 ? audit.body.ok === true : null,
+  product_consistent: productAudit?.consistent ?? null,
+  dashboard: `${base}/dashboard`,
+};
+
+if (opt.json) {
+  process.stdout.write(JSON.stringify(summary) + "\n");
+} else {
+  const ms = (v: number | null) => (v === null ? "–" : `${v.toFixed(1)} ms`);
+  const rows: Array<[string, string | number]> = [
+    ["buyers", buyers],
+    ["units", stock],
+    ["sold (202)", summary.sold],
+    ["paid", summary.paid],
+    ["cancelled: payment failed", summary.payment_failed],
+    ["cancelled: by the buyer", cancelAvailable ? summary.cancelled_by_buyer : "cancel not available"],
+    ["expired", summary.expired],
+    ["rejected (database gate)", summary.rejected],
+    ["still unpaid", summary.unsettled],
+    ...Object.entries(refused).sort().map(([code, n]) => [`refused ${code}`, n] as [string, number]),
+    ["p50 / p99 POST /api/orders", `${ms(summary.latency_ms.p50)} / ${ms(summary.latency_ms.p99)}`],
+    ["audit ok", summary.audit_ok === null ? `unavailable (${audit.status})` : `${summary.audit_ok} (this product consistent: ${summary.product_consistent})`],
+  ];
+  const w = Math.max(...rows.map(([k]) => k.length));
+  say("");
+  for (const [k, v] of rows) say(`  ${k.padEnd(w)}  ${v}`);
+  say(`\nthe dashboard: ${summary.dashboard}`);
+}
