@@ -53,6 +53,9 @@ describe("docker-compose.yml", () => {
       // each node's settings load as the node will load them
       expect(() => loadConfig(s.environment)).not.toThrow();
       expect(s.environment.NODE_ID).toBe(name);
+      // SIGKILL only after the node's own bounded shutdown
+      const grace = /^(\d+)s$/.exec(s.stop_grace_period)!;
+      expect(Number(grace[1]) * 1000).toBeGreaterThan(loadConfig(s.environment).shutdownTimeoutMs);
       if (role(s) !== "gateway") expect([name, s.healthcheck.test]).toEqual([name, ["CMD", "node", "scripts/probe.ts", "ready"]]);
     }
   });
@@ -94,8 +97,16 @@ describe("docker-compose.yml", () => {
     const gateways = Object.keys(services).filter((n) => role(services[n]) === "gateway");
     expect(servers.map(([h]) => h).sort()).toEqual(gateways.sort());
     for (const [host, port] of servers) expect(String(port)).toBe(services[host].environment.PORT);
-    const check = run("haproxy", ["-c", "-f", "deploy/haproxy/haproxy.cfg"]);
-    expect([check.status, check.stdout + check.stderr]).toEqual([0, expect.stringContaining("Configuration file is valid")]);
+    // the error pages, mounted at /usr/local/etc/haproxy/errors in the container
+    expect(services.haproxy.volumes.map(mount)).toContainEqual({ source: join(ROOT, "deploy/haproxy/errors"), target: "/usr/local/etc/haproxy/errors", bind: true });
+    const dir = mkdtempSync(join(tmpdir(), "flash-haproxy-"));
+    try {
+      writeFileSync(join(dir, "haproxy.cfg"), cfg.replaceAll("/usr/local/etc/haproxy/errors", join(ROOT, "deploy/haproxy/errors")));
+      const check = run("haproxy", ["-c", "-f", join(dir, "haproxy.cfg")]);
+      expect([check.status, check.stdout + check.stderr]).toEqual([0, expect.stringContaining("Configuration file is valid")]);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
     expect(services.haproxy.volumes.map(mount)).toContainEqual({ source: join(ROOT, "deploy/haproxy/haproxy.cfg"), target: "/usr/local/etc/haproxy/haproxy.cfg", bind: true });
   });
 
