@@ -62,15 +62,30 @@ export async function ensureDatabase(databaseUrl: string): Promise<void> {
   }
 }
 
-/** Applies pending migrations; returns the names applied. */
+/** Any constant: the advisory lock that serializes migrations across processes. */
+const MIGRATION_LOCK = 7_361_209_011;
+
+/**
+ * Applies pending migrations; returns the names applied. Every node migrates at
+ * start and a deployment starts many at once: an advisory lock (held by its own
+ * session) lets one process migrate while the others wait, then find nothing to do.
+ */
 export async function migrateUp(databaseUrl: string): Promise<string[]> {
   await ensureDatabase(databaseUrl);
-  const orm = await initOrm(databaseUrl, 2);
+  const lock = new pg.Client({ connectionString: databaseUrl });
+  await lock.connect();
   try {
-    const applied = await orm.migrator.up();
-    return applied.map((m) => m.name);
+    await lock.query("select pg_advisory_lock($1)", [MIGRATION_LOCK]);
+    const orm = await initOrm(databaseUrl, 2);
+    try {
+      const applied = await orm.migrator.up();
+      return applied.map((m) => m.name);
+    } finally {
+      await orm.close(true);
+    }
   } finally {
-    await orm.close(true);
+    // closing the session releases the lock, also when the unlock cannot be sent
+    await lock.end();
   }
 }
 
