@@ -1,11 +1,14 @@
 /**
  * deploy/k8s: the example overlay rendered like `kustomize build` (test/support/kustomize.ts),
- * every object validated against the Kubernetes schemas (kubernetes-models), and what
+ * every object validated against the Kubernetes schemas (kubernetes-models) and checked
+ * for fields the API does not know (the models' TypeScript types), and what
  * the deployment promises checked on the rendered objects: a Deployment per role from
  * the one image, probes on the API's health routes, resources, spread, budgets, the
  * gateway HPA and Service, scrape annotations, config references that resolve.
  */
-import { join } from "node:path";
+import { spawnSync } from "node:child_process";
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { join, resolve } from "node:path";
 import { Deployment } from "kubernetes-models/apps/v1/Deployment";
 import { HorizontalPodAutoscaler } from "kubernetes-models/autoscaling/v2/HorizontalPodAutoscaler";
 import { PodDisruptionBudget } from "kubernetes-models/policy/v1/PodDisruptionBudget";
@@ -26,12 +29,47 @@ const MODELS: Record<string, new (o: any) => { validate(): void }> = {
   "v1/Secret": Secret,
   "v1/Service": Service,
 };
+/** the models' TypeScript interface of each kind, for the excess-property check */
+const TYPES: Record<string, [string, string]> = {
+  "apps/v1/Deployment": ["IDeployment", "kubernetes-models/apps/v1/Deployment"],
+  "autoscaling/v2/HorizontalPodAutoscaler": ["IHorizontalPodAutoscaler", "kubernetes-models/autoscaling/v2/HorizontalPodAutoscaler"],
+  "policy/v1/PodDisruptionBudget": ["IPodDisruptionBudget", "kubernetes-models/policy/v1/PodDisruptionBudget"],
+  "v1/ConfigMap": ["IConfigMap", "kubernetes-models/v1/ConfigMap"],
+  "v1/Namespace": ["INamespace", "kubernetes-models/v1/Namespace"],
+  "v1/Secret": ["ISecret", "kubernetes-models/v1/Secret"],
+  "v1/Service": ["IService", "kubernetes-models/v1/Service"],
+};
 const ROLES: Record<string, string> = { gateway: "gateway", inventory: "inventory", orders: "orders", ops: "payments,sweeper" };
 
 function validate(o: K8sObject): void {
   const Model = MODELS[`${o.apiVersion}/${o.kind}`];
   if (!Model) throw new Error(`no schema for ${o.apiVersion} ${o.kind}`);
   new Model(o).validate();
+}
+
+/**
+ * The schema validation accepts fields it does not know; TypeScript's excess-property
+ * check on object literals typed with the models' interfaces does not: `tsc` over the
+ * objects written as literals lists every field the Kubernetes API has no place for.
+ */
+function unknownFields(objects: K8sObject[]): string {
+  const root = resolve(import.meta.dirname, "../..");
+  mkdirSync(join(root, ".data"), { recursive: true });
+  const dir = mkdtempSync(join(root, ".data/k8s-types-"));
+  try {
+    const used = new Set(objects.map((o) => `${o.apiVersion}/${o.kind}`));
+    const lines = [...used].map((k) => `import type { ${TYPES[k][0]} } from "${TYPES[k][1]}";`);
+    objects.forEach((o, i) => lines.push(`export const o${i}: ${TYPES[`${o.apiVersion}/${o.kind}`][0]} = ${JSON.stringify(o)};`));
+    writeFileSync(join(dir, "objects.ts"), lines.join("\n") + "\n");
+    writeFileSync(join(dir, "tsconfig.json"), JSON.stringify({
+      compilerOptions: { strict: true, noEmit: true, module: "nodenext", moduleResolution: "nodenext", skipLibCheck: true, types: [] },
+      files: ["objects.ts"],
+    }));
+    const tsc = spawnSync(join(root, "node_modules/.bin/tsc"), ["-p", join(dir, "tsconfig.json")], { encoding: "utf8" });
+    return (tsc.stdout + tsc.stderr).replaceAll(dir + "/", "");
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 }
 
 const rendered = renderKustomization(join(K8S, "overlays/example"));
@@ -50,6 +88,16 @@ describe("Kubernetes manifests (deploy/k8s)", () => {
         throw new Error(`${o.kind} ${o.metadata.name}: ${(err as Error).message}`);
       }
     }
+  });
+
+  test("no rendered object has a field the Kubernetes API does not know", () => {
+    expect(unknownFields(rendered)).toBe("");
+  });
+
+  test("the unknown-field check finds a misspelt field", () => {
+    const d = find("Deployment", "flash-sale-gateway")!;
+    const typo = strategicMerge(d, { spec: { template: { spec: { containers: [{ name: "flash-sale", readinesProbe: { httpGet: { path: "/health/ready", port: 3000 } } }] } } } });
+    expect(unknownFields([typo])).toMatch(/readinesProbe\W+ does not exist in type 'IContainer'/);
   });
 
   test("the schema validation refuses a broken Deployment (a wrong type, a missing required field)", () => {
