@@ -2,8 +2,8 @@
  * `npm run demo`: a scripted flash sale against a running stack (`npm start`, the
  * local cluster, or docker-compose behind --url). It creates a product whose sale
  * opens in a few seconds, lets thousands of buyers press "buy" at the opening (a few
- * eager ones a second early), then plays the payment provider and the buyers: most
- * winners pay (signed webhooks), some payments fail, some buyers cancel, the rest let
+ * eager ones a second early), and plays the payment provider and the winners right
+ * after each 202: most pay (signed webhooks), some payments fail, some cancel, the rest let
  * their reservation expire (the server's RESERVATION_TTL_SECONDS). It waits for every
  * order to settle and prints a summary: sold, paid, cancelled, expired, refused by
  * code, p50/p99 of POST /api/orders, the audit's verdict.
@@ -89,6 +89,9 @@ interface Won {
   expires_at: string;
   fate: Fate;
   status: string;
+  /** when the press was sent and its 202 received: the server's TTL lies between expires_at minus each */
+  sentAt: number;
+  receivedAt: number;
 }
 
 async function call(method: string, path: string, body?: unknown, headers: Record<string, string> = {}) {
@@ -152,8 +155,35 @@ const fateOf = (): Fate => {
   return r < share.pay ? "pay" : r < share.pay + share.fail ? "fail" : r < share.pay + share.fail + share.cancel ? "cancel" : "expire";
 };
 
+// what a winner does right after the 202: pays (the provider says succeeded or failed),
+// cancels, or walks away and lets the reservation expire
+let cancelAvailable = true;
+let cancelUnavailable = 0;
+const paid = { sent: 0 };
+async function afterWinning(o: Won): Promise<void> {
+  if (o.fate === "pay" || o.fate === "fail") {
+    const r = await sendPaymentEvent(base, config.webhookSecret, paymentEvent(o.order_id, o.fate === "pay" ? "succeeded" : "failed", o.amount_cents));
+    if (r.status !== 200 && r.status !== 202) say(`webhook for ${o.order_id}: ${r.status} ${r.text}`);
+    paid.sent++;
+  } else if (o.fate === "cancel") {
+    if (!cancelAvailable) {
+      cancelUnavailable++;
+      return;
+    }
+    const r = await call("POST", `/api/orders/${o.order_id}/cancel`);
+    if (r.status === 404 && r.body?.error?.code === "NOT_FOUND") {
+      // this server has no cancel route yet: the order is left to expire
+      cancelAvailable = false;
+      cancelUnavailable++;
+    } else if (r.status !== 200) {
+      say(`cancel ${o.order_id}: ${r.status} ${JSON.stringify(r.body)}`);
+    }
+  }
+}
+
 async function press(buyer: number): Promise<void> {
   const started = performance.now();
+  const sentAt = Date.now();
   let r;
   try {
     r = await call("POST", "/api/orders", { product_id: productId, qty: 1, user_id: `demo-${productId}-${buyer}` }, { "idempotency-key": randomUUID() });
@@ -165,7 +195,11 @@ async function press(buyer: number): Promise<void> {
   latencies.push(performance.now() - started);
   answers[r.status] = (answers[r.status] ?? 0) + 1;
   if (r.status === 202) {
-    won.push({ order_id: r.body.order_id, amount_cents: r.body.amount_cents, expires_at: r.body.expires_at, fate: fateOf(), status: r.body.status });
+    won.push({
+      order_id: r.body.order_id, amount_cents: r.body.amount_cents, expires_at: r.body.expires_at, fate: fateOf(), status: r.body.status,
+      sentAt, receivedAt: Date.now(),
+    });
+    await afterWinning(won[won.length - 1]);
   } else {
     const code = r.body?.error?.code ?? `HTTP_${r.status}`;
     refused[code] = (refused[code] ?? 0) + 1;
@@ -181,39 +215,17 @@ const dropStarted = Date.now();
 const drop = bar("buying", buyers);
 await mapLimit(Array.from({ length: buyers }, (_, i) => i), concurrency, async (i) => {
   await press(i);
-  drop.increment(1, { detail: `sold ${won.length}` });
+  drop.increment(1, { detail: `sold ${won.length}, payments sent ${paid.sent}` });
 });
 drop.stop();
 const dropSeconds = (Date.now() - dropStarted) / 1000;
 
-const ttlSeconds = won.length ? Math.round((Date.parse(won[0].expires_at) - dropStarted) / 1000) : null;
+// the server's RESERVATION_TTL_SECONDS, bracketed by the fastest answered 202
+const fastest = won.reduce<Won | null>((b, o) => (!b || o.receivedAt - o.sentAt < b.receivedAt - b.sentAt ? o : b), null);
+const ttlBounds = fastest ? [(Date.parse(fastest.expires_at) - fastest.receivedAt) / 1000, (Date.parse(fastest.expires_at) - fastest.sentAt) / 1000] : null;
+const ttlSeconds = ttlBounds ? Math.round((ttlBounds[0] + ttlBounds[1]) / 2) : null;
 say(`sold ${won.length} of ${stock} units in ${dropSeconds.toFixed(1)} s; unpaid reservations expire after the server's RESERVATION_TTL_SECONDS ≈ ${ttlSeconds ?? "?"} s`);
 
-// 3. the aftermath: payments (succeeded / failed), cancels; the rest are left to expire
-let cancelAvailable = true;
-let cancelUnavailable = 0;
-const settle = bar("paying", won.length);
-await mapLimit(won, Math.min(concurrency, 32), async (o) => {
-  if (o.fate === "pay" || o.fate === "fail") {
-    const r = await sendPaymentEvent(base, config.webhookSecret, paymentEvent(o.order_id, o.fate === "pay" ? "succeeded" : "failed", o.amount_cents));
-    if (r.status !== 200 && r.status !== 202) say(`webhook for ${o.order_id}: ${r.status} ${r.text}`);
-  } else if (o.fate === "cancel") {
-    if (!cancelAvailable) {
-      cancelUnavailable++;
-    } else {
-      const r = await call("POST", `/api/orders/${o.order_id}/cancel`);
-      if (r.status === 404 && r.body?.error?.code === "NOT_FOUND") {
-        // this server has no cancel route yet: the order is left to expire
-        cancelAvailable = false;
-        cancelUnavailable++;
-      } else if (r.status !== 200) {
-        say(`cancel ${o.order_id}: ${r.status} ${JSON.stringify(r.body)}`);
-      }
-    }
-  }
-  settle.increment(1, { detail: o.fate });
-});
-settle.stop();
 if (!cancelAvailable) say(`cancel not available on this server (POST /api/orders/{id}/cancel → 404): ${cancelUnavailable} buyer(s) who meant to cancel let their order expire`);
 
 // 4. wait for every order to reach a final status (expiry is the sweeper's, after the TTL)
@@ -243,8 +255,10 @@ const sorted = latencies.sort((a, b) => a - b);
 const summary = {
   product_id: productId,
   buyers,
+  early_presses: early,
   stock,
   reservation_ttl_seconds: ttlSeconds,
+  reservation_ttl_bounds: ttlBounds,
   sold: won.length,
   paid: count((o) => o.status === "paid"),
   cancelled: count((o) => o.status === "cancelled"),

@@ -44,20 +44,28 @@ describe("npm run demo", () => {
     const db = Object.fromEntries(rows.map((r) => [r.status, r.n]));
     const total = rows.reduce((a, r) => a + r.n, 0);
 
-    // more buyers than units: every unit sold, the rest refused as sold out
-    expect(summary.sold).toBe(STOCK);
+    // more buyers than units: every unit sold, and units given back during the drop (a
+    // failed payment, a cancel) sold again; every other press refused (sold out; an eager
+    // buyer's press a second early is SALE_NOT_ACTIVE, or, on a machine slow enough that
+    // it landed after the opening, a win that makes their second press LIMIT_EXCEEDED)
+    expect(summary.sold).toBeGreaterThanOrEqual(STOCK);
     expect(total).toBe(summary.sold);
-    expect(summary.refused.SOLD_OUT).toBe(BUYERS - STOCK);
-    // the eager buyers pressed before the opening
-    expect(summary.refused.SALE_NOT_ACTIVE).toBe(Math.floor(BUYERS * 0.05));
-    expect(summary.answers["202"]).toBe(STOCK);
+    expect(summary.answers["202"]).toBe(summary.sold);
+    expect(summary.paid).toBeLessThanOrEqual(STOCK);
+    expect(summary.early_presses).toBe(Math.floor(BUYERS * 0.05));
+    const presses = BUYERS + summary.early_presses;
+    expect(Object.values(summary.answers as Record<string, number>).reduce((a, n) => a + n, 0)).toBe(presses);
+    expect(Object.keys(summary.refused).filter((c) => !["SOLD_OUT", "SALE_NOT_ACTIVE", "LIMIT_EXCEEDED"].includes(c))).toEqual([]);
+    const refused = Object.values(summary.refused as Record<string, number>).reduce((a, n) => a + n, 0);
+    expect(refused).toBe(presses - summary.sold);
+    expect(summary.refused.SOLD_OUT).toBeGreaterThanOrEqual(BUYERS - summary.sold - summary.early_presses);
 
     expect(summary.unsettled).toBe(0);
     expect(db.paid ?? 0).toBe(summary.paid);
     expect(db.cancelled ?? 0).toBe(summary.cancelled);
     expect(summary.cancelled).toBe(summary.cancelled_by_buyer + summary.payment_failed);
     expect(db.expired ?? 0).toBe(summary.expired);
-    expect(summary.paid + summary.cancelled + summary.expired).toBe(STOCK);
+    expect(summary.paid + summary.cancelled + summary.expired).toBe(summary.sold);
     // with these shares every kind of ending happened
     expect(summary.paid).toBeGreaterThan(0);
     expect(summary.payment_failed).toBeGreaterThan(0);
@@ -65,8 +73,10 @@ describe("npm run demo", () => {
     if (summary.cancel_available) expect(summary.cancelled_by_buyer).toBeGreaterThan(0);
     else expect(summary.cancelled_by_buyer).toBe(0);
 
-    expect(summary.reservation_ttl_seconds).toBeGreaterThanOrEqual(3);
-    expect(summary.reservation_ttl_seconds).toBeLessThanOrEqual(5);
+    // the server's TTL (4 s) lies between expires_at minus the answer's arrival and minus its sending
+    const [lo, hi] = summary.reservation_ttl_bounds;
+    expect(lo).toBeLessThanOrEqual(4);
+    expect(hi).toBeGreaterThanOrEqual(4);
     expect(summary.latency_ms.p50).toBeGreaterThan(0);
     expect(summary.latency_ms.p99).toBeGreaterThanOrEqual(summary.latency_ms.p50);
     expect(summary.audit_ok).toBe(true);
