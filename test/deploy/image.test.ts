@@ -51,7 +51,8 @@ function importGraph(entries: string[]): { files: Set<string>; packages: Map<str
     files.add(file);
     const source = readFileSync(join(ROOT, file), "utf8");
     const specifiers = [
-      ...source.matchAll(/^\s*(?:import|export)\s[^;]*?\sfrom\s*["']([^"']+)["']/gms),
+      // `import type` / `export type` are erased by Node's type stripping: not loaded at run time
+      ...[...source.matchAll(/^\s*(?:import|export)\s[^;]*?\sfrom\s*["']([^"']+)["']/gms)].filter((m) => !/^\s*(?:import|export)\s+type\s/.test(m[0])),
       ...source.matchAll(/^\s*import\s*["']([^"']+)["']/gm),
       ...source.matchAll(/\bimport\(\s*["']([^"']+)["']\s*\)/g),
     ].map((m) => m[1]);
