@@ -40,6 +40,8 @@ export const METRIC = {
   orderDuration: "flash_order_duration_ms",
   reserveBatches: "flash_reserve_batches_total",
   reserveBatched: "flash_reserve_batched_requests_total",
+  liveStreams: "flash_live_streams",
+  liveStreamsDropped: "flash_live_streams_dropped_total",
 } as const;
 
 /** bucket bounds of flash_order_duration_ms: a drop's answers are milliseconds, a stalled dependency seconds */
