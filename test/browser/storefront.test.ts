@@ -76,10 +76,10 @@ test("buy, watch the order go reserved → pending with its countdown, cancel, a
 test("refusals are shown in words: not started (with the countdown to the start), the per-buyer limit, sold out", async () => {
   const later = await stack.createProduct({ stock: 5, sale_starts_at: new Date(Date.now() + 3_600_000).toISOString() });
   const page = await open(later.id);
-  expect(await text(page, "#sale")).toMatch(/^The sale starts in (59:\d\d|01:00:00)$/);
+  expect(await text(page, "#sale")).toMatch(/^The sale starts in (59:\d\d|01:00:0[01])$/);
   await page.click("#buy");
   await page.locator("#refusal[data-code=SALE_NOT_ACTIVE]").waitFor();
-  expect(await text(page, "#refusal")).toMatch(/^The sale has not started yet\. It starts in (59:\d\d|01:00:00)\.$/);
+  expect(await text(page, "#refusal")).toMatch(/^The sale has not started yet\. It starts in (59:\d\d|01:00:0[01])\.$/);
 
   const limited = await stack.createProduct({ stock: 5, per_user_limit: 1, max_per_order: 1 });
   await page.goto(`${stack.baseUrl}/?product=${limited.id}`);
