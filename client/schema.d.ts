@@ -95,6 +95,14 @@ export interface paths {
     /** The storefront: a product, its live stock, a buy button, the order's live status */
     get: operations["getRoot"];
   };
+  "/storefront.css": {
+    /** The storefront's style sheet */
+    get: operations["getStorefrontCss"];
+  };
+  "/storefront.js": {
+    /** The storefront's script (plain JavaScript, no build) */
+    get: operations["getStorefrontJs"];
+  };
   "/dashboard": {
     /** The operator's live view (its data needs the admin token) */
     get: operations["getDashboard"];
@@ -1233,6 +1241,28 @@ export interface operations {
       200: {
         content: {
           "text/html": string;
+        };
+      };
+    };
+  };
+  /** The storefront's style sheet */
+  getStorefrontCss: {
+    responses: {
+      /** @description CSS */
+      200: {
+        content: {
+          "text/css": string;
+        };
+      };
+    };
+  };
+  /** The storefront's script (plain JavaScript, no build) */
+  getStorefrontJs: {
+    responses: {
+      /** @description JavaScript */
+      200: {
+        content: {
+          "text/javascript": string;
         };
       };
     };

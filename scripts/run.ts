@@ -36,15 +36,20 @@ if (config.services.includes("inventory") || config.services.includes("orders"))
 const broker = createBroker(config, {}, (code) => process.exit(code));
 await broker.start();
 
+let productId = 1;
 if (config.seedProduct && config.services.includes("inventory")) {
   const seeded = await broker.call<{ id: number; name: string } | null, object>("inventory.seedDemo", {});
-  if (seeded) console.log(`seeded product ${seeded.id} "${seeded.name}"`);
+  if (seeded) {
+    console.log(`seeded product ${seeded.id} "${seeded.name}"`);
+    productId = seeded.id;
+  }
 }
 
 if (config.services.includes("gateway")) {
   const base = `http://127.0.0.1:${config.port}`;
   console.log(`\nflash-sale listening on ${base} (node ${broker.nodeID}, services: ${config.services.join(", ")})`);
-  console.log(`try:\n  curl -s ${base}/api/products/1\n  curl -s -X POST ${base}/api/orders -H 'Content-Type: application/json' -H "Idempotency-Key: $(uuidgen 2>/dev/null || echo demo-1)" -d '{"product_id":1,"qty":1,"user_id":"u-1"}'\n`);
+  console.log(`storefront: ${base}/${productId === 1 ? "" : `?product=${productId}`}`);
+  console.log(`try:\n  curl -s ${base}/api/products/${productId}\n  curl -sN ${base}/api/products/${productId}/events\n  curl -s -X POST ${base}/api/orders -H 'Content-Type: application/json' -H "Idempotency-Key: $(uuidgen 2>/dev/null || echo demo-1)" -d '{"product_id":${productId},"qty":1,"user_id":"u-1"}'\n`);
   console.log(`watch it: ${base}/dashboard (sign in with ADMIN_TOKEN)\n`);
 }
 

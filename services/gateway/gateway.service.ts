@@ -13,7 +13,7 @@
  */
 import { createHash, timingSafeEqual } from "node:crypto";
 import http, { type IncomingMessage, type ServerResponse } from "node:http";
-import type { Context, ServiceSchema } from "moleculer";
+import type { Context, ServiceBroker, ServiceSchema } from "moleculer";
 import ApiGateway from "moleculer-web";
 import type { Config } from "../../src/lib/config.ts";
 import { FlashError } from "../../src/lib/errors.ts";
@@ -44,6 +44,11 @@ import { SOLD_OUT_EVENT, STOCK_RETURNED_EVENT, type SoldOutNotice, type StockRet
 import { buyerIdentity } from "./buyer-identity.ts";
 import { apiReference } from "./pages/api-reference.ts";
 import { openApiDocument } from "../../src/lib/openapi/document.ts";
+import { LiveUpdates } from "./live-updates.ts";
+import { loadPages, PAGE_HEADERS } from "./pages.ts";
+import { METRIC } from "../../src/lib/metrics.ts";
+import type { OrderView } from "../../src/db/find-order.ts";
+import type { ProductView } from "../inventory/inventory.ts";
 
 const AUDIT_TIMEOUT_MS = 120_000;
 /** how often a gateway asks an inventory node whether Redis is up (readiness) */
@@ -86,6 +91,20 @@ export default function gatewayService(config: Readonly<Config>): ServiceSchema 
   let feed: DashboardFeed | undefined;
   const edge = new SoldOutEdge(config.soldOutFlagMs);
   const hasRedis = config.redisNodes.length > 0 || config.redisUrl !== undefined;
+  let broker: ServiceBroker;
+  const live = new LiveUpdates({
+    maxStreams: config.sseMaxStreams,
+    heartbeatMs: config.sseHeartbeatMs,
+    maxBufferedBytes: config.sseMaxBufferedBytes,
+    productIntervalMs: config.productUpdateIntervalMs,
+    fetchOrder: (id) => broker.call<OrderView, object>("orders.get", { id }),
+    fetchProduct: (id) => broker.call<ProductView, object>("inventory.product", { id }),
+    onCount: (kind, n) => broker.metrics.set(METRIC.liveStreams, n, { kind }),
+    onDrop: (kind) => broker.metrics.increment(METRIC.liveStreamsDropped, { kind }),
+    logger: { warn: (...args) => broker.logger.warn(...args) },
+  });
+  const liveEvents = live.events;
+  const storefront = loadPages(["storefront.html", "storefront.css", "storefront.js"]);
 
   return {
     name: "gateway",
@@ -127,6 +146,7 @@ export default function gatewayService(config: Readonly<Config>): ServiceSchema 
           bodyParsers: false,
           aliases: {
             "GET /products/:id": "gateway.product",
+            "GET /products/:id/events": "gateway.productEvents",
           },
         },
         {
@@ -140,6 +160,8 @@ export default function gatewayService(config: Readonly<Config>): ServiceSchema 
           bodyParsers: false,
           aliases: {
             "GET /orders/:id": "gateway.order",
+            "POST /orders/:id/cancel": "gateway.cancel",
+            "GET /orders/:id/events": "gateway.orderEvents",
           },
         },
         {
@@ -189,6 +211,18 @@ export default function gatewayService(config: Readonly<Config>): ServiceSchema 
             "GET /metrics": "gateway.metrics",
           },
         },
+        {
+          name: "pages",
+          path: "/",
+          mappingPolicy: "restrict",
+          logging: false,
+          bodyParsers: false,
+          aliases: {
+            "GET /": "gateway.storefront",
+            "GET /storefront.css": "gateway.storefrontStyle",
+            "GET /storefront.js": "gateway.storefrontScript",
+          },
+        },
       ],
       onError(this: { logger: { error: (...a: unknown[]) => void } }, req: Req, res: ServerResponse, err: unknown) {
         sendError(res, err, this.logger.error.bind(this.logger), `${req.method} ${req.url}`);
@@ -210,6 +244,38 @@ export default function gatewayService(config: Readonly<Config>): ServiceSchema 
           return ctx.call("inventory.product", { id: ctx.params.id });
         },
       },
+      cancel: {
+        params: orderIdPathParams,
+        async handler(ctx: Context<{ id: string }, GatewayMeta>) {
+          buyers.assertOrderBuyer(ctx.meta.user, await ctx.call<{ user_id: string | null }, object>("orders.get", { id: ctx.params.id }));
+          return ctx.call("orders.cancel", { id: ctx.params.id });
+        },
+      },
+      orderEvents: {
+        params: orderIdPathParams,
+        handler(ctx: Context<{ id: string }, GatewayMeta>) {
+          return live.openOrder(ctx.params.id, (order) => buyers.assertOrderBuyer(ctx.meta.user, order));
+        },
+      },
+      productEvents: {
+        params: productIdPathParams,
+        handler(ctx: Context<{ id: number }, GatewayMeta>) {
+          return live.openProduct(ctx.params.id);
+        },
+      },
+      ...Object.fromEntries(
+        ([["storefront", "storefront.html"], ["storefrontStyle", "storefront.css"], ["storefrontScript", "storefront.js"]] as const).map(
+          ([action, file]) => [action, {
+            params: { $$strict: "remove" },
+            handler(ctx: Context<unknown, GatewayMeta>) {
+              const page = storefront.get(file)!;
+              ctx.meta.$responseType = page.type;
+              ctx.meta.$responseHeaders = PAGE_HEADERS;
+              return page.body;
+            },
+          }],
+        ),
+      ),
       createProduct: {
         params: createProductParams,
         async handler(ctx: Context<Record<string, unknown>, GatewayMeta>) {
@@ -326,6 +392,8 @@ export default function gatewayService(config: Readonly<Config>): ServiceSchema 
     },
 
     events: {
+      // what changed anywhere in the cluster, for this node's live streams
+      ...liveEvents,
       // the inventory's announcements keep this gateway's sold-out hint (src/lib/stock-events.ts)
       [SOLD_OUT_EVENT](ctx: Context<SoldOutNotice>) {
         const { product_id, ...rules } = ctx.params;
@@ -333,6 +401,7 @@ export default function gatewayService(config: Readonly<Config>): ServiceSchema 
       },
       [STOCK_RETURNED_EVENT](ctx: Context<StockReturned>) {
         edge.returned(ctx.params.product_id);
+        liveEvents[STOCK_RETURNED_EVENT](ctx as never);
       },
     },
 
@@ -354,6 +423,9 @@ export default function gatewayService(config: Readonly<Config>): ServiceSchema 
         lifecycle.onDrain(
           () =>
             new Promise<void>((resolve) => {
+              // live streams end now (their clients reconnect through the balancer to a
+              // ready node): open, they would hold the listener until the shutdown timeout
+              live.stop();
               server.close(() => resolve());
               // a dashboard's stream never ends by itself: end it (the page reconnects elsewhere)
               pages.close();
@@ -376,6 +448,11 @@ export default function gatewayService(config: Readonly<Config>): ServiceSchema 
       authenticateBuyer(_ctx: Context, _route: unknown, req: Req) {
         return buyers.authenticate(req.headers.authorization);
       },
+      /** moleculer-web's answer, except for a live stream: sent by ./live-updates.ts */
+      sendResponse(req: Req, res: ServerResponse, data: unknown, action: unknown) {
+        if (live.owns(data)) return live.send(res, data);
+        return (ApiGateway as unknown as { methods: { sendResponse: (...a: unknown[]) => void } }).methods.sendResponse.call(this, req, res, data, action);
+      },
       authorize(_ctx: Context, _route: unknown, req: Req) {
         const header = req.headers.authorization ?? "";
         const token = header.startsWith("Bearer ") ? header.slice(7) : "";
@@ -385,10 +462,23 @@ export default function gatewayService(config: Readonly<Config>): ServiceSchema 
       },
     },
 
+    created() {
+      broker = this.broker;
+      // Each route calls this node's own gateway actions: they are this node's HTTP face,
+      // and a live stream must be held by the node its client is connected to. With
+      // preferLocal off (the inventory's Shard strategy) the registry would balance them
+      // over every gateway node of the cluster instead.
+      for (const route of (this as unknown as { routes: Array<{ callOptions?: object }> }).routes) {
+        route.callOptions = { ...route.callOptions, nodeID: this.broker.nodeID };
+      }
+    },
     async started() {
       HttpAnswers.register(this.broker);
+      this.broker.metrics.register({ name: METRIC.liveStreams, type: "gauge", labelNames: ["kind"], description: "Open live-update (SSE) streams on this gateway" });
+      this.broker.metrics.register({ name: METRIC.liveStreamsDropped, type: "counter", labelNames: ["kind"], description: "Live-update streams dropped because their client did not keep up" });
       sweepTimer = setInterval(() => limiter.sweep(), 10_000);
       sweepTimer.unref();
+      live.start();
       const probe = () =>
         this.broker
           .call<{ redis: string }, object>("inventory.health", {}, { timeout: READY_PROBE_MS, retries: 1 })
@@ -415,6 +505,8 @@ export default function gatewayService(config: Readonly<Config>): ServiceSchema 
         edge.replayWith(null);
         await Promise.all([redisResource.release(config), jetStreamResource.release(config)]);
       }
+      // before moleculer-web closes its server: open streams would hold it open
+      live.stop();
     },
   } as ServiceSchema;
 }

@@ -18,6 +18,7 @@ import type { RedisClient } from "../../src/lib/redis.ts";
 import { PgLockInventory } from "./pg-lock-inventory.ts";
 import type { Inventory } from "./inventory.ts";
 import { announceSoldOut, announceStockReturned, STOCK_RETURNED_EVENT, type StockReturned } from "../../src/lib/stock-events.ts";
+import { Coalescer } from "../../src/lib/coalescer.ts";
 
 interface Meta {
   idempotencyKey?: string | null;
@@ -39,10 +40,16 @@ const orderRef = {
 } as const;
 
 export { STOCK_RETURNED_EVENT };
+/**
+ * Broadcast with `{ product_id }` after reservations took units, at most once per
+ * PRODUCT_UPDATE_INTERVAL_MS per product (the live product streams of every gateway).
+ */
+export const STOCK_TAKEN_EVENT = "inventory.stock.taken";
 
 export default function inventoryService(config: Readonly<Config>): ServiceSchema {
   let engine: Inventory;
   let redis: RedisClient | null = null;
+  let stockTaken: Coalescer<number>;
 
   return {
     name: "inventory",
@@ -61,6 +68,7 @@ export default function inventoryService(config: Readonly<Config>): ServiceSchem
           const outcome = await engine.reserve(ctx.params, ctx.meta.idempotencyKey ?? null, ctx.meta.orderId ?? null);
           const label = outcome.ok ? (outcome.replayed ? "replayed" : "reserved") : outcome.code;
           this.broker.metrics.increment(METRIC.reservations, { outcome: label });
+          if (outcome.ok && !outcome.replayed) stockTaken.touch(ctx.params.product_id);
           return outcome;
         },
       },
@@ -193,6 +201,9 @@ export default function inventoryService(config: Readonly<Config>): ServiceSchem
     },
 
     async started() {
+      stockTaken = new Coalescer(config.productUpdateIntervalMs, (productId) =>
+        this.broker.broadcast(STOCK_TAKEN_EVENT, { product_id: productId }),
+      );
       this.broker.metrics.register({
         name: METRIC.reservations, type: "counter", labelNames: ["outcome"],
         description: "Answers to reservation requests, by outcome (reserved, replayed, SOLD_OUT, ...)",

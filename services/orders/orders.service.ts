@@ -9,7 +9,7 @@ import type { MikroORM } from "@mikro-orm/postgresql";
 import type { JsMsg, JetStreamManager } from "@nats-io/jetstream";
 import type { NatsConnection } from "@nats-io/transport-node";
 import type { Config } from "../../src/lib/config.ts";
-import { notFound, UnavailableError } from "../../src/lib/errors.ts";
+import { FlashError, notFound, UnavailableError } from "../../src/lib/errors.ts";
 import { isDatabaseUnavailable } from "../../src/lib/db.ts";
 import { orderIdPathParams } from "../../src/lib/params.ts";
 import { jetStreamResource, ormResource } from "../../src/lib/resources.ts";
@@ -19,12 +19,14 @@ import { METRIC } from "../../src/lib/metrics.ts";
 import { productIdOfOrder } from "../../src/domain/order-id.ts";
 import { decodeOrderMessage } from "../../src/domain/order-message.ts";
 import type { ReservedOrder } from "../../src/domain/reservation.ts";
+import type { HeldReservation } from "../inventory/inventory.ts";
 import { findOrder, type OrderView } from "../../src/db/find-order.ts";
 import { persistOrders, type PersistResult } from "../../src/db/persist-orders.ts";
 import { applyInventoryEffects } from "../../src/lib/inventory-effects.ts";
-import { cancelPendingOrder } from "../../src/db/cancel-order.ts";
+import { cancelOrder } from "../../src/db/cancel-order.ts";
 import { settleOrphan } from "../../src/db/settle-orphan.ts";
 
+/** Broadcast (every gateway follows orders) with `{ order_ids }` once their rows are written. */
 export const ORDERS_PERSISTED_EVENT = "orders.persisted";
 
 export default function ordersService(config: Readonly<Config>): ServiceSchema {
@@ -70,21 +72,42 @@ export default function ordersService(config: Readonly<Config>): ServiceSchema {
           throw notFound("ORDER_NOT_FOUND", `order ${id} does not exist`);
         },
       },
+      cancel: {
+        // idempotent: a resend after a lost answer cancels nothing more and answers the same
+        retryPolicy: { enabled: true },
+        params: orderIdPathParams,
+        async handler(ctx: Context<{ id: string }>): Promise<OrderView> {
+          const id = ctx.params.id.toLowerCase();
+          const productId = productIdOfOrder(id);
+          if (productId === null) throw notFound("ORDER_NOT_FOUND", `order ${id} does not exist`);
+          const held = () => ctx.call<HeldReservation | null, object>("inventory.reservation", { product_id: productId, order_id: id });
+          const result = await orm.em.fork().transactional((em) => cancelOrder(em, id, productId, held));
+          if (result.outcome === "not_found") throw notFound("ORDER_NOT_FOUND", `order ${id} does not exist`);
+          if (result.outcome === "not_cancellable") {
+            throw new FlashError("ORDER_NOT_CANCELLABLE", `order ${id} is ${result.order.status} and cannot be cancelled`, {
+              status: result.order.status,
+            });
+          }
+          // also on a repeated cancel: a release lost after the first one's commit is redone (idempotent)
+          await applyInventoryEffects(this.broker, [result.effect]);
+          return result.order;
+        },
+      },
       release: {
         params: orderIdPathParams,
         async handler(ctx: Context<{ id: string }>) {
           const id = ctx.params.id.toLowerCase();
-          const result = await orm.em.fork().transactional((em) => cancelPendingOrder(em, id));
-          if ("kind" in result) {
-            await applyInventoryEffects(this.broker, [result]);
+          const productId = productIdOfOrder(id);
+          if (productId === null) throw notFound("ORDER_NOT_FOUND", `order ${id} does not exist`);
+          // a row first: pending becomes cancelled (a reservation without a row is not cancelled: written off below)
+          const result = await orm.em.fork().transactional((em) => cancelOrder(em, id, productId, async () => null));
+          if (result.outcome === "cancelled") {
+            await applyInventoryEffects(this.broker, [result.effect]);
             return { order_id: id, released: true, status: "cancelled" };
           }
-          if (result.status !== null) return { order_id: id, released: false, status: result.status };
+          if (result.outcome === "not_cancellable") return { order_id: id, released: false, status: result.order.status };
           // not in the database: a reservation only; write it off as expired, then free its units
-          const productId = productIdOfOrder(id);
-          const held = productId === null ? null : await ctx.call<(ReservedOrder & { idempotency_key: string | null }) | null, object>(
-            "inventory.reservation", { product_id: productId, order_id: id },
-          );
+          const held = await ctx.call<HeldReservation | null, object>("inventory.reservation", { product_id: productId, order_id: id });
           if (!held) throw notFound("ORDER_NOT_FOUND", `order ${id} does not exist`);
           const status = await orm.em.fork().transactional((em) => settleOrphan(em, held));
           if (status === "pending") return { order_id: id, released: false, status: "pending", retry: true };
@@ -140,7 +163,7 @@ export default function ordersService(config: Readonly<Config>): ServiceSchema {
         if (result.rejected.length > 0) {
           this.logger.warn(`database gate refused ${result.rejected.length} order(s): the inventory shard over-admitted`);
         }
-        if (result.inserted.length > 0) this.broker.emit(ORDERS_PERSISTED_EVENT, { order_ids: result.inserted });
+        if (result.inserted.length > 0) this.broker.broadcast(ORDERS_PERSISTED_EVENT, { order_ids: result.inserted });
         return result;
       },
     },

@@ -1,14 +1,58 @@
 import type { EntityManager } from "@mikro-orm/postgresql";
+import type { HeldReservation } from "../../services/inventory/inventory.ts";
+import { applyParkedPayments } from "./apply-payment.ts";
+import { findOrder, type OrderView } from "./find-order.ts";
 import { transitionOrder, type InventoryEffect } from "./order-transition.ts";
 
+export type CancelResult =
+  /** cancelled now or before (a repeated cancel); `effect` releases the shard's units (idempotent) */
+  | { outcome: "cancelled"; order: OrderView; effect: InventoryEffect }
+  /** paid, expired or rejected: a final status that is not ours to change */
+  | { outcome: "not_cancellable"; order: OrderView }
+  | { outcome: "not_found" };
+
 /**
- * An operator releases a pending order: it becomes `cancelled` (conditional: a final
- * order is left alone) and its units leave `stock_committed`. Returns the inventory
- * effect, or the status that prevented it.
+ * The buyer gives an unpaid order back, in the caller's transaction.
+ *
+ * Locks the product row, then the order row (the lock order of every writer). A
+ * `pending` order becomes `cancelled` and leaves `stock_committed`; a `cancelled` one
+ * answers the same again. An order still only `reserved` (its `order.reserved`
+ * message not yet written) gets its row now, as `cancelled`, from the shard's
+ * reservation record: the consumer's insert of the late message is then a no-op
+ * (unique order id), exactly like an orphan written off by the sweeper. The product
+ * lock is the rendezvous with the consumer: while we hold it, no row for this order
+ * can appear, so "no row" plus "a reservation in the shard" really means reserved.
+ * Payment events parked for it are settled (a succeeded one now asks for a refund).
  */
-export async function cancelPendingOrder(em: EntityManager, orderId: string): Promise<InventoryEffect | { status: string | null }> {
-  const effect = await transitionOrder(em, orderId, "cancelled");
-  if (effect) return effect;
-  const [row] = await em.execute<Array<{ status: string }>>(`select status from orders where id = ?`, [orderId]);
-  return { status: row?.status ?? null };
+export async function cancelOrder(
+  em: EntityManager,
+  orderId: string,
+  productId: number,
+  heldReservation: () => Promise<HeldReservation | null>,
+): Promise<CancelResult> {
+  const product = await em.execute(`select 1 from products where id = ? for no key update`, [productId]);
+  if (product.length === 0) return { outcome: "not_found" };
+  const [row] = await em.execute<Array<{ status: string }>>(`select status from orders where id = ? for update`, [orderId]);
+  const release: InventoryEffect = { kind: "release", product_id: productId, order_id: orderId };
+
+  if (!row) {
+    const held = await heldReservation();
+    if (!held) return { outcome: "not_found" };
+    await em.execute(
+      `insert into orders (id, product_id, user_id, qty, amount_cents, status, idempotency_key, created_at, updated_at, expires_at)
+       values (?, ?, ?, ?, ?, 'cancelled', ?, ?, now(), ?)
+       on conflict do nothing`,
+      [orderId, productId, held.user_id, held.qty, held.amount_cents, held.idempotency_key, held.created_at, held.expires_at],
+    );
+    await applyParkedPayments(em, [orderId]);
+  } else if (row.status === "pending") {
+    await transitionOrder(em, orderId, "cancelled");
+  } else if (row.status !== "cancelled") {
+    return { outcome: "not_cancellable", order: (await findOrder(em, orderId))! };
+  }
+  const order = await findOrder(em, orderId);
+  // No row although the insert ran: another order holds its Idempotency-Key (only after
+  // a shard lost data); the consumer will not write it either, so its units go back.
+  if (!order) return { outcome: "not_found" };
+  return { outcome: "cancelled", order, effect: release };
 }

@@ -67,6 +67,10 @@ export interface Config {
   soldOutFlagMs: number;
   reserveBatchMax: number;
   buyerAuth: BuyerAuthConfig;
+  sseMaxStreams: number;
+  sseHeartbeatMs: number;
+  sseMaxBufferedBytes: number;
+  productUpdateIntervalMs: number;
 }
 
 export class ConfigError extends Error {}
@@ -223,5 +227,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Readonly<Confi
     soldOutFlagMs: int(env, "SOLD_OUT_FLAG_MS", 1000, 0, 60_000),
     reserveBatchMax: int(env, "RESERVE_BATCH_MAX", 64, 1, 1000),
     buyerAuth: Object.freeze(buyerAuth(env, relaxed)),
+    sseMaxStreams: int(env, "SSE_MAX_STREAMS", 10_000, 1, 1_000_000),
+    // API.md: a comment line at least every 15 s
+    sseHeartbeatMs: int(env, "SSE_HEARTBEAT_MS", 10_000, 100, 15_000),
+    sseMaxBufferedBytes: int(env, "SSE_MAX_BUFFERED_BYTES", 64 * 1024, 1024, 16 * 1024 * 1024),
+    productUpdateIntervalMs: int(env, "PRODUCT_UPDATE_INTERVAL_MS", 250, 10, 5000),
   });
 }

@@ -2,13 +2,23 @@ import type { ServiceBroker } from "moleculer";
 import type { InventoryEffect } from "../db/order-transition.ts";
 
 /**
+ * Broadcast with `{ order_ids }` after orders reached a final status (paid, cancelled,
+ * expired, rejected): every gateway re-reads the ones its live streams follow.
+ */
+export const ORDERS_CHANGED_EVENT = "orders.changed";
+
+/**
  * Tells the inventory what a committed database transaction decided (paid: commit the
  * reservation; cancelled/expired/rejected: release it). Both are idempotent scripts,
  * so a retry after a crash is harmless; if this never happens, the sweeper's
  * reconciliation finds the reservation and settles it from the order's status.
+ * Every effect is an order that changed status: the gateways' live streams are told,
+ * after the inventory answered (a released unit is on sale when a watcher re-reads),
+ * and also when it failed (the status in the database changed all the same).
  */
 export async function applyInventoryEffects(broker: ServiceBroker, effects: InventoryEffect[]): Promise<void> {
-  await Promise.all(
+  if (effects.length === 0) return;
+  const applied = await Promise.allSettled(
     effects.map((e) =>
       broker.call(e.kind === "commit" ? "inventory.commit" : "inventory.release", {
         product_id: e.product_id,
@@ -16,4 +26,7 @@ export async function applyInventoryEffects(broker: ServiceBroker, effects: Inve
       }),
     ),
   );
+  void broker.broadcast(ORDERS_CHANGED_EVENT, { order_ids: effects.map((e) => e.order_id) });
+  const failed = applied.find((r): r is PromiseRejectedResult => r.status === "rejected");
+  if (failed) throw failed.reason;
 }

@@ -44,6 +44,8 @@ export const METRIC = {
   auditOk: "flash_audit_ok",
   auditInconsistentProducts: "flash_audit_inconsistent_products",
   redisMasterReplicas: "flash_redis_master_replicas",
+  liveStreams: "flash_live_streams",
+  liveStreamsDropped: "flash_live_streams_dropped_total",
 } as const;
 
 /** bucket bounds of flash_order_duration_ms: a drop's answers are milliseconds, a stalled dependency seconds */

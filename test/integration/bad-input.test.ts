@@ -119,6 +119,34 @@ describe("POST /api/orders refuses, with the envelope and no change", () => {
   });
 });
 
+describe("cancel and live updates refuse, with the envelope and no change", () => {
+  afterEach(unchanged);
+  const unknownOrder = "00000000-0000-4000-8000-000000000000";
+
+  test.each([
+    ["POST", "/api/orders/not-a-uuid/cancel", 422, "VALIDATION_ERROR"],
+    ["POST", "/api/orders/1/cancel", 422, "VALIDATION_ERROR"],
+    ["POST", `/api/orders/${unknownOrder}/cancel`, 404, "ORDER_NOT_FOUND"],
+    ["GET", `/api/orders/${unknownOrder}/cancel`, 404, "NOT_FOUND"],
+    ["DELETE", `/api/orders/${unknownOrder}/cancel`, 404, "NOT_FOUND"],
+    ["GET", "/api/orders/not-a-uuid/events", 422, "VALIDATION_ERROR"],
+    ["GET", `/api/orders/${unknownOrder}/events`, 404, "ORDER_NOT_FOUND"],
+    ["POST", `/api/orders/${unknownOrder}/events`, 404, "NOT_FOUND"],
+    ["GET", "/api/products/abc/events", 422, "VALIDATION_ERROR"],
+    ["GET", "/api/products/0/events", 422, "VALIDATION_ERROR"],
+    ["GET", "/api/products/1.5/events", 422, "VALIDATION_ERROR"],
+    ["GET", "/api/products/99999999999999999999/events", 422, "VALIDATION_ERROR"],
+    ["GET", "/api/products/2000000000/events", 404, "PRODUCT_NOT_FOUND"],
+  ])("%s %s → %d %s", async (method, path, status, code) => {
+    expectEnvelope(await stack.http(method, path), status, code);
+  });
+
+  test("a cancel with a body, malformed or not, is judged by its path alone", async () => {
+    expectEnvelope(await stack.http("POST", "/api/orders/not-a-uuid/cancel", "{not json"), 422, "VALIDATION_ERROR");
+    expectEnvelope(await stack.http("POST", "/api/orders/00000000-0000-4000-8000-000000000000/cancel", { status: "paid" }), 404, "ORDER_NOT_FOUND");
+  });
+});
+
 describe("other paths", () => {
   test.each([
     ["GET", "/api/products/abc", 422, "VALIDATION_ERROR"],

@@ -23,6 +23,10 @@ test.each([
   ["REDIS_NODES", "localhost"],
   ["SERVICES", "gateway,billing"],
   ["STREAM_PREFIX", "has space"],
+  ["SSE_HEARTBEAT_MS", "20000"],
+  ["SSE_MAX_STREAMS", "0"],
+  ["SSE_MAX_BUFFERED_BYTES", "10"],
+  ["PRODUCT_UPDATE_INTERVAL_MS", "fast"],
 ])("refuses %s=%s loudly", (name, value) => {
   expect(() => loadConfig({ ...base, [name]: value })).toThrow(ConfigError);
 });

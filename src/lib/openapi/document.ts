@@ -156,6 +156,14 @@ const OPERATIONS: Operation[] = [
     ok: { 200: { description: "an HTML page", mediaType: "text/html", schema: { type: "string" } } }, errors: [],
   },
   {
+    method: "get", path: "/storefront.css", tag: "documents", summary: "The storefront's style sheet",
+    ok: { 200: { description: "CSS", mediaType: "text/css", schema: { type: "string" } } }, errors: [],
+  },
+  {
+    method: "get", path: "/storefront.js", tag: "documents", summary: "The storefront's script (plain JavaScript, no build)",
+    ok: { 200: { description: "JavaScript", mediaType: "text/javascript", schema: { type: "string" } } }, errors: [],
+  },
+  {
     method: "get", path: "/dashboard", tag: "documents", summary: "The operator's live view (its data needs the admin token)",
     ok: { 200: { description: "an HTML page", mediaType: "text/html", schema: { type: "string" } } }, errors: [],
   },

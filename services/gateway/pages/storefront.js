@@ -1,0 +1,251 @@
+// The storefront: one product, its live stock (GET /api/products/{id}/events), a buy
+// button (POST /api/orders), the order's live status and expiry countdown
+// (GET /api/orders/{id}/events) and a cancel button. Plain JS, no build step.
+// Open /?product=<id> (default 1).
+
+const FINAL = new Set(["paid", "cancelled", "expired", "rejected"]);
+const STATUS_WORDS = {
+  reserved: "Reserved: your units are held",
+  pending: "Confirmed: awaiting payment",
+  paid: "Paid: the units are yours",
+  cancelled: "Cancelled: the units went back on sale",
+  expired: "Expired: not paid in time, the units went back on sale",
+  rejected: "Rejected: the order could not be confirmed",
+};
+
+const $ = (id) => document.getElementById(id);
+const params = new URLSearchParams(location.search);
+const productId = Number(params.get("product") ?? "1");
+const buyer = localStorage.getItem("flash-buyer") ?? `buyer-${crypto.randomUUID().slice(0, 8)}`;
+localStorage.setItem("flash-buyer", buyer);
+const orderKey = `flash-order-${productId}`;
+
+let product = null;
+let order = null;
+let orderStream = null;
+let refusal = null; // { code, render(now) }
+let clockOffset = 0; // server time minus ours, from the Date header
+
+const now = () => Date.now() + clockOffset;
+const money = (cents, currency) => new Intl.NumberFormat("en", { style: "currency", currency }).format(cents / 100);
+
+function duration(ms) {
+  const s = Math.max(0, Math.ceil(ms / 1000));
+  const d = Math.floor(s / 86400);
+  const hms = [Math.floor(s / 3600) % 24, Math.floor(s / 60) % 60, s % 60].map((n) => String(n).padStart(2, "0"));
+  const text = (d > 0 ? hms : hms[0] === "00" ? hms.slice(1) : hms).join(":");
+  return d > 0 ? `${d} d ${text}` : text;
+}
+
+function salePhase(p) {
+  if (p.sale_starts_at && now() < Date.parse(p.sale_starts_at)) return "upcoming";
+  if (p.sale_ends_at && now() >= Date.parse(p.sale_ends_at)) return "ended";
+  return p.stock_available > 0 ? "active" : "soldout";
+}
+
+async function api(method, path, body, headers = {}) {
+  const res = await fetch(path, {
+    method,
+    headers: body === undefined ? headers : { "content-type": "application/json", ...headers },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  const date = res.headers.get("date");
+  if (date) clockOffset = Date.parse(date) + 500 - Date.now(); // Date has 1 s resolution
+  let data = null;
+  try {
+    data = await res.json();
+  } catch {
+    // an empty or non-JSON answer: the status says enough
+  }
+  return { status: res.status, data, retryAfter: Number(res.headers.get("retry-after") ?? 0) };
+}
+
+// ---- product -------------------------------------------------------------------
+
+function renderProduct() {
+  if (!product) return;
+  $("name").textContent = product.name;
+  $("price").textContent = money(product.price_cents, product.currency);
+  $("stock").textContent = String(product.stock_available);
+  $("total").textContent = String(product.stock_total);
+  $("stock-bar").style.width = `${product.stock_total ? (100 * product.stock_available) / product.stock_total : 0}%`;
+  $("limit").textContent = product.per_user_limit === null ? "none" : `${product.per_user_limit} per buyer`;
+  const qty = $("qty");
+  if (qty.options.length !== product.max_per_order) {
+    qty.replaceChildren(...Array.from({ length: product.max_per_order }, (_, i) => new Option(String(i + 1), String(i + 1))));
+  }
+  renderClock();
+}
+
+function followProduct() {
+  const es = new EventSource(`/api/products/${productId}/events`);
+  es.addEventListener("product", (e) => {
+    product = JSON.parse(e.data);
+    renderProduct();
+  });
+  es.onopen = () => connection("live", "live");
+  es.onerror = () => connection("lost", "reconnecting…");
+}
+
+function connection(state, text) {
+  $("connection").dataset.state = state;
+  $("connection").textContent = text;
+}
+
+// ---- order ---------------------------------------------------------------------
+
+function showOrder(next) {
+  const changed = !order || order.order_id !== next.order_id || order.status !== next.status;
+  if (!order || order.order_id !== next.order_id) $("timeline").replaceChildren();
+  order = next;
+  if (changed) {
+    const li = document.createElement("li");
+    li.dataset.status = next.status;
+    li.innerHTML = `<b></b> at <time></time>`;
+    li.querySelector("b").textContent = next.status;
+    li.querySelector("time").textContent = new Date().toLocaleTimeString();
+    $("timeline").append(li);
+  }
+  $("order").hidden = false;
+  $("status").dataset.status = next.status;
+  $("status").textContent = STATUS_WORDS[next.status] ?? next.status;
+  $("order-id").textContent = next.order_id;
+  $("amount").textContent = `${next.qty} ${next.qty === 1 ? "unit" : "units"} · ${product ? money(next.amount_cents, product.currency) : next.amount_cents}`;
+  $("cancel").hidden = FINAL.has(next.status);
+  if (FINAL.has(next.status)) localStorage.removeItem(orderKey);
+  else localStorage.setItem(orderKey, next.order_id);
+  renderClock();
+}
+
+function followOrder(id) {
+  orderStream?.close();
+  const es = new EventSource(`/api/orders/${id}/events`);
+  orderStream = es;
+  es.addEventListener("order", (e) => {
+    const next = JSON.parse(e.data);
+    showOrder(next);
+    // the server ends the stream after a final status: do not reconnect
+    if (FINAL.has(next.status)) es.close();
+  });
+}
+
+async function buy(event) {
+  event.preventDefault();
+  hideRefusal();
+  $("buy").disabled = true;
+  try {
+    const r = await api("POST", "/api/orders", { product_id: productId, qty: Number($("qty").value), user_id: buyer }, {
+      "Idempotency-Key": crypto.randomUUID(),
+    });
+    if (r.status === 202) {
+      showOrder({ ...r.data, created_at: null, updated_at: null });
+      followOrder(r.data.order_id);
+    } else {
+      refuse(r);
+    }
+  } catch {
+    refuse({ status: 0, data: null });
+  } finally {
+    $("buy").disabled = false;
+  }
+}
+
+async function cancel() {
+  if (!order) return;
+  $("cancel").disabled = true;
+  $("order-note").hidden = true;
+  try {
+    const r = await api("POST", `/api/orders/${order.order_id}/cancel`);
+    if (r.status === 200) showOrder(r.data);
+    else {
+      $("order-note").textContent = r.data?.error?.code === "ORDER_NOT_CANCELLABLE"
+        ? `This order can no longer be cancelled: it is ${r.data.error.details?.status ?? "final"}.`
+        : r.data?.error?.message ?? "The cancel did not go through; try again.";
+      $("order-note").hidden = false;
+    }
+  } finally {
+    $("cancel").disabled = false;
+  }
+}
+
+// ---- refusals, in words ----------------------------------------------------------
+
+function refuse(r) {
+  const e = r.data?.error ?? {};
+  const d = e.details ?? {};
+  const words = {
+    SOLD_OUT: () => "Sold out: every unit is taken. Units come back when a buyer cancels or does not pay, so keep this page open.",
+    INSUFFICIENT_STOCK: () => `Only ${d.available} left: choose a smaller quantity.`,
+    LIMIT_EXCEEDED: () => `Limit reached: each buyer may hold ${d.per_user_limit} of this product, and you already hold ${d.held}.`,
+    SALE_NOT_ACTIVE: () => {
+      if (product?.sale_starts_at && now() < Date.parse(product.sale_starts_at)) {
+        return `The sale has not started yet. It starts in ${duration(Date.parse(product.sale_starts_at) - now())}.`;
+      }
+      return "The sale has ended.";
+    },
+    RATE_LIMITED: () => `Too many tries at once: wait ${r.retryAfter || 1} s and try again.`,
+    UNAVAILABLE: () => "The shop is very busy: nothing was reserved. Try again in a moment.",
+    PRODUCT_NOT_FOUND: () => "This product does not exist.",
+  }[e.code];
+  refusal = { code: e.code ?? "ERROR", text: words ?? (() => e.message ?? "Something went wrong: nothing was reserved. Try again.") };
+  $("refusal").dataset.code = refusal.code;
+  $("refusal").hidden = false;
+  renderClock();
+}
+
+function hideRefusal() {
+  refusal = null;
+  $("refusal").hidden = true;
+}
+
+// ---- the clock: sale countdown, expiry countdown, refusals that count down -------
+
+function renderClock() {
+  if (product) {
+    const phase = salePhase(product);
+    const sale = $("sale");
+    sale.dataset.phase = phase;
+    sale.textContent = {
+      upcoming: () => `The sale starts in ${duration(Date.parse(product.sale_starts_at) - now())}`,
+      active: () => (product.sale_ends_at ? `On sale: ends in ${duration(Date.parse(product.sale_ends_at) - now())}` : "On sale now"),
+      soldout: () => "Sold out",
+      ended: () => "The sale has ended",
+    }[phase]();
+  }
+  if (order) {
+    $("countdown").textContent = FINAL.has(order.status) ? "" : `Pay within ${duration(Date.parse(order.expires_at) - now())}`;
+  }
+  if (refusal) {
+    $("refusal").textContent = refusal.text();
+    if (refusal.code === "SALE_NOT_ACTIVE" && product && salePhase(product) !== "upcoming" && salePhase(product) !== "ended") hideRefusal();
+  }
+}
+
+// ---- start -----------------------------------------------------------------------
+
+async function start() {
+  $("buyer").textContent = buyer;
+  $("buy-form").addEventListener("submit", buy);
+  $("cancel").addEventListener("click", cancel);
+  const r = await api("GET", `/api/products/${productId}`);
+  if (r.status !== 200) {
+    $("name").textContent = r.status === 404 || r.status === 422 ? "No such product" : "The shop is not reachable";
+    $("buy").disabled = true;
+    connection("lost", "offline");
+    return;
+  }
+  product = r.data;
+  renderProduct();
+  followProduct();
+  const saved = localStorage.getItem(orderKey);
+  if (saved) {
+    const o = await api("GET", `/api/orders/${saved}`);
+    if (o.status === 200 && !FINAL.has(o.data.status)) {
+      showOrder(o.data);
+      followOrder(saved);
+    } else localStorage.removeItem(orderKey);
+  }
+  setInterval(renderClock, 250);
+}
+
+start();

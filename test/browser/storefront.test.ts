@@ -1,0 +1,101 @@
+/**
+ * The storefront page (GET /) in a real headless browser — Debian's chromium driven by
+ * playwright-core — against the real stack: buy, see the order go reserved → pending
+ * with its expiry countdown, cancel, see the stock come back; refusals in words (not
+ * started with the countdown to the start, limit, sold out). A screenshot of the page
+ * with a live order is kept at .data/artifacts/storefront.png.
+ */
+import { jest } from "@jest/globals";
+import { mkdirSync } from "node:fs";
+import { chromium, type Browser, type Page } from "playwright-core";
+import { startStack, type Stack } from "../support/stack.ts";
+
+jest.setTimeout(120_000);
+
+const ARTIFACTS = new URL("../../.data/artifacts/", import.meta.url).pathname;
+let stack: Stack;
+let browser: Browser;
+
+beforeAll(async () => {
+  stack = await startStack();
+  browser = await chromium.launch({
+    executablePath: "/usr/bin/chromium",
+    args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+      "--disable-background-networking", "--disable-component-update", "--disable-sync"],
+  });
+});
+afterAll(async () => {
+  await browser?.close();
+  await stack?.stop();
+});
+
+async function open(productId: number): Promise<Page> {
+  const context = await browser.newContext({ viewport: { width: 640, height: 680 } });
+  const page = await context.newPage();
+  const errors: string[] = [];
+  page.on("pageerror", (e) => errors.push(String(e)));
+  page.on("console", (m) => {
+    if (m.type() === "error" && !/Failed to load resource/.test(m.text())) errors.push(m.text());
+  });
+  await page.goto(`${stack.baseUrl}/?product=${productId}`);
+  await page.locator("#connection[data-state=live]").waitFor();
+  (page as Page & { errors: string[] }).errors = errors;
+  return page;
+}
+
+const text = (page: Page, selector: string) => page.locator(selector).innerText();
+
+test("buy, watch the order go reserved → pending with its countdown, cancel, and see the stock come back", async () => {
+  const p = await stack.createProduct({ name: "Console X", price_cents: 49900, stock: 10, per_user_limit: 2, max_per_order: 2 });
+  const page = await open(p.id);
+  expect(await text(page, "#name")).toBe("Console X");
+  await page.locator("#stock", { hasText: /^10$/ }).waitFor();
+  expect(await text(page, "#sale")).toBe("On sale now");
+
+  await page.selectOption("#qty", "2");
+  await page.click("#buy");
+  await page.locator("#timeline li[data-status=pending]").waitFor();
+  expect(await page.locator("#timeline li").evaluateAll((lis) => lis.map((li) => li.getAttribute("data-status")))).toEqual(["reserved", "pending"]);
+  expect(await page.locator("#status").getAttribute("data-status")).toBe("pending");
+  expect(await text(page, "#countdown")).toMatch(/^Pay within (10:00|09:5\d)$/);
+  await page.locator("#stock", { hasText: /^8$/ }).waitFor(); // the product stream
+  const orderId = await text(page, "#order-id");
+  expect((await stack.http("GET", `/api/orders/${orderId}`)).body.status).toBe("pending");
+
+  mkdirSync(ARTIFACTS, { recursive: true });
+  await page.screenshot({ path: `${ARTIFACTS}storefront.png`, fullPage: true });
+
+  await page.click("#cancel");
+  await page.locator("#status[data-status=cancelled]").waitFor();
+  await page.locator("#stock", { hasText: /^10$/ }).waitFor();
+  expect(await page.locator("#cancel").isHidden()).toBe(true);
+  expect((await stack.http("GET", `/api/orders/${orderId}`)).body.status).toBe("cancelled");
+  expect((page as Page & { errors: string[] }).errors).toEqual([]);
+});
+
+test("refusals are shown in words: not started (with the countdown to the start), the per-buyer limit, sold out", async () => {
+  const later = await stack.createProduct({ stock: 5, sale_starts_at: new Date(Date.now() + 3_600_000).toISOString() });
+  const page = await open(later.id);
+  expect(await text(page, "#sale")).toMatch(/^The sale starts in (59:\d\d|01:00:0[01])$/);
+  await page.click("#buy");
+  await page.locator("#refusal[data-code=SALE_NOT_ACTIVE]").waitFor();
+  expect(await text(page, "#refusal")).toMatch(/^The sale has not started yet\. It starts in (59:\d\d|01:00:0[01])\.$/);
+
+  const limited = await stack.createProduct({ stock: 5, per_user_limit: 1, max_per_order: 1 });
+  await page.goto(`${stack.baseUrl}/?product=${limited.id}`);
+  await page.locator("#connection[data-state=live]").waitFor();
+  const buyer = await text(page, "#buyer");
+  expect((await stack.http("POST", "/api/orders", { product_id: limited.id, qty: 1, user_id: buyer })).status).toBe(202);
+  await page.click("#buy");
+  await page.locator("#refusal[data-code=LIMIT_EXCEEDED]").waitFor();
+  expect(await text(page, "#refusal")).toBe("Limit reached: each buyer may hold 1 of this product, and you already hold 1.");
+
+  const scarce = await stack.createProduct({ stock: 1 });
+  await page.goto(`${stack.baseUrl}/?product=${scarce.id}`);
+  await page.locator("#connection[data-state=live]").waitFor();
+  expect((await stack.http("POST", "/api/orders", { product_id: scarce.id, qty: 1, user_id: "someone-else" })).status).toBe(202);
+  await page.locator("#sale[data-phase=soldout]").waitFor(); // live: the page was told
+  await page.click("#buy");
+  await page.locator("#refusal[data-code=SOLD_OUT]").waitFor();
+  expect(await text(page, "#refusal")).toMatch(/^Sold out: every unit is taken\./);
+});
