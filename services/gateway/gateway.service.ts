@@ -86,6 +86,8 @@ export default function gatewayService(config: Readonly<Config>): ServiceSchema 
   let sweepTimer: NodeJS.Timeout | undefined;
   let probeTimer: NodeJS.Timeout | undefined;
   const readiness = new ReadinessProbe(3 * READY_PROBE_MS);
+  /** asks an inventory node whether Redis is up, and records the answer (set in started) */
+  let probe: () => Promise<void> = async () => undefined;
   const session = dashboardSession(config.adminToken, config.env !== "development" && config.env !== "test");
   let dashboard: DashboardRoute | undefined;
   let feed: DashboardFeed | undefined;
@@ -359,7 +361,9 @@ export default function gatewayService(config: Readonly<Config>): ServiceSchema 
          * dead inventory node does not flap the readiness of every gateway). PostgreSQL
          * is not asked: accepted orders wait on the stream.
          */
-        handler(ctx: Context<unknown, GatewayMeta>) {
+        async handler(ctx: Context<unknown, GatewayMeta>) {
+          // a failed probe is checked again now, so a node is ready as soon as it can be
+          if (!lifecycleOf(this.broker).draining && readiness.reason(Date.now()) !== null) await probe();
           const reason = lifecycleOf(this.broker).draining
             ? "shutting down"
             : this.broker.transit && !this.broker.transit.connected
@@ -479,11 +483,16 @@ export default function gatewayService(config: Readonly<Config>): ServiceSchema 
       sweepTimer = setInterval(() => limiter.sweep(), 10_000);
       sweepTimer.unref();
       live.start();
-      const probe = () =>
-        this.broker
+      probe = async () => {
+        // no inventory node known (yet): not ready, without a call that can only fail
+        if (!this.broker.registry.getActionEndpoints("inventory.health")?.hasAvailable()) {
+          return readiness.record(Date.now(), "no inventory node answers");
+        }
+        await this.broker
           .call<{ redis: string }, object>("inventory.health", {}, { timeout: READY_PROBE_MS, retries: 1 })
           .then((r) => readiness.record(Date.now(), r.redis === "up" ? null : "Redis is down"))
           .catch(() => readiness.record(Date.now(), "no inventory node answers"));
+      };
       probeTimer = setInterval(probe, READY_PROBE_MS);
       probeTimer.unref();
       await probe();

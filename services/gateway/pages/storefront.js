@@ -50,7 +50,12 @@ async function api(method, path, body, headers = {}) {
     body: body === undefined ? undefined : JSON.stringify(body),
   });
   const date = res.headers.get("date");
-  if (date) clockOffset = Date.parse(date) + 500 - Date.now(); // Date has 1 s resolution
+  if (date) {
+    // Date has 1 s resolution: it tells a skew of seconds, not of milliseconds, so an
+    // estimate within a second is no skew at all (else a countdown could show more than the TTL)
+    const estimate = Date.parse(date) + 500 - Date.now();
+    clockOffset = Math.abs(estimate) > 1000 ? estimate : 0;
+  }
   let data = null;
   try {
     data = await res.json();
