@@ -99,7 +99,7 @@ function checksTable(runs: RunRecord[]): string[] {
       out.push(`| ${r.target} | n/a | n/a | – | – | – | – | ${errs} | ${cpu} |`);
       continue;
     }
-    const bad = c.inconsistent.length ? ` (${c.inconsistent.length} inconsistent: ${c.inconsistent.slice(0, 3).map((i) => `#${i.id} drift ${i.drift}${i.failures?.length ? ` ${i.failures.join("; ")}` : ""}`).join(", ")})` : "";
+    const bad = c.inconsistent.length ? ` (${c.inconsistent.length} inconsistent: ${c.inconsistent.slice(0, 3).map((i) => `#${i.id} drift ${i.drift}${i.failures?.length ? ` ${i.failures.map((f) => `${f.invariant} by ${f.by}`).join("; ")}` : ""}`).join(", ")})` : "";
     const okText = c.audit_ok ? "yes" : `**NO**${bad}${c.dead_letters ? ` dead letters ${c.dead_letters}` : ""}`;
     const units = c.accepted_units === c.db_units ? `${fmt(c.db_units)}` : `**${fmt(c.db_units)}**`;
     out.push(

@@ -14,7 +14,7 @@ export interface AuditProduct {
   paid: number;
   consistent: boolean;
   drift: number;
-  failures?: string[];
+  failures?: Array<{ invariant: string; detail: string; by: number }>;
 }
 
 export interface Audit {

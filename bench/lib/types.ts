@@ -36,7 +36,7 @@ export interface Checks {
   in_flight: number;
   dead_letters: number;
   oversold: number[];
-  inconsistent: Array<{ id: number; drift: number; failures?: string[] }>;
+  inconsistent: Array<{ id: number; drift: number; failures?: Array<{ invariant: string; by: number }> }>;
   products: number;
   stock_units: number;
   accepted_units: number;
