@@ -5,8 +5,9 @@
  * the numbers, keep a screenshot (.data/artifacts/dashboard.png).
  */
 import { jest } from "@jest/globals";
+import { launchChromium } from "../support/browser.ts";
 import { mkdirSync } from "node:fs";
-import { chromium, type Browser, type Page } from "playwright-core";
+import { type Browser, type Page } from "playwright-core";
 import { startStack, ADMIN_TOKEN, type Stack } from "../support/stack.ts";
 
 jest.setTimeout(90_000);
@@ -17,11 +18,7 @@ let browser: Browser;
 
 beforeAll(async () => {
   stack = await startStack();
-  browser = await chromium.launch({
-    executablePath: "/usr/bin/chromium",
-    args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-      "--disable-background-networking", "--disable-component-update", "--disable-sync"],
-  });
+  browser = await launchChromium();
 });
 
 afterAll(async () => {

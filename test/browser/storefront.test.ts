@@ -6,8 +6,9 @@
  * with a live order is kept at .data/artifacts/storefront.png.
  */
 import { jest } from "@jest/globals";
+import { launchChromium } from "../support/browser.ts";
 import { mkdirSync } from "node:fs";
-import { chromium, type Browser, type Page } from "playwright-core";
+import { type Browser, type Page } from "playwright-core";
 import { startStack, type Stack } from "../support/stack.ts";
 
 jest.setTimeout(120_000);
@@ -18,11 +19,7 @@ let browser: Browser;
 
 beforeAll(async () => {
   stack = await startStack();
-  browser = await chromium.launch({
-    executablePath: "/usr/bin/chromium",
-    args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-      "--disable-background-networking", "--disable-component-update", "--disable-sync"],
-  });
+  browser = await launchChromium();
 });
 afterAll(async () => {
   await browser?.close();
