@@ -14,6 +14,12 @@ test("accepts any one matching v1 among several (secret rotation)", () => {
   expect(verifyWebhookSignature(SECRET, body, header, NOW, 300).ok).toBe(true);
 });
 
+test("accepts a timestamp exactly at the tolerance's edge, either side", () => {
+  for (const at of [NOW - 300, NOW + 300]) {
+    expect(verifyWebhookSignature(SECRET, body, signWebhook(SECRET, body, at), NOW, 300)).toEqual({ ok: true });
+  }
+});
+
 test.each([
   ["missing", undefined],
   ["garbage", "hello"],
