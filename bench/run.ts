@@ -53,6 +53,7 @@ const { values: opts } = parseArgs({
     "no-save": { type: "boolean", default: false },
     generator: { type: "string", default: "auto" },
     against: { type: "string" },
+    "idempotency-keys": { type: "boolean", default: false },
     "admin-token": { type: "string" },
     help: { type: "boolean", default: false },
   },
@@ -68,6 +69,8 @@ if (opts.help) {
   --no-save   print only: no RESULTS.md section, JSON or chart
   --generator auto | wrk | autocannon (default auto: measure the bare ceiling with both, drive
               every scenario with the one that reaches the higher)
+  --idempotency-keys  every order request carries its own Idempotency-Key (default: none, buyers
+              that do not retry; a keyed sold-out answer costs the edge one Redis GET)
   --against URL  run only the drop against a stack already running at URL (its admin token:
               --admin-token or ADMIN_TOKEN); prints the numbers, saves nothing`);
   process.exit(0);
@@ -242,6 +245,7 @@ let generator: Generator = opts.generator === "autocannon" ? "autocannon" : "wrk
 function orderLoad(label: string, base: string, amount: number, connections: number, qty: number, products: number[], tag: string, phases: boolean): Promise<Driven> {
   return drive(generator, {
     label, url: base, amount, connections, maxSeconds: sizes.max_load_seconds, qty, products, tag, phases,
+    idempotencyKeys: opts["idempotency-keys"],
     progress: (line) => log(`  ${line}`),
   });
 }
@@ -676,6 +680,7 @@ const result: BenchResult = {
   scenarios,
   targets,
   sizes,
+  idempotency_keys: opts["idempotency-keys"],
   machine,
   runs,
   generators,

@@ -154,7 +154,7 @@ async function point(series: Point["series"], n: number): Promise<Point> {
 
     const admin = new Admin(`http://127.0.0.1:${ports[0]}`, secrets.adminToken);
     const warm = await admin.createProduct({ name: "warm-up", price_cents: 100, stock: 300, max_per_order: 2 });
-    await drive("wrk", { label: "warm-up", url: base, amount: 3_000, connections: 50, maxSeconds: 30, qty: 1, products: [warm], tag: `${prefix}w`, phases: false });
+    await drive("wrk", { label: "warm-up", url: base, amount: 3_000, connections: 50, maxSeconds: 30, qty: 1, products: [warm], tag: `${prefix}w`, phases: false, idempotencyKeys: false });
 
     const products = series === "drop"
       ? [await admin.createProduct({ name: "the drop", price_cents: 49_900, stock: sizes.drop.units, max_per_order: 2, per_user_limit: 2 })]
@@ -164,7 +164,7 @@ async function point(series: Point["series"], n: number): Promise<Point> {
     const thr0 = new Map(nodes.map((x) => [x.name, throttled(x.cgroup).throttled_s]));
     const r: Driven = await drive("wrk", {
       label: `${series} / ${n}`, url: base, amount: series === "drop" ? sizes.drop.buyers : sizes.many.requests,
-      connections: sizes.connections, maxSeconds: sizes.maxSeconds, qty: 1, products, tag: `${prefix}l`, phases: false,
+      connections: sizes.connections, maxSeconds: sizes.maxSeconds, qty: 1, products, tag: `${prefix}l`, phases: false, idempotencyKeys: false,
     });
     const r1 = (x: number) => Math.round(x * 100) / 100;
     const stockLeft = series === "drop" ? ((await admin.stockAvailable(products[0])) ?? 0) : 0;

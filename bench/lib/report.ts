@@ -144,7 +144,7 @@ export function markdownSection(result: BenchResult, jsonPath: string, chartPath
     `- machine: ${m.cpus} × ${m.cpu_model}, ${m.memory_gib} GiB, ${m.platform}`,
     `- code: ${result.code ?? "unknown"}`,
     `- Node ${m.node} · Redis ${m.redis} (3-master cluster of our own, AOF everysec) · NATS ${m.nats} · ${m.postgres}`,
-    `- load: ${loadGenerator(result)}, timeout 10 s, every request a distinct \`user_id\` and \`Idempotency-Key\`; products have per_user_limit ${result.sizes.per_user_limit}, max_per_order ${result.sizes.max_per_order}; a warm-up of ${fmt(result.sizes.warmup.requests)} requests on a separate product precedes each measured load; each scenario × target starts from an empty database, an empty Redis Cluster and a new stream prefix`,
+    `- load: ${loadGenerator(result)}, timeout 10 s, every request a distinct \`user_id\`${result.idempotency_keys === false ? " and no `Idempotency-Key`" : " and a distinct `Idempotency-Key`"}; products have per_user_limit ${result.sizes.per_user_limit}, max_per_order ${result.sizes.max_per_order}; a warm-up of ${fmt(result.sizes.warmup.requests)} requests on a separate product precedes each measured load; each scenario × target starts from an empty database, an empty Redis Cluster and a new stream prefix`,
     `- mode: ${result.quick ? "**--quick** (small sizes)" : "full"}; took ${fmt(result.duration_s / 60, 1)} min; raw numbers: \`${jsonPath}\`; chart: \`${chartPath}\``,
     "",
   );
@@ -225,8 +225,10 @@ latest run: \`bench/chart.png\`.
   of the benchmark's own (ports 17201-17203, flushed) and a new JetStream stream prefix
   (\`BENCH<run>_<n>\`, deleted afterwards), so no run sees the backlog of another.
 - **Load**: autocannon, driven from bench/run.ts (same process), pipelining 1, request
-  timeout 10 s; every request is a new buyer: distinct \`user_id\` and distinct
-  \`Idempotency-Key\`. Products have per_user_limit 2 and max_per_order 2, like the seed
+  timeout 10 s; every request is a new buyer: a distinct \`user_id\`, and no
+  \`Idempotency-Key\` (buyers that do not retry, as issue 9 defines the load) unless
+  run with \`--idempotency-keys\` (then each its own: a keyed sold-out answer costs the edge
+  one Redis GET for the winner's replay, a keyed winner one more SET NX). Products have per_user_limit 2 and max_per_order 2, like the seed
   product. Rate limits are raised out of the way (RATE_LIMIT_PER_SECOND/BURST 1,000,000).
   Each measured load is preceded by a warm-up (a few hundred requests on a separate
   product). Every response is recorded (completion time, latency, status); req/s and the

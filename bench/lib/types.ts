@@ -95,6 +95,8 @@ export interface BenchResult {
   scenarios: ScenarioName[];
   targets: TargetName[];
   sizes: Sizes;
+  /** every order request carried its own Idempotency-Key (absent in runs before the option: they did) */
+  idempotency_keys?: boolean;
   machine: MachineInfo;
   runs: RunRecord[];
   /** the bare ceiling as each load generator reached it, and the one chosen to drive the run */

@@ -24,6 +24,7 @@ import { ReadinessProbe } from "./readiness.ts";
 import { RateLimiter } from "../../src/lib/rate-limiter.ts";
 import { ScrapeReporter } from "../../src/lib/metrics.ts";
 import { HttpAnswers } from "../../src/lib/http-answers.ts";
+import { OrderAnswers } from "../../src/lib/order-answers.ts";
 import {
   createProductParams,
   orderIdPathParams,
@@ -75,7 +76,16 @@ interface Req extends IncomingMessage {
 const sha = (s: string) => createHash("sha256").update(s).digest();
 
 export default function gatewayService(config: Readonly<Config>): ServiceSchema {
-  const limiter = new RateLimiter(config.rateLimitPerSecond, config.rateLimitBurst);
+  const limits = {
+    users: new RateLimiter(config.rateLimitPerSecond, config.rateLimitBurst),
+    addresses: new RateLimiter(config.rateLimitPerSecond, config.rateLimitBurst),
+  };
+  /** POST /api/orders's answers, counted in plain numbers and added to the registry when it is read */
+  let orderAnswers: OrderAnswers | null = null;
+  const flushAnswers = (b: ServiceBroker) => {
+    answers.flush(b);
+    orderAnswers?.flush();
+  };
   const buyers = buyerIdentity(config.buyerAuth);
   const reference = apiReference();
   const openApiJson = JSON.stringify(openApiDocument());
@@ -83,7 +93,7 @@ export default function gatewayService(config: Readonly<Config>): ServiceSchema 
   const adminDigest = sha(config.adminToken);
   // body-parser would decode invalid UTF-8 as U+FFFD: refused instead, like on the hot route
   const json = { json: { limit: BODY_LIMIT_BYTES, strict: true, verify: (_req: unknown, _res: unknown, buf: Buffer) => utf8Body(buf) }, urlencoded: false };
-  let sweepTimer: NodeJS.Timeout | undefined;
+  let flushTimer: NodeJS.Timeout | undefined;
   let probeTimer: NodeJS.Timeout | undefined;
   const readiness = new ReadinessProbe(3 * READY_PROBE_MS);
   /** asks an inventory node whether Redis is up, and records the answer (set in started) */
@@ -320,6 +330,7 @@ export default function gatewayService(config: Readonly<Config>): ServiceSchema 
       dashboardNode: {
         visibility: "public",
         handler() {
+          flushAnswers(this.broker);
           return gatewayReading(this.broker.nodeID, this.broker.metrics as never);
         },
       },
@@ -340,7 +351,7 @@ export default function gatewayService(config: Readonly<Config>): ServiceSchema 
           await Promise.all(
             ["orders.refreshMetrics", "inventory.refreshMetrics", "sweeper.refreshMetrics"].map((a) => ctx.call(a, {}, { timeout: 2000, retries: 0 }).catch(() => undefined)),
           );
-          answers.flush(this.broker);
+          flushAnswers(this.broker);
           const reporter = (this.broker.metrics as unknown as { reporter: unknown[] }).reporter
             .find((r): r is ScrapeReporter => r instanceof ScrapeReporter);
           ctx.meta.$responseType = "text/plain; version=0.0.4; charset=utf-8";
@@ -412,15 +423,22 @@ export default function gatewayService(config: Readonly<Config>): ServiceSchema 
     methods: {
       /** moleculer-web's server, with POST /api/orders answered first (./order-route.ts). */
       createServer(this: { server: http.Server; httpHandler: (req: IncomingMessage, res: ServerResponse) => void; broker: never; logger: never }) {
-        const orders = orderRoute(this.broker, limiter, edge, this.logger, config.requestTimeoutMs, buyers);
+        const self = this.broker as ServiceBroker;
+        orderAnswers = OrderAnswers.register(self.isMetricsEnabled() ? (self.metrics as never) : null);
+        const orders = orderRoute({
+          broker: this.broker, limits, edge, logger: this.logger, requestTimeoutMs: config.requestTimeoutMs, buyers,
+          answers: orderAnswers, http: answers,
+        });
         const lifecycle = lifecycleOf(this.broker);
         feed = new DashboardFeed(this.broker);
         const pages = (dashboard = dashboardRoute(session, feed, this.logger));
         const server = http.createServer((req, res) => {
           // draining: answer what still arrives, and have the client reconnect elsewhere
           if (lifecycle.draining) res.shouldKeepAlive = false;
+          // the order route counts its own answers; every other answer is counted when it is sent
+          if (orders.handle(req, res)) return;
           res.on("finish", answers.onFinish);
-          if (!orders.handle(req, res) && !pages.handle(req, res)) this.httpHandler(req, res);
+          if (!pages.handle(req, res)) this.httpHandler(req, res);
         });
         // Shutdown: stop accepting, close idle keep-alive connections, and wait (bounded
         // by the shutdown timeout) for the requests being answered.
@@ -480,8 +498,9 @@ export default function gatewayService(config: Readonly<Config>): ServiceSchema 
       HttpAnswers.register(this.broker);
       this.broker.metrics.register({ name: METRIC.liveStreams, type: "gauge", labelNames: ["kind"], description: "Open live-update (SSE) streams on this gateway" });
       this.broker.metrics.register({ name: METRIC.liveStreamsDropped, type: "counter", labelNames: ["kind"], description: "Live-update streams dropped because their client did not keep up" });
-      sweepTimer = setInterval(() => limiter.sweep(), 10_000);
-      sweepTimer.unref();
+      // for the registry's other readers (the REPL's `metrics`, a reporter): GET /metrics and the dashboard flush first
+      flushTimer = setInterval(() => flushAnswers(this.broker), 1000);
+      flushTimer.unref();
       live.start();
       probe = async () => {
         // no inventory node known (yet): not ready, without a call that can only fail
@@ -505,7 +524,7 @@ export default function gatewayService(config: Readonly<Config>): ServiceSchema 
       }
     },
     async stopped() {
-      if (sweepTimer) clearInterval(sweepTimer);
+      if (flushTimer) clearInterval(flushTimer);
       if (probeTimer) clearInterval(probeTimer);
       // before moleculer-web closes the server: an open stream would hold it open
       dashboard?.close();

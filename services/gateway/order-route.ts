@@ -10,15 +10,20 @@
  * the buyer's token checked locally (./buyer-identity.ts, when BUYER_AUTH=jwt), the same
  * per-buyer rate limit and the same error envelope (`toHttpError`) as every other route.
  * A product this gateway knows to be sold out costs no call at all
- * (src/lib/sold-out-edge.ts). Everything else goes to moleculer-web.
+ * (src/lib/sold-out-edge.ts), and without buyer tokens no promise either: the request is
+ * admitted and answered in the body's `end` event, with bytes serialized once per flag,
+ * and counted in plain numbers (src/lib/order-answers.ts; no `finish` listener). That
+ * answer is most of a drop, so what it costs is what a gateway node can serve (bench/).
+ * Everything else goes to moleculer-web.
  */
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { ServiceBroker } from "moleculer";
 import { ERROR_STATUS, errorBody, FlashError } from "../../src/lib/errors.ts";
-import { sendError, sendJson } from "../../src/lib/http-envelope.ts";
+import { sendError } from "../../src/lib/http-envelope.ts";
+import type { HttpAnswers } from "../../src/lib/http-answers.ts";
 import { checkIdempotencyKey, MAX_INT, utf8Body } from "../../src/lib/params.ts";
 import type { RateLimiter } from "../../src/lib/rate-limiter.ts";
-import { orderAnswerRecorder } from "../../src/lib/metrics.ts";
+import type { OrderAnswers } from "../../src/lib/order-answers.ts";
 import type { SoldOutEdge } from "../../src/lib/sold-out-edge.ts";
 import type { BuyerIdentity } from "./buyer-identity.ts";
 import type { OrderRequest, ReserveOutcome } from "../../src/domain/reservation.ts";
@@ -28,6 +33,7 @@ export const BODY_LIMIT_BYTES = 16 * 1024;
 export const ORDERS_PATH = "/api/orders";
 const JSON_TYPE_RE = /^application\/([\w.+-]+\+)?json\s*(;|$)/i;
 const CHARSET_RE = /;\s*charset\s*=\s*"?([\w-]+)"?/i;
+const JSON_CONTENT_TYPE = "application/json; charset=utf-8";
 
 type Logger = { error: (...args: unknown[]) => void };
 
@@ -36,14 +42,58 @@ export interface OrderRoute {
   handle(req: IncomingMessage, res: ServerResponse): boolean;
 }
 
-export function orderRoute(
-  broker: ServiceBroker, limiter: RateLimiter, edge: SoldOutEdge, logger: Logger, requestTimeoutMs: number, buyers: BuyerIdentity,
-): OrderRoute {
-  // counted per answer for GET /metrics and the dashboard (flash_order_answers_total, flash_order_duration_ms)
-  const record = orderAnswerRecorder(broker.isMetricsEnabled() ? (broker.metrics as never) : null);
+export interface OrderRouteDeps {
+  broker: ServiceBroker;
+  /** per buyer (`user_id`), and per address for anonymous requests */
+  limits: { users: RateLimiter; addresses: RateLimiter };
+  edge: SoldOutEdge;
+  logger: Logger;
+  requestTimeoutMs: number;
+  buyers: BuyerIdentity;
+  /** this route's answers for flash_order_answers_total / flash_order_duration_ms (null: no metrics) */
+  answers: OrderAnswers | null;
+  /** every HTTP answer by status (this route counts its own: no `finish` listener per request) */
+  http: HttpAnswers;
+}
 
-  async function place(req: IncomingMessage, body: Buffer): Promise<{ status: number; headers: Record<string, string>; body: unknown; code: string }> {
-    const buyer = await buyers.authenticate(req.headers.authorization);
+/** An answer, serialized: the headers as Node's flat [name, value, …] list. */
+interface Answer {
+  status: number;
+  headers: string[];
+  payload: string;
+  code: string;
+}
+
+export function orderRoute(deps: OrderRouteDeps): OrderRoute {
+  const { broker, limits, edge, logger, requestTimeoutMs, buyers, answers, http } = deps;
+  const anonymous = buyers.mode === "none";
+  /**
+   * The edge's refusals are the same object for every request of a flagged product
+   * (SoldOutEdge keeps one per flag): serialized once, not per answer.
+   */
+  const serialized = new WeakMap<ReserveOutcome, Answer>();
+
+  function record(status: number, code: string, startedAt: number): void {
+    http.count(status);
+    answers?.record(status, code, performance.now() - startedAt);
+  }
+
+  function send(res: ServerResponse, a: Answer, startedAt: number): void {
+    if (res.headersSent) res.end();
+    else {
+      res.writeHead(a.status, a.headers);
+      res.end(a.payload);
+    }
+    record(a.status, a.code, startedAt);
+  }
+
+  function fail(res: ServerResponse, err: unknown, startedAt: number): void {
+    const code = sendError(res, err, logger.error.bind(logger), "POST /api/orders");
+    record(res.statusCode, code, startedAt);
+  }
+
+  /** The request's parameters and key, checked here; throws the 4xx of a bad request. */
+  function admit(req: IncomingMessage, body: Buffer, buyer: string | null): { params: unknown; idempotencyKey: string | null } {
     const params = buyers.bindOrderRequest(parseBody(req, body), buyer);
     let idempotencyKey: string | null = null;
     const key = req.headers["idempotency-key"];
@@ -57,58 +107,61 @@ export function orderRoute(
     }
     // Many buyers share an address behind NAT: limit per buyer, per address only for anonymous ones.
     const user = (params as { user_id?: unknown }).user_id;
-    const decision = limiter.take(
-      typeof user === "string" && user.length > 0 && user.length <= 64 ? `u:${user}` : `ip:${req.socket.remoteAddress ?? "unknown"}`,
-    );
+    const decision = typeof user === "string" && user.length > 0 && user.length <= 64
+      ? limits.users.take(user)
+      : limits.addresses.take(req.socket.remoteAddress ?? "unknown");
     if (!decision.allowed) {
       throw new FlashError("RATE_LIMITED", "too many requests, slow down", { retry_after: decision.retryAfterSeconds });
     }
-    // a product known to be sold out is answered here, without a call to another node
-    const hinted = edge.answer(params, idempotencyKey);
-    let outcome = hinted === null ? null : await hinted;
-    if (outcome === null) {
-      const sentAt = Date.now();
-      // validated once, by inventory.reserve's `params` (the same schema for every caller).
-      // The order id is chosen here so a resent call (a retry after an inventory node died)
-      // replays this reservation; the deadline stops a call that arrives after we gave up.
-      const pid = (params as { product_id?: unknown }).product_id;
-      const orderId = typeof pid === "number" && Number.isInteger(pid) && pid >= 1 && pid <= MAX_INT ? newOrderId(pid) : undefined;
-      outcome = await broker.call<ReserveOutcome, OrderRequest>("inventory.reserve", params as OrderRequest, {
-        meta: { idempotencyKey, orderId, deadline: Date.now() + requestTimeoutMs },
-      });
-      if (!outcome.ok && outcome.soldOut) edge.soldOut((params as OrderRequest).product_id, outcome.soldOut, sentAt);
-    }
-    // expected refusals (sold out, limits) come back as values: no Error, no stack
-    if (!outcome.ok) {
-      return { status: ERROR_STATUS[outcome.code], headers: {}, body: errorBody(outcome.code, outcome.message, outcome.details), code: outcome.code };
-    }
-    const o = outcome.order;
-    const headers: Record<string, string> = { Location: `/api/orders/${o.order_id}` };
-    if (outcome.replayed) headers["Idempotent-Replayed"] = "true";
-    return {
-      status: 202,
-      headers,
-      body: {
-        order_id: o.order_id, status: o.status, product_id: o.product_id, qty: o.qty,
-        user_id: o.user_id, amount_cents: o.amount_cents, expires_at: o.expires_at,
-      },
-      code: "none",
-    };
+    return { params, idempotencyKey };
   }
 
-  const failWith = (startedAt: number) => (res: ServerResponse, err: unknown) => {
-    const code = sendError(res, err, logger.error.bind(logger), "POST /api/orders");
-    record(res.statusCode, code, startedAt);
-  };
+  /** The answer: from this node when the edge knows it (without a promise when it is a plain refusal), else from the inventory. */
+  function decide(req: IncomingMessage, body: Buffer, buyer: string | null): Answer | Promise<Answer> {
+    const { params, idempotencyKey } = admit(req, body, buyer);
+    // a product known to be sold out is answered here, without a call to another node
+    const hinted = edge.answer(params, idempotencyKey);
+    if (hinted === null) return reserve(params, idempotencyKey).then(answerOf);
+    if (!(hinted instanceof Promise)) {
+      let a = serialized.get(hinted);
+      if (a === undefined) serialized.set(hinted, (a = answerOf(hinted)));
+      return a;
+    }
+    return hinted.then((outcome) => (outcome === null ? reserve(params, idempotencyKey) : outcome)).then(answerOf);
+  }
+
+  async function reserve(params: unknown, idempotencyKey: string | null): Promise<ReserveOutcome> {
+    const sentAt = Date.now();
+    // validated once, by inventory.reserve's `params` (the same schema for every caller).
+    // The order id is chosen here so a resent call (a retry after an inventory node died)
+    // replays this reservation; the deadline stops a call that arrives after we gave up.
+    const pid = (params as { product_id?: unknown }).product_id;
+    const orderId = typeof pid === "number" && Number.isInteger(pid) && pid >= 1 && pid <= MAX_INT ? newOrderId(pid) : undefined;
+    const outcome = await broker.call<ReserveOutcome, OrderRequest>("inventory.reserve", params as OrderRequest, {
+      meta: { idempotencyKey, orderId, deadline: Date.now() + requestTimeoutMs },
+    });
+    if (!outcome.ok && outcome.soldOut) edge.soldOut((params as OrderRequest).product_id, outcome.soldOut, sentAt);
+    return outcome;
+  }
+
+  function answer(req: IncomingMessage, res: ServerResponse, body: Buffer, startedAt: number): void {
+    let a: Answer | Promise<Answer>;
+    try {
+      a = anonymous ? decide(req, body, null) : buyers.authenticate(req.headers.authorization).then((buyer) => decide(req, body, buyer));
+    } catch (err) {
+      return fail(res, err, startedAt);
+    }
+    if (a instanceof Promise) a.then((r) => send(res, r, startedAt), (err: unknown) => fail(res, err, startedAt));
+    else send(res, a, startedAt);
+  }
 
   return {
     handle(req, res) {
       if (req.method !== "POST" || !isOrdersPath(req.url)) return false;
       const startedAt = performance.now();
-      const fail = failWith(startedAt);
       const declared = Number(req.headers["content-length"] ?? 0);
       if (declared > BODY_LIMIT_BYTES) {
-        tooLarge(req, res, fail);
+        tooLarge(req, res, (err) => fail(res, err, startedAt));
         return true;
       }
       const chunks: Buffer[] = [];
@@ -119,20 +172,13 @@ export function orderRoute(
         size += chunk.length;
         if (size > BODY_LIMIT_BYTES) {
           over = true;
-          tooLarge(req, res, fail);
+          tooLarge(req, res, (err) => fail(res, err, startedAt));
           return;
         }
         chunks.push(chunk);
       });
       req.on("end", () => {
-        if (over) return;
-        place(req, chunks.length === 1 ? chunks[0] : Buffer.concat(chunks, size)).then(
-          (r) => {
-            sendJson(res, r.status, r.headers, r.body);
-            record(r.status, r.code, startedAt);
-          },
-          (err) => fail(res, err),
-        );
+        if (!over) answer(req, res, chunks.length === 1 ? chunks[0] : Buffer.concat(chunks, size), startedAt);
       });
       req.on("error", () => {
         over = true;
@@ -143,6 +189,27 @@ export function orderRoute(
   };
 }
 
+/** The HTTP answer of an outcome (expected refusals come back as values: no Error, no stack). */
+function answerOf(outcome: ReserveOutcome): Answer {
+  if (!outcome.ok) {
+    return json(ERROR_STATUS[outcome.code], [], errorBody(outcome.code, outcome.message, outcome.details), outcome.code);
+  }
+  const o = outcome.order;
+  const headers = ["Location", `/api/orders/${o.order_id}`];
+  if (outcome.replayed) headers.push("Idempotent-Replayed", "true");
+  const body = {
+    order_id: o.order_id, status: o.status, product_id: o.product_id, qty: o.qty,
+    user_id: o.user_id, amount_cents: o.amount_cents, expires_at: o.expires_at,
+  };
+  return json(202, headers, body, "none");
+}
+
+function json(status: number, headers: string[], body: unknown, code: string): Answer {
+  const payload = JSON.stringify(body);
+  headers.push("Content-Type", JSON_CONTENT_TYPE, "Content-Length", String(Buffer.byteLength(payload)));
+  return { status, headers, payload, code };
+}
+
 function isOrdersPath(url: string | undefined): boolean {
   if (!url || !url.startsWith(ORDERS_PATH)) return false;
   const rest = url.length === ORDERS_PATH.length ? "" : url[ORDERS_PATH.length];
@@ -150,10 +217,20 @@ function isOrdersPath(url: string | undefined): boolean {
 }
 
 /** Answers 413 and stops reading: the rest of the body is discarded, the connection closed. */
-function tooLarge(req: IncomingMessage, res: ServerResponse, fail: (res: ServerResponse, err: unknown) => void): void {
+function tooLarge(req: IncomingMessage, res: ServerResponse, fail: (err: unknown) => void): void {
   res.shouldKeepAlive = false;
-  fail(res, Object.assign(new Error("the request body is larger than 16 KiB"), { type: "entity.too.large" }));
+  fail(Object.assign(new Error("the request body is larger than 16 KiB"), { type: "entity.too.large" }));
   req.resume();
+}
+
+/** The last Content-Type found acceptable: a client sends the same one every time, checked once. */
+let acceptedType: string | undefined;
+
+function checkContentType(type: string): void {
+  if (!JSON_TYPE_RE.test(type)) throw unsupported("Content-Type must be application/json");
+  const charset = CHARSET_RE.exec(type)?.[1];
+  if (charset && !/^utf-?8$/i.test(charset)) throw unsupported("the body must be JSON in UTF-8, without content encoding");
+  acceptedType = type;
 }
 
 const unsupported = (message: string) => Object.assign(new Error(message), { type: "media.unsupported" });
@@ -161,12 +238,9 @@ const unsupported = (message: string) => Object.assign(new Error(message), { typ
 /** The body as JSON: only an object or an array (like body-parser's strict mode), UTF-8, no content coding. */
 function parseBody(req: IncomingMessage, body: Buffer): unknown {
   const type = req.headers["content-type"];
-  if (type !== undefined && !JSON_TYPE_RE.test(type)) {
-    throw unsupported("Content-Type must be application/json");
-  }
-  const charset = type && CHARSET_RE.exec(type)?.[1];
+  if (type !== undefined && type !== acceptedType) checkContentType(type);
   const coding = req.headers["content-encoding"];
-  if ((charset && !/^utf-?8$/i.test(charset)) || (coding !== undefined && coding.toLowerCase() !== "identity")) {
+  if (coding !== undefined && coding.toLowerCase() !== "identity") {
     throw unsupported("the body must be JSON in UTF-8, without content encoding");
   }
   const text = utf8Body(body);

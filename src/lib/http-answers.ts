@@ -15,11 +15,15 @@ export class HttpAnswers {
   readonly onFinish: (this: ServerResponse) => void;
 
   constructor() {
-    const counts = this.#counts;
+    const count = (s: number) => this.count(s);
     this.onFinish = function (this: ServerResponse) {
-      const s = this.statusCode;
-      counts[s >= 100 && s < 600 ? s : 0]++;
+      count(this.statusCode);
     };
+  }
+
+  /** One answer with this status (a route that counts its own answers calls this instead of listening). */
+  count(status: number): void {
+    this.#counts[status >= 100 && status < 600 ? status : 0]++;
   }
 
   static register(broker: ServiceBroker): void {

@@ -50,36 +50,3 @@ export const METRIC = {
 
 /** bucket bounds of flash_order_duration_ms: a drop's answers are milliseconds, a stalled dependency seconds */
 export const ORDER_DURATION_BUCKETS_MS = [1, 2, 5, 10, 25, 50, 100, 250, 500, 1000, 2500, 5000, 10000];
-
-interface MetricObject {
-  increment(labels?: Record<string, string>, value?: number): void;
-  observe(value: number, labels?: Record<string, string>): void;
-}
-interface MetricRegistry {
-  register(opts: Record<string, unknown>): MetricObject | null;
-}
-
-/**
- * Records each answer of POST /api/orders: one counter increment and one histogram
- * observation, with the metric objects and label objects resolved once (the hot path).
- */
-export function orderAnswerRecorder(registry: MetricRegistry | null | undefined): (status: number, code: string, startedAt: number) => void {
-  if (!registry) return () => {};
-  const answers = registry.register({
-    name: METRIC.orderAnswers, type: "counter", labelNames: ["status", "code"], rate: false,
-    description: "Answers of POST /api/orders by HTTP status and error code (none for a 202)",
-  });
-  const duration = registry.register({
-    name: METRIC.orderDuration, type: "histogram", buckets: ORDER_DURATION_BUCKETS_MS, quantiles: false, rate: false,
-    unit: "milliseconds", description: "Time from a POST /api/orders request's arrival to its answer, milliseconds",
-  });
-  if (!answers || !duration) return () => {};
-  const labels = new Map<string, Record<string, string>>();
-  return (status, code, startedAt) => {
-    const key = `${status} ${code}`;
-    let l = labels.get(key);
-    if (!l) labels.set(key, (l = { status: String(status), code }));
-    answers.increment(l);
-    duration.observe(performance.now() - startedAt);
-  };
-}

@@ -1,8 +1,15 @@
 /**
  * Token buckets per key, in this gateway node's memory: `ratePerSecond` tokens refill
- * continuously up to `burst`. A bucket that is full again carries no information and
- * is dropped by `sweep()`, so memory follows the active clients, not all clients ever.
- * "Now" is injected so tests need no sleeps.
+ * continuously up to `burst`. "Now" is injected so tests need no sleeps.
+ *
+ * A bucket that is full again carries no information, so memory follows the active
+ * clients, not all clients ever: buckets live in two generations. Every period (the time
+ * an empty bucket takes to refill, at least a second) the older generation is dropped
+ * whole and the current one becomes the older; a bucket used again moves to the current
+ * one. A dropped bucket was untouched for at least a period, so it was full: forgetting
+ * it changes no decision. In a drop every request may be a new buyer; this keeps the
+ * maps at the size of one or two periods of buyers (lookups stay in cache) and costs no
+ * sweep over them.
  */
 export interface RateLimitDecision {
   allowed: boolean;
@@ -21,23 +28,32 @@ export class RateLimiter {
   readonly #rate: number;
   readonly #burst: number;
   readonly #now: () => number;
-  readonly #buckets = new Map<string, Bucket>();
+  readonly #periodMs: number;
+  #current = new Map<string, Bucket>();
+  #previous = new Map<string, Bucket>();
+  #rotateAt: number;
 
   constructor(ratePerSecond: number, burst: number, now: () => number = Date.now) {
     this.#rate = ratePerSecond / 1000;
     this.#burst = burst;
     this.#now = now;
+    this.#periodMs = Math.max(1000, Math.ceil(burst / this.#rate));
+    this.#rotateAt = now() + this.#periodMs;
   }
 
   take(key: string): RateLimitDecision {
     const now = this.#now();
-    let b = this.#buckets.get(key);
-    if (b) {
-      b.tokens = Math.min(this.#burst, b.tokens + (now - b.at) * this.#rate);
-      b.at = now;
-    } else {
-      this.#buckets.set(key, (b = { tokens: this.#burst, at: now }));
+    if (now >= this.#rotateAt) this.#rotate(now);
+    let b = this.#current.get(key);
+    if (b === undefined) {
+      // used in the last period: carried into this one
+      b = this.#previous.get(key);
+      if (b === undefined) b = { tokens: this.#burst, at: now };
+      else this.#previous.delete(key);
+      this.#current.set(key, b);
     }
+    b.tokens = Math.min(this.#burst, b.tokens + (now - b.at) * this.#rate);
+    b.at = now;
     if (b.tokens >= 1) {
       b.tokens -= 1;
       return ALLOWED;
@@ -45,15 +61,15 @@ export class RateLimiter {
     return { allowed: false, retryAfterSeconds: Math.max(1, Math.ceil((1 - b.tokens) / this.#rate / 1000)) };
   }
 
-  /** Drops buckets that have refilled completely. */
-  sweep(): void {
-    const now = this.#now();
-    for (const [key, b] of this.#buckets) {
-      if (b.tokens + (now - b.at) * this.#rate >= this.#burst) this.#buckets.delete(key);
-    }
+  #rotate(now: number): void {
+    // two periods or more without a request: every bucket is full
+    this.#previous = now >= this.#rotateAt + this.#periodMs ? new Map() : this.#current;
+    this.#current = new Map();
+    this.#rotateAt = now + this.#periodMs;
   }
 
+  /** Buckets held. */
   get size(): number {
-    return this.#buckets.size;
+    return this.#current.size + this.#previous.size;
   }
 }

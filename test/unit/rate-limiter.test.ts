@@ -18,16 +18,44 @@ test("keys are independent: one buyer's burst does not limit another", () => {
   expect(rl.take("b").allowed).toBe(true);
 });
 
-test("sweep forgets buckets that refilled, and only those", () => {
+test("a bucket untouched for a whole refill period is forgotten; one in use is carried on", () => {
   let now = 0;
+  // an empty bucket refills in 2 s: the period
   const rl = new RateLimiter(1, 2, () => now);
   rl.take("a");
-  now = 500;
   rl.take("b");
-  now = 1100;
-  rl.sweep();
+  expect(rl.size).toBe(2);
+  now = 2000; // a new period: both are carried in the older generation
+  rl.take("b");
+  expect(rl.size).toBe(2);
+  now = 4000; // "a" untouched since 0 is dropped; "b", used at 2000, is still held
+  rl.take("c");
+  expect(rl.size).toBe(2);
+  now = 8000; // two periods without a request: nothing is held but the new one
+  rl.take("d");
   expect(rl.size).toBe(1);
-  now = 2000;
-  rl.sweep();
-  expect(rl.size).toBe(0);
+});
+
+test("forgetting never changes a decision: an emptied bucket survives until it has refilled", () => {
+  let now = 0;
+  const rl = new RateLimiter(1, 2, () => now);
+  expect([rl.take("u").allowed, rl.take("u").allowed, rl.take("u").allowed]).toEqual([true, true, false]);
+  now = 1999; // 1.999 tokens refilled: one taken, 0.999 left
+  expect(rl.take("u").allowed).toBe(true);
+  now = 2001; // a new period: the bucket comes along with its 1.001 tokens (a forgotten one would hold 2)
+  expect(rl.take("u").allowed).toBe(true);
+  expect(rl.take("u").allowed).toBe(false);
+  now = 3999;
+  expect(rl.take("u").allowed).toBe(true);
+  expect(rl.take("u").allowed).toBe(false);
+});
+
+test("a refill shorter than a second still keeps buckets for a second", () => {
+  let now = 0;
+  const rl = new RateLimiter(1000, 1, () => now);
+  expect(rl.take("u").allowed).toBe(true);
+  expect(rl.take("u").allowed).toBe(false);
+  now = 999;
+  rl.take("v");
+  expect(rl.size).toBe(2);
 });
