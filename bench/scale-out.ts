@@ -43,6 +43,7 @@ const { values: opts } = parseArgs({
     inventories: { type: "string", default: "1,2" },
     "many-gateways": { type: "string", default: "3" },
     buyers: { type: "string" },
+    units: { type: "string" },
     requests: { type: "string" },
     "no-save": { type: "boolean", default: false },
     help: { type: "boolean", default: false },
@@ -50,7 +51,7 @@ const { values: opts } = parseArgs({
 });
 if (opts.help) {
   console.log(`usage: npm run bench:scale-out -- [--quick] [--cores 0.25] [--gateways 1,2,3] [--inventories 1,2] [--many-gateways 3]
-  [--buyers N] [--requests N] (sizes of the drop and of the many-products load) [--no-save]`);
+  [--buyers N] [--units N] [--requests N] (sizes of the drop and of the many-products load) [--no-save]`);
   process.exit(0);
 }
 const unavailable = cpuCapsAvailable();
@@ -70,6 +71,7 @@ const sizes = quick
   : { drop: { buyers: 150_000, units: 5_000 }, many: { products: 500, stock: 1_000, requests: 60_000 }, connections: 200, maxSeconds: 180 };
 
 if (opts.buyers) sizes.drop.buyers = Number(opts.buyers);
+if (opts.units) sizes.drop.units = Number(opts.units);
 if (opts.requests) sizes.many.requests = Number(opts.requests);
 
 const natsUrl = process.env.NATS_URL || "nats://127.0.0.1:4222";
@@ -227,9 +229,10 @@ const table = (name: string, unit: string, rowsOf: typeof drop) =>
   [`| ${name} | req/s | efficiency rps(n)/(n·rps(1)) |`, "|---|--:|--:|", ...rowsOf.map((d) => `| ${d.nodes} ${unit} | ${d.rps.toLocaleString("en-US")} | ${d.efficiency ?? "–"} |`)].join("\n");
 appendFileSync(join(import.meta.dirname, "RESULTS.md"), [
   "", `## Scale-out, ${stamp} (code ${code}${quick ? ", --quick" : ""})`, "",
-  `Every service node in a cgroup v1 capped at ${cores} core; wrk, HAProxy, Redis, NATS, PostgreSQL uncapped. ` +
+  `Command: \`npm run bench:scale-out${process.argv.length > 2 ? ` -- ${process.argv.slice(2).join(" ")}` : ""}\`. ` +
+  `Every service node in a cgroup v1 capped at ${cores} core; wrk, HAProxy, Redis, NATS, PostgreSQL uncapped; no request carries an Idempotency-Key. ` +
   `Load average after the last point: ${points.at(-1)?.loadavg_after.join(", ")}. Raw numbers: ${relative(ROOT, jsonFile)}; chart: ${relative(ROOT, chartFile)}.`, "",
-  table("the drop: gateways in front of 1 inventory node", "gateway(s)", drop), "",
-  table(`many products: inventory nodes behind ${manyGateways} gateways`, "inventory node(s)", many), "",
+  table(`the drop (${sizes.drop.buyers.toLocaleString("en-US")} buyers, ${sizes.drop.units.toLocaleString("en-US")} units): gateways in front of 1 inventory node`, "gateway(s)", drop), "",
+  table(`many products (${sizes.many.products} × ${sizes.many.stock} units, ${sizes.many.requests.toLocaleString("en-US")} requests): inventory nodes behind ${manyGateways} gateways`, "inventory node(s)", many), "",
 ].join("\n"));
 log(`written: ${relative(ROOT, jsonFile)}, bench/RESULTS.md, ${relative(ROOT, chartFile)}`);
