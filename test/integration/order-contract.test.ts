@@ -7,14 +7,17 @@ import { jest } from "@jest/globals";
 import { randomUUID } from "node:crypto";
 import { startStack, eventually, type Stack } from "../support/stack.ts";
 
-jest.setTimeout(120_000);
+// the pg-lock baseline's stampede below is as slow as the machine (one row lock, one buyer at a time)
+jest.setTimeout(300_000);
 
 describe.each(["redis", "pg-lock"])("INVENTORY_MODE=%s", (mode) => {
 let stack: Stack;
 beforeAll(async () => {
   // The pg-lock baseline queues all 3,000 buyers of the stampede behind one row lock: on a
-  // loaded 2-core machine the last ones wait longer than the default 10 s call timeout.
-  stack = await startStack({ INVENTORY_MODE: mode, RATE_LIMIT_PER_SECOND: "20", RATE_LIMIT_BURST: "40", REQUEST_TIMEOUT_MS: "60000" });
+  // loaded 2-core machine the last ones wait longer than the default 10 s call timeout (94 s
+  // once, on a machine slowed to a third of its speed: a minute was not enough). This suite
+  // checks what each mode answers, not how fast: the calls may wait four minutes.
+  stack = await startStack({ INVENTORY_MODE: mode, RATE_LIMIT_PER_SECOND: "20", RATE_LIMIT_BURST: "40", REQUEST_TIMEOUT_MS: "240000" });
 });
 afterAll(async () => {
   await stack?.stop();
@@ -34,13 +37,11 @@ async function stockAvailable(productId: number): Promise<number> {
 
 test("3,000 concurrent buyers for 200 units: exactly 200 win, all others are told SOLD_OUT, 200 orders land, the database gate never trips", async () => {
   const p = await stack.createProduct({ stock: 200, max_per_order: 1, per_user_limit: 1 });
-  const t0 = Date.now();
   const replies = await Promise.all(
     Array.from({ length: 3000 }, (_, i) => order({ product_id: p.id, qty: 1, user_id: `buyer-${i}` }, { "idempotency-key": `stampede-${p.id}-${i}` })),
   );
   const statuses = new Map<number, number>();
   for (const r of replies) statuses.set(r.status, (statuses.get(r.status) ?? 0) + 1);
-  console.log("DBG", Date.now() - t0, JSON.stringify(replies.find((r) => r.status === 503)?.body));
   expect(Object.fromEntries(statuses)).toEqual({ 202: 200, 409: 2800 });
   expect(replies.filter((r) => r.status === 409).every((r) => r.body.error.code === "SOLD_OUT")).toBe(true);
   const winners = replies.filter((r) => r.status === 202);
