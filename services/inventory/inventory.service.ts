@@ -211,6 +211,7 @@ export default function inventoryService(config: Readonly<Config>): ServiceSchem
       // requests / batches = the mean micro-batch size of reserveBatch-5.lua
       this.broker.metrics.register({ name: METRIC.reserveBatches, type: "counter", description: "reserveBatch script calls" });
       this.broker.metrics.register({ name: METRIC.reserveBatched, type: "counter", description: "Reservation requests sent in those calls" });
+      this.broker.metrics.register({ name: METRIC.shardLoads, type: "counter", description: "Product shards built from PostgreSQL and the stream (creation, restock, rebuild after a loss)" });
       this.broker.metrics.register({
         name: METRIC.redisMasterReplicas, type: "gauge", labelNames: ["master"],
         description: "Replicas connected to each Redis master of the inventory store",
@@ -229,6 +230,7 @@ export default function inventoryService(config: Readonly<Config>): ServiceSchem
         config, redis, scripts, replicated, orm, js, streamConnected: connected, streams,
         onStockReturned: (productId) => announceStockReturned(this.broker, productId),
         onSoldOut: (productId, rules) => announceSoldOut(this.broker, productId, rules),
+        onLoad: () => this.broker.metrics.increment(METRIC.shardLoads),
         onBatch: (size) => {
           this.broker.metrics.increment(METRIC.reserveBatches);
           this.broker.metrics.increment(METRIC.reserveBatched, undefined, size);

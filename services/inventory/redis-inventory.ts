@@ -46,6 +46,8 @@ export interface InventoryDeps {
   onSoldOut?: (productId: number, rules: SoldOutRules) => void;
   /** told the size of every micro-batch sent to Redis (metrics) */
   onBatch?: (size: number) => void;
+  /** a product's shard was (re)built from PostgreSQL and the stream */
+  onLoad?: (productId: number) => void;
   /** reservations of a product still in flight to PostgreSQL (messages not yet written) */
   inFlight?: (productId: number) => Promise<Array<ReservedOrder & { idempotency_key: string | null }>>;
 }
@@ -72,6 +74,8 @@ export class RedisInventory implements Inventory {
   readonly #soldOut: SoldOutEdge;
   /** reservations of one product that arrive together go to Redis as one script call */
   readonly #batches: MicroBatcher<number, BatchedRequest, BatchedResult>;
+  /** rebuilds under way, by product (see load) */
+  readonly #loading = new Map<number, Promise<boolean>>();
 
   constructor(deps: InventoryDeps) {
     this.#d = deps;
@@ -273,7 +277,25 @@ export class RedisInventory implements Inventory {
    * reservations still in flight on the stream. Never from stock_total alone: units held
    * by orders not yet written would be sold twice. Returns false for an unknown product.
    */
-  async load(productId: number, force = false, fresh = false): Promise<boolean> {
+  /**
+   * Builds a product's shard from PostgreSQL and the stream; true when the product exists.
+   * `force` replaces a shard that is there; `fresh`: a product just created (nothing in
+   * flight). Without either, the requests that find the shard missing together (after a
+   * FLUSHALL or a lost master, every request of a drop at once) share one rebuild: each
+   * would read the stream and the database only for the script to keep the first.
+   */
+  load(productId: number, force = false, fresh = false): Promise<boolean> {
+    if (force || fresh) return this.#load(productId, force, fresh);
+    let loading = this.#loading.get(productId);
+    if (loading === undefined) {
+      loading = this.#load(productId, false, false).finally(() => this.#loading.delete(productId));
+      this.#loading.set(productId, loading);
+    }
+    return loading;
+  }
+
+  async #load(productId: number, force: boolean, fresh: boolean): Promise<boolean> {
+    this.#d.onLoad?.(productId);
     // The stream first, then the database: a message leaves the stream only after its
     // row committed, so every reservation is seen in at least one of the two reads.
     // Without the stream there is no safe rebuild: answer 503 rather than guess.

@@ -40,6 +40,7 @@ export const METRIC = {
   orderDuration: "flash_order_duration_ms",
   reserveBatches: "flash_reserve_batches_total",
   reserveBatched: "flash_reserve_batched_requests_total",
+  shardLoads: "flash_shard_loads_total",
   httpResponses: "flash_http_responses_total",
   auditOk: "flash_audit_ok",
   auditInconsistentProducts: "flash_audit_inconsistent_products",

@@ -10,6 +10,7 @@ import { startStack, eventually, type Stack } from "../support/stack.ts";
 import { startRedisCluster, stopRedisCluster } from "../support/redis-cluster.ts";
 import { streamNames } from "../../src/lib/streams.ts";
 import { SHARD_LOSS_REDIS_PORT } from "../support/env.ts";
+import { METRIC } from "../../src/lib/metrics.ts";
 
 jest.setTimeout(180_000);
 
@@ -50,8 +51,13 @@ test("a FLUSHALL of the cluster mid-sale: the shard is rebuilt from PostgreSQL a
       stack.http("POST", "/api/orders", { product_id: p.id, qty: 1, user_id: `flush-${from + i}` }, { "idempotency-key": `flush-${p.id}-${from + i}` })));
   const first = await buy(0, 150);
   const epochBefore = (await shard(p.id)).epoch;
+  const loads = () => Number(stack.broker.metrics.getMetric(METRIC.shardLoads)?.get()?.value ?? 0);
+  const loadsBefore = loads();
   await Promise.all(redis.nodes("master").map((n) => n.flushall()));
   const second = await buy(150, 400);
+  // the 400 buyers who found the shard gone shared one rebuild (one each took more than the
+  // 10 s call timeout on a slow machine: stream and database read 400 times over)
+  expect(loads() - loadsBefore).toBe(1);
   const won = [...first, ...second].filter((r) => r.status === 202).length;
   expect([...first, ...second].every((r) => r.status === 202 || (r.status === 409 && r.body.error.code === "SOLD_OUT"))).toBe(true);
   await drained();
