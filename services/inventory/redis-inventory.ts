@@ -276,9 +276,6 @@ export class RedisInventory implements Inventory {
    * Builds a product's shard from PostgreSQL (paid = sold, pending = reserved) plus the
    * reservations still in flight on the stream. Never from stock_total alone: units held
    * by orders not yet written would be sold twice. Returns false for an unknown product.
-   */
-  /**
-   * Builds a product's shard from PostgreSQL and the stream; true when the product exists.
    * `force` replaces a shard that is there; `fresh`: a product just created (nothing in
    * flight). Without either, the requests that find the shard missing together (after a
    * FLUSHALL or a lost master, every request of a drop at once) share one rebuild: each
