@@ -19,7 +19,7 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { ServiceBroker } from "moleculer";
 import { ERROR_STATUS, errorBody, FlashError } from "../../src/lib/errors.ts";
-import { sendError } from "../../src/lib/http-envelope.ts";
+import { JSON_CONTENT_TYPE, sendError } from "../../src/lib/http-envelope.ts";
 import type { HttpAnswers } from "../../src/lib/http-answers.ts";
 import { checkIdempotencyKey, MAX_INT, utf8Body } from "../../src/lib/params.ts";
 import type { RateLimiter } from "../../src/lib/rate-limiter.ts";
@@ -33,7 +33,6 @@ export const BODY_LIMIT_BYTES = 16 * 1024;
 export const ORDERS_PATH = "/api/orders";
 const JSON_TYPE_RE = /^application\/([\w.+-]+\+)?json\s*(;|$)/i;
 const CHARSET_RE = /;\s*charset\s*=\s*"?([\w-]+)"?/i;
-const JSON_CONTENT_TYPE = "application/json; charset=utf-8";
 
 type Logger = { error: (...args: unknown[]) => void };
 

@@ -99,12 +99,15 @@ export function toHttpError(err: unknown): HttpError {
 }
 
 /** Writes a JSON answer (unless the answer already started: then it only ends it). */
+/** The Content-Type of every JSON answer of the gateway. */
+export const JSON_CONTENT_TYPE = "application/json; charset=utf-8";
+
 export function sendJson(res: ServerResponse, status: number, headers: Record<string, string>, body: unknown): void {
   if (res.headersSent) return void res.end();
   const payload = JSON.stringify(body);
   res.writeHead(status, {
     ...headers,
-    "Content-Type": "application/json; charset=utf-8",
+    "Content-Type": JSON_CONTENT_TYPE,
     "Content-Length": String(Buffer.byteLength(payload)),
   });
   res.end(payload);
@@ -134,7 +137,7 @@ export function answerClientError(err: Error & { code?: string }, socket: Duplex
         : [400, "Bad Request", "the request is not valid HTTP"];
   const payload = JSON.stringify(errorBody("BAD_REQUEST", message));
   socket.end(
-    `HTTP/1.1 ${status} ${reason}\r\nContent-Type: application/json; charset=utf-8\r\n` +
+    `HTTP/1.1 ${status} ${reason}\r\nContent-Type: ${JSON_CONTENT_TYPE}\r\n` +
       `Content-Length: ${Buffer.byteLength(payload)}\r\nConnection: close\r\n\r\n${payload}`,
   );
 }
