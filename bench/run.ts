@@ -352,6 +352,12 @@ async function cpuSince(s0: CpuSnap, children: Child[], wallMs: number, generato
   };
 }
 
+/** The CPU of a load, per answered request: where a path's cost sits between the processes. */
+function logCpu(what: string, cpu: NonNullable<RunRecord["cpu_s"]>, answers: number): void {
+  const us = (s: number) => Math.round((s * 1e6) / Math.max(1, answers));
+  log(`  ${what}: CPU µs per answer: service ${us(cpu.service)}, Redis ${us(cpu.redis)}, PostgreSQL ${us(cpu.postgres)}, nats-server ${us(cpu.nats)}, load generator ${us(cpu.load_generator)} (${cpu.wall} s wall)`);
+}
+
 const redisBasePort = redisNodes()[0]?.port ?? 17201;
 
 // ---------------------------------------------------------------- scenarios
@@ -418,6 +424,7 @@ async function runLoadScenario(sc: Exclude<ScenarioName, "drain">, target: Targe
     const cpu0 = await cpuSnap(running.children);
     const run = await orderLoad(`${sc} / ${target}`, running.base, plan.amount, plan.connections, plan.qty, ids, tag, plan.phases);
     rec.cpu_s = await cpuSince(cpu0, running.children, run.duration_ms, run.generator === "wrk" ? run.generator_cpu_s : undefined);
+    logCpu(`${sc} / ${target}`, rec.cpu_s, run.completed);
     rec.loadavg_after = os.loadavg().map((x) => Math.round(x * 100) / 100);
     const accepted = run.accepted;
     rec.load = {

@@ -22,7 +22,8 @@ import {
   type ReservedOrder,
   type SoldOutRules,
 } from "../../src/domain/reservation.ts";
-import { publishReservation } from "../../src/lib/publish-reservation.ts";
+import { publishReservations } from "../../src/lib/publish-reservation.ts";
+import type { OrderReservedMessage } from "../../src/domain/order-message.ts";
 import { productSnapshot, orderIdsInDb, type ProductRow } from "../../src/db/product-snapshot.ts";
 import { createProduct, type NewProduct } from "../../src/db/create-product.ts";
 import { restockProduct } from "../../src/db/restock-product.ts";
@@ -121,40 +122,6 @@ export class RedisInventory implements Inventory {
       result = await this.#batched(pid, item);
       if ("notLoaded" in result) throw new UnavailableError("inventory shard could not be loaded", "redis");
     }
-    if (!result.ok) return result;
-    // The script found our own order id: an earlier attempt of this very call was
-    // applied (its answer was lost). It is this request's reservation, not a replay.
-    if (result.replayed && result.order.order_id === id) result = { ...result, replayed: false };
-
-    if (!result.replayed && idempotencyKey) {
-      // An Idempotency-Key belongs to one product: the shard only sees its own keys,
-      // so a global marker (atomic SET NX) catches reuse of a key for another product.
-      const owner = this.#keys.idempotencyOwner(idempotencyKey);
-      const set = await this.#redis(() =>
-        this.#d.redis.set(owner, String(pid), "EX", this.#d.config.idempotencyTtlSeconds, "NX"),
-      );
-      if (set === null && (await this.#redis(() => this.#d.redis.get(owner))) !== String(pid)) {
-        await this.release(pid, result.order.order_id, idempotencyKey, true);
-        return { ok: false, code: "IDEMPOTENCY_KEY_REUSED", message: "this Idempotency-Key was used with a different request body" };
-      }
-    }
-
-    try {
-      await publishReservation(this.#d.js, this.#d.streams, result.order, idempotencyKey, this.#d.config.publishTimeoutMs);
-    } catch (err) {
-      // Not acknowledged, so not answered 202. Whether the stream stored it is known
-      // only when nothing could have been sent ("no responders": no JetStream for the
-      // subject): then the units go back at once. After a timeout or a lost connection
-      // the message may be stored: the reservation stays, a retry with the same
-      // Idempotency-Key replays it and republishes under the same message id (the
-      // stream keeps one), and one nobody retries is settled by the sweeper at its
-      // expiry (written off if its order never reached the database).
-      if (!result.replayed && isNotStored(err)) {
-        await this.release(pid, result.order.order_id, idempotencyKey, true).catch(() => undefined);
-        if (idempotencyKey) await this.#d.redis.del(this.#keys.idempotencyOwner(idempotencyKey)).catch(() => undefined);
-      }
-      throw new UnavailableError(`order stream unavailable: ${(err as Error).message}`, "nats", 1);
-    }
     return result;
   }
 
@@ -206,7 +173,70 @@ export class RedisInventory implements Inventory {
       this.#soldOut.soldOut(pid, soldOut.soldOut, now);
       this.#d.onSoldOut?.(pid, soldOut.soldOut);
     }
+    // one request's failure is its own 503, not its batch's
+    await Promise.all(items.map(async (it, i) => {
+      results[i] = await this.#claimKey(pid, it, results[i]).catch((err: unknown) =>
+        err instanceof UnavailableError ? err : new UnavailableError(`inventory store unavailable: ${(err as Error).message}`, "redis", 1));
+    }));
+    await this.#handOver(pid, items, results);
     return results;
+  }
+
+  /**
+   * A reservation made with an Idempotency-Key: the shard only sees its own product's keys,
+   * so a global marker (atomic SET NX) catches reuse of a key for another product; the
+   * reservation is then given back and refused. Also turns a "replay" of this very call's
+   * order id (an earlier attempt of the call was applied, its answer lost) into the
+   * reservation it is.
+   */
+  async #claimKey(pid: number, it: BatchedRequest, result: BatchedResult): Promise<BatchedResult> {
+    if (result instanceof UnavailableError || "notLoaded" in result || !result.ok) return result;
+    if (result.replayed && result.order.order_id === it.orderId) result = { ...result, replayed: false };
+    if (result.replayed || !it.idempotencyKey) return result;
+    const owner = this.#keys.idempotencyOwner(it.idempotencyKey);
+    const set = await this.#redis(() => this.#d.redis.set(owner, String(pid), "EX", this.#d.config.idempotencyTtlSeconds, "NX"));
+    if (set === null && (await this.#redis(() => this.#d.redis.get(owner))) !== String(pid)) {
+      await this.release(pid, result.order.order_id, it.idempotencyKey, true);
+      return { ok: false, code: "IDEMPOTENCY_KEY_REUSED", message: "this Idempotency-Key was used with a different request body" };
+    }
+    return result;
+  }
+
+  /**
+   * The batch's reservations and replays go to the order stream as one message; each is
+   * answered 202 only once the stream acknowledged it. Not acknowledged, not answered 202:
+   * whether the stream stored it is known only when nothing could have been sent ("no
+   * responders": no JetStream for the subject), and then the new reservations' units go
+   * back at once. After a timeout or a lost connection the message may be stored: the
+   * reservations stay, a retry with the same Idempotency-Key replays its order and
+   * publishes it again (the order writer keeps one row per order id), and one nobody
+   * retries is settled by the sweeper at its expiry (written off if its order never
+   * reached the database).
+   */
+  async #handOver(pid: number, items: BatchedRequest[], results: BatchedResult[]): Promise<void> {
+    const sent: number[] = [];
+    const orders: OrderReservedMessage[] = [];
+    for (let i = 0; i < results.length; i++) {
+      const r = results[i];
+      if (r instanceof UnavailableError || "notLoaded" in r || !r.ok) continue;
+      sent.push(i);
+      orders.push({ ...r.order, idempotency_key: items[i].idempotencyKey });
+    }
+    if (orders.length === 0) return;
+    try {
+      await publishReservations(this.#d.js, this.#d.streams, orders, this.#d.config.publishTimeoutMs);
+    } catch (err) {
+      const unavailable = new UnavailableError(`order stream unavailable: ${(err as Error).message}`, "nats", 1);
+      const notStored = isNotStored(err);
+      await Promise.all(sent.map(async (i) => {
+        const r = results[i] as Extract<ReserveOutcome, { ok: true }>;
+        const key = items[i].idempotencyKey;
+        results[i] = unavailable;
+        if (!notStored || r.replayed) return;
+        await this.release(pid, r.order.order_id, key, true).catch(() => undefined);
+        if (key) await this.#d.redis.del(this.#keys.idempotencyOwner(key)).catch(() => undefined);
+      }));
+    }
   }
 
   /** Gives an unpaid reservation's units back; true when something was released. */

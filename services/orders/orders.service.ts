@@ -17,7 +17,7 @@ import { streamNames } from "../../src/lib/streams.ts";
 import { DurableConsumer } from "../../src/lib/jetstream-consumer.ts";
 import { METRIC } from "../../src/lib/metrics.ts";
 import { productIdOfOrder } from "../../src/domain/order-id.ts";
-import { decodeOrderMessage } from "../../src/domain/order-message.ts";
+import { decodeOrderMessages } from "../../src/domain/order-message.ts";
 import type { ReservedOrder } from "../../src/domain/reservation.ts";
 import type { HeldReservation } from "../inventory/inventory.ts";
 import { findOrder, type OrderView } from "../../src/db/find-order.ts";
@@ -151,7 +151,7 @@ export default function ordersService(config: Readonly<Config>): ServiceSchema {
     methods: {
       /** The consumer's handler: one transaction per batch, then give back what the gate refused. */
       async persistBatch(msgs: JsMsg[]): Promise<PersistResult> {
-        const orders = msgs.map((m) => decodeOrderMessage(m.data));
+        const orders = msgs.flatMap((m) => decodeOrderMessages(m.data));
         const result = await orm.em.fork().transactional((em) => persistOrders(em, orders));
         // If this fails the batch is redelivered; the rows are already there, so the
         // sweeper settles these reservations from the orders' statuses when they expire.

@@ -17,7 +17,7 @@ import {
   type StreamConfig,
 } from "@nats-io/jetstream";
 import { ensureDurableConsumer } from "./jetstream-consumer.ts";
-import { decodeOrderMessage, type OrderReservedMessage } from "../domain/order-message.ts";
+import { decodeOrderMessages, type OrderReservedMessage } from "../domain/order-message.ts";
 
 const NS_PER_MS = 1_000_000;
 
@@ -148,7 +148,7 @@ export async function inFlightOrders(jsm: JetStreamManager, names: StreamNames, 
     });
     if (!msg) return out;
     try {
-      out.push(decodeOrderMessage(msg.data));
+      out.push(...decodeOrderMessages(msg.data));
     } catch {
       // a malformed message is the consumer's to dead-letter, not a reservation
     }

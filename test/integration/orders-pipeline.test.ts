@@ -8,6 +8,7 @@ import { startStack, eventually, type Stack } from "../support/stack.ts";
 import { streamNames } from "../../src/lib/streams.ts";
 import { encodeOrderMessage } from "../../src/domain/order-message.ts";
 import { newOrderId } from "../../src/domain/order-id.ts";
+import { publishReservation, publishReservations } from "../../src/lib/publish-reservation.ts";
 
 jest.setTimeout(120_000);
 
@@ -71,6 +72,28 @@ test("the same order.reserved message delivered twice makes one order", async ()
   expect(rows[0].id).toBe(orderId);
   const { rows: [prod] } = await stack.db.query("select stock_committed from products where id = $1", [p.id]);
   expect(prod.stock_committed).toBe(1);
+});
+
+test("an order in a batch message and again alone (its replay in a later batch) is one order; the batch's others land", async () => {
+  const p = await stack.createProduct({ stock: 10, price_cents: 100 });
+  const names = streamNames(stack.config.streamPrefix);
+  const now = Date.now();
+  const reserved = (user: string, key: string | null) => ({
+    order_id: newOrderId(p.id), status: "reserved" as const, product_id: p.id, qty: 1, user_id: user, amount_cents: 100,
+    created_at: new Date(now).toISOString(), expires_at: new Date(now + 600_000).toISOString(), idempotency_key: key,
+  });
+  const batch = [reserved("b1", "batch-key-1"), reserved("b2", null), reserved("b3", null)];
+  await publishReservations(stack.nats.js, names, batch, 5_000);
+  await publishReservation(stack.nats.js, names, batch[0], batch[0].idempotency_key, 5_000);
+  await eventually(async () => {
+    const info = await stack.nats.jsm.consumers.info(names.orders, names.ordersConsumer);
+    return info.num_pending === 0 && info.num_ack_pending === 0;
+  }, 20_000, "both messages to be acked");
+  const rows = await dbOrders(p.id);
+  expect(rows.map((r) => r.id).sort()).toEqual(batch.map((o) => o.order_id).sort());
+  expect(rows.find((r) => r.id === batch[0].order_id)).toMatchObject({ idempotency_key: "batch-key-1", status: "pending" });
+  const { rows: [prod] } = await stack.db.query("select stock_committed from products where id = $1", [p.id]);
+  expect(prod.stock_committed).toBe(3);
 });
 
 test("when the order stream cannot take the message, the buyer gets 503 with Retry-After and the stock is as it was", async () => {

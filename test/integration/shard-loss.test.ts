@@ -83,11 +83,17 @@ test("a rebuild counts the reservations still in flight on the stream, not stock
     for (const user of ["a", "b", "c"]) {
       expect((await stack.http("POST", "/api/orders", { product_id: p.id, qty: 2, user_id: user })).status).toBe(202);
     }
+    // and two more that arrive together: one micro-batch, one stream message holding both
+    const seq0 = (await stack.nats.jsm.streams.info(streamNames(stack.config.streamPrefix).orders)).state.last_seq;
+    const together = await Promise.all(["d", "e"].map((user) =>
+      stack.broker.call<{ ok: boolean }, object>("inventory.reserve", { product_id: p.id, qty: 1, user_id: user })));
+    expect(together.every((o) => o.ok)).toBe(true);
+    expect((await stack.nats.jsm.streams.info(streamNames(stack.config.streamPrefix).orders)).state.last_seq - seq0).toBe(1);
     await Promise.all(redis.nodes("master").map((n) => n.flushall()));
-    // the first read after the loss rebuilds: 3 orders of 2 are still owed their units
-    expect((await stack.http("GET", `/api/products/${p.id}`)).body.stock_available).toBe(4);
+    // the first read after the loss rebuilds: 3 orders of 2 and 2 of 1 are still owed their units
+    expect((await stack.http("GET", `/api/products/${p.id}`)).body.stock_available).toBe(2);
     // per-user holdings came back too
-    expect(await stack.broker.call("inventory.holders", { product_id: p.id })).toEqual({ a: 2, b: 2, c: 2 });
+    expect(await stack.broker.call("inventory.holders", { product_id: p.id })).toEqual({ a: 2, b: 2, c: 2, d: 1, e: 1 });
     const more = await stack.http("POST", "/api/orders", { product_id: p.id, qty: 4, user_id: "a" });
     expect(more.status).toBe(409);
     expect(more.body.error.code).toBe("LIMIT_EXCEEDED");
@@ -97,6 +103,6 @@ test("a rebuild counts the reservations still in flight on the stream, not stock
   }
   await drained();
   const { rows } = await stack.db.query("select count(*)::int as n, sum(qty)::int as units from orders where product_id = $1 and status = 'pending'", [p.id]);
-  expect(rows[0]).toEqual({ n: 3, units: 6 });
-  expect((await audit(p.id)).products[0]).toMatchObject({ consistent: true, available: 4 });
+  expect(rows[0]).toEqual({ n: 5, units: 8 });
+  expect((await audit(p.id)).products[0]).toMatchObject({ consistent: true, available: 2 });
 });
