@@ -1,7 +1,7 @@
 import type { EntityManager } from "@mikro-orm/postgresql";
 import type { OrderReservedMessage } from "../domain/order-message.ts";
 import { applyParkedPayments } from "./apply-payment.ts";
-import { idArray } from "./sql.ts";
+import { executeBound, idArray } from "./sql.ts";
 import type { InventoryEffect } from "./order-transition.ts";
 
 export interface PersistResult {
@@ -46,10 +46,10 @@ export async function persistOrders(em: EntityManager, orders: OrderReservedMess
     id: o.order_id, product_id: o.product_id, user_id: o.user_id, qty: o.qty, amount_cents: o.amount_cents,
     idempotency_key: o.idempotency_key, created_at: o.created_at, expires_at: o.expires_at,
   }));
-  const inserted = await em.execute<Array<{ id: string }>>(
+  const inserted = await executeBound<{ id: string }>(em,
     `insert into orders (id, product_id, user_id, qty, amount_cents, status, idempotency_key, created_at, updated_at, expires_at)
      select t.id, t.product_id, t.user_id, t.qty, t.amount_cents, 'pending', t.idempotency_key, t.created_at, now(), t.expires_at
-       from jsonb_to_recordset(?::jsonb) as t(id uuid, product_id int, user_id varchar, qty int, amount_cents bigint,
+       from jsonb_to_recordset($1::jsonb) as t(id uuid, product_id int, user_id varchar, qty int, amount_cents bigint,
                                               idempotency_key varchar, created_at timestamptz, expires_at timestamptz)
      on conflict do nothing
      returning id`,
@@ -77,9 +77,9 @@ export async function persistOrders(em: EntityManager, orders: OrderReservedMess
 
   // The gate for every product of the batch in one set-based conditional update.
   const units = [...byProduct].map(([id, list]) => ({ id, units: list.reduce((s, o) => s + o.qty, 0) }));
-  const passed = await em.execute<Array<{ id: number }>>(
+  const passed = await executeBound<{ id: number }>(em,
     `update products p set stock_committed = p.stock_committed + b.units, updated_at = now()
-       from jsonb_to_recordset(?::jsonb) as b(id int, units int)
+       from jsonb_to_recordset($1::jsonb) as b(id int, units int)
       where p.id = b.id and p.stock_committed + b.units <= p.stock_total
       returning p.id`,
     [JSON.stringify(units)],

@@ -9,6 +9,7 @@ import type { MikroORM } from "@mikro-orm/postgresql";
 import { startStack, type Stack } from "../support/stack.ts";
 import { initOrm } from "../../src/lib/db.ts";
 import { persistOrders } from "../../src/db/persist-orders.ts";
+import { executeBound } from "../../src/db/sql.ts";
 import { newOrderId } from "../../src/domain/order-id.ts";
 import type { OrderReservedMessage } from "../../src/domain/order-message.ts";
 
@@ -89,4 +90,16 @@ test("two writers persisting batches of the same products at once never deadlock
     await other.close();
   }
   expect((await committed(p)) + (await committed(q))).toBe(15 * 120);
+});
+
+test("executeBound runs in the entity manager's transaction (the writer's insert commits or rolls back with its batch)", async () => {
+  const txids = await orm.em.fork().transactional(async (em) => {
+    const [a] = await em.execute<Array<{ t: string }>>("select txid_current()::text as t");
+    const [b] = await executeBound<{ t: string }>(em, "select txid_current()::text as t", []);
+    return [a.t, b.t];
+  });
+  expect(txids[1]).toBe(txids[0]);
+  // and a bound parameter travels as one value, quotes and all
+  const [row] = await executeBound<{ v: string }>(orm.em.fork(), "select ($1::jsonb)->>'k' as v", [JSON.stringify({ k: "it's \"bound\"" })]);
+  expect(row.v).toBe("it's \"bound\"");
 });
