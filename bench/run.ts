@@ -17,7 +17,7 @@ import { randomBytes } from "node:crypto";
 import { parseArgs } from "node:util";
 import { performance } from "node:perf_hooks";
 import { describeExit, spawnNode, stopChild, stopAll, killAllNow, waitFor, freePort, sleep, tail, type Child } from "./lib/procs.ts";
-import { BENCH_PORT_BASE, PipelineProbe, benchDbBackendPids, dbClient, deleteStreamsOf, dropBenchDb, flushBenchRedis, machineInfo, redisNodes } from "./lib/infra.ts";
+import { BENCH_PORT_BASE, PipelineProbe, redisCommandCalls, benchDbBackendPids, dbClient, deleteStreamsOf, dropBenchDb, flushBenchRedis, machineInfo, redisNodes } from "./lib/infra.ts";
 import { runLoad } from "./lib/load.ts";
 import { drive, GENERATORS, type Driven, type Generator } from "./lib/drive.ts";
 import { Admin, type NewProduct } from "./lib/service.ts";
@@ -358,6 +358,14 @@ function logCpu(what: string, cpu: NonNullable<RunRecord["cpu_s"]>, answers: num
   log(`  ${what}: CPU µs per answer: service ${us(cpu.service)}, Redis ${us(cpu.redis)}, PostgreSQL ${us(cpu.postgres)}, nats-server ${us(cpu.nats)}, load generator ${us(cpu.load_generator)} (${cpu.wall} s wall)`);
 }
 
+/** The mean micro-batch (reservations per Redis script call) of the node behind `base`, when it runs the inventory. */
+async function logBatches(what: string, base: string): Promise<void> {
+  const text = await fetch(`${base}/metrics`).then((r) => r.text()).catch(() => "");
+  const total = (name: string) => [...text.matchAll(new RegExp(`^${name}(?:\\{[^}]*\\})? (\\S+)$`, "gm"))].reduce((s, m) => s + Number(m[1]), 0);
+  const batches = total("flash_reserve_batches_total");
+  if (batches > 0) log(`  ${what}: ${batches} reservation batches, ${(total("flash_reserve_batched_requests_total") / batches).toFixed(1)} requests per batch on average`);
+}
+
 const redisBasePort = redisNodes()[0]?.port ?? 17201;
 
 // ---------------------------------------------------------------- scenarios
@@ -422,9 +430,17 @@ async function runLoadScenario(sc: Exclude<ScenarioName, "drain">, target: Targe
     }
 
     const cpu0 = await cpuSnap(running.children);
+    const redis0 = target === "bare" ? null : await redisCommandCalls();
     const run = await orderLoad(`${sc} / ${target}`, running.base, plan.amount, plan.connections, plan.qty, ids, tag, plan.phases);
     rec.cpu_s = await cpuSince(cpu0, running.children, run.duration_ms, run.generator === "wrk" ? run.generator_cpu_s : undefined);
     logCpu(`${sc} / ${target}`, rec.cpu_s, run.completed);
+    if (redis0) {
+      await logBatches(`${sc} / ${target}`, running.base);
+      const redis1 = await redisCommandCalls();
+      const per = [...redis1].map(([c, n]) => [c, (n - (redis0.get(c) ?? 0)) / Math.max(1, run.completed)] as const)
+        .filter(([, x]) => x >= 0.005).sort((a, b) => b[1] - a[1]);
+      log(`  ${sc} / ${target}: Redis commands per answer: ${per.map(([c, x]) => `${c} ${x.toFixed(2)}`).join(", ") || "none"}`);
+    }
     rec.loadavg_after = os.loadavg().map((x) => Math.round(x * 100) / 100);
     const accepted = run.accepted;
     rec.load = {

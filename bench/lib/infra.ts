@@ -193,3 +193,21 @@ export class PipelineProbe {
     await this.#nc.close();
   }
 }
+
+/** Calls per Redis command, summed over the benchmark's cluster nodes (INFO commandstats). */
+export async function redisCommandCalls(): Promise<Map<string, number>> {
+  const calls = new Map<string, number>();
+  for (const n of redisNodes()) {
+    const r = new Redis({ host: n.host, port: n.port, lazyConnect: true, maxRetriesPerRequest: 1 });
+    try {
+      await r.connect();
+      const info = String(await r.info("commandstats"));
+      for (const m of info.matchAll(/^cmdstat_([^:]+):calls=(\d+)/gm)) calls.set(m[1], (calls.get(m[1]) ?? 0) + Number(m[2]));
+    } catch {
+      // a node that does not answer is left out of the diagnostic
+    } finally {
+      r.disconnect();
+    }
+  }
+  return calls;
+}
