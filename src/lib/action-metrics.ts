@@ -19,6 +19,7 @@ interface MetricObj {
 interface Registry {
   register(opts: Record<string, unknown>): unknown;
   getMetric(name: string): MetricObj | null;
+  store: Map<string, { rate?: unknown; values: Map<string, { rate?: { timer?: NodeJS.Timeout } }> }>;
 }
 type ActionDef = { name: string; service?: { fullName: string } };
 type Handler = (ctx: Context) => Promise<unknown>;
@@ -81,6 +82,7 @@ export function ActionMetrics(broker: ServiceBroker): Middleware {
     ...builtin,
     name: "Metrics",
     created(b: ServiceBroker) {
+      if (enabled) withoutRates(registry);
       builtin.created?.call(this, b);
       if (!enabled) return;
       // replaces the built-in request-time histogram: buckets, no quantile reservoir
@@ -101,4 +103,30 @@ export function ActionMetrics(broker: ServiceBroker): Middleware {
       return enabled ? wrap("remote", action, next) : next;
     },
   } as unknown as Middleware;
+}
+
+/**
+ * Every metric of the registry, those registered so far and those to come, without
+ * Moleculer's in-process rate (`rate: true` on its request, event and transit metrics).
+ * That rate is a MetricRate per labelled series with an interval of its own whose tick
+ * rewrites the series' fields (a small integer becomes a double); V8 then keeps aborting
+ * the optimisation of the functions that update metrics on every call (gauge set,
+ * increment, decrement, histogram observe, the metrics middlewares: "Maps became
+ * deprecated during optimization") and compiles them again and again on its background
+ * threads, for as long as the process runs: most of a gateway node's CPU in the
+ * scale-out experiment (bench/RESULTS.md, 2026-12-04). Nothing here reads the rate:
+ * Prometheus computes rates from the counters (`rate(moleculer_request_total[1m])`);
+ * what goes away is the `*_rate` lines of GET /metrics.
+ */
+export function withoutRates(registry: Registry): void {
+  const register = registry.register.bind(registry);
+  registry.register = (opts) => register({ ...opts, rate: false });
+  for (const metric of registry.store.values()) {
+    metric.rate = false;
+    for (const item of metric.values.values()) {
+      if (!item.rate) continue;
+      clearInterval(item.rate.timer);
+      delete item.rate;
+    }
+  }
 }
