@@ -23,7 +23,7 @@ import { drive, GENERATORS, type Driven, type Generator } from "./lib/drive.ts";
 import { Admin, type NewProduct } from "./lib/service.ts";
 import { cpuDelta, cpuMap, pidsByComm, redisPids } from "./lib/cpu.ts";
 import { renderChart } from "./lib/chart.ts";
-import { health200, healthy, nodeEnv } from "./lib/nodes.ts";
+import { benchNodeArgs, health200, healthy, nodeEnv } from "./lib/nodes.ts";
 import { chartRows, markdownSection, RESULTS_HEADER } from "./lib/report.ts";
 import {
   SCENARIOS,
@@ -67,6 +67,7 @@ if (opts.help) {
   --targets   targets to run (default: all)
   --cpu-prof  write V8 CPU profiles of the service processes (node --cpu-prof) next to the logs
   --no-save   print only: no RESULTS.md section, JSON or chart
+  (env BENCH_NODE_ARGS: extra node/V8 flags for every service process, e.g. "--trace-opt")
   --generator auto | wrk | autocannon (default auto: measure the bare ceiling with both, drive
               every scenario with the one that reaches the higher)
   --idempotency-keys  every order request carries its own Idempotency-Key (default: none, buyers
@@ -133,8 +134,8 @@ mkdirSync(logDir, { recursive: true });
 const t0 = performance.now();
 const code = codeVersion(); // at the start: files edited while the run goes on were not measured
 let streamSeq = 0;
-// the flags of `npm run node` (package.json), plus the profiler when asked
-const nodeArgs = ["--experimental-async-context-frame", ...(opts["cpu-prof"] ? ["--cpu-prof", `--cpu-prof-dir=${join(logDir, "cpu-prof")}`] : [])];
+// the flags of `npm run node` (package.json), plus the profiler when asked, plus BENCH_NODE_ARGS (diagnostics such as --trace-opt)
+const nodeArgs = ["--experimental-async-context-frame", ...(opts["cpu-prof"] ? ["--cpu-prof", `--cpu-prof-dir=${join(logDir, "cpu-prof")}`] : []), ...benchNodeArgs()];
 
 function log(msg: string): void {
   const s = Math.floor((performance.now() - t0) / 1000);

@@ -12,6 +12,10 @@
  *  - many products: 1 and 2 inventory nodes (orders, payments, sweeper on a node of their
  *    own), behind `--many-gateways` gateway nodes, orders spread over many products.
  *
+ * Nodes start uncapped and get `--warm-up` seconds of the same kind of load first (a cold
+ * Node process spends seconds of CPU compiling its hot paths, which inside a small quota
+ * would be most of the measurement), then every node is capped and the load measured.
+ *
  * Reports req/s and the efficiency rps(n) / (n × rps(1)) per series, appends a section to
  * bench/RESULTS.md and writes bench/results/scale-out-<timestamp>.json and
  * bench/scale-out.png (unless --no-save). Needs root (cgroups); removes every group it made.
@@ -24,9 +28,9 @@ import { randomBytes } from "node:crypto";
 import { parseArgs } from "node:util";
 import { deleteStreamsOf, dropBenchDb, flushBenchRedis, machineInfo, BENCH_PORT_BASE } from "./lib/infra.ts";
 import { freePort, killAllNow, spawnNode, stopChild, waitFor, type Child } from "./lib/procs.ts";
-import { capCpu, cpuCapsAvailable, removeCpuCaps, throttled } from "./lib/cpu-cap.ts";
+import { capCpu, cpuCapsAvailable, removeCpuCaps, setCpuCap, throttled } from "./lib/cpu-cap.ts";
 import { startHaproxy } from "./lib/haproxy.ts";
-import { health200, healthy, nodeEnv } from "./lib/nodes.ts";
+import { benchNodeArgs, health200, healthy, nodeEnv } from "./lib/nodes.ts";
 import { Admin } from "./lib/service.ts";
 import { drive, type Driven } from "./lib/drive.ts";
 import { cpuSeconds } from "./lib/cpu.ts";
@@ -46,12 +50,16 @@ const { values: opts } = parseArgs({
     units: { type: "string" },
     requests: { type: "string" },
     "no-save": { type: "boolean", default: false },
+    "cpu-prof": { type: "boolean", default: false },
+    "warm-up": { type: "string", default: "30" },
     help: { type: "boolean", default: false },
   },
 });
 if (opts.help) {
   console.log(`usage: npm run bench:scale-out -- [--quick] [--cores 0.25] [--gateways 1,2,3] [--inventories 1,2] [--many-gateways 3]
-  [--buyers N] [--units N] [--requests N] (sizes of the drop and of the many-products load) [--no-save]`);
+  [--buyers N] [--units N] [--requests N] (sizes of the drop and of the many-products load) [--no-save]
+  [--warm-up 30] (seconds of load before the nodes are capped and measured)
+  [--cpu-prof] (V8 CPU profiles of every service node, in <logs>/cpu-prof/<point>-<node>)`);
   process.exit(0);
 }
 const unavailable = cpuCapsAvailable();
@@ -65,10 +73,11 @@ const list = (s: string) => s.split(",").map(Number).filter((n) => Number.isInte
 const gatewaySeries = list(opts.gateways!);
 const inventorySeries = list(opts.inventories!);
 const manyGateways = Number(opts["many-gateways"]);
+const warmSeconds = Number(opts["warm-up"]);
 const quick = opts.quick!;
 const sizes = quick
   ? { drop: { buyers: 40_000, units: 1_000 }, many: { products: 100, stock: 1_000, requests: 15_000 }, connections: 200, maxSeconds: 60 }
-  : { drop: { buyers: 150_000, units: 5_000 }, many: { products: 500, stock: 1_000, requests: 60_000 }, connections: 200, maxSeconds: 180 };
+  : { drop: { buyers: 300_000, units: 5_000 }, many: { products: 500, stock: 1_000, requests: 60_000 }, connections: 200, maxSeconds: 180 };
 
 if (opts.buyers) sizes.drop.buyers = Number(opts.buyers);
 if (opts.units) sizes.drop.units = Number(opts.units);
@@ -107,6 +116,8 @@ interface Point {
   units: number;
   stock_left: number;
   loadavg_after: number[];
+  /** CPU seconds each node used while warming up, uncapped (mostly V8 compiling the hot paths) */
+  warm_up_cpu_s: Record<string, number>;
 }
 
 interface Node {
@@ -117,6 +128,29 @@ interface Node {
 
 let seq = 0;
 
+/**
+ * Warms every node up before it is capped: V8 compiles the hot paths of a fresh process
+ * on background threads, seconds of CPU per node, which inside a 0.2-core quota would eat
+ * most of a short measurement (seen: 1 ms of CPU per request on a cold capped gateway).
+ * `--warm-up` seconds of the same kind of load through HAProxy (the drop: winners, then
+ * sold-out answers; many products: winners spread over products), then waits until the
+ * nodes are quiet (each below 5 % of a core for a second, at most 30 s).
+ * Returns the CPU seconds each node used meanwhile.
+ */
+async function warmUp(series: Point["series"], admin: Admin, base: string, prefix: string, nodes: Node[]): Promise<Record<string, number>> {
+  const cpu0 = new Map(nodes.map((x) => [x.name, cpuSeconds(x.child.proc.pid)]));
+  const products = series === "drop"
+    ? [await admin.createProduct({ name: "warm-up drop", price_cents: 100, stock: 20_000, max_per_order: 2 })]
+    : await admin.createProducts(20, (i) => ({ name: `warm-up-${i}`, price_cents: 100, stock: 1_000_000, max_per_order: 2 }));
+  await drive("wrk", { label: "warm-up", url: base, amount: 10_000_000, connections: sizes.connections, maxSeconds: warmSeconds, qty: 1, products, tag: `${prefix}w`, phases: false, idempotencyKeys: false });
+  for (let t = 0; t < 30; t++) {
+    const before = nodes.map((x) => cpuSeconds(x.child.proc.pid));
+    await new Promise((r) => setTimeout(r, 1000));
+    if (nodes.every((x, i) => cpuSeconds(x.child.proc.pid) - before[i] < 0.05)) break;
+  }
+  return Object.fromEntries(nodes.map((x) => [x.name, Math.round((cpuSeconds(x.child.proc.pid) - cpu0.get(x.name)!) * 100) / 100]));
+}
+
 /** One point of a series: fresh state, capped nodes, HAProxy, load, numbers, everything stopped. */
 async function point(series: Point["series"], n: number): Promise<Point> {
   await dropBenchDb();
@@ -126,8 +160,10 @@ async function point(series: Point["series"], n: number): Promise<Point> {
   execFileSync(process.execPath, [join(ROOT, "scripts", "migrate.ts")], { cwd: ROOT, env: nodeEnv(secrets, prefix, 0, {}), stdio: "ignore" });
   const nodes: Node[] = [];
   const start = async (name: string, services: string, port: number) => {
-    const child = spawnNode(`${series}${n}-${name}`, RUN_SCRIPT, nodeEnv(secrets, prefix, port, { TRANSPORTER: "nats", SERVICES: services, NODE_ID: `${prefix}-${name}` }), logDir, ROOT, ["--experimental-async-context-frame"]);
-    nodes.push({ name, child, cgroup: capCpu(`flash-bench-${runId}-${series}${n}-${name}`, child.proc.pid!, cores) });
+    const profile = opts["cpu-prof"] ? ["--cpu-prof", `--cpu-prof-dir=${join(logDir, "cpu-prof", `${series}${n}-${name}`)}`] : [];
+    const child = spawnNode(`${series}${n}-${name}`, RUN_SCRIPT, nodeEnv(secrets, prefix, port, { TRANSPORTER: "nats", SERVICES: services, NODE_ID: `${prefix}-${name}` }), logDir, ROOT, ["--experimental-async-context-frame", ...profile, ...benchNodeArgs()]);
+    // not capped until warm (below)
+    nodes.push({ name, child, cgroup: capCpu(`flash-bench-${runId}-${series}${n}-${name}`, child.proc.pid!, null) });
   };
   let proxy: Child | undefined;
   try {
@@ -155,8 +191,8 @@ async function point(series: Point["series"], n: number): Promise<Point> {
     }
 
     const admin = new Admin(`http://127.0.0.1:${ports[0]}`, secrets.adminToken);
-    const warm = await admin.createProduct({ name: "warm-up", price_cents: 100, stock: 300, max_per_order: 2 });
-    await drive("wrk", { label: "warm-up", url: base, amount: 3_000, connections: 50, maxSeconds: 30, qty: 1, products: [warm], tag: `${prefix}w`, phases: false, idempotencyKeys: false });
+    const warmCpu = await warmUp(series, admin, base, prefix, nodes);
+    for (const x of nodes) setCpuCap(x.cgroup, cores);
 
     const products = series === "drop"
       ? [await admin.createProduct({ name: "the drop", price_cents: 49_900, stock: sizes.drop.units, max_per_order: 2, per_user_limit: 2 })]
@@ -175,7 +211,7 @@ async function point(series: Point["series"], n: number): Promise<Point> {
       generator_cpu_s: r.generator_cpu_s, wall_s: r.all.duration_s,
       node_cpu_s: Object.fromEntries(nodes.map((x) => [x.name, r1(cpuSeconds(x.child.proc.pid) - cpu0.get(x.name)!)])),
       throttled_s: Object.fromEntries(nodes.map((x) => [x.name, r1(throttled(x.cgroup).throttled_s - thr0.get(x.name)!)])),
-      accepted: r.accepted, units, stock_left: stockLeft, loadavg_after: os.loadavg().map((x) => r1(x)),
+      accepted: r.accepted, units, stock_left: stockLeft, loadavg_after: os.loadavg().map((x) => r1(x)), warm_up_cpu_s: warmCpu,
     };
     log(`${series}, ${n} node(s): ${p.rps} req/s (${p.requests} answers, ${JSON.stringify(p.status)}, p99 ${p.p99_ms} ms), wrk ${p.generator_cpu_s} CPU s in ${p.wall_s} s; node CPU ${JSON.stringify(p.node_cpu_s)}; throttled ${JSON.stringify(p.throttled_s)}`);
     if (series === "drop" && p.accepted + stockLeft > units) throw new Error(`OVERSOLD: ${p.accepted} accepted + ${stockLeft} left > ${units} units`);
@@ -225,12 +261,17 @@ const groups = ["the drop: n gateways", "many products: n inventories"];
 const rows = points.map((p) => ({ scenario: groups[p.series === "drop" ? 0 : 1], target: `${p.nodes} node${p.nodes > 1 ? "s" : ""}`, rps: p.rps, p99: p.p99_ms }));
 const nodeCounts = [...new Set(rows.map((r) => r.target))].sort();
 await renderChart(rows, groups, nodeCounts, `scale-out, every service node capped at ${cores} core (${stamp})`, chartFile).catch((err: Error) => log(`chart not rendered: ${err.message}`));
+function warmRange(): string {
+  const all = points.flatMap((p) => Object.values(p.warm_up_cpu_s));
+  return all.length ? `${Math.min(...all)}–${Math.max(...all)}` : "–";
+}
 const table = (name: string, unit: string, rowsOf: typeof drop) =>
   [`| ${name} | req/s | efficiency rps(n)/(n·rps(1)) |`, "|---|--:|--:|", ...rowsOf.map((d) => `| ${d.nodes} ${unit} | ${d.rps.toLocaleString("en-US")} | ${d.efficiency ?? "–"} |`)].join("\n");
 appendFileSync(join(import.meta.dirname, "RESULTS.md"), [
   "", `## Scale-out, ${stamp} (code ${code}${quick ? ", --quick" : ""})`, "",
   `Command: \`npm run bench:scale-out${process.argv.length > 2 ? ` -- ${process.argv.slice(2).join(" ")}` : ""}\`. ` +
-  `Every service node in a cgroup v1 capped at ${cores} core; wrk, HAProxy, Redis, NATS, PostgreSQL uncapped; no request carries an Idempotency-Key. ` +
+  `Every service node in a cgroup v1 capped at ${cores} core, after ${warmSeconds} s of warm-up load uncapped (V8 compiles the hot paths: ` +
+  `${warmRange()} CPU s per node); wrk, HAProxy, Redis, NATS, PostgreSQL uncapped; no request carries an Idempotency-Key. ` +
   `Load average after the last point: ${points.at(-1)?.loadavg_after.join(", ")}. Raw numbers: ${relative(ROOT, jsonFile)}; chart: ${relative(ROOT, chartFile)}.`, "",
   table(`the drop (${sizes.drop.buyers.toLocaleString("en-US")} buyers, ${sizes.drop.units.toLocaleString("en-US")} units): gateways in front of 1 inventory node`, "gateway(s)", drop), "",
   table(`many products (${sizes.many.products} × ${sizes.many.stock} units, ${sizes.many.requests.toLocaleString("en-US")} requests): inventory nodes behind ${manyGateways} gateways`, "inventory node(s)", many), "",

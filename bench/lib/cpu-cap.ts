@@ -18,15 +18,23 @@ export function cpuCapsAvailable(): string | null {
   return null;
 }
 
-/** Puts `pid` (all its threads) in a new group capped at `cores` (e.g. 0.25). Returns the group's directory. */
-export function capCpu(name: string, pid: number, cores: number): string {
+/**
+ * Puts `pid` (all its threads) in a new group capped at `cores` (e.g. 0.25), or not capped
+ * yet (null: see setCpuCap). Returns the group's directory.
+ */
+export function capCpu(name: string, pid: number, cores: number | null): string {
   const dir = join(ROOT, name);
   mkdirSync(dir, { recursive: true });
   made.add(dir);
   writeFileSync(join(dir, "cpu.cfs_period_us"), String(PERIOD_US));
-  writeFileSync(join(dir, "cpu.cfs_quota_us"), String(Math.round(cores * PERIOD_US)));
+  setCpuCap(dir, cores);
   writeFileSync(join(dir, "cgroup.procs"), String(pid));
   return dir;
+}
+
+/** Caps the group at `cores` from now on; null lifts the cap (quota -1). */
+export function setCpuCap(dir: string, cores: number | null): void {
+  writeFileSync(join(dir, "cpu.cfs_quota_us"), cores === null ? "-1" : String(Math.round(cores * PERIOD_US)));
 }
 
 /** How often the group's processes were held back by the quota, and for how long (cpu.stat). */

@@ -39,3 +39,8 @@ export async function healthy(base: string, want: (status: number, body: Record<
 }
 
 export const health200 = (s: number) => s === 200;
+
+/** Extra Node/V8 flags for every service node of a run (BENCH_NODE_ARGS="--trace-opt --trace-deopt"): diagnostics only. */
+export function benchNodeArgs(): string[] {
+  return (process.env.BENCH_NODE_ARGS ?? "").split(" ").filter(Boolean);
+}
