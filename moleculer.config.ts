@@ -17,12 +17,14 @@ import type { BrokerOptions } from "moleculer";
 import type { Config } from "./src/lib/config.ts";
 import { ScrapeReporter } from "./src/lib/metrics.ts";
 import { brokerMiddlewares } from "./src/lib/action-metrics.ts";
+import { BatchingNatsTransporter } from "./src/lib/nats-transporter.ts";
 
 export function brokerOptions(config: Readonly<Config>): BrokerOptions {
   return {
     namespace: `flash-${config.streamPrefix.toLowerCase()}`,
     nodeID: config.nodeId,
-    transporter: config.transporter ? { type: "NATS", options: { url: config.transporter } } : null,
+    // NATS, with the packets of one event-loop turn written together (src/lib/nats-transporter.ts)
+    transporter: config.transporter ? (new BatchingNatsTransporter({ url: config.transporter }) as unknown as BrokerOptions["transporter"]) : null,
     serializer: "JSON",
     logger: {
       type: "Console",
