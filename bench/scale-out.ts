@@ -36,7 +36,7 @@ import { startHaproxy } from "./lib/haproxy.ts";
 import { benchNodeArgs, health200, healthy, nodeEnv } from "./lib/nodes.ts";
 import { Admin } from "./lib/service.ts";
 import { drive, type Driven } from "./lib/drive.ts";
-import { cpuSeconds } from "./lib/cpu.ts";
+import { cpuSeconds, machineCpuSeconds } from "./lib/cpu.ts";
 import { renderChart } from "./lib/chart.ts";
 
 const ROOT = join(import.meta.dirname, "..");
@@ -56,6 +56,7 @@ const { values: opts } = parseArgs({
     "cpu-prof": { type: "boolean", default: false },
     "warm-up": { type: "string", default: "30" },
     rounds: { type: "string", default: "2" },
+    connections: { type: "string", default: "200" },
     help: { type: "boolean", default: false },
   },
 });
@@ -63,6 +64,7 @@ if (opts.help) {
   console.log(`usage: npm run bench:scale-out -- [--quick] [--cores 0.25] [--gateways 1,2,3] [--inventories 1,2] [--many-gateways 3]
   [--buyers N] [--units N] [--requests N] (sizes of the drop and of the many-products load) [--no-save]
   [--warm-up 30] (seconds of load before the nodes are capped and measured)
+  [--connections 200] (wrk's open connections, the same at every point)
   [--rounds 2] (each series this many times, in alternating order; the best round per node count counts)
   [--cpu-prof] (V8 CPU profiles of every service node, in <logs>/cpu-prof/<point>-<node>)`);
   process.exit(0);
@@ -88,6 +90,7 @@ const sizes = quick
 if (opts.buyers) sizes.drop.buyers = Number(opts.buyers);
 if (opts.units) sizes.drop.units = Number(opts.units);
 if (opts.requests) sizes.many.requests = Number(opts.requests);
+sizes.connections = Number(opts.connections);
 
 const natsUrl = process.env.NATS_URL || "nats://127.0.0.1:4222";
 const runId = randomBytes(3).toString("hex");
@@ -114,6 +117,10 @@ interface Point {
   status: Record<string, number>;
   p99_ms: number;
   generator_cpu_s: number;
+  haproxy_cpu_s: number;
+  /** the whole machine during the load: cores busy on average (of os.cpus().length), seconds stolen by the hypervisor */
+  machine_busy_cores: number;
+  machine_steal_s: number;
   wall_s: number;
   /** CPU seconds used by each capped node during the load, and how much of it the quota held back */
   node_cpu_s: Record<string, number>;
@@ -206,20 +213,24 @@ async function point(series: Point["series"], n: number): Promise<Point> {
     const units = series === "drop" ? sizes.drop.units : sizes.many.products * sizes.many.stock;
     const cpu0 = new Map(nodes.map((x) => [x.name, cpuSeconds(x.child.proc.pid)]));
     const thr0 = new Map(nodes.map((x) => [x.name, throttled(x.cgroup).throttled_s]));
+    const proxy0 = cpuSeconds(proxy.proc.pid);
+    const machine0 = machineCpuSeconds();
     const r: Driven = await drive("wrk", {
       label: `${series} / ${n}`, url: base, amount: series === "drop" ? sizes.drop.buyers : sizes.many.requests,
       connections: sizes.connections, maxSeconds: sizes.maxSeconds, qty: 1, products, tag: `${prefix}l`, phases: false, idempotencyKeys: false,
     });
+    const machine1 = machineCpuSeconds();
     const r1 = (x: number) => Math.round(x * 100) / 100;
     const stockLeft = series === "drop" ? ((await admin.stockAvailable(products[0])) ?? 0) : 0;
     const p: Point = {
       series, nodes: n, rps: r.all.rps, requests: r.all.requests, status: r.all.status, p99_ms: r.all.latency_ms.p99,
-      generator_cpu_s: r.generator_cpu_s, wall_s: r.all.duration_s,
+      generator_cpu_s: r.generator_cpu_s, wall_s: r.all.duration_s, haproxy_cpu_s: r1(cpuSeconds(proxy.proc.pid) - proxy0),
+      machine_busy_cores: r1((machine1.busy - machine0.busy) / r.all.duration_s), machine_steal_s: r1(machine1.steal - machine0.steal),
       node_cpu_s: Object.fromEntries(nodes.map((x) => [x.name, r1(cpuSeconds(x.child.proc.pid) - cpu0.get(x.name)!)])),
       throttled_s: Object.fromEntries(nodes.map((x) => [x.name, r1(throttled(x.cgroup).throttled_s - thr0.get(x.name)!)])),
       accepted: r.accepted, units, stock_left: stockLeft, loadavg_after: os.loadavg().map((x) => r1(x)), warm_up_cpu_s: warmCpu,
     };
-    log(`${series}, ${n} node(s): ${p.rps} req/s (${p.requests} answers, ${JSON.stringify(p.status)}, p99 ${p.p99_ms} ms), wrk ${p.generator_cpu_s} CPU s in ${p.wall_s} s; node CPU ${JSON.stringify(p.node_cpu_s)}; throttled ${JSON.stringify(p.throttled_s)}`);
+    log(`${series}, ${n} node(s): ${p.rps} req/s (${p.requests} answers, ${JSON.stringify(p.status)}, p99 ${p.p99_ms} ms), wrk ${p.generator_cpu_s} CPU s in ${p.wall_s} s, HAProxy ${p.haproxy_cpu_s} s, machine ${p.machine_busy_cores} cores busy (steal ${p.machine_steal_s} s); node CPU ${JSON.stringify(p.node_cpu_s)}; throttled ${JSON.stringify(p.throttled_s)}`);
     if (series === "drop" && p.accepted + stockLeft > units) throw new Error(`OVERSOLD: ${p.accepted} accepted + ${stockLeft} left > ${units} units`);
     return p;
   } finally {
@@ -247,6 +258,7 @@ const efficiency = (points: Point[]) => {
     const b = best(n);
     return {
       nodes: n, rps: b.rps, rounds: points.filter((p) => p.nodes === n).map((p) => p.rps), cpu_us_per_answer: scaledCpuUs(b),
+      haproxy_us_per_answer: Math.round((b.haproxy_cpu_s / b.requests) * 1e6), machine_busy_cores: b.machine_busy_cores,
       efficiency: one ? Math.round((b.rps / (n * one.rps)) * 100) / 100 : null,
     };
   });
@@ -294,8 +306,8 @@ function warmRange(): string {
 }
 const table = (name: string, unit: string, scaled: string, rowsOf: typeof drop) =>
   rowsOf.length === 0 ? "" : [
-    `| ${name} | req/s (best of ${rounds}) | every round | ${scaled} CPU µs per answer (best round) | efficiency rps(n)/(n·rps(1)) |`, "|---|--:|--:|--:|--:|",
-    ...rowsOf.map((d) => `| ${d.nodes} ${unit} | ${d.rps.toLocaleString("en-US")} | ${d.rounds.map((r) => r.toLocaleString("en-US")).join(" / ")} | ${d.cpu_us_per_answer} | ${d.efficiency ?? "–"} |`),
+    `| ${name} | req/s (best of ${rounds}) | every round | ${scaled} CPU µs per answer | HAProxy CPU µs per answer | machine: cores busy of ${os.cpus().length} | efficiency rps(n)/(n·rps(1)) |`, "|---|--:|--:|--:|--:|--:|--:|",
+    ...rowsOf.map((d) => `| ${d.nodes} ${unit} | ${d.rps.toLocaleString("en-US")} | ${d.rounds.map((r) => r.toLocaleString("en-US")).join(" / ")} | ${d.cpu_us_per_answer} | ${d.haproxy_us_per_answer} | ${d.machine_busy_cores} | ${d.efficiency ?? "–"} |`),
   ].join("\n");
 appendFileSync(join(import.meta.dirname, "RESULTS.md"), [
   "", `## Scale-out, ${stamp} (code ${code}${quick ? ", --quick" : ""})`, "",

@@ -72,3 +72,13 @@ export function cpuDelta(before: Map<number, number>, after: Map<number, number>
   for (const [pid, t] of after) sum += Math.max(0, t - (before.get(pid) ?? 0));
   return sum;
 }
+
+/** The whole machine's CPU seconds so far (/proc/stat, all cores): busy (not idle, not iowait) and stolen by the hypervisor. */
+export function machineCpuSeconds(): { busy: number; steal: number } {
+  try {
+    const [user, nice, system, , , irq, softirq, steal] = readFileSync("/proc/stat", "utf8").split("\n")[0].trim().split(/\s+/).slice(1).map(Number);
+    return { busy: (user + nice + system + irq + softirq) / TICKS, steal: (steal ?? 0) / TICKS };
+  } catch {
+    return { busy: 0, steal: 0 };
+  }
+}
