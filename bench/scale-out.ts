@@ -13,8 +13,8 @@
  *    own), behind `--many-gateways` gateway nodes, orders spread over many products.
  *
  * Nodes start uncapped and get `--warm-up` seconds of the same kind of load first (a cold
- * Node process spends seconds of CPU compiling its hot paths, which inside a small quota
- * would be most of the measurement), then every node is capped and the load measured.
+ * Node process compiles its hot paths for its first tens of seconds, CPU that inside a
+ * small quota would come out of the measurement), then every node is capped and measured.
  *
  * Each series runs `--rounds` times (default 2), in alternating order; per node count the
  * best round counts (other tenants of the machine only slow runs down), every round is shown.
@@ -143,8 +143,9 @@ let seq = 0;
 
 /**
  * Warms every node up before it is capped: V8 compiles the hot paths of a fresh process
- * on background threads, seconds of CPU per node, which inside a 0.2-core quota would eat
- * most of a short measurement (seen: 1 ms of CPU per request on a cold capped gateway).
+ * on background threads (--trace-opt on a gateway under load: ~190 optimized functions
+ * after 8 s, ~400 from 30 s on), CPU that inside a 0.2-core quota would be taken from the
+ * first seconds of the measurement.
  * `--warm-up` seconds of the same kind of load through HAProxy (the drop: winners, then
  * sold-out answers; many products: winners spread over products), then waits until the
  * nodes are quiet (each below 5 % of a core for a second, at most 30 s).
@@ -312,8 +313,8 @@ const table = (name: string, unit: string, scaled: string, rowsOf: typeof drop) 
 appendFileSync(join(import.meta.dirname, "RESULTS.md"), [
   "", `## Scale-out, ${stamp} (code ${code}${quick ? ", --quick" : ""})`, "",
   `Command: \`npm run bench:scale-out${process.argv.length > 2 ? ` -- ${process.argv.slice(2).join(" ")}` : ""}\`. ` +
-  `Every service node in a cgroup v1 capped at ${cores} core, after ${warmSeconds} s of warm-up load uncapped (V8 compiles the hot paths: ` +
-  `${warmRange()} CPU s per node); wrk, HAProxy, Redis, NATS, PostgreSQL uncapped; no request carries an Idempotency-Key. ` +
+  `Every service node in a cgroup v1 capped at ${cores} core, after ${warmSeconds} s of warm-up load uncapped (so V8 has compiled the hot paths; ` +
+  `each node used ${warmRange()} CPU s serving it); wrk, HAProxy, Redis, NATS, PostgreSQL uncapped; no request carries an Idempotency-Key. ` +
   `Load average after the last point: ${points.at(-1)?.loadavg_after.join(", ")}. Raw numbers: ${relative(ROOT, jsonFile)}; chart: ${relative(ROOT, chartFile)}.`, "",
   table(`the drop (${sizes.drop.buyers.toLocaleString("en-US")} buyers, ${sizes.drop.units.toLocaleString("en-US")} units): gateways in front of 1 inventory node`, "gateway(s)", "gateways'", drop), "",
   table(`many products (${sizes.many.products} × ${sizes.many.stock} units, ${sizes.many.requests.toLocaleString("en-US")} requests): inventory nodes behind ${manyGateways} gateways`, "inventory node(s)", "inventories'", many), "",
