@@ -30,6 +30,10 @@ const recorder: Middleware = {
 let gateway: Stack;
 let nodes: ServiceBroker[] = [];
 const exits: number[] = [];
+// inv-b's exit code, when its drain has run to the end (after it left the cluster: it
+// says goodbye before closing its last connections)
+let exitOfB!: (code: number) => void;
+const bExited = new Promise<number>((resolve) => (exitOfB = resolve));
 
 beforeAll(async () => {
   gateway = await startStack({ TRANSPORTER: "nats", SERVICES: "gateway,orders,payments,sweeper", NODE_ID: "gw" });
@@ -38,7 +42,7 @@ beforeAll(async () => {
   };
   nodes = [
     createBroker(testConfig({ ...env, NODE_ID: "inv-a" }), { logger: false, middlewares: [recorder] }),
-    createBroker(testConfig({ ...env, NODE_ID: "inv-b", SHUTDOWN_DRAIN_MS: "200" }), { logger: false, middlewares: [recorder] }, (code) => exits.push(code)),
+    createBroker(testConfig({ ...env, NODE_ID: "inv-b", SHUTDOWN_DRAIN_MS: "200" }), { logger: false, middlewares: [recorder] }, (code) => (exits.push(code), exitOfB(code))),
   ];
   await Promise.all(nodes.map((b) => b.start()));
   await gateway.broker.waitForServices(["inventory"]);
@@ -70,6 +74,7 @@ test("every product is served by one inventory node, and a sale across nodes sel
 test("the REPL's drain takes a node out: it stops cleanly, leaves the cluster, and its products move to the other node", async () => {
   const drain = replCommands(() => undefined).find((c) => c.command.startsWith("drain"))!;
   await drain.action(gateway.broker, { nodeId: "inv-b" });
+  expect(await bExited).toBe(0);
   expect(exits).toEqual([0]);
   expect(gateway.broker.registry.nodes.get("inv-b")?.available).not.toBe(true);
   const products = await Promise.all(Array.from({ length: 6 }, () => gateway.createProduct({ stock: 2, max_per_order: 1 })));
