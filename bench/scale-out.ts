@@ -31,7 +31,7 @@ import { randomBytes } from "node:crypto";
 import { parseArgs } from "node:util";
 import { deleteStreamsOf, dropBenchDb, flushBenchRedis, machineInfo, BENCH_PORT_BASE } from "./lib/infra.ts";
 import { freePort, killAllNow, spawnNode, stopChild, waitFor, type Child } from "./lib/procs.ts";
-import { capCpu, cpuCapsAvailable, removeCpuCaps, setCpuCap, throttled } from "./lib/cpu-cap.ts";
+import { capCpu, cpuCapsAvailable, removeCpuCaps, setCpuCap, setCpuPeriod, throttled } from "./lib/cpu-cap.ts";
 import { startHaproxy } from "./lib/haproxy.ts";
 import { benchNodeArgs, health200, healthy, nodeEnv } from "./lib/nodes.ts";
 import { Admin } from "./lib/service.ts";
@@ -57,6 +57,7 @@ const { values: opts } = parseArgs({
     "warm-up": { type: "string", default: "30" },
     rounds: { type: "string", default: "2" },
     connections: { type: "string", default: "200" },
+    "cfs-period-ms": { type: "string", default: "10" },
     help: { type: "boolean", default: false },
   },
 });
@@ -65,6 +66,8 @@ if (opts.help) {
   [--buyers N] [--units N] [--requests N] (sizes of the drop and of the many-products load) [--no-save]
   [--warm-up 30] (seconds of load before the nodes are capped and measured)
   [--connections 200] (wrk's open connections, the same at every point)
+  [--cfs-period-ms 10] (the period over which each node's quota is enforced; Linux's default, 100 ms, lets a
+  capped node run 20 ms and then stand still for 80 ms; a shorter one spreads the same share evenly)
   [--rounds 2] (each series this many times, in alternating order; the best round per node count counts)
   [--cpu-prof] (V8 CPU profiles of every service node, in <logs>/cpu-prof/<point>-<node>)`);
   process.exit(0);
@@ -82,6 +85,8 @@ const inventorySeries = list(opts.inventories!);
 const manyGateways = Number(opts["many-gateways"]);
 const warmSeconds = Number(opts["warm-up"]);
 const rounds = Math.max(1, Number(opts.rounds));
+const cfsPeriodMs = Number(opts["cfs-period-ms"]);
+setCpuPeriod(cfsPeriodMs);
 const quick = opts.quick!;
 const sizes = quick
   ? { drop: { buyers: 40_000, units: 1_000 }, many: { products: 100, stock: 1_000, requests: 15_000 }, connections: 200, maxSeconds: 60 }
@@ -266,7 +271,7 @@ const efficiency = (points: Point[]) => {
 };
 
 const machine = await machineInfo(natsUrl);
-log(`${machine.cpus} cpus (${machine.cpu_model}), Node ${machine.node}; every service node capped at ${cores} core; drop: gateways ${gatewaySeries.join(",")}; many products: inventories ${inventorySeries.join(",")} behind ${manyGateways} gateways; logs in ${logDir}`);
+log(`${machine.cpus} cpus (${machine.cpu_model}), Node ${machine.node}; every service node capped at ${cores} core per ${cfsPeriodMs} ms; drop: gateways ${gatewaySeries.join(",")}; many products: inventories ${inventorySeries.join(",")} behind ${manyGateways} gateways; logs in ${logDir}`);
 const points: Point[] = [];
 try {
   // rounds in alternating order (1,2,3 then 3,2,1): a slow spell of the machine does not land on one node count only
@@ -289,7 +294,7 @@ const code = (() => {
     return "unknown";
   }
 })();
-const result = { started_at: startedAt.toISOString(), finished_at: new Date().toISOString(), code, quick, cores, machine, sizes, points, drop, many };
+const result = { started_at: startedAt.toISOString(), finished_at: new Date().toISOString(), code, quick, cores, cfs_period_ms: cfsPeriodMs, rounds, machine, sizes, points, drop, many };
 const resultsDir = join(import.meta.dirname, "results");
 mkdirSync(resultsDir, { recursive: true });
 const jsonFile = join(resultsDir, `scale-out-${stamp}.json`);
@@ -313,7 +318,7 @@ const table = (name: string, unit: string, scaled: string, rowsOf: typeof drop) 
 appendFileSync(join(import.meta.dirname, "RESULTS.md"), [
   "", `## Scale-out, ${stamp} (code ${code}${quick ? ", --quick" : ""})`, "",
   `Command: \`npm run bench:scale-out${process.argv.length > 2 ? ` -- ${process.argv.slice(2).join(" ")}` : ""}\`. ` +
-  `Every service node in a cgroup v1 capped at ${cores} core, after ${warmSeconds} s of warm-up load uncapped (so V8 has compiled the hot paths; ` +
+  `Every service node in a cgroup v1 capped at ${cores} core (enforced per ${cfsPeriodMs} ms period), after ${warmSeconds} s of warm-up load uncapped (so V8 has compiled the hot paths; ` +
   `each node used ${warmRange()} CPU s serving it); wrk, HAProxy, Redis, NATS, PostgreSQL uncapped; no request carries an Idempotency-Key. ` +
   `Load average after the last point: ${points.at(-1)?.loadavg_after.join(", ")}. Raw numbers: ${relative(ROOT, jsonFile)}; chart: ${relative(ROOT, chartFile)}.`, "",
   table(`the drop (${sizes.drop.buyers.toLocaleString("en-US")} buyers, ${sizes.drop.units.toLocaleString("en-US")} units): gateways in front of 1 inventory node`, "gateway(s)", "gateways'", drop), "",

@@ -9,8 +9,15 @@ import { existsSync, mkdirSync, readFileSync, rmdirSync, writeFileSync } from "n
 import { join } from "node:path";
 
 const ROOT = "/sys/fs/cgroup/cpu";
-const PERIOD_US = 100_000;
+/** CFS bandwidth period: the quota is enforced per period (Linux default 100 ms); see setCpuPeriod */
+let periodUs = 100_000;
 const made = new Set<string>();
+
+/** The enforcement period of the groups made from now on (ms, 1–1000). */
+export function setCpuPeriod(ms: number): void {
+  if (!(ms >= 1 && ms <= 1000)) throw new Error(`cfs period must be 1–1000 ms, got ${ms}`);
+  periodUs = Math.round(ms * 1000);
+}
 
 export function cpuCapsAvailable(): string | null {
   if (process.getuid?.() !== 0) return "needs root (cgroup v1 cpu.cfs_quota_us)";
@@ -26,7 +33,7 @@ export function capCpu(name: string, pid: number, cores: number | null): string 
   const dir = join(ROOT, name);
   mkdirSync(dir, { recursive: true });
   made.add(dir);
-  writeFileSync(join(dir, "cpu.cfs_period_us"), String(PERIOD_US));
+  writeFileSync(join(dir, "cpu.cfs_period_us"), String(periodUs));
   setCpuCap(dir, cores);
   writeFileSync(join(dir, "cgroup.procs"), String(pid));
   return dir;
@@ -34,7 +41,7 @@ export function capCpu(name: string, pid: number, cores: number | null): string 
 
 /** Caps the group at `cores` from now on; null lifts the cap (quota -1). */
 export function setCpuCap(dir: string, cores: number | null): void {
-  writeFileSync(join(dir, "cpu.cfs_quota_us"), cores === null ? "-1" : String(Math.round(cores * PERIOD_US)));
+  writeFileSync(join(dir, "cpu.cfs_quota_us"), cores === null ? "-1" : String(Math.round(cores * periodUs)));
 }
 
 /** How often the group's processes were held back by the quota, and for how long (cpu.stat). */
