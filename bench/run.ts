@@ -23,7 +23,7 @@ import { drive, GENERATORS, type Driven, type Generator } from "./lib/drive.ts";
 import { Admin, type NewProduct } from "./lib/service.ts";
 import { cpuDelta, cpuMap, pidsByComm, redisPids } from "./lib/cpu.ts";
 import { renderChart } from "./lib/chart.ts";
-import { benchNodeArgs, health200, healthy, nodeEnv } from "./lib/nodes.ts";
+import { health200, healthy, nodeEnv, serviceNodeArgs } from "./lib/nodes.ts";
 import { chartRows, markdownSection, RESULTS_HEADER } from "./lib/report.ts";
 import {
   SCENARIOS,
@@ -134,8 +134,7 @@ mkdirSync(logDir, { recursive: true });
 const t0 = performance.now();
 const code = codeVersion(); // at the start: files edited while the run goes on were not measured
 let streamSeq = 0;
-// the flags of `npm run node` (package.json), plus the profiler when asked, plus BENCH_NODE_ARGS (diagnostics such as --trace-opt)
-const nodeArgs = ["--experimental-async-context-frame", ...(opts["cpu-prof"] ? ["--cpu-prof", `--cpu-prof-dir=${join(logDir, "cpu-prof")}`] : []), ...benchNodeArgs()];
+const nodeArgs = serviceNodeArgs(opts["cpu-prof"] ? join(logDir, "cpu-prof") : undefined);
 
 function log(msg: string): void {
   const s = Math.floor((performance.now() - t0) / 1000);

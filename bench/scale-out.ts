@@ -33,7 +33,7 @@ import { deleteStreamsOf, dropBenchDb, flushBenchRedis, machineInfo, BENCH_PORT_
 import { freePort, killAllNow, spawnNode, stopChild, waitFor, type Child } from "./lib/procs.ts";
 import { capCpu, cpuCapsAvailable, removeCpuCaps, setCpuCap, setCpuPeriod, throttled } from "./lib/cpu-cap.ts";
 import { startHaproxy } from "./lib/haproxy.ts";
-import { benchNodeArgs, health200, healthy, nodeEnv } from "./lib/nodes.ts";
+import { health200, healthy, nodeEnv, serviceNodeArgs } from "./lib/nodes.ts";
 import { Admin } from "./lib/service.ts";
 import { drive, type Driven } from "./lib/drive.ts";
 import { cpuSeconds, machineCpuSeconds } from "./lib/cpu.ts";
@@ -134,7 +134,7 @@ interface Point {
   units: number;
   stock_left: number;
   loadavg_after: number[];
-  /** CPU seconds each node used while warming up, uncapped (mostly V8 compiling the hot paths) */
+  /** CPU seconds each node used while warming up, uncapped (serving the warm-up load, V8 compiling on the way) */
   warm_up_cpu_s: Record<string, number>;
 }
 
@@ -179,8 +179,8 @@ async function point(series: Point["series"], n: number): Promise<Point> {
   execFileSync(process.execPath, [join(ROOT, "scripts", "migrate.ts")], { cwd: ROOT, env: nodeEnv(secrets, prefix, 0, {}), stdio: "ignore" });
   const nodes: Node[] = [];
   const start = async (name: string, services: string, port: number) => {
-    const profile = opts["cpu-prof"] ? ["--cpu-prof", `--cpu-prof-dir=${join(logDir, "cpu-prof", `${series}${n}-${name}`)}`] : [];
-    const child = spawnNode(`${series}${n}-${name}`, RUN_SCRIPT, nodeEnv(secrets, prefix, port, { TRANSPORTER: "nats", SERVICES: services, NODE_ID: `${prefix}-${name}` }), logDir, ROOT, ["--experimental-async-context-frame", ...profile, ...benchNodeArgs()]);
+    const profileDir = opts["cpu-prof"] ? join(logDir, "cpu-prof", `${series}${n}-${name}`) : undefined;
+    const child = spawnNode(`${series}${n}-${name}`, RUN_SCRIPT, nodeEnv(secrets, prefix, port, { TRANSPORTER: "nats", SERVICES: services, NODE_ID: `${prefix}-${name}` }), logDir, ROOT, serviceNodeArgs(profileDir));
     // not capped until warm (below)
     nodes.push({ name, child, cgroup: capCpu(`flash-bench-${runId}-${series}${n}-${name}`, child.proc.pid!, null) });
   };
@@ -263,7 +263,7 @@ const efficiency = (points: Point[]) => {
   return counts.map((n) => {
     const b = best(n);
     return {
-      nodes: n, rps: b.rps, rounds: points.filter((p) => p.nodes === n).map((p) => p.rps), cpu_us_per_answer: scaledCpuUs(b),
+      point: b, nodes: n, rps: b.rps, rounds: points.filter((p) => p.nodes === n).map((p) => p.rps), cpu_us_per_answer: scaledCpuUs(b),
       haproxy_us_per_answer: Math.round((b.haproxy_cpu_s / b.requests) * 1e6), machine_busy_cores: b.machine_busy_cores,
       efficiency: one ? Math.round((b.rps / (n * one.rps)) * 100) / 100 : null,
     };
@@ -294,15 +294,16 @@ const code = (() => {
     return "unknown";
   }
 })();
-const result = { started_at: startedAt.toISOString(), finished_at: new Date().toISOString(), code, quick, cores, cfs_period_ms: cfsPeriodMs, rounds, machine, sizes, points, drop, many };
+const result = { started_at: startedAt.toISOString(), finished_at: new Date().toISOString(), code, quick, cores, cfs_period_ms: cfsPeriodMs, rounds, machine, sizes, points,
+  // the best point of each node count is in `points` already
+  drop: drop.map(({ point: _, ...d }) => d), many: many.map(({ point: _, ...d }) => d) };
 const resultsDir = join(import.meta.dirname, "results");
 mkdirSync(resultsDir, { recursive: true });
 const jsonFile = join(resultsDir, `scale-out-${stamp}.json`);
 writeFileSync(jsonFile, JSON.stringify(result, null, 2) + "\n");
 const chartFile = join(import.meta.dirname, "scale-out.png");
 const groups = ["the drop: n gateways", "many products: n inventories"];
-const bestPoint = (series: Point["series"], n: number) => points.filter((p) => p.series === series && p.nodes === n).reduce((a, p) => (p.rps > a.rps ? p : a));
-const rows = [...drop.map((d) => bestPoint("drop", d.nodes)), ...many.map((d) => bestPoint("many", d.nodes))]
+const rows = [...drop, ...many].map((d) => d.point)
   .map((p) => ({ scenario: groups[p.series === "drop" ? 0 : 1], target: `${p.nodes} node${p.nodes > 1 ? "s" : ""}`, rps: p.rps, p99: p.p99_ms }));
 const nodeCounts = [...new Set(rows.map((r) => r.target))].sort();
 await renderChart(rows, groups, nodeCounts, `scale-out, every service node capped at ${cores} core (${stamp})`, chartFile).catch((err: Error) => log(`chart not rendered: ${err.message}`));

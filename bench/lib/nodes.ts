@@ -40,7 +40,15 @@ export async function healthy(base: string, want: (status: number, body: Record<
 
 export const health200 = (s: number) => s === 200;
 
-/** Extra Node/V8 flags for every service node of a run (BENCH_NODE_ARGS="--trace-opt --trace-deopt"): diagnostics only. */
-export function benchNodeArgs(): string[] {
-  return (process.env.BENCH_NODE_ARGS ?? "").split(" ").filter(Boolean);
+/**
+ * The Node flags of a service node in a benchmark: those of `npm run node` (package.json),
+ * V8's CPU profiler into `cpuProfDir` when given, and BENCH_NODE_ARGS (extra Node/V8 flags
+ * such as "--trace-opt --trace-deopt": diagnostics only).
+ */
+export function serviceNodeArgs(cpuProfDir?: string): string[] {
+  return [
+    "--experimental-async-context-frame",
+    ...(cpuProfDir ? ["--cpu-prof", `--cpu-prof-dir=${cpuProfDir}`] : []),
+    ...(process.env.BENCH_NODE_ARGS ?? "").split(" ").filter(Boolean),
+  ];
 }
