@@ -61,6 +61,9 @@ interface BatchedRequest {
   idempotencyKey: string | null;
 }
 
+/** A reservation the script made or replayed. */
+type ReservedOutcome = Extract<ReserveOutcome, { ok: true }>;
+
 /** A batch's answer for one request: the script's, or why it cannot be answered 202. */
 type BatchedResult = ReserveResult | UnavailableError;
 
@@ -157,43 +160,54 @@ export class RedisInventory implements Inventory {
       replies = r.reply as unknown as ScriptResult[];
       replicas = r.replicas;
     }
-    const results = await Promise.all(items.map(async (it, i): Promise<BatchedResult> => {
+    const results: BatchedResult[] = new Array(items.length);
+    const shortOfReplicas: number[] = [];
+    let claims: number[] | undefined;
+    for (let i = 0; i < items.length; i++) {
       const code = Number(replies[i][0]);
       // 0 = reserved now, 1 = replayed: both are answered 202, so both must be replicated
       // (a replay may be of a reservation whose first answer was this same 503)
       if ((code === 0 || code === 1) && replicas < need) {
-        if (code === 0) await this.release(pid, it.orderId, it.idempotencyKey, true).catch(() => undefined);
-        return new UnavailableError(`the reservation reached ${replicas} of ${need} Redis replica(s) in time`, "redis", 1);
+        results[i] = new UnavailableError(`the reservation reached ${replicas} of ${need} Redis replica(s) in time`, "redis", 1);
+        if (code === 0) shortOfReplicas.push(i);
+        continue;
       }
-      return decodeReserve(pid, it.req, replies[i]);
-    }));
+      let r = decodeReserve(pid, items[i].req, replies[i]);
+      if ("ok" in r && r.ok) {
+        // a "replay" of this very call's order id: an earlier attempt of the call was applied, its answer lost
+        if (r.replayed && r.order.order_id === items[i].orderId) r = { ...r, replayed: false };
+        if (!r.replayed && items[i].idempotencyKey !== null) (claims ??= []).push(i);
+      }
+      results[i] = r;
+    }
+    // the units of a reservation refused for want of replicas go back
+    if (shortOfReplicas.length > 0) {
+      await Promise.all(shortOfReplicas.map((i) => this.release(pid, items[i].orderId, items[i].idempotencyKey, true).catch(() => undefined)));
+    }
     const soldOut = results.find((r): r is ReserveOutcome & { soldOut: SoldOutRules } =>
       !(r instanceof UnavailableError) && "code" in r && r.code === "SOLD_OUT" && r.soldOut !== undefined);
     if (soldOut && !this.#soldOut.isSoldOut(pid)) {
       this.#soldOut.soldOut(pid, soldOut.soldOut, now);
       this.#d.onSoldOut?.(pid, soldOut.soldOut);
     }
-    // one request's failure is its own 503, not its batch's
-    await Promise.all(items.map(async (it, i) => {
-      results[i] = await this.#claimKey(pid, it, results[i]).catch((err: unknown) =>
-        err instanceof UnavailableError ? err : new UnavailableError(`inventory store unavailable: ${(err as Error).message}`, "redis", 1));
-    }));
+    // a keyed reservation claims its key; one request's failure is its own 503, not its batch's
+    if (claims !== undefined) {
+      await Promise.all(claims.map(async (i) => {
+        results[i] = await this.#claimKey(pid, items[i], results[i] as ReservedOutcome).catch((err: unknown) =>
+          err instanceof UnavailableError ? err : new UnavailableError(`inventory store unavailable: ${(err as Error).message}`, "redis", 1));
+      }));
+    }
     await this.#handOver(pid, items, results);
     return results;
   }
 
   /**
-   * A reservation made with an Idempotency-Key: the shard only sees its own product's keys,
-   * so a global marker (atomic SET NX) catches reuse of a key for another product; the
-   * reservation is then given back and refused. Also turns a "replay" of this very call's
-   * order id (an earlier attempt of the call was applied, its answer lost) into the
-   * reservation it is.
+   * A reservation just made with an Idempotency-Key: the shard only sees its own
+   * product's keys, so a global marker (atomic SET NX) catches reuse of a key for another
+   * product; the reservation is then given back and refused.
    */
-  async #claimKey(pid: number, it: BatchedRequest, result: BatchedResult): Promise<BatchedResult> {
-    if (result instanceof UnavailableError || "notLoaded" in result || !result.ok) return result;
-    if (result.replayed && result.order.order_id === it.orderId) result = { ...result, replayed: false };
-    if (result.replayed || !it.idempotencyKey) return result;
-    const owner = this.#keys.idempotencyOwner(it.idempotencyKey);
+  async #claimKey(pid: number, it: BatchedRequest, result: ReservedOutcome): Promise<BatchedResult> {
+    const owner = this.#keys.idempotencyOwner(it.idempotencyKey!);
     const set = await this.#redis(() => this.#d.redis.set(owner, String(pid), "EX", this.#d.config.idempotencyTtlSeconds, "NX"));
     if (set === null && (await this.#redis(() => this.#d.redis.get(owner))) !== String(pid)) {
       await this.release(pid, result.order.order_id, it.idempotencyKey, true);
@@ -229,7 +243,7 @@ export class RedisInventory implements Inventory {
       const unavailable = new UnavailableError(`order stream unavailable: ${(err as Error).message}`, "nats", 1);
       const notStored = isNotStored(err);
       await Promise.all(sent.map(async (i) => {
-        const r = results[i] as Extract<ReserveOutcome, { ok: true }>;
+        const r = results[i] as ReservedOutcome;
         const key = items[i].idempotencyKey;
         results[i] = unavailable;
         if (!notStored || r.replayed) return;

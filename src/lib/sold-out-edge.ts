@@ -128,7 +128,7 @@ export class SoldOutEdge {
     const raw = await replays.redis.get(replays.keys.product(req.product_id).idem(idempotencyKey)).catch(() => undefined);
     if (raw === undefined) return null;
     if (raw === null) return soldOut;
-    // the record reserve's rule wrote (includes/reserveOne.lua), decoded as its replay reply
+    // the record reserve's rule wrote (includes/reserveMany.lua), decoded as its replay reply
     const rec = JSON.parse(raw) as { o: string; q: number; a: number; e: number; c: number; u: string; h: string };
     if (rec.h !== requestHash(req)) return decodeReserve(req.product_id, req, [2]) as ReserveOutcome;
     const replay = decodeReserve(req.product_id, req, [1, rec.o, rec.q, rec.a, rec.e, rec.c, rec.u]) as ReserveOutcome & { ok: true };

@@ -2,7 +2,7 @@
  * Each inventory script on its own, against the real Redis Cluster, every branch.
  * Every test works on a product id of its own, so nothing is flushed between tests.
  */
-import { Cluster } from "ioredis";
+import { Cluster, Redis } from "ioredis";
 import { loadScripts, type Scripts } from "../../src/lib/redis.ts";
 import { deploymentKeys } from "../../src/lib/keys.ts";
 import { TEST_REDIS_NODES } from "../support/env.ts";
@@ -247,6 +247,44 @@ describe("reserveBatch", () => {
     for (const r of reqs) alone.push(await reserve(b.k, r));
     expect(await batch(a.k, reqs)).toEqual(alone);
     expect(await counters(a.k)).toEqual(await counters(b.k));
+  });
+  /**
+   * The commands the script itself ran on a product's keys during `run`, as Redis' MONITOR
+   * reports them (source "lua"), read on every master; a marker read through the product's
+   * slot ends the recording (MONITOR reports a node's commands in the order it ran them).
+   */
+  async function scriptCommands(k: ReturnType<typeof productKeys>, run: () => Promise<unknown>): Promise<string[]> {
+    const tag = k.meta.slice(0, k.meta.indexOf("}") + 1);
+    const marker = `${tag}:marker`;
+    const monitors = await Promise.all(TEST_REDIS_NODES.map((n) => new Redis(Number(n.split(":")[1]), "127.0.0.1", { lazyConnect: true }).monitor()));
+    const seen: string[] = [];
+    const done = new Promise<void>((resolve) => {
+      for (const m of monitors) {
+        m.on("monitor", (_time: string, args: string[], source: string) => {
+          if (args[1] === marker) resolve();
+          else if (source === "lua" && args.slice(1).some((a) => a.startsWith(tag))) seen.push(String(args[0]).toUpperCase());
+        });
+      }
+    });
+    try {
+      await run();
+      await redis.get(marker);
+      await done;
+    } finally {
+      for (const m of monitors) m.disconnect();
+    }
+    return seen;
+  }
+
+  test("reads and writes each key once per call: a batch of 40 winners runs the commands of a batch of one", async () => {
+    const one = await product({ stock_total: 100, per_user_limit: 2 });
+    const forty = await product({ stock_total: 100, per_user_limit: 2 });
+    const winners = (n: number) => Array.from({ length: n }, (_, i) => ({ order: `o${i}`, qty: 1, user: `u${i}` }));
+    const alone = await scriptCommands(one.k, () => batch(one.k, winners(1)));
+    const together = await scriptCommands(forty.k, () => batch(forty.k, winners(40)));
+    expect(alone.sort()).toEqual(["DECRBY", "GET", "HINCRBY", "HMGET", "HMGET", "HMGET", "HSET", "HSET", "ZADD"]);
+    expect(together.sort()).toEqual(alone);
+    expect(await counters(forty.k)).toMatchObject({ available: 60, reserved: 40, res: 40, exp: 40 });
   });
 });
 

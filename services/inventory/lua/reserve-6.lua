@@ -1,6 +1,6 @@
 --[[
   reserve: hold `qty` units of one product for one order, in one atomic step
-  (the rule itself: includes/reserveOne.lua).
+  (the rule itself: includes/reserveMany.lua, as a batch of one).
 
   KEYS[1] meta   hash   price_cents, stock_total, per_user_limit ("" = none),
                         max_per_order, starts_at_ms, ends_at_ms ("" = open),
@@ -29,7 +29,7 @@
     9 INSUFFICIENT_STOCK  {9, available}
 ]]
 local rcall = redis.call
--- @include "reserveOne"
+-- @include "reserveMany"
 
-return reserveOne(KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6],
-  ARGV[1], tonumber(ARGV[2]), ARGV[3], tonumber(ARGV[4]), tonumber(ARGV[5]), ARGV[6], tonumber(ARGV[7]), ARGV[8])
+return reserveMany(KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], tonumber(ARGV[4]), tonumber(ARGV[5]), tonumber(ARGV[7]),
+  {{ARGV[1], tonumber(ARGV[2]), ARGV[3], ARGV[6], ARGV[8], KEYS[6]}})[1]

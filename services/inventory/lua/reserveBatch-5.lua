@@ -1,9 +1,9 @@
 --[[
   reserveBatch: the reservations of one product that arrived together, applied in one
   atomic call, in arrival order, each by the same rule as alone
-  (includes/reserveOne.lua): one request sees the writes of those before it, exactly as
-  if they had been sent one after another. One call instead of N is what makes a hot
-  product cheap per winner on the inventory node.
+  (includes/reserveMany.lua): one request sees the writes of those before it, exactly as
+  if they had been sent one after another. One call instead of N, reading and writing
+  each key once, is what makes a hot product cheap per winner on the inventory node.
 
   KEYS[1] meta  KEYS[2] stock  KEYS[3] res  KEYS[4] exp  KEYS[5] users   (as reserve-6.lua)
 
@@ -18,15 +18,12 @@
   (codes 0..9 in its header).
 ]]
 local rcall = redis.call
--- @include "reserveOne"
+-- @include "reserveMany"
 
-local metaKey, stockKey, resKey, expKey, usersKey = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5]
-local idemPrefix, now, ttl, idemTtl = ARGV[1], tonumber(ARGV[2]), tonumber(ARGV[3]), tonumber(ARGV[4])
-
-local replies = {}
+local idemPrefix = ARGV[1]
+local reqs = {}
 for i = 5, #ARGV, 5 do
   local clientKey = ARGV[i + 4]
-  replies[#replies + 1] = reserveOne(metaKey, stockKey, resKey, expKey, usersKey, idemPrefix .. clientKey,
-    ARGV[i], tonumber(ARGV[i + 1]), ARGV[i + 2], now, ttl, ARGV[i + 3], idemTtl, clientKey)
+  reqs[#reqs + 1] = {ARGV[i], tonumber(ARGV[i + 1]), ARGV[i + 2], ARGV[i + 3], clientKey, idemPrefix .. clientKey}
 end
-return replies
+return reserveMany(KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], tonumber(ARGV[2]), tonumber(ARGV[3]), tonumber(ARGV[4]), reqs)
