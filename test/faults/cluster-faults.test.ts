@@ -231,26 +231,36 @@ test("PostgreSQL stopped for 20 s: orders are still accepted and land when it is
 });
 
 test("SIGSTOP of an orders node past its ack wait, then SIGCONT: the other node takes its messages, nothing is written twice", async () => {
-  const product = await sale(600);
+  const product = await sale(50_000);
   const names = streamNames(c.prefix);
-  const report = await burstWithFault(product, "ord-stop", async () => {
-    // redeliveries so far: every delivery, redeliveries included, takes a consumer sequence;
-    // the stream sequence is the last message delivered (num_redelivered would not do: it
-    // drops back to 0 as soon as the redelivered messages are acked, a few ms for one
-    // message of a micro-batch)
-    const jsm = await c.jsm();
-    const redeliveries = async () => {
-      const { delivered } = await jsm.consumers.info(names.orders, names.ordersConsumer);
-      return delivered.consumer_seq - delivered.stream_seq;
-    };
-    const before = await redeliveries();
-    await c.signal("orders-2", "SIGSTOP");
-    // held past ack_wait: the server redelivers what the stopped node held
-    await eventually(async () => (await redeliveries()) > before, 30_000, "a redelivery");
+  // redeliveries so far: every delivery, redeliveries included, takes a consumer sequence;
+  // the stream sequence is the last message delivered (num_redelivered would not do: it
+  // drops back to 0 as soon as the redelivered messages are acked, a few ms for one
+  // message of a micro-batch)
+  const jsm = await c.jsm();
+  const redeliveries = async () => {
+    const { delivered } = await jsm.consumers.info(names.orders, names.ordersConsumer);
+    return delivered.consumer_seq - delivered.stream_seq;
+  };
+  const before = await redeliveries();
+  // Stopped first, then the buyers come: the server keeps handing the stopped node's open
+  // pull request its share of the new messages, which it holds past ack_wait until the
+  // server gives them to the other node. Buyers keep coming until that redelivery is seen
+  // (a burst started after the stop could otherwise end before the stopped node got any).
+  await c.signal("orders-2", "SIGSTOP");
+  const reports: BurstReport[] = [];
+  try {
+    let seen = false;
+    const redelivered = eventually(async () => (await redeliveries()) > before, 60_000, "a redelivery").finally(() => (seen = true));
+    for (let round = 0; !seen; round++) {
+      reports.push(await burst({ url: c.url, productId: product, buyers: 200, concurrency: 24, tag: `ord-stop-${round}` }));
+    }
+    await redelivered;
+  } finally {
     await c.signal("orders-2", "SIGCONT");
-  }, { buyers: 2000, startAfter: 100 });
+  }
   await nodeBack("orders-2");
-  await verify("SIGSTOP orders node", product, [report]);
+  await verify("SIGSTOP orders node", product, reports);
 });
 
 test("a rolling restart of every node under load fails no purchase that its buyer retried", async () => {
