@@ -230,6 +230,12 @@ describe("reserveBatch", () => {
     expect((await counters(windowed.k)).available).toBe(10);
   });
 
+  test("an empty batch answers nothing and touches nothing", async () => {
+    const { k } = await product();
+    expect(await batch(k, [])).toEqual([]);
+    expect(await counters(k)).toMatchObject({ available: 10, reserved: 0, res: 0, exp: 0 });
+  });
+
   test("answers NOT_LOADED for every request on an absent shard and writes nothing", async () => {
     const k = productKeys(nextProduct++);
     expect(await batch(k, [{ order: "o1", qty: 1 }, { order: "o2", qty: 1, key: "K", hash: "h" }])).toEqual([[3], [3]]);

@@ -25,6 +25,7 @@
 local function reserveMany(metaKey, stockKey, resKey, expKey, usersKey, now, ttl, idemTtl, reqs)
   local n = #reqs
   local replies = {}
+  if n == 0 then return replies end
   local meta = rcall("HMGET", metaKey, "epoch", "price_cents", "per_user_limit", "max_per_order", "starts_at_ms", "ends_at_ms")
   local available = rcall("GET", stockKey)
   if not meta[1] or not available then
