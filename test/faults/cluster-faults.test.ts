@@ -251,11 +251,15 @@ test("SIGSTOP of an orders node past its ack wait, then SIGCONT: the other node 
   const reports: BurstReport[] = [];
   try {
     let seen = false;
-    const redelivered = eventually(async () => (await redeliveries()) > before, 60_000, "a redelivery").finally(() => (seen = true));
+    // settled as a value, so a timeout waits for the running burst instead of going unhandled
+    const redelivered = eventually(async () => (await redeliveries()) > before, 60_000, "a redelivery")
+      .then(() => null, (err: unknown) => err)
+      .finally(() => (seen = true));
     for (let round = 0; !seen; round++) {
       reports.push(await burst({ url: c.url, productId: product, buyers: 200, concurrency: 24, tag: `ord-stop-${round}` }));
     }
-    await redelivered;
+    const failed = await redelivered;
+    if (failed) throw failed;
   } finally {
     await c.signal("orders-2", "SIGCONT");
   }

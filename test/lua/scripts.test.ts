@@ -254,6 +254,7 @@ describe("reserveBatch", () => {
     expect(await batch(a.k, reqs)).toEqual(alone);
     expect(await counters(a.k)).toEqual(await counters(b.k));
   });
+
   /**
    * The commands the script itself ran on a product's keys during `run`, as Redis' MONITOR
    * reports them (source "lua"), read on every master; a marker read through the product's

@@ -67,22 +67,20 @@ local function reserveMany(metaKey, stockKey, resKey, expKey, usersKey, now, ttl
   for i = 1, n do
     local r = reqs[i]
     local orderId, qty, userId, requestHash, clientKey, idemKey = r[1], r[2], r[3], r[4], r[5], r[6]
-    local rec
+    -- the record this request replays: its idempotency key's (KEY_REUSED if that key came
+    -- with another body), else its order id's
+    local rec, reused = nil, false
     if requestHash ~= "" then
       rec = newIdem[idemKey]
       if not rec and storedIdem[idemAt[i]] then rec = cjson.decode(storedIdem[idemAt[i]]) end
-      if rec and rec.h ~= requestHash then
-        replies[i] = {2}
-      end
+      reused = rec ~= nil and rec.h ~= requestHash
     end
     if not rec then
       rec = newRes[orderId]
       if not rec and storedRes[i] then rec = cjson.decode(storedRes[i]) end
     end
-    if replies[i] then
-      -- KEY_REUSED, answered above
-    elseif rec then
-      replies[i] = {1, rec.o, rec.q, rec.a, rec.e, rec.c, rec.u}
+    if reused then replies[i] = {2}
+    elseif rec then replies[i] = {1, rec.o, rec.q, rec.a, rec.e, rec.c, rec.u}
     elseif qty > maxPerOrder then replies[i] = {5, maxPerOrder}
     elseif limit and userId == "" then replies[i] = {6}
     elseif startsAt and now < startsAt then replies[i] = {4, "before"}
