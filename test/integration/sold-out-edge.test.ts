@@ -61,12 +61,20 @@ const observed = (): Observed => ({ remoteCalls: 0, returned: new Set(), dropped
 let backend: Stack;
 const gw: Record<"a" | "b" | "c", { stack: Stack; seen: Observed }> = {} as never;
 
+/**
+ * The four nodes share this test's process: on a loaded machine (the fault suite runs beside
+ * it) a 1,000-request stampede can keep their heartbeats unread past the production 4 s, and
+ * each would take the others off (503s: seen in a full run). Node loss is the fault suite's
+ * subject, with nodes of their own; here the timeout is Moleculer's default.
+ */
+const SLOW_MACHINE = { REQUEST_TIMEOUT_MS: "60000", HEARTBEAT_TIMEOUT_S: "30" };
+
 beforeAll(async () => {
   backend = await startStack({
     TRANSPORTER: "nats", SERVICES: "inventory,orders,payments,sweeper", NODE_ID: "inv", SOLD_OUT_FLAG_MS: String(LONG_LAPSE_MS),
-    REQUEST_TIMEOUT_MS: "60000",
+    ...SLOW_MACHINE,
   });
-  const shared = { TRANSPORTER: "nats", SERVICES: "gateway", STREAM_PREFIX: backend.config.streamPrefix, DATABASE_URL: backend.config.databaseUrl, REQUEST_TIMEOUT_MS: "60000" };
+  const shared = { TRANSPORTER: "nats", SERVICES: "gateway", STREAM_PREFIX: backend.config.streamPrefix, DATABASE_URL: backend.config.databaseUrl, ...SLOW_MACHINE };
   for (const [name, lapse] of [["a", LONG_LAPSE_MS], ["b", LONG_LAPSE_MS], ["c", SHORT_LAPSE_MS]] as const) {
     const seen = observed();
     const stack = await startStack({ ...shared, NODE_ID: `gw-${name}`, SOLD_OUT_FLAG_MS: String(lapse) }, { middlewares: [observer(seen)] });
@@ -223,8 +231,13 @@ describe("the contract across two gateways, the hint on", () => {
     const key = (i: number) => `edge-stampede-${p.id}-${i}`;
     const replies = await Promise.all(Array.from({ length: 1000 }, (_, i) =>
       order(both(i), { product_id: p.id, qty: 1, user_id: `buyer-${i}` }, { "idempotency-key": key(i) })));
-    expect(replies.filter((r) => r.status === 202)).toHaveLength(100);
-    expect(replies.filter((r) => r.status === 409 && r.body.error.code === "SOLD_OUT")).toHaveLength(900);
+    // as a tally, so a failure shows what the others got
+    const tally: Record<string, number> = {};
+    for (const r of replies) {
+      const answer = r.status === 202 ? "202" : `${r.status} ${r.body?.error?.code} ${r.body?.error?.message}`;
+      tally[answer] = (tally[answer] ?? 0) + 1;
+    }
+    expect(tally).toEqual({ "202": 100, "409 SOLD_OUT the product is sold out": 900 });
     // retries through the other gateway
     const retries = await Promise.all(replies.map((_, i) =>
       order(both(i + 1), { product_id: p.id, qty: 1, user_id: `buyer-${i}` }, { "idempotency-key": key(i) })));
