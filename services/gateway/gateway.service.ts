@@ -426,7 +426,7 @@ export default function gatewayService(config: Readonly<Config>): ServiceSchema 
         const self = this.broker as ServiceBroker;
         orderAnswers = OrderAnswers.register(self.isMetricsEnabled() ? (self.metrics as never) : null);
         const orders = orderRoute({
-          broker: self, limits, edge, logger: this.logger, requestTimeoutMs: config.requestTimeoutMs, buyers,
+          broker: self, limits, edge, logger: this.logger, requestTimeoutMs: config.requestTimeoutMs, batchMax: config.reserveBatchMax, buyers,
           answers: orderAnswers, http: answers,
         });
         const lifecycle = lifecycleOf(this.broker);

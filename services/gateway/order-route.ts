@@ -5,8 +5,9 @@
  * moleculer-web each request costs three action calls in this process (its `rest`
  * action, a gateway action, then `inventory.reserve`), body-parser and the route
  * machinery: measured, that was most of the node's CPU. Here the same contract costs
- * one `broker.call("inventory.reserve")` — still routed by the Shard strategy on
- * `product_id`, validated once by the inventory's `params` — plus a bounded body read,
+ * a share of one `broker.call("inventory.reserveMany")`: the requests of one product that
+ * arrive in the same turn travel together, still routed by the Shard strategy on
+ * `product_id`, each checked here against the schema of `inventory.reserve` — plus a bounded body read,
  * the buyer's token checked locally (./buyer-identity.ts, when BUYER_AUTH=jwt), the same
  * per-buyer rate limit and the same error envelope (`toHttpError`) as every other route.
  * A product this gateway knows to be sold out costs no call at all
@@ -18,16 +19,28 @@
  */
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { ServiceBroker } from "moleculer";
-import { ERROR_STATUS, errorBody, FlashError } from "../../src/lib/errors.ts";
+import moleculer from "moleculer";
+import { ERROR_STATUS, errorBody, errorOfValue, FlashError, isErrorValue, type ErrorValue } from "../../src/lib/errors.ts";
 import { JSON_CONTENT_TYPE, sendError } from "../../src/lib/http-envelope.ts";
 import type { HttpAnswers } from "../../src/lib/http-answers.ts";
-import { checkIdempotencyKey, MAX_INT, utf8Body } from "../../src/lib/params.ts";
+import { checkIdempotencyKey, checkOrderRequest, utf8Body } from "../../src/lib/params.ts";
+import { MicroBatcher } from "../../src/lib/micro-batch.ts";
 import type { RateLimiter } from "../../src/lib/rate-limiter.ts";
 import type { OrderAnswers } from "../../src/lib/order-answers.ts";
 import type { SoldOutEdge } from "../../src/lib/sold-out-edge.ts";
 import type { BuyerIdentity } from "./buyer-identity.ts";
 import type { OrderRequest, ReserveOutcome } from "../../src/domain/reservation.ts";
 import { newOrderId } from "../../src/domain/order-id.ts";
+
+const { ValidationError } = moleculer.Errors;
+
+/** One request of an `inventory.reserveMany` call (src/lib/params.ts's reserveManyParams). */
+interface ReserveManyRequest {
+  qty: number;
+  user_id?: string;
+  order_id: string;
+  idempotency_key: string | null;
+}
 
 export const BODY_LIMIT_BYTES = 16 * 1024;
 export const ORDERS_PATH = "/api/orders";
@@ -48,6 +61,8 @@ export interface OrderRouteDeps {
   edge: SoldOutEdge;
   logger: Logger;
   requestTimeoutMs: number;
+  /** reservations of one product sent in one call at most (RESERVE_BATCH_MAX) */
+  batchMax: number;
   buyers: BuyerIdentity;
   /** this route's answers for flash_order_answers_total / flash_order_duration_ms (null: no metrics) */
   answers: OrderAnswers | null;
@@ -64,7 +79,7 @@ interface Answer {
 }
 
 export function orderRoute(deps: OrderRouteDeps): OrderRoute {
-  const { broker, limits, edge, logger, requestTimeoutMs, buyers, answers, http } = deps;
+  const { broker, limits, edge, logger, requestTimeoutMs, batchMax, buyers, answers, http } = deps;
   const anonymous = buyers.mode === "none";
   /**
    * The edge's refusals are the same object for every request of a flagged product
@@ -129,18 +144,32 @@ export function orderRoute(deps: OrderRouteDeps): OrderRoute {
     return hinted.then((outcome) => (outcome === null ? reserve(params, idempotencyKey) : outcome)).then(answerOf);
   }
 
+  /**
+   * The reservations of one product received in the same turn (up to RESERVE_BATCH_MAX)
+   * go to its inventory node as one `inventory.reserveMany` call: one context, one
+   * validation, one message over NATS for the batch. The order ids are chosen here so a
+   * resent call (a retry after an inventory node died) replays these reservations; the
+   * deadline stops a call that arrives after we gave up.
+   */
+  const reservations = new MicroBatcher<number, ReserveManyRequest, ReserveOutcome | ErrorValue>(
+    (productId, requests) => broker.call<Array<ReserveOutcome | ErrorValue>, object>("inventory.reserveMany", { product_id: productId, requests }, {
+      meta: { deadline: Date.now() + requestTimeoutMs },
+    }),
+    batchMax,
+  );
+
   async function reserve(params: unknown, idempotencyKey: string | null): Promise<ReserveOutcome> {
+    // the same schema as inventory.reserve's `params`, and the same 422 as its validator's
+    const check = checkOrderRequest(params);
+    if (check !== true) throw new ValidationError("Parameters validation error!", "VALIDATION_ERROR", check);
+    const req = params as OrderRequest;
     const sentAt = Date.now();
-    // validated once, by inventory.reserve's `params` (the same schema for every caller).
-    // The order id is chosen here so a resent call (a retry after an inventory node died)
-    // replays this reservation; the deadline stops a call that arrives after we gave up.
-    const pid = (params as { product_id?: unknown }).product_id;
-    const orderId = typeof pid === "number" && Number.isInteger(pid) && pid >= 1 && pid <= MAX_INT ? newOrderId(pid) : undefined;
-    const outcome = await broker.call<ReserveOutcome, OrderRequest>("inventory.reserve", params as OrderRequest, {
-      meta: { idempotencyKey, orderId, deadline: Date.now() + requestTimeoutMs },
+    const answer = await reservations.add(req.product_id, {
+      qty: req.qty, user_id: req.user_id, order_id: newOrderId(req.product_id), idempotency_key: idempotencyKey,
     });
-    if (!outcome.ok && outcome.soldOut) edge.soldOut((params as OrderRequest).product_id, outcome.soldOut, sentAt);
-    return outcome;
+    if (isErrorValue(answer)) throw errorOfValue(answer);
+    if (!answer.ok && answer.soldOut) edge.soldOut(req.product_id, answer.soldOut, sentAt);
+    return answer;
   }
 
   function answer(req: IncomingMessage, res: ServerResponse, body: Buffer, startedAt: number): void {

@@ -5,11 +5,12 @@
  */
 import type { Context, ServiceSchema } from "moleculer";
 import type { Config } from "../../src/lib/config.ts";
-import { CallerGaveUpError, notFound } from "../../src/lib/errors.ts";
-import { createProductParams, placeOrderParams, productIdPathParams, restockParams } from "../../src/lib/params.ts";
+import { CallerGaveUpError, errorValue, notFound, type ErrorValue } from "../../src/lib/errors.ts";
+import { asDependencyError } from "../../src/lib/dependency-errors.ts";
+import { createProductParams, placeOrderParams, productIdPathParams, reserveManyParams, restockParams } from "../../src/lib/params.ts";
 import { jetStreamResource, ormResource, redisResource } from "../../src/lib/resources.ts";
 import { inFlightOrders, streamNames } from "../../src/lib/streams.ts";
-import type { OrderRequest } from "../../src/domain/reservation.ts";
+import type { OrderRequest, ReserveOutcome } from "../../src/domain/reservation.ts";
 import type { NewProduct } from "../../src/db/create-product.ts";
 import { RedisInventory } from "./redis-inventory.ts";
 import { METRIC } from "../../src/lib/metrics.ts";
@@ -26,6 +27,11 @@ interface Meta {
   orderId?: string;
   /** epoch ms after which the caller has given up: the call must not reserve anything */
   deadline?: number;
+}
+
+interface ReserveManyParams {
+  product_id: number;
+  requests: Array<{ qty: number; user_id?: string; order_id?: string; idempotency_key?: string | null }>;
 }
 
 /** Moleculer retries these (see moleculer.config.ts): a resend cannot apply twice. */
@@ -66,10 +72,36 @@ export default function inventoryService(config: Readonly<Config>): ServiceSchem
             throw new CallerGaveUpError();
           }
           const outcome = await engine.reserve(ctx.params, ctx.meta.idempotencyKey ?? null, ctx.meta.orderId ?? null);
-          const label = outcome.ok ? (outcome.replayed ? "replayed" : "reserved") : outcome.code;
-          this.broker.metrics.increment(METRIC.reservations, { outcome: label });
-          if (outcome.ok && !outcome.replayed) stockTaken.touch(ctx.params.product_id);
+          this.countOutcomes(ctx.params.product_id, [outcome]);
           return outcome;
+        },
+      },
+      /**
+       * The reservations of one product that a gateway received together, in one call:
+       * each request is answered as `reserve` answers it alone (same rules, its own order
+       * id and key, micro-batched into one script call), in the order given; one
+       * request's failure is its own answer (an ErrorValue), not the batch's.
+       */
+      reserveMany: {
+        ...byProductId,
+        ...idempotent,
+        params: reserveManyParams,
+        async handler(ctx: Context<ReserveManyParams, Meta>): Promise<Array<ReserveOutcome | ErrorValue>> {
+          if (ctx.meta.deadline !== undefined && Date.now() > ctx.meta.deadline) throw new CallerGaveUpError();
+          const pid = ctx.params.product_id;
+          const settled = await engine.reserveMany(pid, ctx.params.requests.map((r) => ({
+            req: r.user_id === undefined ? { product_id: pid, qty: r.qty } : { product_id: pid, qty: r.qty, user_id: r.user_id },
+            idempotencyKey: r.idempotency_key ?? null,
+            orderId: r.order_id ?? null,
+          })));
+          const outcomes: ReserveOutcome[] = [];
+          const answers = settled.map((s) => {
+            if (s.status === "rejected") return errorValue(asDependencyError(s.reason));
+            outcomes.push(s.value);
+            return s.value;
+          });
+          this.countOutcomes(pid, outcomes);
+          return answers;
         },
       },
       product: {
@@ -191,6 +223,24 @@ export default function inventoryService(config: Readonly<Config>): ServiceSchem
           for (const m of masters) this.broker.metrics.set(METRIC.redisMasterReplicas, m.replicas, { master: m.master });
           return true;
         },
+      },
+    },
+
+    methods: {
+      /** flash_reservations_total by outcome, and the live product streams told that units were taken */
+      countOutcomes(productId: number, outcomes: ReserveOutcome[]) {
+        let reserved = 0;
+        let replayed = 0;
+        for (const o of outcomes) {
+          if (!o.ok) this.broker.metrics.increment(METRIC.reservations, { outcome: o.code });
+          else if (o.replayed) replayed++;
+          else reserved++;
+        }
+        if (reserved > 0) {
+          this.broker.metrics.increment(METRIC.reservations, { outcome: "reserved" }, reserved);
+          stockTaken.touch(productId);
+        }
+        if (replayed > 0) this.broker.metrics.increment(METRIC.reservations, { outcome: "replayed" }, replayed);
       },
     },
 

@@ -26,8 +26,17 @@ export interface ShardState {
 
 export type HeldReservation = ReservedOrder & { idempotency_key: string | null };
 
+/** One request of a batch (inventory.reserveMany): what `reserve` takes. */
+export interface ReserveRequest {
+  req: OrderRequest;
+  idempotencyKey: string | null;
+  orderId: string | null;
+}
+
 export interface Inventory {
   reserve(req: OrderRequest, idempotencyKey: string | null, orderId?: string | null): Promise<ReserveOutcome>;
+  /** `reserve` for each request of one product, each settled on its own (one failure is not the batch's). */
+  reserveMany(productId: number, requests: ReserveRequest[]): Promise<Array<PromiseSettledResult<ReserveOutcome>>>;
   release(productId: number, orderId: string, idempotencyKey?: string | null, forgetKey?: boolean): Promise<boolean>;
   commit(productId: number, orderId: string): Promise<boolean>;
   reservation(productId: number, orderId: string): Promise<HeldReservation | null>;

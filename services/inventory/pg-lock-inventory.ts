@@ -12,7 +12,7 @@ import { reserveWithRowLock } from "../../src/db/reserve-with-row-lock.ts";
 import { productSnapshot } from "../../src/db/product-snapshot.ts";
 import { createProduct, type NewProduct } from "../../src/db/create-product.ts";
 import { restockProduct } from "../../src/db/restock-product.ts";
-import { productView, type HeldReservation, type Inventory, type ProductView, type ShardState } from "./inventory.ts";
+import { productView, type HeldReservation, type Inventory, type ProductView, type ReserveRequest, type ShardState } from "./inventory.ts";
 
 export class PgLockInventory implements Inventory {
   readonly #orm: MikroORM;
@@ -28,6 +28,10 @@ export class PgLockInventory implements Inventory {
     return this.#orm.em.fork().transactional((em) =>
       reserveWithRowLock(em, req, idempotencyKey, orderId !== null && productIdOfOrder(orderId) === req.product_id ? orderId : newOrderId(req.product_id, now.getTime()), now, this.#config.reservationTtlSeconds),
     );
+  }
+
+  reserveMany(_productId: number, requests: ReserveRequest[]): Promise<Array<PromiseSettledResult<ReserveOutcome>>> {
+    return Promise.allSettled(requests.map((r) => this.reserve(r.req, r.idempotencyKey, r.orderId)));
   }
 
   // The database transitions already moved the units: nothing is held elsewhere.

@@ -14,8 +14,12 @@ export const DependencyErrors = {
   localAction(next: Handler) {
     return (ctx: Context) =>
       next(ctx).catch((err: unknown) => {
-        if (isDatabaseUnavailable(err)) throw new UnavailableError(`the database is unavailable: ${(err as Error).message}`, "db", 2);
-        throw err;
+        throw asDependencyError(err);
       });
   },
 };
+
+/** What a client is told of an error: a database outage as UNAVAILABLE, anything else as it is. */
+export function asDependencyError(err: unknown): unknown {
+  return isDatabaseUnavailable(err) ? new UnavailableError(`the database is unavailable: ${(err as Error).message}`, "db", 2) : err;
+}

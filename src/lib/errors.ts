@@ -70,3 +70,37 @@ export const notFound = (code: "PRODUCT_NOT_FOUND" | "ORDER_NOT_FOUND" | "NOT_FO
 
 export const validation = (message: string, fields: Record<string, string>) =>
   new FlashError("VALIDATION_ERROR", message, { fields });
+
+/**
+ * An error carried as a value: one request's failure among the answers of a batched
+ * call (inventory.reserveMany), which must not fail the other requests of the batch.
+ * Keeps what the gateway's envelope reads (`toHttpError`: type, code, data, message).
+ */
+export interface ErrorValue {
+  error: { name: string; message: string; type?: string; code?: number | string; data?: unknown };
+}
+
+export function errorValue(err: unknown): ErrorValue {
+  const e = (err ?? {}) as { name?: unknown; message?: unknown; type?: unknown; code?: unknown; data?: unknown };
+  return {
+    error: {
+      name: typeof e.name === "string" ? e.name : "Error",
+      message: typeof e.message === "string" ? e.message : String(err),
+      ...(typeof e.type === "string" ? { type: e.type } : {}),
+      ...(typeof e.code === "number" || typeof e.code === "string" ? { code: e.code } : {}),
+      ...(e.data !== undefined ? { data: e.data } : {}),
+    },
+  };
+}
+
+export function isErrorValue(v: unknown): v is ErrorValue {
+  return typeof v === "object" && v !== null && "error" in v && !("ok" in v);
+}
+
+/** The error an ErrorValue carries, as a MoleculerError again (not retried: it was the callee's answer). */
+export function errorOfValue(v: ErrorValue): Error {
+  const { name, message, type, code, data } = v.error;
+  const err = new moleculer.Errors.MoleculerError(message, typeof code === "number" ? code : 500, type ?? "", data);
+  err.name = name;
+  return err;
+}

@@ -73,6 +73,31 @@ export const placeOrderParams = {
   user_id: { ...userId, optional: true },
 } as const;
 
+/** POST /api/orders's body checked outside an action (the gateway, before it batches; the sold-out edge). */
+export const checkOrderRequest = compileCheck(placeOrderParams);
+
+/**
+ * `inventory.reserveMany`: reservations of one product that a gateway received together,
+ * each with the order id the gateway chose (a resent call replays it) and its
+ * Idempotency-Key. Each request is held to the rules of POST /api/orders's body.
+ */
+export const reserveManyParams = {
+  $$strict: true,
+  product_id: productId,
+  requests: {
+    type: "array", min: 1, max: 1000,
+    items: {
+      type: "object", strict: true,
+      props: {
+        qty: placeOrderParams.qty,
+        user_id: placeOrderParams.user_id,
+        order_id: { type: "string", max: 64, optional: true },
+        idempotency_key: { ...idempotencyKeyRule, optional: true, nullable: true },
+      },
+    },
+  },
+} as const;
+
 /** Ids in a path arrive as strings: converted, then held to the same bounds. */
 export const productIdPathParams = {
   $$strict: "remove",

@@ -28,7 +28,7 @@
  * inventory, and so does a replay whose publish fails (it answers 503 then).
  */
 import type { DeploymentKeys } from "./keys.ts";
-import { compileCheck, placeOrderParams } from "./params.ts";
+import { checkOrderRequest } from "./params.ts";
 import type { RedisClient } from "./redis.ts";
 import {
   decodeReserve,
@@ -54,7 +54,6 @@ interface Flag {
   outcome: ReserveOutcome & { soldOut: SoldOutRules };
 }
 
-const validBody = compileCheck(placeOrderParams);
 
 export class SoldOutEdge {
   readonly #flags = new Map<number, Flag>();
@@ -105,7 +104,7 @@ export class SoldOutEdge {
     const productId = (params as { product_id?: unknown } | null)?.product_id;
     if (typeof productId !== "number") return null;
     const flag = this.#fresh(productId);
-    if (!flag || validBody(params) !== true) return null;
+    if (!flag || checkOrderRequest(params) !== true) return null;
     const req = params as OrderRequest;
     const r = flag.outcome.soldOut;
     if (req.qty > r.max_per_order || (r.per_user_limit !== null && req.user_id === undefined)) return null;

@@ -3,6 +3,7 @@
  * same turn go to Redis as one reserveBatch call, each keeping its own answer, and every
  * accepted one is published and lands in PostgreSQL.
  */
+import { connect } from "node:net";
 import { jest } from "@jest/globals";
 import { startStack, eventually, type Stack } from "../support/stack.ts";
 import { METRIC } from "../../src/lib/metrics.ts";
@@ -49,6 +50,103 @@ test("50 reservations of one product sent together are one script call, each wit
     const { rows } = await stack.db.query("select count(*)::int as n from orders where product_id = $1", [p.id]);
     return rows[0].n === 30;
   }, 30_000, "30 orders in PostgreSQL");
+});
+
+/** Calls of `action` this node made, by Moleculer's moleculer_request_total. */
+function calls(action: string): number {
+  const metric = stack.broker.metrics.getMetric("moleculer.request.total");
+  const values = (metric?.snapshot() ?? []) as Array<{ value: number; labels: Record<string, unknown> }>;
+  return values.filter((v) => v.labels.action === action).reduce((n, v) => n + Number(v.value), 0);
+}
+
+interface Pipelined {
+  status: number;
+  headers: Record<string, string>;
+  body: any;
+}
+
+/**
+ * Sends every request on one connection in one write (HTTP/1.1 pipelining): the gateway
+ * parses them in one read, so they reach it in the same turn of its event loop.
+ */
+function pipelined(requests: Array<{ body: unknown; headers?: Record<string, string> }>): Promise<Pipelined[]> {
+  const { hostname, port } = new URL(stack.baseUrl);
+  const wire = requests.map(({ body, headers = {} }) => {
+    const payload = JSON.stringify(body);
+    const extra = Object.entries(headers).map(([k, v]) => `${k}: ${v}\r\n`).join("");
+    return `POST /api/orders HTTP/1.1\r\nHost: ${hostname}\r\nContent-Type: application/json\r\n${extra}Content-Length: ${Buffer.byteLength(payload)}\r\n\r\n${payload}`;
+  }).join("");
+  return new Promise((resolve, reject) => {
+    const answers: Pipelined[] = [];
+    let buffered = Buffer.alloc(0);
+    const socket = connect(Number(port), hostname, () => socket.write(wire));
+    socket.on("error", reject);
+    socket.on("data", (chunk: Buffer) => {
+      buffered = Buffer.concat([buffered, chunk]);
+      for (;;) {
+        const end = buffered.indexOf("\r\n\r\n");
+        if (end < 0) return;
+        const [statusLine, ...lines] = buffered.subarray(0, end).toString("latin1").split("\r\n");
+        const headers = Object.fromEntries(lines.map((l) => [l.slice(0, l.indexOf(":")).toLowerCase(), l.slice(l.indexOf(":") + 1).trim()]));
+        const length = Number(headers["content-length"]);
+        if (buffered.length < end + 4 + length) return;
+        answers.push({ status: Number(statusLine.split(" ")[1]), headers, body: JSON.parse(buffered.subarray(end + 4, end + 4 + length).toString("utf8")) });
+        buffered = buffered.subarray(end + 4 + length);
+        if (answers.length === requests.length) {
+          socket.end();
+          resolve(answers);
+          return;
+        }
+      }
+    });
+  });
+}
+
+test("orders that reach the gateway together are one inventory.reserveMany call per product, each answered by its own rules", async () => {
+  const p = await stack.createProduct({ stock: 10, per_user_limit: 2, max_per_order: 2 });
+  const q = await stack.createProduct({ stock: 5, max_per_order: 1 });
+  const owner = await stack.createProduct({ stock: 5 });
+  // a key that won on another product: reusing it for p is refused, alone
+  const taken = `taken-${p.id}`;
+  expect((await stack.http("POST", "/api/orders", { product_id: owner.id, qty: 1, user_id: "owner" }, { "Idempotency-Key": taken })).status).toBe(202);
+  const same = `same-${p.id}`;
+  const many0 = calls("inventory.reserveMany");
+  const batches0 = counter(METRIC.reserveBatches);
+  const requests0 = counter(METRIC.reserveBatched);
+  const order = (product: number, qty: number, user: string, key?: string) =>
+    ({ body: { product_id: product, qty, user_id: user }, ...(key ? { headers: { "Idempotency-Key": key } } : {}) });
+
+  const answers = await pipelined([
+    order(p.id, 3, "over"),                        // over max_per_order: the script's 422
+    order(p.id, 0, "zero"),                        // invalid: the gateway's 422, never sent
+    order(p.id, 2, "twice"),                       // 2 units
+    order(q.id, 1, "q1"),                          // another product: its own call
+    order(p.id, 1, "twice"),                       // with the one before, over the per-user limit
+    order(p.id, 1, "reuser", taken),               // reserved by the script, then refused: the key is another product's
+    order(p.id, 1, "keyed", same),                 // 1 unit
+    order(p.id, 1, "keyed", same),                 // the same request again: its replay
+    ...Array.from({ length: 6 }, (_, i) => order(p.id, 1, `b${i}`)), // 6 units: 10 held now (with the reuser's)
+    order(q.id, 1, "q2"),
+    order(p.id, 1, "late1"),                       // nothing left
+    order(p.id, 1, "late2"),
+  ]);
+  const got = answers.map((a) => (a.status === 202 ? (a.headers["idempotent-replayed"] ? "replay" : 202) : a.body.error.code));
+  expect(got).toEqual([
+    "VALIDATION_ERROR", "VALIDATION_ERROR", 202, 202, "LIMIT_EXCEEDED", "IDEMPOTENCY_KEY_REUSED", 202, "replay",
+    202, 202, 202, 202, 202, 202, 202, "SOLD_OUT", "SOLD_OUT",
+  ]);
+  expect(answers[1].body.error.details.fields).toHaveProperty("qty");
+  expect(answers[7].body.order_id).toBe(answers[6].body.order_id);
+  // one call per product, and p's 14 valid requests in one script call
+  expect(calls("inventory.reserveMany") - many0).toBe(2);
+  expect(counter(METRIC.reserveBatches) - batches0).toBe(2);
+  expect(counter(METRIC.reserveBatched) - requests0).toBe(16);
+  // the reuser's unit went back: 8 orders of p land, and 1 unit is on sale again
+  await eventually(async () => {
+    const { rows } = await stack.db.query("select product_id, count(*)::int as n from orders where product_id = any($1) group by product_id order by product_id", [[p.id, q.id]]);
+    return rows.length === 2 && rows[0].n === 8 && rows[1].n === 2;
+  }, 30_000, "8 orders of p and 2 of q in PostgreSQL");
+  expect((await stack.http("GET", `/api/products/${p.id}`)).body.stock_available).toBe(1);
 });
 
 test("more reservations than RESERVE_BATCH_MAX arriving together make full batches and a rest", async () => {
