@@ -56,6 +56,18 @@ export type Refusal = Extract<ReserveOutcome, { ok: false }>;
 
 export const SOLD_OUT: Refusal = Object.freeze(reject("SOLD_OUT", "the product is sold out")) as Refusal;
 
+/**
+ * `new Date(ms).toISOString()`, remembering the last answer: the reservations of one
+ * micro-batch share their creation and expiry times, so a batch formats each once.
+ */
+function isoMemo(): (ms: number) => string {
+  let lastMs = NaN;
+  let last = "";
+  return (ms) => (ms === lastMs ? last : ((lastMs = ms), (last = new Date(ms).toISOString())));
+}
+const createdIso = isoMemo();
+const expiresIso = isoMemo();
+
 function order(productId: number, r: Array<string | number>, userId: string): ReservedOrder {
   return {
     order_id: String(r[1]),
@@ -64,8 +76,8 @@ function order(productId: number, r: Array<string | number>, userId: string): Re
     qty: Number(r[2]),
     user_id: userId === "" ? null : userId,
     amount_cents: Number(r[3]),
-    created_at: new Date(Number(r[5])).toISOString(),
-    expires_at: new Date(Number(r[4])).toISOString(),
+    created_at: createdIso(Number(r[5])),
+    expires_at: expiresIso(Number(r[4])),
   };
 }
 
