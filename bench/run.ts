@@ -17,7 +17,7 @@ import { randomBytes } from "node:crypto";
 import { parseArgs } from "node:util";
 import { performance } from "node:perf_hooks";
 import { describeExit, spawnNode, stopChild, stopAll, killAllNow, waitFor, freePort, sleep, tail, type Child } from "./lib/procs.ts";
-import { BENCH_PORT_BASE, PipelineProbe, redisCommandCalls, benchDbBackendPids, dbClient, deleteStreamsOf, dropBenchDb, flushBenchRedis, machineInfo, redisNodes } from "./lib/infra.ts";
+import { BENCH_PORT_BASE, PipelineProbe, redisCommandCalls, benchDbBackendPids, dbClient, deleteStreamsOf, dropBenchDb, flushBenchRedis, machineInfo, redisNodes, transactionsSettled } from "./lib/infra.ts";
 import { runLoad } from "./lib/load.ts";
 import { drive, GENERATORS, type Driven, type Generator } from "./lib/drive.ts";
 import { Admin, type NewProduct } from "./lib/service.ts";
@@ -466,6 +466,10 @@ async function runLoadScenario(sc: Exclude<ScenarioName, "drain">, target: Targe
       );
     }
     if (target !== "bare") {
+      if (run.stopped_by_time) {
+        const waited = await transactionsSettled(sizes.drain_timeout_seconds * 1000);
+        log(`  ${sc} / ${target}: stopped at the time limit: the requests it had read ended ${(waited / 1000).toFixed(1)} s later (no open transaction in the database)`);
+      }
       rec.checks = await checksAfter(admin, running.prefix, ids, accepted * plan.qty, plan.readStock);
       const c = rec.checks;
       log(

@@ -151,6 +151,30 @@ export async function machineInfo(natsUrl: string): Promise<MachineInfo> {
   return info;
 }
 
+/**
+ * Waits until no transaction is open in the benchmark database in `readings` readings in a
+ * row, 100 ms apart (at most `timeoutMs`). After a load stopped at its time limit, the
+ * service still works through requests it had read when wrk was stopped (the pg-lock
+ * baseline: each one a transaction waiting for the product's row lock); auditing before
+ * they end reads a shard in the middle of them. Resolves with the ms waited.
+ */
+export async function transactionsSettled(timeoutMs: number, readings = 3): Promise<number> {
+  const client = new pg.Client({ connectionString: adminUrl() });
+  await client.connect();
+  const t0 = Date.now();
+  try {
+    for (let quiet = 0; quiet < readings && Date.now() - t0 < timeoutMs; ) {
+      const { rows } = await client.query<{ n: number }>(
+        "select count(*)::int as n from pg_stat_activity where datname = $1 and xact_start is not null", [BENCH_DB]);
+      quiet = rows[0].n === 0 ? quiet + 1 : 0;
+      if (quiet < readings) await new Promise((r) => setTimeout(r, 100));
+    }
+    return Date.now() - t0;
+  } finally {
+    await client.end();
+  }
+}
+
 /** PostgreSQL backend pids connected to the benchmark database right now. */
 export async function benchDbBackendPids(): Promise<number[]> {
   const client = new pg.Client({ connectionString: adminUrl() });
