@@ -51,6 +51,29 @@ test("a reserve call that arrives after its caller's deadline reserves nothing a
   expect(await available(p.id)).toBe(5);
 });
 
+const reserveMany = (productId: number, orderIds: string[], meta: Record<string, unknown>) =>
+  stack.broker.call<Array<ReserveOutcome | { error: unknown }>, object>("inventory.reserveMany", {
+    product_id: productId,
+    requests: orderIds.map((order_id, i) => ({ qty: 1, user_id: `batch-${i}`, order_id, idempotency_key: null })),
+  }, { meta });
+
+test("a resent reserveMany batch (a gateway's call retried after a node died) replays each reservation: reserved once, answered as new", async () => {
+  const p = await stack.createProduct({ stock: 5 });
+  const ids = [newOrderId(p.id), newOrderId(p.id), newOrderId(p.id)];
+  const first = await reserveMany(p.id, ids, { deadline: Date.now() + 5000 });
+  const again = await reserveMany(p.id, ids, { deadline: Date.now() + 5000 });
+  for (const answers of [first, again]) {
+    expect(answers).toEqual(ids.map((id) => expect.objectContaining({ ok: true, replayed: false, order: expect.objectContaining({ order_id: id }) })));
+  }
+  expect(await available(p.id)).toBe(2);
+});
+
+test("a reserveMany batch that arrives after its caller's deadline reserves nothing and answers UNAVAILABLE", async () => {
+  const p = await stack.createProduct({ stock: 5 });
+  await expect(reserveMany(p.id, [newOrderId(p.id), newOrderId(p.id)], { deadline: Date.now() - 1 })).rejects.toMatchObject({ type: "UNAVAILABLE", code: 503 });
+  expect(await available(p.id)).toBe(5);
+});
+
 test("with REDIS_MIN_REPLICAS=1 and no replica in time, POST /api/orders answers 503 and the units are back", async () => {
   // the suite's Redis Cluster has no replicas: WAIT 1 can never be satisfied
   const strict = await startStack({ REDIS_MIN_REPLICAS: "1", REDIS_WAIT_TIMEOUT_MS: "50" });
