@@ -23,7 +23,7 @@ import moleculer from "moleculer";
 import { ERROR_STATUS, errorBody, errorOfValue, FlashError, isErrorValue, type ErrorValue } from "../../src/lib/errors.ts";
 import { JSON_CONTENT_TYPE, sendError } from "../../src/lib/http-envelope.ts";
 import type { HttpAnswers } from "../../src/lib/http-answers.ts";
-import { checkIdempotencyKey, checkOrderRequest, utf8Body } from "../../src/lib/params.ts";
+import { checkIdempotencyKey, checkOrderRequest, utf8Body, type ReserveManyRequest } from "../../src/lib/params.ts";
 import { MicroBatcher } from "../../src/lib/micro-batch.ts";
 import type { RateLimiter } from "../../src/lib/rate-limiter.ts";
 import type { OrderAnswers } from "../../src/lib/order-answers.ts";
@@ -33,14 +33,6 @@ import type { OrderRequest, ReserveOutcome } from "../../src/domain/reservation.
 import { newOrderId } from "../../src/domain/order-id.ts";
 
 const { ValidationError } = moleculer.Errors;
-
-/** One request of an `inventory.reserveMany` call (src/lib/params.ts's reserveManyParams). */
-interface ReserveManyRequest {
-  qty: number;
-  user_id?: string;
-  order_id: string;
-  idempotency_key: string | null;
-}
 
 export const BODY_LIMIT_BYTES = 16 * 1024;
 export const ORDERS_PATH = "/api/orders";

@@ -7,7 +7,7 @@ import type { Context, ServiceSchema } from "moleculer";
 import type { Config } from "../../src/lib/config.ts";
 import { CallerGaveUpError, errorValue, notFound, type ErrorValue } from "../../src/lib/errors.ts";
 import { asDependencyError } from "../../src/lib/dependency-errors.ts";
-import { createProductParams, placeOrderParams, productIdPathParams, reserveManyParams, restockParams } from "../../src/lib/params.ts";
+import { createProductParams, placeOrderParams, productIdPathParams, reserveManyParams, restockParams, type ReserveMany } from "../../src/lib/params.ts";
 import { jetStreamResource, ormResource, redisResource } from "../../src/lib/resources.ts";
 import { inFlightOrders, streamNames } from "../../src/lib/streams.ts";
 import type { OrderRequest, ReserveOutcome } from "../../src/domain/reservation.ts";
@@ -29,9 +29,12 @@ interface Meta {
   deadline?: number;
 }
 
-interface ReserveManyParams {
-  product_id: number;
-  requests: Array<{ qty: number; user_id?: string; order_id?: string; idempotency_key?: string | null }>;
+/**
+ * A call that waited in a buffer (NATS reconnecting) past its caller's timeout: the buyer
+ * already got 503, so reserving now would hold units nobody knows of.
+ */
+function refuseLate(meta: Meta): void {
+  if (meta.deadline !== undefined && Date.now() > meta.deadline) throw new CallerGaveUpError();
 }
 
 /** Moleculer retries these (see moleculer.config.ts): a resend cannot apply twice. */
@@ -66,11 +69,7 @@ export default function inventoryService(config: Readonly<Config>): ServiceSchem
         ...idempotent,
         params: placeOrderParams,
         async handler(ctx: Context<OrderRequest, Meta>) {
-          // a call that waited in a buffer (NATS reconnecting) past its caller's timeout:
-          // the buyer already got 503, so reserving now would hold units nobody knows of
-          if (ctx.meta.deadline !== undefined && Date.now() > ctx.meta.deadline) {
-            throw new CallerGaveUpError();
-          }
+          refuseLate(ctx.meta);
           const outcome = await engine.reserve(ctx.params, ctx.meta.idempotencyKey ?? null, ctx.meta.orderId ?? null);
           this.countOutcomes(ctx.params.product_id, [outcome]);
           return outcome;
@@ -86,8 +85,8 @@ export default function inventoryService(config: Readonly<Config>): ServiceSchem
         ...byProductId,
         ...idempotent,
         params: reserveManyParams,
-        async handler(ctx: Context<ReserveManyParams, Meta>): Promise<Array<ReserveOutcome | ErrorValue>> {
-          if (ctx.meta.deadline !== undefined && Date.now() > ctx.meta.deadline) throw new CallerGaveUpError();
+        async handler(ctx: Context<ReserveMany, Meta>): Promise<Array<ReserveOutcome | ErrorValue>> {
+          refuseLate(ctx.meta);
           const pid = ctx.params.product_id;
           const settled = await engine.reserveMany(pid, ctx.params.requests.map((r) => ({
             req: r.user_id === undefined ? { product_id: pid, qty: r.qty } : { product_id: pid, qty: r.qty, user_id: r.user_id },

@@ -98,6 +98,20 @@ export const reserveManyParams = {
   },
 } as const;
 
+/** One request of `inventory.reserveMany` (a gateway always sends its order id and key). */
+export interface ReserveManyRequest {
+  qty: number;
+  user_id?: string;
+  order_id?: string;
+  idempotency_key?: string | null;
+}
+
+/** The params of `inventory.reserveMany`, as reserveManyParams checks them. */
+export interface ReserveMany {
+  product_id: number;
+  requests: ReserveManyRequest[];
+}
+
 /** Ids in a path arrive as strings: converted, then held to the same bounds. */
 export const productIdPathParams = {
   $$strict: "remove",

@@ -54,7 +54,6 @@ interface Flag {
   outcome: ReserveOutcome & { soldOut: SoldOutRules };
 }
 
-
 export class SoldOutEdge {
   readonly #flags = new Map<number, Flag>();
   /** when units of a product last came back: a sell-out seen by a request sent before that is stale */
