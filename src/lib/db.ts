@@ -89,8 +89,13 @@ export async function migrateUp(databaseUrl: string): Promise<string[]> {
   }
 }
 
-/** SQLSTATE classes and codes that mean "PostgreSQL is not reachable right now". */
-const UNAVAILABLE_SQLSTATE = /^(08|57P0[1-3]|53300|55000)/;
+/**
+ * SQLSTATE classes and codes that mean "PostgreSQL is not reachable right now": no
+ * connection (08), shutting down (57P01-3), too many connections (53300), not in a state
+ * to serve (55000), and the server refusing this node itself: its login (28) or its
+ * database, dropped or not yet restored (3D000). None of them is about what a client sent.
+ */
+const UNAVAILABLE_SQLSTATE = /^(08|57P0[1-3]|53300|55000|28|3D000)/;
 const UNAVAILABLE_MESSAGE = /ECONNREFUSED|ECONNRESET|ETIMEDOUT|EPIPE|Connection terminated|connection is closed|terminating connection|the database system is (starting up|shutting down)|Client has encountered a connection error|timeout exceeded when trying to connect/i;
 
 /**

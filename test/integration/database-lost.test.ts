@@ -1,0 +1,82 @@
+/**
+ * The order database dropped under a running node (an operator's mistake, a restore
+ * that recreates it): PostgreSQL answers "database does not exist" (3D000) instead of
+ * refusing connections. For a client this is the same outage as PostgreSQL down: reads
+ * of an order still held by its shard are answered from there, others get 503 with
+ * Retry-After (never 500), orders are still taken, and the order consumer retries
+ * instead of dead-lettering, so what was acknowledged lands once the database is back.
+ */
+import { jest } from "@jest/globals";
+import pg from "pg";
+import { newOrderId } from "../../src/domain/order-id.ts";
+import { ADMIN_TOKEN, eventually, startStack, type Stack } from "../support/stack.ts";
+import { PG_ADMIN_URL, TEST_DATABASE } from "../support/env.ts";
+
+jest.setTimeout(90_000);
+
+let stack: Stack;
+beforeAll(async () => {
+  stack = await startStack();
+  // the pool's idle clients are cut off by the drop: expected here, not a crash
+  stack.db.on("error", () => undefined);
+});
+afterAll(async () => {
+  await stack?.stop();
+});
+
+async function admin(sql: string) {
+  const client = new pg.Client({ connectionString: PG_ADMIN_URL });
+  await client.connect();
+  try {
+    await client.query(sql);
+  } finally {
+    await client.end();
+  }
+}
+const rowOf = async (id: string) => (await stack.db.query("select status from orders where id = $1", [id])).rows[0];
+
+test("a dropped database: held orders read from the shard, other reads and writes 503 UNAVAILABLE, orders taken and landed once it is back", async () => {
+  const name = new URL(stack.config.databaseUrl).pathname.slice(1);
+  const p = await stack.createProduct({ stock: 10 });
+  const before = await stack.http("POST", "/api/orders", { product_id: p.id, qty: 1, user_id: "db-lost-1" });
+  expect(before.status).toBe(202);
+  await eventually(() => rowOf(before.body.order_id), 20_000, "the first order in PostgreSQL");
+  const [product] = (await stack.db.query("select * from products where id = $1", [p.id])).rows;
+
+  await admin(`drop database ${name} with (force)`);
+
+  // still held by its shard (unpaid): answered from there, as an order not yet in the database is
+  const held = await stack.http("GET", `/api/orders/${before.body.order_id}`);
+  expect(held.status).toBe(200);
+  expect(held.body).toMatchObject({ order_id: before.body.order_id, status: "reserved", qty: 1, user_id: "db-lost-1" });
+  // an order of this product that nothing holds: only the database could say
+  const unknown = await stack.http("GET", `/api/orders/${newOrderId(p.id)}`);
+  expect(unknown.status).toBe(503);
+  expect(unknown.body.error.code).toBe("UNAVAILABLE");
+  expect(unknown.headers.get("retry-after")).toMatch(/^\d+$/);
+  // a write that needs the database
+  const cancel = await stack.http("POST", `/api/orders/${before.body.order_id}/cancel`);
+  expect(cancel.status).toBe(503);
+  expect(cancel.body.error.code).toBe("UNAVAILABLE");
+  const restock = await stack.http("POST", `/api/admin/products/${p.id}/restock`, { add: 1 }, { authorization: `Bearer ${ADMIN_TOKEN}` });
+  expect(restock.status).toBe(503);
+  expect(restock.body.error.code).toBe("UNAVAILABLE");
+
+  // the buy path never touches PostgreSQL
+  const during = await stack.http("POST", "/api/orders", { product_id: p.id, qty: 2, user_id: "db-lost-2" });
+  expect(during.status).toBe(202);
+
+  // restored (migrated, with the product as a backup holds it): the order acknowledged
+  // during the outage lands, it was not dead-lettered
+  await admin(`create database ${name} template ${TEST_DATABASE}`);
+  const columns = Object.keys(product);
+  await stack.db.query(
+    `insert into products (${columns.map((c) => `"${c}"`).join(", ")}) values (${columns.map((_, i) => `$${i + 1}`).join(", ")})`,
+    columns.map((c) => product[c]),
+  );
+  const landed = await eventually(() => rowOf(during.body.order_id), 60_000, "the order taken during the outage in PostgreSQL");
+  expect(landed.status).toBe("pending");
+  const read = await stack.http("GET", `/api/orders/${during.body.order_id}`);
+  expect(read.status).toBe(200);
+  expect(read.body).toMatchObject({ order_id: during.body.order_id, status: "pending", qty: 2, user_id: "db-lost-2" });
+});
