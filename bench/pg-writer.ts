@@ -10,8 +10,7 @@
  * CPU per winner; this tells how much of it is the writer's rows themselves.
  */
 import { parseArgs } from "node:util";
-import pg from "pg";
-import { initOrm, migrateUp } from "../src/lib/db.ts";
+import { initOrm, migrateUp, withClient } from "../src/lib/db.ts";
 import { persistOrders } from "../src/db/persist-orders.ts";
 import { newOrderId } from "../src/domain/order-id.ts";
 import type { OrderReservedMessage } from "../src/domain/order-message.ts";
@@ -38,15 +37,7 @@ const url = (() => {
   return u.toString();
 })();
 
-async function admin(sql: string, target = adminUrl()): Promise<void> {
-  const client = new pg.Client({ connectionString: target });
-  await client.connect();
-  try {
-    await client.query(sql);
-  } finally {
-    await client.end();
-  }
-}
+const admin = (sql: string, target = adminUrl()) => withClient(target, (c) => c.query(sql));
 
 /** Backend CPU µs per row of one round on a fresh schema (with `variant` applied). */
 async function round(variant: string | undefined): Promise<number> {

@@ -37,6 +37,17 @@ export async function initOrm(databaseUrl: string, poolMax?: number): Promise<Mi
   return MikroORM.init(ormConfig(databaseUrl, poolMax));
 }
 
+/** Runs `work` on a connection of its own to `url`, closed afterwards (one-off admin statements). */
+export async function withClient<T>(url: string, work: (client: pg.Client) => Promise<T>): Promise<T> {
+  const client = new pg.Client({ connectionString: url });
+  await client.connect();
+  try {
+    return await work(client);
+  } finally {
+    await client.end();
+  }
+}
+
 /** Creates the database named in the URL when it does not exist (a fresh machine). */
 export async function ensureDatabase(databaseUrl: string): Promise<void> {
   const url = new URL(databaseUrl);

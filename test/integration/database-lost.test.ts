@@ -7,8 +7,8 @@
  * instead of dead-lettering, so what was acknowledged lands once the database is back.
  */
 import { jest } from "@jest/globals";
-import pg from "pg";
 import { newOrderId } from "../../src/domain/order-id.ts";
+import { withClient } from "../../src/lib/db.ts";
 import { ADMIN_TOKEN, eventually, startStack, type Stack } from "../support/stack.ts";
 import { PG_ADMIN_URL, TEST_DATABASE } from "../support/env.ts";
 
@@ -24,15 +24,7 @@ afterAll(async () => {
   await stack?.stop();
 });
 
-async function admin(sql: string) {
-  const client = new pg.Client({ connectionString: PG_ADMIN_URL });
-  await client.connect();
-  try {
-    await client.query(sql);
-  } finally {
-    await client.end();
-  }
-}
+const admin = (sql: string) => withClient(PG_ADMIN_URL, (c) => c.query(sql));
 const rowOf = async (id: string) => (await stack.db.query("select status from orders where id = $1", [id])).rows[0];
 
 test("a dropped database: held orders read from the shard, other reads and writes 503 UNAVAILABLE, orders taken and landed once it is back", async () => {
