@@ -9,8 +9,8 @@
 import { jest } from "@jest/globals";
 import { newOrderId } from "../../src/domain/order-id.ts";
 import { withClient } from "../../src/lib/db.ts";
-import { ADMIN_TOKEN, eventually, startStack, type Stack } from "../support/stack.ts";
-import { PG_ADMIN_URL, TEST_DATABASE } from "../support/env.ts";
+import { ADMIN_TOKEN, copyTemplateDatabase, eventually, startStack, type Stack } from "../support/stack.ts";
+import { PG_ADMIN_URL } from "../support/env.ts";
 
 jest.setTimeout(90_000);
 
@@ -21,14 +21,17 @@ beforeAll(async () => {
   stack.db.on("error", () => undefined);
 });
 afterAll(async () => {
+  // the restore's copy, if the test stopped before renaming it
+  if (stack) await admin(`drop database if exists ${databaseName()}_restore with (force)`);
   await stack?.stop();
 });
 
 const admin = (sql: string) => withClient(PG_ADMIN_URL, (c) => c.query(sql));
+const databaseName = () => new URL(stack.config.databaseUrl).pathname.slice(1);
 const rowOf = async (id: string) => (await stack.db.query("select status from orders where id = $1", [id])).rows[0];
 
 test("a dropped database: held orders read from the shard, other reads and writes 503 UNAVAILABLE, orders taken and landed once it is back", async () => {
-  const name = new URL(stack.config.databaseUrl).pathname.slice(1);
+  const name = databaseName();
   const p = await stack.createProduct({ stock: 10 });
   const before = await stack.http("POST", "/api/orders", { product_id: p.id, qty: 1, user_id: "db-lost-1" });
   expect(before.status).toBe(202);
@@ -58,14 +61,16 @@ test("a dropped database: held orders read from the shard, other reads and write
   const during = await stack.http("POST", "/api/orders", { product_id: p.id, qty: 2, user_id: "db-lost-2" });
   expect(during.status).toBe(202);
 
-  // restored (migrated, with the product as a backup holds it): the order acknowledged
-  // during the outage lands, it was not dead-lettered
-  await admin(`create database ${name} template ${TEST_DATABASE}`);
+  // restored as a backup is (migrated, with the product), under another name and then renamed,
+  // so the node never sees it half restored: the order acknowledged during the outage lands,
+  // it was not dead-lettered
+  const restoring = await copyTemplateDatabase(`${name}_restore`);
   const columns = Object.keys(product);
-  await stack.db.query(
-    `insert into products (${columns.map((c) => `"${c}"`).join(", ")}) values (${columns.map((_, i) => `$${i + 1}`).join(", ")})`,
-    columns.map((c) => product[c]),
-  );
+  await withClient(restoring, (c) => c.query(
+    `insert into products (${columns.map((col) => `"${col}"`).join(", ")}) values (${columns.map((_, i) => `$${i + 1}`).join(", ")})`,
+    columns.map((col) => product[col]),
+  ));
+  await admin(`alter database ${name}_restore rename to ${name}`);
   const landed = await eventually(() => rowOf(during.body.order_id), 60_000, "the order taken during the outage in PostgreSQL");
   expect(landed.status).toBe("pending");
   const read = await stack.http("GET", `/api/orders/${during.body.order_id}`);

@@ -9,6 +9,7 @@ import type { Server } from "node:http";
 import type { BrokerOptions, ServiceBroker } from "moleculer";
 import pg from "pg";
 import { loadConfig, type Config } from "../../src/lib/config.ts";
+import { withClient } from "../../src/lib/db.ts";
 import { connectJetStream, deleteStreams, ensureStreams, streamNames, type JetStreamHandle } from "../../src/lib/streams.ts";
 import { createBroker } from "../../services/index.ts";
 import { NATS_URL, PG_ADMIN_URL, TEST_DATABASE, TEST_DATABASE_URL, TEST_REDIS_NODES } from "./env.ts";
@@ -62,29 +63,27 @@ export async function setupStreams(config: Readonly<Config>): Promise<void> {
  * product id.
  */
 async function createTestDatabase(prefix: string): Promise<string> {
-  const name = `${TEST_DATABASE}_${prefix.toLowerCase()}`;
-  const admin = new pg.Client({ connectionString: PG_ADMIN_URL });
-  await admin.connect();
-  try {
+  const url = await copyTemplateDatabase(`${TEST_DATABASE}_${prefix.toLowerCase()}`);
+  await withClient(url, (db) => db.query(`alter sequence products_id_seq restart with ${randomInt(1, 2000) * 1_000_000}`));
+  return url;
+}
+
+/** Creates database `name` as a copy of the migrated template; returns its URL. */
+export async function copyTemplateDatabase(name: string): Promise<string> {
+  await withClient(PG_ADMIN_URL, async (admin) => {
     for (let attempt = 0; ; attempt++) {
       try {
         await admin.query(`create database ${name} template ${TEST_DATABASE}`);
-        break;
+        return;
       } catch (err) {
         // another file is copying the template at this instant
         if ((err as { code?: string }).code !== "55006" || attempt > 50) throw err;
         await new Promise((r) => setTimeout(r, 100));
       }
     }
-  } finally {
-    await admin.end();
-  }
+  });
   const url = new URL(TEST_DATABASE_URL);
   url.pathname = `/${name}`;
-  const db = new pg.Client({ connectionString: url.toString() });
-  await db.connect();
-  await db.query(`alter sequence products_id_seq restart with ${randomInt(1, 2000) * 1_000_000}`);
-  await db.end();
   return url.toString();
 }
 
