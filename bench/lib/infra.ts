@@ -11,6 +11,7 @@ import { Redis } from "ioredis";
 import { connect } from "@nats-io/transport-node";
 import { jetstreamManager } from "@nats-io/jetstream";
 import { streamNames } from "../../src/lib/streams.ts";
+import { withClient } from "../../src/lib/db.ts";
 
 /** BENCH_DB and BENCH_PORT_BASE let a second checkout benchmark without touching the first one's corner. */
 export const BENCH_DB = process.env.BENCH_DB || "flash_sale_bench";
@@ -30,23 +31,11 @@ export function benchDbUrl(): string {
 
 /** Drops the benchmark database (only that one); the next run.ts recreates and migrates it. */
 export async function dropBenchDb(): Promise<void> {
-  const client = new pg.Client({ connectionString: adminUrl() });
-  await client.connect();
-  try {
-    await client.query(`drop database if exists ${BENCH_DB} with (force)`);
-  } finally {
-    await client.end();
-  }
+  await withClient(adminUrl(), (client) => client.query(`drop database if exists ${BENCH_DB} with (force)`));
 }
 
 export async function dbQuery<T extends pg.QueryResultRow>(sql: string, params: unknown[] = []): Promise<T[]> {
-  const client = new pg.Client({ connectionString: benchDbUrl() });
-  await client.connect();
-  try {
-    return (await client.query<T>(sql, params)).rows;
-  } finally {
-    await client.end();
-  }
+  return withClient(benchDbUrl(), async (client) => (await client.query<T>(sql, params)).rows);
 }
 
 /** A reusable connection for polling (the drain scenario). */
@@ -140,10 +129,7 @@ export async function machineInfo(natsUrl: string): Promise<MachineInfo> {
     info.nats = `unavailable (${(err as Error).message})`;
   }
   try {
-    const client = new pg.Client({ connectionString: adminUrl() });
-    await client.connect();
-    const { rows } = await client.query<{ version: string }>("select version()");
-    await client.end();
+    const { rows } = await withClient(adminUrl(), (client) => client.query<{ version: string }>("select version()"));
     info.postgres = rows[0].version;
   } catch (err) {
     info.postgres = `unavailable (${(err as Error).message})`;
@@ -159,10 +145,8 @@ export async function machineInfo(natsUrl: string): Promise<MachineInfo> {
  * they end reads a shard in the middle of them. Resolves with the ms waited.
  */
 export async function transactionsSettled(timeoutMs: number, readings = 3): Promise<number> {
-  const client = new pg.Client({ connectionString: adminUrl() });
-  await client.connect();
-  const t0 = Date.now();
-  try {
+  return withClient(adminUrl(), async (client) => {
+    const t0 = Date.now();
     for (let quiet = 0; quiet < readings && Date.now() - t0 < timeoutMs; ) {
       const { rows } = await client.query<{ n: number }>(
         "select count(*)::int as n from pg_stat_activity where datname = $1 and xact_start is not null", [BENCH_DB]);
@@ -170,21 +154,13 @@ export async function transactionsSettled(timeoutMs: number, readings = 3): Prom
       if (quiet < readings) await new Promise((r) => setTimeout(r, 100));
     }
     return Date.now() - t0;
-  } finally {
-    await client.end();
-  }
+  });
 }
 
 /** PostgreSQL backend pids connected to the benchmark database right now. */
 export async function benchDbBackendPids(): Promise<number[]> {
-  const client = new pg.Client({ connectionString: adminUrl() });
-  await client.connect();
-  try {
-    const { rows } = await client.query<{ pid: number }>("select pid from pg_stat_activity where datname = $1", [BENCH_DB]);
-    return rows.map((r) => r.pid);
-  } finally {
-    await client.end();
-  }
+  const { rows } = await withClient(adminUrl(), (client) => client.query<{ pid: number }>("select pid from pg_stat_activity where datname = $1", [BENCH_DB]));
+  return rows.map((r) => r.pid);
 }
 
 /**

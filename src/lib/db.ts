@@ -54,9 +54,7 @@ export async function ensureDatabase(databaseUrl: string): Promise<void> {
   const name = decodeURIComponent(url.pathname.slice(1));
   if (!/^[A-Za-z0-9_]+$/.test(name)) throw new Error(`database name must match [A-Za-z0-9_]+: "${name}"`);
   url.pathname = "/postgres";
-  const client = new pg.Client({ connectionString: url.toString() });
-  await client.connect();
-  try {
+  await withClient(url.toString(), async (client) => {
     const { rowCount } = await client.query("select 1 from pg_database where datname = $1", [name]);
     if (!rowCount) {
       try {
@@ -68,9 +66,7 @@ export async function ensureDatabase(databaseUrl: string): Promise<void> {
         if (code !== "42P04" && code !== "23505") throw err;
       }
     }
-  } finally {
-    await client.end();
-  }
+  });
 }
 
 /** Any constant: the advisory lock that serializes migrations across processes. */

@@ -88,10 +88,7 @@ export async function copyTemplateDatabase(name: string): Promise<string> {
 }
 
 async function dropTestDatabase(url: string): Promise<void> {
-  const admin = new pg.Client({ connectionString: PG_ADMIN_URL });
-  await admin.connect();
-  await admin.query(`drop database if exists ${new URL(url).pathname.slice(1)} with (force)`).catch(() => undefined);
-  await admin.end();
+  await withClient(PG_ADMIN_URL, (admin) => admin.query(`drop database if exists ${new URL(url).pathname.slice(1)} with (force)`).catch(() => undefined));
 }
 
 /** `brokerOptions`: extra options of the node's broker, e.g. middlewares that observe it. */
