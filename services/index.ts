@@ -28,7 +28,9 @@ const FACTORIES: Record<string, (config: Readonly<Config>) => ServiceSchema> = {
 export function createBroker(config: Readonly<Config>, overrides: Partial<BrokerOptions> = {}, exit?: (code: number) => void): ServiceBroker {
   const base = brokerOptions(config);
   const middlewares = overrides.middlewares ? [...(base.middlewares ?? []), ...overrides.middlewares] : base.middlewares;
-  const broker = new ServiceBroker({ ...base, ...overrides, middlewares });
+  // The node's lifecycle owns SIGTERM/SIGINT (scripts/run.ts): Moleculer's own handler
+  // would stop the broker and exit at once, beside the drain, closing the port early.
+  const broker = new ServiceBroker({ ...base, skipProcessEventRegistration: true, ...overrides, middlewares });
   const lifecycle = attachLifecycle(broker, { drainMs: config.shutdownDrainMs, timeoutMs: config.shutdownTimeoutMs });
   broker.createService(lifecycleService(lifecycle, exit));
   for (const name of config.services) broker.createService(FACTORIES[name](config));

@@ -1,0 +1,81 @@
+/**
+ * One flash-sale node as a real process (`scripts/run.ts`, as `npm start` and the
+ * image run it), in a process group of its own: signals reach it as they would in
+ * production, and `kill()` stops the whole group, SIGKILL after a grace period, so a
+ * failing test leaves nothing running.
+ */
+import { spawn, type ChildProcess } from "node:child_process";
+import { fileURLToPath } from "node:url";
+
+const ROOT = fileURLToPath(new URL("../..", import.meta.url));
+
+export interface NodeProcess {
+  child: ChildProcess;
+  /** everything the node printed so far, stdout and stderr */
+  output(): string;
+  /** resolves with the exit code once the process exited */
+  exited: Promise<number | null>;
+  /** resolves once the output contains `text` (rejects if the process exits first) */
+  printed(text: string, timeoutMs?: number): Promise<void>;
+  /** the process group: SIGTERM, then SIGKILL after `graceMs`; resolves once it exited */
+  kill(graceMs?: number): Promise<void>;
+}
+
+export function spawnNode(env: Record<string, string>): NodeProcess {
+  const child = spawn(process.execPath, ["--experimental-async-context-frame", "scripts/run.ts"], {
+    cwd: ROOT,
+    env: { PATH: process.env.PATH ?? "", HOME: process.env.HOME ?? "/", ...env },
+    stdio: ["ignore", "pipe", "pipe"],
+    detached: true, // a group of its own: kill() reaches whatever it started
+  });
+  let out = "";
+  const listeners = new Set<() => void>();
+  const onData = (d: Buffer) => {
+    out += d;
+    for (const l of listeners) l();
+  };
+  child.stdout!.on("data", onData);
+  child.stderr!.on("data", onData);
+  const exited = new Promise<number | null>((resolve) => child.once("exit", (code) => resolve(code)));
+
+  const signalGroup = (signal: NodeJS.Signals) => {
+    try {
+      process.kill(-child.pid!, signal);
+    } catch {
+      // the group is gone already
+    }
+  };
+
+  return {
+    child,
+    output: () => out,
+    exited,
+    printed(text, timeoutMs = 60_000) {
+      return new Promise<void>((resolve, reject) => {
+        const check = () => {
+          if (!out.includes(text)) return;
+          done();
+          resolve();
+        };
+        const timer = setTimeout(() => (done(), reject(new Error(`node did not print "${text}" within ${timeoutMs} ms; output:\n${out}`))), timeoutMs);
+        const onExit = (code: number | null) => (done(), reject(new Error(`node exited (${code}) before printing "${text}"; output:\n${out}`)));
+        const done = () => {
+          clearTimeout(timer);
+          listeners.delete(check);
+          child.off("exit", onExit);
+        };
+        listeners.add(check);
+        child.once("exit", onExit);
+        check();
+      });
+    },
+    async kill(graceMs = 5000) {
+      if (child.exitCode !== null || child.signalCode !== null) return;
+      signalGroup("SIGTERM");
+      const timer = setTimeout(() => signalGroup("SIGKILL"), graceMs);
+      await exited;
+      clearTimeout(timer);
+      signalGroup("SIGKILL"); // anything of the group that outlived the node
+    },
+  };
+}
