@@ -60,15 +60,27 @@ port_closed() { ! port_open "$1"; }
 # Field of `cluster info` on one node (empty if the node does not answer).
 info_field() { { cli -p "$1" cluster info || true; } | tr -d '\r' | sed -n "s/^$2://p"; }
 
-# The pid from our pidfile for PORT, if it is a live redis-server on that port.
+# The pid of the live redis-server on PORT that we started: the one our pidfile names,
+# or, when DATA_DIR was deleted under it (pidfile gone), the one whose working
+# directory is (or was) this node's directory under DATA_DIR.
 our_pid() {
-  local f pid
+  local f pid cwd
   f="$(pidfile "$1")"
-  [[ -f "$f" ]] || return 1
-  pid="$(<"$f")"
-  [[ "$pid" =~ ^[0-9]+$ ]] && kill -0 "$pid" 2>/dev/null || return 1
-  tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null | grep -q "redis-server.*:$1\b" || return 1
-  echo "$pid"
+  if [[ -f "$f" ]]; then
+    pid="$(<"$f")"
+    [[ "$pid" =~ ^[0-9]+$ ]] && kill -0 "$pid" 2>/dev/null || return 1
+    tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null | grep -q "redis-server.*:$1\b" || return 1
+    echo "$pid"
+    return 0
+  fi
+  for pid in $(pgrep -f "redis-server .*:$1\b" 2>/dev/null); do
+    cwd="$(readlink "/proc/$pid/cwd" 2>/dev/null)" || continue
+    if [[ "$cwd" == "$(node_dir "$1")" || "$cwd" == "$(node_dir "$1") (deleted)" ]]; then
+      echo "$pid"
+      return 0
+    fi
+  done
+  return 1
 }
 
 node_ok() {
@@ -130,15 +142,22 @@ start_node() {
     --cluster-node-timeout "$NODE_TIMEOUT_MS" 9>&- >/dev/null
 }
 
+gone() { [[ ! -e "/proc/$1" ]] || grep -q '^State:[[:space:]]*Z' "/proc/$1/status" 2>/dev/null; } # PID exited (or a zombie)
+
 stop_node() {
   local p="$1" pid
   if pid="$(our_pid "$p")"; then
     log "stopping node $HOST:$p (pid $pid)"
     cli -p "$p" shutdown nosave >/dev/null || true
-    if ! wait_for 10 port_closed "$p"; then
+    if ! wait_for 10 gone "$pid"; then
       log "node $HOST:$p ignored SHUTDOWN; sending SIGTERM to pid $pid"
       kill -TERM "$pid" 2>/dev/null || true
-      wait_for 5 port_closed "$p" || die "node $HOST:$p (pid $pid) did not stop"
+      if ! wait_for 5 gone "$pid"; then
+        # e.g. its directory was deleted under it: it cannot write its AOF and refuses to stop
+        log "node $HOST:$p (pid $pid) ignored SIGTERM: SIGKILL"
+        kill -KILL "$pid" 2>/dev/null || true
+        wait_for 5 gone "$pid" || die "node $HOST:$p (pid $pid) did not stop"
+      fi
     fi
   else
     rm -f "$(pidfile "$p")"

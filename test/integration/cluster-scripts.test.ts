@@ -1,0 +1,48 @@
+/**
+ * The scripts that start servers for `npm run cluster` and the fault suite stop what
+ * they started, even when a failed run deleted its directory under it.
+ */
+import { jest } from "@jest/globals";
+import { execFile } from "node:child_process";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { TEST_PORT_BASE } from "../support/env.ts";
+
+jest.setTimeout(120_000);
+
+const ROOT = fileURLToPath(new URL("../..", import.meta.url));
+const BASE = TEST_PORT_BASE + 80;
+const PORTS = [0, 1, 2, 3, 4, 5].map((i) => BASE + i);
+
+function redisCluster(cmd: string, dir: string): Promise<string> {
+  return new Promise((resolve, reject) =>
+    execFile("bash", [join(ROOT, "scripts/redis-cluster.sh"), cmd, String(BASE), dir], { env: { ...process.env, REDIS_REPLICAS: "1" }, timeout: 90_000 },
+      (err, stdout, stderr) => (err ? reject(new Error(`redis-cluster.sh ${cmd}: ${stderr || err.message}`)) : resolve(stdout + stderr))));
+}
+
+/** Running: it exists and is not a zombie (an exited daemon waits for init to reap it). */
+const alive = (pid: number) => {
+  try {
+    return !/^State:\s*Z/m.test(readFileSync(`/proc/${pid}/status`, "utf8"));
+  } catch {
+    return false;
+  }
+};
+
+let pids: number[] = [];
+afterAll(() => {
+  for (const pid of pids.filter(alive)) process.kill(pid, "SIGKILL"); // whatever the test could not stop
+});
+
+test("redis-cluster.sh stop stops its servers even after their directory was deleted under them", async () => {
+  const dir = mkdtempSync(join(tmpdir(), "flash-redis-script-"));
+  await redisCluster("start", dir);
+  pids = PORTS.map((p) => Number(readFileSync(join(dir, String(p), "redis.pid"), "utf8")));
+  expect(pids.filter(alive)).toHaveLength(6);
+
+  rmSync(dir, { recursive: true, force: true }); // a failed run's clean-up got there first
+  await redisCluster("stop", dir);
+  expect(pids.filter(alive)).toEqual([]);
+});
