@@ -12,12 +12,17 @@
 #   scripts/cluster.sh down          stop all of them, and only them
 #   scripts/cluster.sh start NAME    (re)start one process of `ps` by its NODE_ID
 #   scripts/cluster.sh stop NAME     SIGTERM one process and wait for it to exit
+#   scripts/cluster.sh purge         down, then delete the cluster's data (its directory,
+#                                    its PostgreSQL data, its database on a shared server)
+#   scripts/cluster.sh names         the cluster's names and ports (starts nothing)
 #
 # Environment (all optional):
 #   PORT               HAProxy's port                                    (3000)
-#   CLUSTER_PORT_BASE  first of the ports the rest uses (below)          (17200)
-#   CLUSTER_DIR        state, logs and data                     (.data/cluster)
-#   CLUSTER_PREFIX     STREAM_PREFIX of the cluster (streams, namespace)  (CLUSTER)
+#   CLUSTER_PORT_BASE  first of the ports the rest uses (below), and the cluster's name:
+#                      every other name derives from it                   (17200)
+#   CLUSTER_DIR        state, logs and data               (.data/cluster-BASE)
+#   CLUSTER_PREFIX     STREAM_PREFIX (streams, namespace); the database is
+#                      flash_<prefix, lower case>                         (C<BASE>)
 #   CLUSTER_OWN_PG=1   a PostgreSQL of its own on base+40 instead of the machine's
 #   CLUSTER_PG_URL     the PostgreSQL admin URL to use (else found as npm start does)
 #   REDIS_NODE_TIMEOUT_MS  Redis cluster-node-timeout: failover time       (1500)
@@ -30,9 +35,11 @@ ROOT="$PWD"
 CMD="${1:-}"
 PORT="${PORT:-3000}"
 BASE="${CLUSTER_PORT_BASE:-17200}"
-DIR="${CLUSTER_DIR:-$ROOT/.data/cluster}"
+[[ "$BASE" =~ ^[0-9]+$ ]] && ((BASE >= 1024 && BASE <= 65000)) || { echo "cluster: CLUSTER_PORT_BASE must be a port in [1024, 65000]" >&2; exit 2; }
+# Two clusters differ by their port base, so every name derives from it.
+DIR="${CLUSTER_DIR:-$ROOT/.data/cluster-$BASE}"
 [[ "$DIR" == /* ]] || DIR="$ROOT/$DIR"
-PREFIX="${CLUSTER_PREFIX:-CLUSTER}"
+PREFIX="${CLUSTER_PREFIX:-C$BASE}"
 NATS_PORT=$BASE
 REDIS_BASE=$((BASE + 10))
 GW_PORTS=($((BASE + 20)) $((BASE + 21)))
@@ -46,7 +53,7 @@ die() {
   exit 1
 }
 usage() {
-  sed -n '9,15p' "$0" >&2
+  sed -n '9,18p' "$0" >&2
   exit 2
 }
 
@@ -138,9 +145,26 @@ start_redis() {
   for i in 0 1 2 3 4 5; do echo "redis redis-$((REDIS_BASE + i)) $((REDIS_BASE + i))" >>"$PROCS"; done
 }
 
+# pg_dir: where the cluster's own PostgreSQL keeps its data. PostgreSQL runs as the
+# postgres user, which may not enter the checkout (a clone under root's 0700 home): then
+# a directory of its own under /tmp, named after the cluster's directory, and remembered.
+pg_dir() {
+  if [[ -f "$DIR/pg-dir" ]]; then
+    cat "$DIR/pg-dir"
+    return
+  fi
+  local dir="$DIR/pg"
+  if [[ "$(id -u)" -eq 0 ]] && ! runuser -u postgres -- test -x "$DIR" 2>/dev/null; then
+    dir="/tmp/flash-cluster-pg-$(printf '%s' "$DIR" | sha1sum | cut -c1-12)"
+  fi
+  mkdir -p "$DIR"
+  echo "$dir" | tee "$DIR/pg-dir"
+}
+
 start_postgres() {
   if [[ "${CLUSTER_OWN_PG:-0}" == 1 ]]; then
-    local bin dir="$DIR/pg"
+    local bin dir
+    dir="$(pg_dir)"
     bin="$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -n 1)"
     mkdir -p "$dir/run"
     [[ "$(id -u)" -ne 0 ]] || chown -R postgres:postgres "$dir"
@@ -157,8 +181,12 @@ start_postgres() {
     # the machine's, or one of our own as `npm start` does
     LOCAL_STACK_REDIS=0 NATS_URL="nats://$HOST:$NATS_PORT" source scripts/local-stack.sh || die "no PostgreSQL"
   fi
+  DATABASE_URL="${PG_ADMIN_URL%/*}/$(db_name)"
+}
+
+db_name() { # the cluster's database: flash_<prefix>, lower case
   local db="${PREFIX,,}"
-  DATABASE_URL="${PG_ADMIN_URL%/*}/flash_${db//-/_}"
+  echo "flash_${db//-/_}"
 }
 
 # start_node NAME SERVICES [HTTP_PORT]: one Moleculer node of the cluster
@@ -236,7 +264,7 @@ cmd_ps() {
     if [[ "$role" == redis-* ]]; then
       pid="$(pid_of_redis "$port")" || pid=-
     elif [[ "$role" == postgres ]]; then
-      pid="$(head -n 1 "$DIR/pg/data/postmaster.pid" 2>/dev/null)" && kill -0 "$pid" 2>/dev/null || pid=-
+      pid="$(head -n 1 "$(pg_dir)/data/postmaster.pid" 2>/dev/null)" && kill -0 "$pid" 2>/dev/null || pid=-
     else
       pid="$(pid_of "$name")" || pid=-
     fi
@@ -249,14 +277,15 @@ pid_of_redis() { # PORT
   [[ -f "$f" ]] && pid="$(<"$f")" && kill -0 "$pid" 2>/dev/null && echo "$pid"
 }
 
-stop_one() { # NAME: SIGTERM (graceful shutdown), SIGKILL after 30 s
+stop_one() { # NAME: SIGTERM (graceful shutdown), SIGKILL to its process group after 30 s
   local pid
   pid="$(pid_of "$1")" || return 0
   kill -TERM "$pid" 2>/dev/null || true
   if ! wait_for 30 bash -c "! kill -0 $pid"; then
     log "$1 (pid $pid) ignored SIGTERM for 30 s: SIGKILL"
-    kill -KILL "$pid" 2>/dev/null || true
   fi
+  # launch() made it the leader of a process group: nothing of it outlives this
+  kill -KILL -- "-$pid" 2>/dev/null || true
   rm -f "$DIR/pids/$1.pid"
 }
 
@@ -280,7 +309,8 @@ cmd_down() {
 }
 
 pg_ctl_own() { # start|stop: the cluster's own PostgreSQL (CLUSTER_OWN_PG=1)
-  local bin dir="$DIR/pg"
+  local bin dir
+  dir="$(pg_dir)"
   [[ -f "$dir/data/PG_VERSION" ]] || die "this cluster has no PostgreSQL of its own"
   bin="$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -n 1)"
   local args=(-D "$dir/data" -w -t 30)
@@ -309,8 +339,33 @@ stop_named() {
   esac
 }
 
+# down, then the cluster's data: its directory, its own PostgreSQL's data, or its
+# database on a shared PostgreSQL (best effort: that server may be gone).
+cmd_purge() {
+  local own=0
+  [[ -f "$DIR/pg-dir" ]] && own=1
+  cmd_down
+  if ((own)); then
+    rm -rf -- "$(pg_dir)"
+  else
+    local admin="${CLUSTER_PG_URL:-postgres://postgres@${PGHOST_PORT:-127.0.0.1:5432}/postgres}"
+    timeout 10 psql -q "$admin" -c "drop database if exists $(db_name) with (force)" >/dev/null 2>&1 || true
+  fi
+  rm -rf -- "$DIR"
+  log "purged"
+}
+
+cmd_names() {
+  echo "CLUSTER_DIR=$DIR"
+  echo "STREAM_PREFIX=$PREFIX"
+  echo "DATABASE=$(db_name)"
+  echo "PORT=$PORT NATS_PORT=$NATS_PORT REDIS_PORTS=$REDIS_BASE-$((REDIS_BASE + 5)) GATEWAY_PORTS=${GW_PORTS[*]} OWN_PG_PORT=$PG_PORT"
+}
+
 case "$CMD" in
+  names) cmd_names ;;
   up) cmd_up ;;
+  purge) cmd_purge ;;
   ps) cmd_ps ;;
   down) cmd_down ;;
   start) [[ $# -eq 2 ]] || usage; start_named "$2" ;;

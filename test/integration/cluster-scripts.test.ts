@@ -46,3 +46,16 @@ test("redis-cluster.sh stop stops its servers even after their directory was del
   await redisCluster("stop", dir);
   expect(pids.filter(alive)).toEqual([]);
 });
+
+test("every name of a cluster derives from its CLUSTER_PORT_BASE: two bases share no directory, stream prefix or database", async () => {
+  const names = async (base: number) => {
+    const out = await new Promise<string>((resolve, reject) =>
+      execFile("bash", [join(ROOT, "scripts/cluster.sh"), "names"], { env: { ...process.env, CLUSTER_PORT_BASE: String(base) } },
+        (err, stdout, stderr) => (err ? reject(new Error(stderr || err.message)) : resolve(stdout))));
+    return Object.fromEntries(out.trim().split("\n").slice(0, 3).map((l) => l.split("=") as [string, string]));
+  };
+  const [a, b] = await Promise.all([names(17200), names(18300)]);
+  expect(Object.keys(a)).toEqual(["CLUSTER_DIR", "STREAM_PREFIX", "DATABASE"]);
+  for (const k of Object.keys(a)) expect(a[k]).not.toBe(b[k]);
+  expect(b).toEqual({ CLUSTER_DIR: join(ROOT, ".data/cluster-18300"), STREAM_PREFIX: "C18300", DATABASE: "flash_c18300" });
+});

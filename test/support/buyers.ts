@@ -40,6 +40,8 @@ export interface BurstOptions {
   giveUpMs?: number;
   /** called after each final answer, with how many are done */
   onProgress?: (done: number) => void;
+  /** false: a client that never retries, whose first answer (or failure) is final */
+  retry?: boolean;
 }
 
 interface Answer {
@@ -78,6 +80,7 @@ export async function burst(opts: BurstOptions): Promise<BurstReport> {
   const agent = new Agent({ keepAlive: true, maxSockets: opts.concurrency });
   const timeoutMs = opts.timeoutMs ?? 8000;
   const giveUpMs = opts.giveUpMs ?? 90_000;
+  const retry = opts.retry ?? true;
   const report: BurstReport = { purchases: [], answers: {}, retries: 0, unavailableMs: 0, unavailable: 0, serverErrors: [] };
   let first503 = 0;
   let last503 = 0;
@@ -94,8 +97,12 @@ export async function burst(opts: BurstOptions): Promise<BurstReport> {
       let a: Answer;
       try {
         a = await post(agent, url, body, p.key, timeoutMs);
-      } catch {
+      } catch (err) {
         report.answers.error = (report.answers.error ?? 0) + 1;
+        if (!retry) {
+          p.code = String(err);
+          break;
+        }
         await new Promise((r) => setTimeout(r, 100));
         continue;
       }
@@ -106,10 +113,18 @@ export async function burst(opts: BurstOptions): Promise<BurstReport> {
         first503 ||= now;
         last503 = now;
         report.unavailable++;
+        if (!retry) {
+          p.status = 503;
+          break;
+        }
         await new Promise((r) => setTimeout(r, Math.min(1000, (a.retryAfter ?? 1) * 1000)));
         continue;
       }
       if (a.status >= 500) {
+        if (!retry) {
+          p.status = a.status;
+          break;
+        }
         await new Promise((r) => setTimeout(r, 200));
         continue;
       }

@@ -5,7 +5,9 @@
  * Ports come from FLASH_TEST_PORT_BASE (test/support/env.ts: +20..+79).
  */
 import { execFile } from "node:child_process";
-import { rmSync } from "node:fs";
+import { mkdtempSync, readFileSync, readlinkSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { randomBytes } from "node:crypto";
 import { fileURLToPath } from "node:url";
 import { Cluster } from "ioredis";
@@ -46,6 +48,7 @@ export interface TestCluster {
   stop(name: string): Promise<void>;
   signal(name: string, signal: NodeJS.Signals): Promise<number>;
   admin(method: string, path: string, body?: unknown): Promise<{ status: number; body: any }>;
+  /** stops every process of the cluster (SIGKILL for any that outlives `cluster.sh purge`) and deletes its data */
   down(): Promise<void>;
 }
 
@@ -65,7 +68,9 @@ export async function startCluster(settings: Record<string, string> = {}): Promi
   const env: Record<string, string> = {
     PORT: String(port),
     CLUSTER_PORT_BASE: String(base),
-    CLUSTER_DIR: `${ROOT}/.data/faults-${base}`,
+    // a 0700 directory, as a checkout under root's home is: the cluster's PostgreSQL
+    // (run as the postgres user) must find a place of its own
+    CLUSTER_DIR: mkdtempSync(join(tmpdir(), `flash-faults-${base}-`)),
     CLUSTER_PREFIX: prefix,
     CLUSTER_OWN_PG: "1",
     NODE_ENV: "test",
@@ -77,12 +82,56 @@ export async function startCluster(settings: Record<string, string> = {}): Promi
     RATE_LIMIT_BURST: "1000",
     ...settings,
   };
-  // a cluster left over by an interrupted run of this same checkout, and its data
-  await sh(["down"], env).catch(() => undefined);
-  rmSync(env.CLUSTER_DIR, { recursive: true, force: true });
-  await sh(["up"], env);
   const run = (args: string[]) => sh(args, env);
+  // Every pid the cluster ever showed: what `purge` could not stop is SIGKILLed at the end,
+  // if it is still ours (its command line or environment names this cluster).
+  const seen = new Set<number>();
+  const remember = async () => {
+    for (const line of (await run(["ps"]).catch(() => "")).split("\n")) {
+      const pid = Number(line.split(/\s+/)[2]);
+      if (Number.isInteger(pid) && pid > 0) seen.add(pid);
+    }
+  };
+  const stopAll = async () => {
+    await remember();
+    await run(["purge"]).catch((err) => console.error(String(err)));
+    for (const pid of seen) if (ofThisCluster(pid, env.CLUSTER_DIR, prefix, base)) process.kill(pid, "SIGKILL");
+  };
+  try {
+    await run(["up"]);
+  } catch (err) {
+    await stopAll();
+    throw err;
+  }
+  try {
+    return await connect(env, prefix, base, port, run, remember, stopAll);
+  } catch (err) {
+    await stopAll();
+    throw err;
+  }
+}
 
+/** Running (not a zombie), and started for this cluster: its command line or environment says so. */
+function ofThisCluster(pid: number, dir: string, prefix: string, base: number): boolean {
+  try {
+    if (/^State:\s*Z/m.test(readFileSync(`/proc/${pid}/status`, "utf8"))) return false;
+    const cmdline = readFileSync(`/proc/${pid}/cmdline`, "utf8").replaceAll("\0", " ");
+    const environ = readFileSync(`/proc/${pid}/environ`, "utf8");
+    const ports = [0, 1, 2, 3, 4, 5].map((i) => base + 10 + i); // Redis
+    return cmdline.includes(dir) || readlinkSync(`/proc/${pid}/cwd`).startsWith(dir) ||
+      environ.includes(`STREAM_PREFIX=${prefix}\0`) || cmdline.includes(` -p ${base + 40} `) || // the nodes; PostgreSQL
+      ports.some((p) => new RegExp(`redis-server 127\\.0\\.0\\.1:${p}\\b`).test(cmdline));
+  } catch {
+    return false; // gone
+  }
+}
+
+async function connect(
+  env: Record<string, string>, prefix: string, base: number, port: number,
+  run: (args: string[]) => Promise<string>, remember: () => Promise<void>, stopAll: () => Promise<void>,
+): Promise<TestCluster> {
+
+  await remember();
   const ps = async (): Promise<Proc[]> =>
     (await run(["ps"])).trim().split("\n").filter(Boolean).map((line) => {
       const [role, name, pid, p] = line.split(/\s+/);
@@ -123,6 +172,7 @@ export async function startCluster(settings: Record<string, string> = {}): Promi
     },
     async start(name) {
       await run(["start", name]);
+      await remember();
     },
     async stop(name) {
       await run(["stop", name]);
@@ -148,7 +198,7 @@ export async function startCluster(settings: Record<string, string> = {}): Promi
       if (nats) await (await nats).nc.close().catch(() => undefined);
       await db.end().catch(() => undefined);
       redis.disconnect();
-      await run(["down"]);
+      await stopAll();
     },
   };
   return cluster;
