@@ -20,7 +20,8 @@ export interface NodeProcess {
 
 /** Starts a node running `services` and resolves once the stack sees them. */
 export async function startNodeProcess(stack: Stack, services: string[], env: Record<string, string> = {}): Promise<NodeProcess> {
-  const child = spawn(process.execPath, ["scripts/run.ts"], {
+  // as scripts/start.sh runs a node
+  const child = spawn(process.execPath, ["--experimental-async-context-frame", "scripts/run.ts"], {
     cwd: ROOT,
     env: {
       ...process.env,
