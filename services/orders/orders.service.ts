@@ -20,7 +20,7 @@ import { productIdOfOrder } from "../../src/domain/order-id.ts";
 import { decodeOrderMessages } from "../../src/domain/order-message.ts";
 import type { ReservedOrder } from "../../src/domain/reservation.ts";
 import type { HeldReservation } from "../inventory/inventory.ts";
-import { findOrder, type OrderView } from "../../src/db/find-order.ts";
+import { findOrder, reservationUnlessWritten, type OrderView } from "../../src/db/find-order.ts";
 import { persistOrders, type PersistResult } from "../../src/db/persist-orders.ts";
 import { applyInventoryEffects } from "../../src/lib/inventory-effects.ts";
 import { cancelOrder } from "../../src/db/cancel-order.ts";
@@ -80,7 +80,8 @@ export default function ordersService(config: Readonly<Config>): ServiceSchema {
           const id = ctx.params.id.toLowerCase();
           const productId = productIdOfOrder(id);
           if (productId === null) throw notFound("ORDER_NOT_FOUND", `order ${id} does not exist`);
-          const held = () => ctx.call<HeldReservation | null, object>("inventory.reservation", { product_id: productId, order_id: id });
+          const held = await reservationUnlessWritten(orm.em.fork(), id, () =>
+            ctx.call<HeldReservation | null, object>("inventory.reservation", { product_id: productId, order_id: id }));
           const result = await orm.em.fork().transactional((em) => cancelOrder(em, id, productId, held));
           if (result.outcome === "not_found") throw notFound("ORDER_NOT_FOUND", `order ${id} does not exist`);
           if (result.outcome === "not_cancellable") {
@@ -100,7 +101,7 @@ export default function ordersService(config: Readonly<Config>): ServiceSchema {
           const productId = productIdOfOrder(id);
           if (productId === null) throw notFound("ORDER_NOT_FOUND", `order ${id} does not exist`);
           // a row first: pending becomes cancelled (a reservation without a row is not cancelled: written off below)
-          const result = await orm.em.fork().transactional((em) => cancelOrder(em, id, productId, async () => null));
+          const result = await orm.em.fork().transactional((em) => cancelOrder(em, id, productId, null));
           if (result.outcome === "cancelled") {
             await applyInventoryEffects(this.broker, [result.effect]);
             return { order_id: id, released: true, status: "cancelled" };

@@ -14,6 +14,7 @@ import { verifyWebhookSignature } from "../../src/domain/webhook-signature.ts";
 import { productIdOfOrder } from "../../src/domain/order-id.ts";
 import type { PaymentEventInput } from "../../src/domain/payment.ts";
 import { recordPayment } from "../../src/db/apply-payment.ts";
+import { reservationUnlessWritten } from "../../src/db/find-order.ts";
 
 export interface WebhookAnswer {
   status: number;
@@ -60,11 +61,11 @@ export default function paymentsService(config: Readonly<Config>): ServiceSchema
           event.order_id = event.order_id.toLowerCase();
 
           const productId = productIdOfOrder(event.order_id);
-          const isReserved = async () =>
-            productId !== null &&
-            (await ctx.call("inventory.reservation", { product_id: productId, order_id: event.order_id })) !== null;
+          // asked before the transaction: no network call while the product row is locked
+          const reserved = productId !== null && (await reservationUnlessWritten(orm.em.fork(), event.order_id, () =>
+            ctx.call<object | null, object>("inventory.reservation", { product_id: productId, order_id: event.order_id }))) !== null;
 
-          const recorded = await orm.em.fork().transactional((em) => recordPayment(em, event, isReserved));
+          const recorded = await orm.em.fork().transactional((em) => recordPayment(em, event, reserved));
           if (recorded.effect) await applyInventoryEffects(this.broker, [recorded.effect]);
           return { status: recorded.httpStatus, body: recorded.response };
         },

@@ -22,11 +22,14 @@ export interface RecordedPayment {
  * writes the order and picks up parked events, so either this transaction sees the
  * order row, or the consumer sees this parked event — never neither. Taking the
  * product's lock before the order's is the lock order every writer follows.
+ * `reserved`: the shard held a reservation for the order when asked before this
+ * transaction, the order having no row then (reservationUnlessWritten: no network call
+ * while the product row is locked); used only when there is still no row under the lock.
  */
 export async function recordPayment(
   em: EntityManager,
   event: PaymentEventInput,
-  isReserved: () => Promise<boolean>,
+  reserved: boolean,
 ): Promise<RecordedPayment> {
   const claimed = await em.execute<Array<{ event_id: string }>>(
     `insert into payment_events (event_id, order_id, status, amount_cents, outcome, http_status, response, received_at)
@@ -50,7 +53,7 @@ export async function recordPayment(
     `select status, amount_cents::float8 as amount_cents from orders where id = ? for update`,
     [event.order_id],
   );
-  const decision = decidePayment(event, order ?? null, order ? false : await isReserved());
+  const decision = decidePayment(event, order ?? null, order ? false : reserved);
   const effect = decision.next ? await transitionOrder(em, event.order_id, decision.next) : null;
   await em.execute(
     `update payment_events set outcome = ?, http_status = ?, response = ?::jsonb,

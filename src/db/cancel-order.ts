@@ -1,5 +1,5 @@
 import type { EntityManager } from "@mikro-orm/postgresql";
-import type { HeldReservation } from "../../services/inventory/inventory.ts";
+import type { ReservedOrder } from "../domain/reservation.ts";
 import { applyParkedPayments } from "./apply-payment.ts";
 import { findOrder, type OrderView } from "./find-order.ts";
 import { transitionOrder, type InventoryEffect } from "./order-transition.ts";
@@ -18,17 +18,20 @@ export type CancelResult =
  * `pending` order becomes `cancelled` and leaves `stock_committed`; a `cancelled` one
  * answers the same again. An order still only `reserved` (its `order.reserved`
  * message not yet written) gets its row now, as `cancelled`, from the shard's
- * reservation record: the consumer's insert of the late message is then a no-op
- * (unique order id), exactly like an orphan written off by the sweeper. The product
- * lock is the rendezvous with the consumer: while we hold it, no row for this order
- * can appear, so "no row" plus "a reservation in the shard" really means reserved.
+ * reservation record `held`: the consumer's insert of the late message is then a no-op
+ * (unique order id), exactly like an orphan written off by the sweeper. `held` was read
+ * from the shard before this transaction (reservationUnlessWritten: no network call
+ * while the product row is locked). The product lock is the rendezvous with the
+ * consumer: while we hold it, no row for this order can appear, so "no row" now plus a
+ * reservation read before really means reserved; a row written in between is found
+ * here and cancelled as `pending`.
  * Payment events parked for it are settled (a succeeded one now asks for a refund).
  */
 export async function cancelOrder(
   em: EntityManager,
   orderId: string,
   productId: number,
-  heldReservation: () => Promise<HeldReservation | null>,
+  held: (ReservedOrder & { idempotency_key: string | null }) | null,
 ): Promise<CancelResult> {
   const product = await em.execute(`select 1 from products where id = ? for no key update`, [productId]);
   if (product.length === 0) return { outcome: "not_found" };
@@ -36,7 +39,6 @@ export async function cancelOrder(
   const release: InventoryEffect = { kind: "release", product_id: productId, order_id: orderId };
 
   if (!row) {
-    const held = await heldReservation();
     if (!held) return { outcome: "not_found" };
     await em.execute(
       `insert into orders (id, product_id, user_id, qty, amount_cents, status, idempotency_key, created_at, updated_at, expires_at)

@@ -21,3 +21,16 @@ export async function findOrder(em: EntityManager, orderId: string): Promise<Ord
     expires_at: o.expiresAt.toISOString(),
   };
 }
+
+/**
+ * What a writer of an order that may have no row yet (a cancel, a payment) needs from
+ * the order's shard, read BEFORE its transaction so that no network call waits while a
+ * product row is locked: `read()` when the order has no row now, else null. Under the
+ * product lock afterwards, "no row" plus a reservation read here still means "only
+ * reserved": a row is never deleted, and a reservation leaves its shard only once its
+ * order's row is committed (or for an order that will never have one).
+ */
+export async function reservationUnlessWritten<T>(em: EntityManager, orderId: string, read: () => Promise<T | null>): Promise<T | null> {
+  const rows = await em.execute(`select 1 from orders where id = ?`, [orderId]);
+  return rows.length > 0 ? null : read();
+}

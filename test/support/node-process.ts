@@ -6,6 +6,8 @@
  */
 import { spawn, type ChildProcess } from "node:child_process";
 import { fileURLToPath } from "node:url";
+import { ADMIN_TOKEN, WEBHOOK_SECRET, type Stack } from "./stack.ts";
+import { NATS_URL, TEST_REDIS_NODES } from "./env.ts";
 
 const ROOT = fileURLToPath(new URL("../..", import.meta.url));
 
@@ -76,6 +78,46 @@ export function spawnNode(env: Record<string, string>): NodeProcess {
       await exited;
       clearTimeout(timer);
       signalGroup("SIGKILL"); // anything of the group that outlived the node
+    },
+  };
+}
+
+export interface StackNode {
+  pid: number;
+  signal(signal: NodeJS.Signals): void;
+  /** SIGCONT (it may be frozen), then kill(): SIGTERM, SIGKILL after 20 s; waits for the exit */
+  stop(): Promise<void>;
+}
+
+/**
+ * One more node of a test stack (test/support/stack.ts) running `services`, joined to
+ * it over NATS: something a test can freeze (SIGSTOP) and thaw (SIGCONT) like a node
+ * that stalls in production. The stack must run with TRANSPORTER=nats. Resolves once
+ * the stack sees the services.
+ */
+export async function startNodeProcess(stack: Stack, services: string[], env: Record<string, string> = {}): Promise<StackNode> {
+  const node = spawnNode({
+    NODE_ENV: "test", ADMIN_TOKEN, WEBHOOK_SECRET, TRANSPORTER: "nats", NATS_URL,
+    REDIS_NODES: TEST_REDIS_NODES.join(","), DATABASE_URL: stack.config.databaseUrl, STREAM_PREFIX: stack.config.streamPrefix,
+    SERVICES: services.join(","), SHUTDOWN_DRAIN_MS: "100", LOG_LEVEL: "warn",
+    ...env,
+  });
+  const died = node.exited.then((code) => {
+    throw new Error(`node process (${services.join(",")}) exited with ${code}: ${node.output().slice(-4000).trim()}`);
+  });
+  try {
+    await Promise.race([stack.broker.waitForServices(services, 60_000), died]);
+  } catch (err) {
+    await node.kill();
+    throw err;
+  }
+  died.catch(() => undefined); // an exit after this is stop()'s
+  return {
+    pid: node.child.pid!,
+    signal: (signal) => void node.child.kill(signal),
+    async stop() {
+      node.child.kill("SIGCONT");
+      await node.kill(20_000);
     },
   };
 }
