@@ -1,20 +1,28 @@
 #!/usr/bin/env bash
 # A local flash-sale cluster on this machine, every role on two nodes (DESIGN.md, "The
-# cluster"): its own NATS with JetStream (file store), a Redis Cluster of 3 masters +
-# 3 replicas (AOF), HAProxy on PORT in front of two gateway nodes (health checks on
+# cluster"): its own NATS with JetStream (file store), a Redis Cluster of 3 masters with
+# two replicas each (AOF), HAProxy on PORT in front of two gateway nodes (health checks on
 # /health/ready), two inventory nodes, two orders nodes and payments+sweeper on two
 # nodes. PostgreSQL: the machine's (or one started as `npm start` does), with a
 # database of the cluster's own; CLUSTER_OWN_PG=1 starts a PostgreSQL of its own.
 #
 #   scripts/cluster.sh up            start everything in the background, return once
 #                                    the cluster takes orders through HAProxy
-#   scripts/cluster.sh ps            one line per process: ROLE NODE_ID PID PORT
+#   scripts/cluster.sh ps            one line per process: ROLE NODE_ID PID PORT RESTARTS
 #   scripts/cluster.sh down          stop all of them, and only them
 #   scripts/cluster.sh start NAME    (re)start one process of `ps` by its NODE_ID
 #   scripts/cluster.sh stop NAME     SIGTERM one process and wait for it to exit
 #   scripts/cluster.sh purge         down, then delete the cluster's data (its directory,
 #                                    its PostgreSQL data, its database on a shared server)
 #   scripts/cluster.sh names         the cluster's names and ports (starts nothing)
+#   scripts/cluster.sh supervise on|off   restart processes that die (on after `up`)
+#
+# Supervision, as a Kubernetes restart policy: a supervisor process (in `ps`) starts
+# again any process of the cluster that dies, at once the first time, then after 1, 2,
+# 4 … 30 s while it keeps dying (the delay resets once it stayed up 60 s); `ps` shows
+# each process's restarts, $DIR/logs/supervisor.log says why. `stop NAME` stops one for
+# good (until `start NAME`). A dead Redis master is replaced by one of its two replicas
+# (the other follows the new master at once) and comes back as a replica.
 #
 # Environment (all optional):
 #   PORT               HAProxy's port                                    (3000)
@@ -26,8 +34,9 @@
 #   CLUSTER_OWN_PG=1   a PostgreSQL of its own on base+40 instead of the machine's
 #   CLUSTER_PG_URL     the PostgreSQL admin URL to use (else found as npm start does)
 #   REDIS_NODE_TIMEOUT_MS  Redis cluster-node-timeout: failover time       (1500)
+#   REDIS_REPLICAS     replicas per Redis master                          (2)
 #   anything else (RESERVATION_TTL_SECONDS, CONSUMER_ACK_WAIT_MS, …) reaches the nodes.
-# Ports from the base: NATS +0, gateways +20 +21, Redis +10..+15, PostgreSQL +40.
+# Ports from the base: NATS +0, gateways +20 +21, Redis +10..+18, PostgreSQL +40.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT="$PWD"
@@ -44,6 +53,8 @@ NATS_PORT=$BASE
 REDIS_BASE=$((BASE + 10))
 GW_PORTS=($((BASE + 20)) $((BASE + 21)))
 PG_PORT=$((BASE + 40))
+REDIS_REPLICAS="${REDIS_REPLICAS:-2}"
+[[ "$REDIS_REPLICAS" =~ ^[12]$ ]] || { echo "cluster: REDIS_REPLICAS must be 1 or 2" >&2; exit 2; }
 HOST=127.0.0.1
 PROCS="$DIR/procs" # lines: ROLE NODE_ID PORT (what `up` started; pids in $DIR/pids)
 
@@ -72,9 +83,14 @@ pid_of() { # NAME: the live pid of a process we started, or fail
   local f="$DIR/pids/$1.pid" pid
   [[ -f "$f" ]] || return 1
   pid="$(<"$f")"
-  [[ "$pid" =~ ^[0-9]+$ ]] && kill -0 "$pid" 2>/dev/null || return 1
+  [[ "$pid" =~ ^[0-9]+$ ]] && alive "$pid" || return 1
   echo "$pid"
 }
+
+# alive PID: running, not a zombie (what we start is reparented to init, which may
+# reap it late)
+alive() { [[ -e "/proc/$1" ]] && ! grep -q '^State:[[:space:]]*Z' "/proc/$1/status" 2>/dev/null; }
+gone() { ! alive "$1"; }
 
 # launch NAME COMMAND...: starts COMMAND detached, logs to $DIR/logs/NAME.log, records
 # the pid; the command line is kept in $DIR/cmd/NAME so `start NAME` can run it again.
@@ -139,10 +155,10 @@ CONF
 
 start_redis() {
   local out i
-  out="$(REDIS_REPLICAS=1 REDIS_NODE_TIMEOUT_MS="${REDIS_NODE_TIMEOUT_MS:-1500}" \
+  out="$(REDIS_REPLICAS="$REDIS_REPLICAS" REDIS_NODE_TIMEOUT_MS="${REDIS_NODE_TIMEOUT_MS:-1500}" \
     bash scripts/redis-cluster.sh start "$REDIS_BASE" "$DIR/redis")" || die "the Redis Cluster did not start"
   REDIS_NODES="$(sed -n 's/^REDIS_NODES=//p' <<<"$out")"
-  for i in 0 1 2 3 4 5; do echo "redis redis-$((REDIS_BASE + i)) $((REDIS_BASE + i))" >>"$PROCS"; done
+  for ((i = 0; i < 3 * (1 + REDIS_REPLICAS); i++)); do echo "redis redis-$((REDIS_BASE + i)) $((REDIS_BASE + i))" >>"$PROCS"; done
 }
 
 # pg_dir: where the cluster's own PostgreSQL keeps its data. PostgreSQL runs as the
@@ -246,6 +262,7 @@ cmd_up() {
   wait_for 120 ready "${GW_PORTS[0]}" || die "gateway-1 is not ready after 120 s (see $DIR/logs/)"
   wait_for 60 ready "${GW_PORTS[1]}" || die "gateway-2 is not ready after 60 s (see $DIR/logs/)"
   wait_for 30 ready "$PORT" || die "HAProxy on $PORT does not reach a ready gateway (see $DIR/logs/haproxy.log)"
+  start_supervisor
   # the demo product is seeded by the first inventory node that starts
   log "up: http://$HOST:$PORT (HAProxy) — scripts/cluster.sh ps lists the processes; logs in $DIR/logs"
 }
@@ -261,27 +278,34 @@ cmd_ps() {
   local role name port pid
   while read -r role name port; do
     [[ "$role" == redis ]] && role="$(redis_role "$port")"
-    if [[ "$role" == redis-* ]]; then
-      pid="$(pid_of_redis "$port")" || pid=-
-    elif [[ "$role" == postgres ]]; then
-      pid="$(head -n 1 "$(pg_dir)/data/postmaster.pid" 2>/dev/null)" && kill -0 "$pid" 2>/dev/null || pid=-
-    else
-      pid="$(pid_of "$name")" || pid=-
-    fi
-    echo "$role $name $pid $port"
+    pid="$(proc_pid "${role%%-*}" "$name" "$port")" || pid=-
+    echo "$role $name $pid $port $(cat "$DIR/restarts/$name" 2>/dev/null || echo 0)"
   done <"$PROCS"
 }
 
 pid_of_redis() { # PORT
   local f="$DIR/redis/$1/redis.pid" pid
-  [[ -f "$f" ]] && pid="$(<"$f")" && kill -0 "$pid" 2>/dev/null && echo "$pid"
+  [[ -f "$f" ]] && pid="$(<"$f")" && alive "$pid" && echo "$pid"
+}
+
+pid_of_postgres() {
+  local pid
+  pid="$(head -n 1 "$(pg_dir)/data/postmaster.pid" 2>/dev/null)" && alive "$pid" && echo "$pid"
+}
+
+proc_pid() { # ROLE NAME PORT (a line of $PROCS): the live pid, or fail
+  case "$1" in
+    redis) pid_of_redis "$3" ;;
+    postgres) pid_of_postgres ;;
+    *) pid_of "$2" ;;
+  esac
 }
 
 stop_one() { # NAME: SIGTERM (graceful shutdown), SIGKILL to its process group after 30 s
   local pid
   pid="$(pid_of "$1")" || return 0
   kill -TERM "$pid" 2>/dev/null || true
-  if ! wait_for 30 bash -c "! kill -0 $pid"; then
+  if ! wait_for 30 gone "$pid"; then
     log "$1 (pid $pid) ignored SIGTERM for 30 s: SIGKILL"
   fi
   # launch() made it the leader of a process group: nothing of it outlives this
@@ -295,16 +319,18 @@ cmd_down() {
     return 0
   }
   local role name port
+  stop_one supervisor
   # the front first, the data last
   stop_one haproxy
   while read -r role name port; do
-    case "$role" in nats | redis | postgres | haproxy) ;; *) stop_one "$name" & ;; esac
+    case "$role" in nats | redis | postgres | haproxy | supervisor) ;; *) stop_one "$name" & ;; esac
   done <"$PROCS"
   wait
-  REDIS_REPLICAS=1 bash scripts/redis-cluster.sh stop "$REDIS_BASE" "$DIR/redis" || true
+  REDIS_REPLICAS="$REDIS_REPLICAS" bash scripts/redis-cluster.sh stop "$REDIS_BASE" "$DIR/redis" || true
   stop_one nats
   if grep -q '^postgres ' "$PROCS"; then pg_ctl_own stop || true; fi
-  rm -f "$PROCS"
+  rm -f "$PROCS" "$DIR/supervise-off"
+  rm -rf "$DIR/stopped" "$DIR/restarts"
   log "down"
 }
 
@@ -325,8 +351,12 @@ pg_ctl_own() { # start|stop: the cluster's own PostgreSQL (CLUSTER_OWN_PG=1)
 # start|stop NAME for the data servers: Redis nodes rejoin the cluster (a failed-over
 # master comes back as a replica), PostgreSQL restarts on its data directory.
 start_named() {
+  local lock
+  mkdir -p "$DIR/locks"
+  exec {lock}>"$DIR/locks/$1"
+  flock -w 60 "$lock" || die "another start of $1 holds its lock"
   case "$1" in
-    redis-*) REDIS_REPLICAS=1 REDIS_NODE_TIMEOUT_MS="${REDIS_NODE_TIMEOUT_MS:-1500}" bash scripts/redis-cluster.sh start "$REDIS_BASE" "$DIR/redis" >/dev/null ;;
+    redis-*) REDIS_REPLICAS="$REDIS_REPLICAS" REDIS_NODE_TIMEOUT_MS="${REDIS_NODE_TIMEOUT_MS:-1500}" bash scripts/redis-cluster.sh start-node "$REDIS_BASE" "$DIR/redis" "${1#redis-}" ;;
     postgres) pg_ctl_own start ;;
     *) relaunch "$1" ;;
   esac
@@ -362,13 +392,75 @@ cmd_names() {
   echo "PORT=$PORT NATS_PORT=$NATS_PORT REDIS_PORTS=$REDIS_BASE-$((REDIS_BASE + 5)) GATEWAY_PORTS=${GW_PORTS[*]} OWN_PG_PORT=$PG_PORT"
 }
 
+# ---- supervision ---------------------------------------------------------------------
+
+supervise_loop() {
+  exec 8>"$DIR/.supervisor.lock"
+  flock -n 8 || die "a supervisor already runs for $DIR"
+  mkdir -p "$DIR/restarts" "$DIR/stopped"
+  local -A delay=() next=() since=()
+  local role name port now n d
+  slog() { echo "$(date -u +%FT%T.%3NZ) $*"; }
+  slog "supervising the processes of $PROCS"
+  trap 'slog "supervisor stopped"; exit 0' TERM INT
+  while [[ -f "$PROCS" ]]; do
+    if [[ ! -f "$DIR/supervise-off" ]]; then
+      while read -r role name port; do
+        [[ "$role" == supervisor || -f "$DIR/stopped/$name" ]] && continue
+        now="$(date +%s%3N)"
+        if proc_pid "$role" "$name" "$port" >/dev/null; then
+          # up for a minute since its last restart: the next death is restarted at once
+          if [[ -n "${since[$name]:-}" ]] && ((now - since[$name] >= 60000)); then
+            delay[$name]=0
+            unset "since[$name]"
+          fi
+          continue
+        fi
+        if [[ -z "${next[$name]:-}" ]]; then
+          next[$name]=$((now + ${delay[$name]:-0}))
+          slog "$name is not running: restart in ${delay[$name]:-0} ms"
+        fi
+        ((now >= next[$name])) || continue
+        n=$(($(cat "$DIR/restarts/$name" 2>/dev/null || echo 0) + 1))
+        echo "$n" >"$DIR/restarts/$name"
+        if (start_named "$name") </dev/null >>"$DIR/logs/supervisor.log" 2>&1; then
+          slog "$name restarted (restart $n)"
+        else
+          slog "$name: restart $n failed"
+        fi
+        d="${delay[$name]:-0}"
+        delay[$name]=$((d == 0 ? 1000 : (d * 2 > 30000 ? 30000 : d * 2)))
+        since[$name]="$now"
+        unset "next[$name]"
+      done <"$PROCS"
+    fi
+    sleep 0.5
+  done
+}
+
+start_supervisor() {
+  echo "supervisor supervisor -" >>"$PROCS"
+  launch supervisor bash "$ROOT/scripts/cluster.sh" supervise-loop
+}
+
+cmd_supervise() {
+  case "${1:-}" in
+    on) rm -f "$DIR/supervise-off" ;;
+    off) mkdir -p "$DIR" && touch "$DIR/supervise-off" ;;
+    *) usage ;;
+  esac
+  log "supervision ${1}"
+}
+
 case "$CMD" in
   names) cmd_names ;;
+  supervise) [[ $# -eq 2 ]] || usage; cmd_supervise "$2" ;;
+  supervise-loop) supervise_loop >>"$DIR/logs/supervisor.log" 2>&1 ;;
   up) cmd_up ;;
   purge) cmd_purge ;;
   ps) cmd_ps ;;
   down) cmd_down ;;
-  start) [[ $# -eq 2 ]] || usage; start_named "$2" ;;
-  stop) [[ $# -eq 2 ]] || usage; stop_named "$2" ;;
+  start) [[ $# -eq 2 ]] || usage; rm -f "$DIR/stopped/$2"; start_named "$2" ;;
+  stop) [[ $# -eq 2 ]] || usage; mkdir -p "$DIR/stopped" && touch "$DIR/stopped/$2"; stop_named "$2" ;;
   *) usage ;;
 esac

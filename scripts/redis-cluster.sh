@@ -1,11 +1,15 @@
 #!/usr/bin/env bash
 # A local Redis Cluster of three masters (ports BASE_PORT..BASE_PORT+2) from the
-# installed redis-server, for development and tests; with REDIS_REPLICAS=1 each master
-# gets a replica (ports BASE_PORT+3..BASE_PORT+5), promoted when its master dies.
+# installed redis-server, for development and tests; with REDIS_REPLICAS=N each master
+# gets N replicas (ports BASE_PORT+3 on), one promoted when its master dies. With two,
+# the promoted master still has a replica at once (the other one follows it).
 #
 #   scripts/redis-cluster.sh start|stop|status BASE_PORT [DATA_DIR]
+#   scripts/redis-cluster.sh start-node BASE_PORT DATA_DIR PORT
+#                                 starts one node of a formed cluster again (it rejoins
+#                                 from its nodes.conf, a failed-over master as a replica)
 #
-# REDIS_REPLICAS (0|1, default 0), REDIS_NODE_TIMEOUT_MS (cluster-node-timeout: how
+# REDIS_REPLICAS (0|1|2, default 0), REDIS_NODE_TIMEOUT_MS (cluster-node-timeout: how
 # long a silent master has before its replica takes over; default 2000).
 #
 # DATA_DIR defaults to <repo>/.data/redis-cluster-BASE_PORT; each node lives in
@@ -18,11 +22,12 @@ set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 
 usage() {
-  echo "usage: $0 start|stop|status BASE_PORT [DATA_DIR]" >&2
+  echo "usage: $0 start|stop|status BASE_PORT [DATA_DIR] | start-node BASE_PORT DATA_DIR PORT" >&2
   exit 2
 }
 
-(($# >= 2 && $# <= 3)) || usage
+(($# >= 2 && $# <= 4)) || usage
+[[ $# -le 3 || "$1" == start-node ]] || usage
 CMD="$1"
 BASE_PORT="$2"
 [[ "$BASE_PORT" =~ ^[0-9]+$ ]] && ((BASE_PORT >= 1 && BASE_PORT <= 65533)) || usage
@@ -32,7 +37,7 @@ DATA_DIR="${DATA_DIR%/}"
 [[ -n "$DATA_DIR" ]] || usage
 
 REPLICAS="${REDIS_REPLICAS:-0}"
-[[ "$REPLICAS" == 0 || "$REPLICAS" == 1 ]] || usage
+[[ "$REPLICAS" =~ ^[012]$ ]] || usage
 NODE_TIMEOUT_MS="${REDIS_NODE_TIMEOUT_MS:-2000}"
 [[ "$NODE_TIMEOUT_MS" =~ ^[0-9]+$ ]] || usage
 PORTS=()
@@ -89,7 +94,7 @@ node_ok() {
   grep -qx 'cluster_state:ok' <<<"$info" && grep -qx 'cluster_slots_ok:16384' <<<"$info"
 }
 
-# With replicas: every master (whichever node is one now) has a replica in sync.
+# With replicas: every master (whichever node is one now) has its replicas in sync.
 replicas_ok() {
   ((REPLICAS == 0)) && return 0
   local p info masters=0 covered=0
@@ -97,7 +102,7 @@ replicas_ok() {
     info="$(cli -p "$p" info replication | tr -d '\r')" || return 1
     grep -qx 'role:master' <<<"$info" || continue
     masters=$((masters + 1))
-    grep -q '^slave0:.*state=online' <<<"$info" && covered=$((covered + 1))
+    grep -q "^slave$((REPLICAS - 1)):.*state=online" <<<"$info" && covered=$((covered + 1))
   done
   ((masters == 3 && covered == 3))
 }
@@ -297,7 +302,19 @@ cmd_status() {
   fi
 }
 
+# One node again, as it was (never a wipe: the rest of the cluster is serving).
+cmd_start_node() {
+  local p="$1"
+  [[ " ${PORTS[*]} " == *" $p "* ]] || die "port $p is not a node of this cluster (${PORTS[*]})"
+  pings "$p" && return 0
+  port_open "$p" && die "port $p is taken by something that does not answer a Redis PING"
+  [[ -f "$(node_dir "$p")/nodes.conf" ]] || die "node $p has never joined this cluster: use start"
+  start_node "$p" || die "redis-server on port $p failed to start; see $(node_dir "$p")/redis.log"
+  wait_for 10 pings "$p" || die "node $HOST:$p does not answer PING; see $(node_dir "$p")/redis.log"
+}
+
 case "$CMD" in
+  start-node) [[ $# -eq 4 && "$4" =~ ^[0-9]+$ ]] || usage; cmd_start_node "$4" ;;
   start) cmd_start ;;
   stop) cmd_stop ;;
   status) cmd_status ;;

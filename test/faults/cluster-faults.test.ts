@@ -66,6 +66,13 @@ async function burstWithFault(
   return report;
 }
 
+/** The Redis nodes serving `slot` now: its master's port and its replicas' ports. */
+async function slotNodes(slot: number): Promise<{ master: number; replicas: number[] }> {
+  const slots = (await c.redis.cluster("SLOTS")) as unknown as Array<[number, number, ...Array<[string, number, string]>]>;
+  const [, , master, ...replicas] = slots.find(([from, to]) => slot >= from && slot <= to)!;
+  return { master: master[1], replicas: replicas.map((r) => r[1]) };
+}
+
 async function gatewayReady(name: string): Promise<void> {
   const p = await c.proc(name);
   await eventually(async () => (await fetch(`http://127.0.0.1:${p.port}/health/ready`).catch(() => null))?.status === 200, 60_000, `${name} ready`);
@@ -174,15 +181,12 @@ test("kill -9 of an orders node in the middle of a batch: its messages are redel
 test("kill -9 of the Redis master of the hot product's slot: the replica is promoted, no accepted order is lost", async () => {
   const product = await sale(300);
   const slot = Number(await c.redis.cluster("KEYSLOT", deploymentKeys(c.prefix).product(product).stock));
-  const slots = (await c.redis.cluster("SLOTS")) as unknown as Array<[number, number, [string, number, string], [string, number, string]]>;
-  const range = slots.find(([from, to]) => slot >= from && slot <= to)!;
-  const masterPort = range[2][1];
-  const replicaPort = range[3][1];
+  const { master: masterPort, replicas } = await slotNodes(slot);
   const report = await burstWithFault(product, "redis-kill", async () => {
     const pid = await c.signal(`redis-${masterPort}`, "SIGKILL");
     await exited(pid);
-    // the replica takes over (asked of Redis itself), then the old master comes back as its replica
-    await eventually(async () => (await c.ps()).find((p) => p.name === `redis-${replicaPort}`)?.role === "redis-master", 30_000, "replica promoted");
+    // a replica takes over (asked of Redis itself), then the old master comes back as a replica
+    await eventually(async () => (await c.ps()).some((p) => replicas.includes(p.port!) && p.role === "redis-master"), 30_000, "replica promoted");
     await c.start(`redis-${masterPort}`);
     await eventually(async () => (await c.ps()).find((p) => p.name === `redis-${masterPort}`)?.role === "redis-replica", 30_000, "old master back as replica");
   });
@@ -282,6 +286,46 @@ test("a rolling restart of every node under load, behind HAProxy, fails no reque
   rolling = false;
   await load;
   await verify("rolling restart", product, reports);
+});
+
+test("nobody restarts anything: a Redis master, an inventory node, a gateway and an orders node die one after the other, and the sale goes on to the last unit", async () => {
+  const stock = 800;
+  const product = await sale(stock, { max_per_order: 1 });
+  const slot = Number(await c.redis.cluster("KEYSLOT", deploymentKeys(c.prefix).product(product).stock));
+  const { master, replicas } = await slotNodes(slot);
+  const owner = (await c.broker.call<{ node_id: string }, object>("inventory.shard", { product_id: product })).node_id;
+  const victims = [`redis-${master}`, owner, "gateway-1", "orders-1"];
+  const before = new Map((await c.ps()).map((p) => [p.name, p.restarts]));
+  const backUp = async (name: string) => {
+    // the cluster's supervisor started it again: a new pid, one more restart
+    await eventually(async () => {
+      const p = (await c.ps()).find((x) => x.name === name)!;
+      return p.pid !== null && p.restarts > before.get(name)! ? p : null;
+    }, 60_000, `${name} started again by the supervisor`);
+  };
+  await c.supervise(true);
+  try {
+    const report = await burstWithFault(product, "self-heal", async () => {
+      for (const name of victims) {
+        await exited(await c.signal(name, "SIGKILL"));
+        if (name === victims[0]) {
+          // a replica takes the slot, and the promoted master has a replica at once: it sells again
+          await eventually(async () => {
+            const now = await slotNodes(slot);
+            return replicas.includes(now.master) && now.replicas.length >= 1;
+          }, 30_000, "a replica promoted, with a replica of its own");
+        }
+        await backUp(name);
+      }
+    }, { buyers: 5000, startAfter: 150 });
+    // to the last unit: every unit went to a buyer who was told 202
+    expect(report.purchases.filter((p) => p.status === 202)).toHaveLength(stock);
+    await verify("self-healing", product, [report]);
+    // the old master is back, as a replica of the slot's new master
+    expect((await slotNodes(slot)).replicas).toContain(master);
+  } finally {
+    await c.supervise(false);
+  }
 });
 
 test("clock edges: nothing is sold before sale_starts_at nor at or after sale_ends_at", async () => {

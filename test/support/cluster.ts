@@ -28,6 +28,8 @@ export interface Proc {
   name: string;
   pid: number | null;
   port: number | null;
+  /** how often the cluster's supervisor started it again */
+  restarts: number;
 }
 
 export interface TestCluster {
@@ -46,6 +48,8 @@ export interface TestCluster {
   start(name: string): Promise<void>;
   /** cluster.sh stop NAME: SIGTERM, waits for the exit */
   stop(name: string): Promise<void>;
+  /** cluster.sh supervise on|off: processes that die are started again by the cluster itself */
+  supervise(on: boolean): Promise<void>;
   signal(name: string, signal: NodeJS.Signals): Promise<number>;
   admin(method: string, path: string, body?: unknown): Promise<{ status: number; body: any }>;
   /** stops every process of the cluster (SIGKILL for any that outlives `cluster.sh purge`) and deletes its data */
@@ -104,6 +108,8 @@ export async function startCluster(settings: Record<string, string> = {}): Promi
     throw err;
   }
   try {
+    // the tests restart what they break themselves, unless one turns supervision on
+    await run(["supervise", "off"]);
     return await connect(env, prefix, base, port, run, remember, stopAll);
   } catch (err) {
     await stopAll();
@@ -117,7 +123,7 @@ function ofThisCluster(pid: number, dir: string, prefix: string, base: number): 
     if (/^State:\s*Z/m.test(readFileSync(`/proc/${pid}/status`, "utf8"))) return false;
     const cmdline = readFileSync(`/proc/${pid}/cmdline`, "utf8").replaceAll("\0", " ");
     const environ = readFileSync(`/proc/${pid}/environ`, "utf8");
-    const ports = [0, 1, 2, 3, 4, 5].map((i) => base + 10 + i); // Redis
+    const ports = Array.from({ length: 9 }, (_, i) => base + 10 + i); // Redis: 3 masters, 2 replicas each
     return cmdline.includes(dir) || readlinkSync(`/proc/${pid}/cwd`).startsWith(dir) ||
       environ.includes(`STREAM_PREFIX=${prefix}\0`) || cmdline.includes(` -p ${base + 40} `) || // the nodes; PostgreSQL
       ports.some((p) => new RegExp(`redis-server 127\\.0\\.0\\.1:${p}\\b`).test(cmdline));
@@ -134,8 +140,8 @@ async function connect(
   await remember();
   const ps = async (): Promise<Proc[]> =>
     (await run(["ps"])).trim().split("\n").filter(Boolean).map((line) => {
-      const [role, name, pid, p] = line.split(/\s+/);
-      return { role, name, pid: pid === "-" ? null : Number(pid), port: p === "-" ? null : Number(p) };
+      const [role, name, pid, p, restarts] = line.split(/\s+/);
+      return { role, name, pid: pid === "-" ? null : Number(pid), port: p === "-" ? null : Number(p), restarts: Number(restarts) };
     });
 
   const redis = new Cluster([0, 1, 2].map((i) => ({ host: "127.0.0.1", port: base + 10 + i })), {
@@ -176,6 +182,9 @@ async function connect(
     },
     async stop(name) {
       await run(["stop", name]);
+    },
+    async supervise(on) {
+      await run(["supervise", on ? "on" : "off"]);
     },
     async signal(name, signal) {
       const p = await cluster.proc(name);
