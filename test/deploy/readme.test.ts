@@ -171,6 +171,13 @@ test("the quick start starts the stack with `npm start` and tests it with `npm t
   for (const c of npm) expect(scripts).toHaveProperty(c.line.split(" ")[1]);
 });
 
+test("`npm start` honours PORT, REDIS_CLUSTER_PORT and DATABASE_URL: its gateway, Redis Cluster and seeded product are the test's own", async () => {
+  expect(stack.output()).toContain(`flash-sale listening on http://127.0.0.1:${PORT} `);
+  expect(stack.output()).toContain(`redis-cluster[${REDIS_PORT}]: running (127.0.0.1:${REDIS_PORT},`);
+  const { rows } = await withClient(DATABASE_URL, (db) => db.query<{ id: number; name: string }>("select id, name from products"));
+  expect(rows).toEqual([{ id: 1, name: "Console" }]);
+});
+
 test("every curl of the quick start answers as README says", async () => {
   const curls = quickStart().filter((c) => c.line.startsWith("curl "));
   expect(curls.length).toBeGreaterThanOrEqual(5);
