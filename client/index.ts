@@ -6,7 +6,7 @@
  * (a thin layer over `fetch`, no other dependency). Tokens are attached by path: the admin
  * token to /api/admin/* only, the buyer's token to the order endpoints only.
  *
- *   import { createFlashSaleClient, placeOrder } from "flash-sale/client";
+ *   import { createFlashSaleClient, placeOrder } from "./client/index.ts";   // from the repository's root
  *   const api = createFlashSaleClient({ baseUrl: "https://shop.example", buyerToken: () => session.jwt });
  *   const { data: product } = await api.GET("/api/products/{id}", { params: { path: { id: 1 } } });
  *   const order = await placeOrder(api, { product_id: 1, qty: 1 });   // retried safely with one Idempotency-Key

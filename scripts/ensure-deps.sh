@@ -53,5 +53,13 @@ fi
 cd "$ROOT"
 if [[ ! -f node_modules/.package-lock.json || package-lock.json -nt node_modules/.package-lock.json ]]; then
   echo "npm ci (node_modules missing or older than package-lock.json)"
-  npm ci --no-audit --no-fund
+  # On a Node older than 22 (Debian's 20) npm warns, in five lines per package, that the
+  # packages want Node 22 (EBADENGINE). Harmless: every npm script runs the Node 22 of the
+  # node@22 devDependency. Those warnings become one line; npm's other messages are kept.
+  { npm ci --no-audit --no-fund 2>&1 1>&3 | awk -v node="$(node --version 2>/dev/null)" '
+      /^npm warn EBADENGINE/ {
+        if (!said++) print "npm ci: some packages want Node 22, this is Node " node " (their EBADENGINE warnings are hidden): harmless, the npm scripts run the Node 22 of the node@22 devDependency"
+        next
+      }
+      { print; fflush() }' >&2; } 3>&1
 fi

@@ -2,12 +2,14 @@
  * Plays the payment provider against a running stack: signs webhooks with
  * WEBHOOK_SECRET and sends them, also duplicated, reordered and late.
  *
- *   node scripts/pay.ts <order_id>                pay an order (succeeded)
- *   node scripts/pay.ts <order_id> --fail         a failed payment (cancels the order)
- *   node scripts/pay.ts <order_id> --duplicates 3 the same event 3 more times
- *   node scripts/pay.ts <order_id> --reorder      a failed event, then the succeeded one
- *   node scripts/pay.ts <order_id> --late 400     signed 400 s ago (refused: tolerance 300 s)
- *   node scripts/pay.ts --buy <product_id>        buy one unit and pay at once (an early webhook)
+ *   npm run pay -- <order_id>                pay an order (succeeded)
+ *   npm run pay -- <order_id> --fail         a failed payment (cancels the order)
+ *   npm run pay -- <order_id> --duplicates 3 the same event 3 more times
+ *   npm run pay -- <order_id> --reorder      a failed event, then the succeeded one
+ *   npm run pay -- <order_id> --late 400     signed 400 s ago (refused: tolerance 300 s)
+ *   npm run pay -- --buy <product_id>        buy one unit and pay at once (an early webhook)
+ *
+ * (`npm run`: Node 22 from the node@22 devDependency; the machine's Node 20 cannot run it)
  *
  * BASE_URL (http://127.0.0.1:$PORT) and WEBHOOK_SECRET come from the environment.
  */
@@ -49,7 +51,7 @@ if (values.buy) {
   amount = body.amount_cents;
 } else {
   if (!orderId) {
-    console.error("usage: node scripts/pay.ts <order_id> [--fail] [--duplicates N] [--reorder] [--late S] | --buy <product_id>");
+    console.error("usage: npm run pay -- <order_id> [--fail] [--duplicates N] [--reorder] [--late S] | --buy <product_id>");
     process.exit(2);
   }
   const res = await fetch(`${base}/api/orders/${orderId}`);

@@ -5,7 +5,7 @@
  * Stops gracefully on SIGINT/SIGTERM (src/lib/lifecycle.ts): unready at once, drains,
  * finishes running requests and the order consumer's batch, acks, exits.
  */
-import { loadConfig, ConfigError } from "../src/lib/config.ts";
+import { loadConfig, ConfigError, DEV_ADMIN_TOKEN } from "../src/lib/config.ts";
 import { migrateUp } from "../src/lib/db.ts";
 import { connectJetStream, ensureStreams, streamNames, streamSetupOptions } from "../src/lib/streams.ts";
 import { createBroker } from "../services/index.ts";
@@ -49,8 +49,14 @@ if (config.services.includes("gateway")) {
   const base = `http://127.0.0.1:${config.port}`;
   console.log(`\nflash-sale listening on ${base} (node ${broker.nodeID}, services: ${config.services.join(", ")})`);
   console.log(`storefront: ${base}/${productId === 1 ? "" : `?product=${productId}`}`);
-  console.log(`try:\n  curl -s ${base}/api/products/${productId}\n  curl -sN ${base}/api/products/${productId}/events\n  curl -s -X POST ${base}/api/orders -H 'Content-Type: application/json' -H "Idempotency-Key: $(uuidgen 2>/dev/null || echo demo-1)" -d '{"product_id":${productId},"qty":1,"user_id":"u-1"}'\n`);
-  console.log(`watch it: ${base}/dashboard (sign in with ADMIN_TOKEN)\n`);
+  // with BUYER_AUTH=jwt the buyer is the token's sub: the curl sends a token, no user_id
+  const jwt = config.buyerAuth.mode === "jwt";
+  const buyer = jwt ? `-H "Authorization: Bearer $BUYER_JWT" ` : "";
+  const order = jwt ? `{"product_id":${productId},"qty":1}` : `{"product_id":${productId},"qty":1,"user_id":"u-1"}`;
+  console.log(`try:\n  curl -s ${base}/api/products/${productId}\n  curl -sN ${base}/api/products/${productId}/events\n  curl -s -X POST ${base}/api/orders ${buyer}-H 'Content-Type: application/json' -H "Idempotency-Key: $(uuidgen 2>/dev/null || echo demo-1)" -d '${order}'`);
+  if (jwt) console.log("  (BUYER_JWT: a token of your identity provider, signed with BUYER_JWT_SECRET or a key of BUYER_JWKS)");
+  const signIn = config.adminToken === DEV_ADMIN_TOKEN ? `ADMIN_TOKEN, unset here: the development token ${DEV_ADMIN_TOKEN}` : "ADMIN_TOKEN";
+  console.log(`\nwatch it: ${base}/dashboard (sign in with ${signIn})\n`);
 }
 
 // Graceful shutdown (src/lib/lifecycle.ts): unready at once, drain, finish, exit.

@@ -145,6 +145,9 @@ function jwksSource(raw: string, relaxed: boolean): BuyerJwks {
   return { keys: { keys }, file: raw };
 }
 
+/** ADMIN_TOKEN when it is unset in development and test (`npm start` says so). */
+export const DEV_ADMIN_TOKEN = "dev-admin-token";
+
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Readonly<Config> {
   const nodeEnv = str(env, "NODE_ENV", "development");
   const relaxed = nodeEnv === "development" || nodeEnv === "test";
@@ -191,7 +194,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Readonly<Confi
     nodeId: env.NODE_ID || undefined,
     port: int(env, "PORT", 3000, 0, 65535),
     host: str(env, "HOST", "0.0.0.0"),
-    adminToken: adminToken || "dev-admin-token",
+    adminToken: adminToken || DEV_ADMIN_TOKEN,
     webhookSecret: webhookSecret || "dev-webhook-secret",
     webhookToleranceSeconds: int(env, "WEBHOOK_TOLERANCE_SECONDS", 300, 1, 3600),
     databaseUrl: str(env, "DATABASE_URL", "postgres://postgres@127.0.0.1:5432/flash_sale"),

@@ -26,9 +26,12 @@ export interface ReplCommand {
 type Product = { id: number; name: string; stock_total: number; stock_available: number; per_user_limit: number | null } & Record<string, Cell>;
 type Shard = { loaded: boolean; epoch: string | null; stock_total: number; available: number; reserved: number; sold: number; reservations: number };
 
+/** An argument the operator typed wrong: the console answers with the command's usage. */
+export class UsageError extends Error {}
+
 const id = (v: unknown, what: string): number => {
   const n = Number(v);
-  if (!Number.isInteger(n) || n < 1) throw new Error(`${what} must be a positive integer, got "${v}"`);
+  if (!Number.isInteger(n) || n < 1) throw new UsageError(`${what} must be a positive integer, got "${v}"`);
   return n;
 };
 
@@ -95,7 +98,7 @@ export function replCommands(print: Print = console.log): ReplCommand[] {
     }),
     command("drain <nodeId>", "Take a node out for maintenance: it turns unready, finishes its work, stops; waits until it has left the cluster", async (broker, args) => {
       const nodeID = String(args.nodeId);
-      if (!broker.registry.nodes.get(nodeID)?.available) throw new Error(`no node "${nodeID}" in the cluster`);
+      if (!broker.registry.nodes.get(nodeID)?.available) throw new UsageError(`no node "${nodeID}" in the cluster`);
       await broker.call("lifecycle.drain", {}, { nodeID });
       const started = Date.now();
       // the node says goodbye when its broker stops (or is taken off after its heartbeats stop)
@@ -109,4 +112,37 @@ export function replCommands(print: Print = console.log): ReplCommand[] {
       answer(args, { node_id: nodeID, drained: true, seconds: Math.round((Date.now() - started) / 100) / 10 }, fields);
     }),
   ];
+}
+
+/**
+ * An error an action answered with (ours or Moleculer's, e.g. SERVICE_NOT_AVAILABLE); one
+ * thrown on another node comes back as a plain Error carrying its `type` (Moleculer
+ * rebuilds only its own classes).
+ */
+const isClusterError = (err: unknown): err is Error & { type: string; data?: unknown } =>
+  err instanceof Error && typeof (err as { type?: unknown }).type === "string";
+
+/**
+ * The commands as the console runs them: a mistake in the arguments (ours, or the
+ * action's parameter validation) is answered with the command's usage, a refusal from
+ * the cluster (not found, not available, …) with its type and message; only a bug
+ * still reaches moleculer-repl, which logs its stack.
+ */
+export function forTheConsole(commands: ReplCommand[], print: Print = console.log): ReplCommand[] {
+  return commands.map((c) => ({
+    ...c,
+    action: async (broker, args) => {
+      try {
+        await c.action(broker, args);
+      } catch (err) {
+        const usage = `usage: ${c.command} ${c.options.map((o) => `[${o.option}]`).join(" ")}`.trimEnd();
+        if (err instanceof UsageError) print(`${err.message}\n${usage}`);
+        else if (isClusterError(err) && err.type === "VALIDATION_ERROR") {
+          const problems = Array.isArray(err.data) ? err.data.map((d: { message?: string }) => d.message) : [];
+          print(`${problems.length > 0 ? problems.join("; ") : err.message}\n${usage}`);
+        } else if (isClusterError(err)) print(`${err.type}: ${err.message}`);
+        else throw err;
+      }
+    },
+  }));
 }
