@@ -16,7 +16,7 @@ import { NATS_URL, PG_ADMIN_URL, TEST_DATABASE, TEST_PORT_BASE, TEST_REDIS_NODES
 
 jest.setTimeout(90_000);
 
-const PORT = TEST_PORT_BASE + 91;
+const PORT = TEST_PORT_BASE + 86;
 const DRAIN_MS = 2500;
 const prefix = `GS${randomBytes(4).toString("hex")}`;
 const database = `${TEST_DATABASE}_${prefix.toLowerCase()}`;

@@ -5,8 +5,8 @@
  * FLASH_TEST_DB (default flash_sale_test) names its databases, so two checkouts can
  * run their suites side by side on one machine. The suite's ports, from the base:
  *   +1..+3    the shared Redis Cluster          +11..+13  the shard-loss cluster
- *   +80..+85  the script test's Redis Cluster   +91  the graceful-shutdown test's node
- *   +20..+79  the cluster tests (test/faults)   +90  the image test (test/deploy)
+ *   +20..+79  the cluster tests (test/faults)   +80..+85  the script test's Redis Cluster
+ *   +86       the graceful-shutdown test's node +90  the image test (test/deploy)
  *   +91..+97  the README check (test/deploy/readme.test.ts): two gateways, a Redis Cluster
  * FLASH_TEST_SEED replays the generated requests of a failed property-based run.
  */
