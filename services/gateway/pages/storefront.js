@@ -182,7 +182,7 @@ async function cancel() {
 
 /** What happened and what the buyer can do, for an answer that is not a success; `otherwise` for the rest. */
 function inWords(r, otherwise) {
-  if (r.status === 0) return "The shop could not be reached: check your connection and try again.";
+  if (r.status === 0) return "The connection to the shop failed before it answered: check your connection and try again.";
   const words = {
     UNAUTHORIZED: "You are not signed in (or your sign-in has expired): this shop sells only to signed-in buyers. Sign in on the shop's site, then try again.",
     FORBIDDEN: "This is not allowed for the buyer you are signed in as: sign in again with your own account, then try again.",
@@ -207,7 +207,8 @@ function refuse(r) {
     },
     PRODUCT_NOT_FOUND: () => "This product does not exist.",
   }[e.code];
-  const other = () => `Nothing was reserved. ${inWords(r, "Something went wrong: try again in a moment.")}`;
+  // without an answer nobody can say whether the order went through
+  const other = () => `${r.status === 0 ? "" : "Nothing was reserved. "}${inWords(r, "Something went wrong: try again in a moment.")}`;
   refusal = { code: e.code ?? (r.status === 0 ? "NETWORK" : "ERROR"), text: words ?? other };
   $("refusal").dataset.code = refusal.code;
   $("refusal").hidden = false;
