@@ -4,9 +4,12 @@
  * opens in a few seconds, lets thousands of buyers press "buy" at the opening (a few
  * eager ones a second early), and plays the payment provider and the winners right
  * after each 202: most pay (signed webhooks), some payments fail, some cancel, the rest let
- * their reservation expire (the server's RESERVATION_TTL_SECONDS). It waits for every
- * order to settle and prints a summary: sold, paid, cancelled, expired, refused by
- * code, p50/p99 of POST /api/orders, the audit's verdict.
+ * their reservation expire (the server's RESERVATION_TTL_SECONDS). It waits until every
+ * order that ends now has its final status (paid, payment failed, cancelled), and the
+ * walk-aways' too when their reservations expire within --max-wait; later ones are
+ * reported as awaiting payment, with the time their units go back on sale. Then a summary:
+ * units sold, resold (given back during the drop and sold again) and left, paid,
+ * cancelled, expired, refused by code, p50/p99 of POST /api/orders, the audit's verdict.
  *
  *   npm run demo                          3,000 buyers, 500 units, opens in 5 s
  *   npm run demo -- --buyers 200 --stock 50 --opens-in 2 --json
@@ -15,10 +18,12 @@
  * Options: --url (http://127.0.0.1:$PORT), --buyers, --stock, --opens-in <s>,
  * --concurrency, --pay/--fail/--cancel <fraction of winners> (the rest expire),
  * --early <fraction of buyers pressing a second before the opening>, --seed,
- * --max-wait <s> (how long to wait for expiry), --json (the summary as JSON on stdout).
+ * --max-wait <s> (wait for reservations that expire within this, 30 by default),
+ * --json (the summary as JSON on stdout).
  * ADMIN_TOKEN and WEBHOOK_SECRET come from the environment, as for the server.
- * Expiry is the server's RESERVATION_TTL_SECONDS (600 by default): start the stack
- * with RESERVATION_TTL_SECONDS=20 to see the unpaid ones expire during the demo.
+ * Expiry is the server's RESERVATION_TTL_SECONDS (600 by default, beyond --max-wait: the
+ * demo does not wait for it): start the stack with RESERVATION_TTL_SECONDS=20 to see the
+ * unpaid ones expire during the demo.
  */
 import { randomUUID } from "node:crypto";
 import { parseArgs } from "node:util";
@@ -28,7 +33,11 @@ import { mapLimit } from "../src/lib/concurrency.ts";
 import { paymentEvent, sendPaymentEvent } from "../src/lib/payment-provider.ts";
 
 const FINAL = new Set(["paid", "cancelled", "expired", "rejected"]);
+/** statuses that gave the order's units back */
+const GIVEN_BACK = new Set(["cancelled", "expired", "rejected"]);
 const POLL_MS = 500;
+/** after the last awaited expiry (the sweeper's interval) or a payment, how long a final status may take */
+const SETTLE_GRACE_MS = 30_000;
 
 const config = loadConfig({ ...process.env, SERVICES: "none" });
 const { values: opt } = parseArgs({
@@ -43,7 +52,7 @@ const { values: opt } = parseArgs({
     cancel: { type: "string", default: "0.1" },
     early: { type: "string", default: "0.02" },
     seed: { type: "string", default: "42" },
-    "max-wait": { type: "string", default: "120" },
+    "max-wait": { type: "string", default: "30" },
     json: { type: "boolean", default: false },
   },
 });
@@ -168,6 +177,7 @@ async function afterWinning(o: Won): Promise<void> {
   } else if (o.fate === "cancel") {
     if (!cancelAvailable) {
       cancelUnavailable++;
+      o.fate = "expire";
       return;
     }
     const r = await call("POST", `/api/orders/${o.order_id}/cancel`);
@@ -175,6 +185,7 @@ async function afterWinning(o: Won): Promise<void> {
       // this server has no cancel route yet: the order is left to expire
       cancelAvailable = false;
       cancelUnavailable++;
+      o.fate = "expire";
     } else if (r.status !== 200) {
       say(`cancel ${o.order_id}: ${r.status} ${JSON.stringify(r.body)}`);
     }
@@ -224,28 +235,54 @@ const dropSeconds = (Date.now() - dropStarted) / 1000;
 const fastest = won.reduce<Won | null>((b, o) => (!b || o.receivedAt - o.sentAt < b.receivedAt - b.sentAt ? o : b), null);
 const ttlBounds = fastest ? [(Date.parse(fastest.expires_at) - fastest.receivedAt) / 1000, (Date.parse(fastest.expires_at) - fastest.sentAt) / 1000] : null;
 const ttlSeconds = ttlBounds ? Math.round((ttlBounds[0] + ttlBounds[1]) / 2) : null;
-say(`sold ${won.length} of ${stock} units in ${dropSeconds.toFixed(1)} s; unpaid reservations expire after the server's RESERVATION_TTL_SECONDS ≈ ${ttlSeconds ?? "?"} s`);
+say(`${won.length} reservations won in ${dropSeconds.toFixed(1)} s for ${stock} units` +
+  `${won.length > stock ? ` (${won.length - stock} of them units given back during the drop and sold again)` : ""}; ` +
+  `unpaid reservations expire after the server's RESERVATION_TTL_SECONDS ≈ ${ttlSeconds ?? "?"} s`);
 
 if (!cancelAvailable) say(`cancel not available on this server (POST /api/orders/{id}/cancel → 404): ${cancelUnavailable} buyer(s) who meant to cancel let their order expire`);
 
-// 4. wait for every order to reach a final status (expiry is the sweeper's, after the TTL)
-const lastExpiry = Math.max(0, ...won.map((o) => Date.parse(o.expires_at)));
-const waitUntil = Math.min(Date.now() + maxWaitMs, Math.max(Date.now() + 30_000, lastExpiry + 30_000));
-if (lastExpiry > waitUntil) say(`the last reservation expires at ${new Date(lastExpiry).toISOString()}, after --max-wait: orders still unpaid then are reported as such`);
-const waiting = bar("settling", won.length);
+// 4. settle: wait until every order that ends now (paid, payment failed, cancelled) has
+// its final status, and the walk-aways' too if their reservations expire within
+// --max-wait (expiry is the sweeper's, after the TTL). The wait ends when that is so;
+// the later walk-aways are reported as awaiting payment, not waited for.
+const expiryWaitEnds = Date.now() + maxWaitMs;
+const awaited = won.filter((o) => o.fate !== "expire" || Date.parse(o.expires_at) <= expiryWaitEnds);
+const notAwaited = won.filter((o) => !awaited.includes(o));
+const lastExpiry = Math.max(0, ...awaited.filter((o) => o.fate === "expire").map((o) => Date.parse(o.expires_at)));
+const giveUpAt = Math.max(Date.now(), lastExpiry) + SETTLE_GRACE_MS;
+const backOnSaleAt = notAwaited.length > 0 ? new Date(Math.max(...notAwaited.map((o) => Date.parse(o.expires_at)))) : null;
+if (backOnSaleAt) {
+  say(`${notAwaited.length} winner(s) walked away: their reservations expire after --max-wait (at the latest ${backOnSaleAt.toISOString()}), so they are reported as awaiting payment`);
+}
+const waiting = bar("settling", awaited.length);
+const openOf = (list: Won[]) => list.filter((o) => !FINAL.has(o.status));
 for (;;) {
-  const open = won.filter((o) => !FINAL.has(o.status));
-  await mapLimit(open, 32, async (o) => {
+  await mapLimit(openOf(won), 32, async (o) => {
     const r = await call("GET", `/api/orders/${o.order_id}`);
     if (r.status === 200) o.status = r.body.status;
   });
-  const done = won.length - won.filter((o) => !FINAL.has(o.status)).length;
-  const left = Math.max(0, Math.ceil((lastExpiry - Date.now()) / 1000));
-  waiting.update(done, { detail: left > 0 ? `expiry in ${left} s` : "" });
-  if (done === won.length || Date.now() > waitUntil) break;
+  const open = openOf(awaited).length;
+  const expiresIn = Math.max(0, Math.ceil((lastExpiry - Date.now()) / 1000));
+  waiting.update(awaited.length - open, { detail: expiresIn > 0 ? `expiry in ${expiresIn} s` : "" });
+  if (open === 0 || Date.now() > giveUpAt) break;
   await new Promise((r) => setTimeout(r, POLL_MS));
 }
 waiting.stop();
+const settled = openOf(awaited).length === 0;
+
+// the units: sold (paid, or held awaiting payment) + left = the stock; a unit given back
+// (cancelled, payment failed, expired) and bought again counts once in sold, and apart as resold
+const unitsSold = won.filter((o) => !GIVEN_BACK.has(o.status)).length;
+const unitsResold = Math.max(0, won.length - stock);
+// what the shop says is left, once its inventory has taken back every unit given back
+let unitsLeft: number | null = null;
+const leftBy = Date.now() + 5000;
+for (;;) {
+  const r = await call("GET", `/api/products/${productId}`);
+  unitsLeft = r.status === 200 ? (r.body.stock_available as number) : null;
+  if (unitsLeft === stock - unitsSold || Date.now() > leftBy) break;
+  await new Promise((r) => setTimeout(r, POLL_MS));
+}
 
 // 5. the audit and the summary
 const audit = await call("GET", "/api/admin/audit", undefined, admin);
@@ -259,14 +296,20 @@ const summary = {
   stock,
   reservation_ttl_seconds: ttlSeconds,
   reservation_ttl_bounds: ttlBounds,
-  sold: won.length,
+  reservations: won.length,
+  units: { total: stock, sold: unitsSold, resold: unitsResold, left: unitsLeft },
   paid: count((o) => o.status === "paid"),
   cancelled: count((o) => o.status === "cancelled"),
   cancelled_by_buyer: count((o) => o.status === "cancelled" && o.fate === "cancel"),
   payment_failed: count((o) => o.status === "cancelled" && o.fate === "fail"),
   expired: count((o) => o.status === "expired"),
   rejected: count((o) => o.status === "rejected"),
-  unsettled: count((o) => !FINAL.has(o.status)),
+  /** walk-aways whose reservations expire after --max-wait: not waited for */
+  awaiting_payment: count((o) => !FINAL.has(o.status) && notAwaited.includes(o)),
+  back_on_sale_at: backOnSaleAt?.toISOString() ?? null,
+  /** every awaited order reached its final status (false: the wait gave up) */
+  settled,
+  unsettled: count((o) => !FINAL.has(o.status) && awaited.includes(o)),
   cancel_available: cancelAvailable,
   refused,
   answers,
@@ -276,20 +319,25 @@ const summary = {
   dashboard: `${base}/dashboard`,
 };
 
-if (opt.json) {
-  process.stdout.write(JSON.stringify(summary) + "\n");
-} else {
+// the summary in words (on stderr with --json, which prints it as JSON on stdout)
+{
   const ms = (v: number | null) => (v === null ? "–" : `${v.toFixed(1)} ms`);
+  const time = (iso: string) => new Date(iso).toLocaleTimeString();
   const rows: Array<[string, string | number]> = [
     ["buyers", buyers],
-    ["units", stock],
-    ["sold (202)", summary.sold],
+    ["units in stock", stock],
+    ["units sold", `${unitsSold} (${summary.paid} paid${summary.awaiting_payment > 0 ? `, ${summary.awaiting_payment} awaiting payment` : ""})`],
+    ["units left", unitsLeft === null ? "unknown (the product could not be read)"
+      : unitsSold + unitsLeft === stock ? unitsLeft : `${unitsLeft}, says the shop (${stock - unitsSold} expected)`],
+    ["units resold", unitsResold > 0 ? `${unitsResold} (given back during the drop and bought again: ${won.length} reservations for ${stock} units)` : "none"],
+    ["reservations won (202)", summary.reservations],
     ["paid", summary.paid],
+    ["awaiting payment", summary.awaiting_payment > 0 ? `${summary.awaiting_payment} (back on sale by ${time(summary.back_on_sale_at!)} unless paid)` : 0],
     ["cancelled: payment failed", summary.payment_failed],
     ["cancelled: by the buyer", cancelAvailable ? summary.cancelled_by_buyer : "cancel not available"],
     ["expired", summary.expired],
     ["rejected (database gate)", summary.rejected],
-    ["still unpaid", summary.unsettled],
+    ...(summary.unsettled > 0 ? [["not settled in time", summary.unsettled] as [string, number]] : []),
     ...Object.entries(refused).sort().map(([code, n]) => [`refused ${code}`, n] as [string, number]),
     ["p50 / p99 POST /api/orders", `${ms(summary.latency_ms.p50)} / ${ms(summary.latency_ms.p99)}`],
     ["audit ok", summary.audit_ok === null ? `unavailable (${audit.status})` : `${summary.audit_ok} (this product consistent: ${summary.product_consistent})`],
@@ -299,3 +347,4 @@ if (opt.json) {
   for (const [k, v] of rows) say(`  ${k.padEnd(w)}  ${v}`);
   say(`\nthe dashboard: ${summary.dashboard}`);
 }
+if (opt.json) process.stdout.write(JSON.stringify(summary) + "\n");

@@ -4,18 +4,22 @@
  * by its id), each product's shard, the pipeline (orders by status, stream lag, dead
  * letters: `orders.refreshMetrics`), the audit (every AUDIT_EVERY_MS, in the
  * background: it reads every shard) and the registry's nodes (each one's lifecycle
- * state: draining or not). One feed per gateway
- * node serves all its viewers; it stops reading when the last one leaves.
+ * state: draining or not; a node that left cleanly is not listed, one that vanished is
+ * listed as unavailable for VANISHED_NODE_LISTED_MS). One feed per gateway node serves
+ * all its viewers; it stops reading when the last one leaves, and a new viewer is only
+ * handed a snapshot at most FRESH_MS old (else the reading started for them).
  */
 import type { ServiceBroker } from "moleculer";
 import { METRIC } from "../lib/metrics.ts";
 import { mapLimit } from "../lib/concurrency.ts";
 import {
-  DashboardView, type AuditVerdict, type ClusterReading, type DashboardSnapshot, type GatewayReading,
+  DashboardView, listedNodes, VANISHED_NODE_LISTED_MS, type AuditVerdict, type Departure, type ClusterReading, type DashboardSnapshot, type GatewayReading,
   type NodeReading, type PipelineReading, type ProductReading,
 } from "./dashboard-view.ts";
 
 export const DASHBOARD_TICK_MS = 1000;
+/** the oldest snapshot a new viewer is shown first */
+export const FRESH_MS = 2 * DASHBOARD_TICK_MS;
 const AUDIT_EVERY_MS = 10_000;
 /** the dashboard shows the most recent products (highest ids): a drop is a handful of them */
 const MAX_PRODUCTS = 24;
@@ -44,9 +48,12 @@ export function gatewayReading(nodeId: string, registry: Registry): GatewayReadi
 
 export class DashboardFeed {
   readonly #broker: ServiceBroker;
-  readonly #view = new DashboardView();
+  readonly #listedMs: number;
+  #view = new DashboardView();
   readonly #listeners = new Set<Listener>();
   readonly #names = new Map<number, string>();
+  /** how and when each node that went unavailable left (Moleculer's $node.disconnected) */
+  readonly #departures = new Map<string, Departure>();
   #timer: NodeJS.Timeout | undefined;
   #ticking = false;
   #latest: DashboardSnapshot | null = null;
@@ -54,14 +61,19 @@ export class DashboardFeed {
   #auditAt = 0;
   #auditRunning = false;
 
-  constructor(broker: ServiceBroker) {
+  /** `vanishedListedMs`: how long a vanished node stays listed (tests shorten it) */
+  constructor(broker: ServiceBroker, { vanishedListedMs = VANISHED_NODE_LISTED_MS } = {}) {
     this.#broker = broker;
+    this.#listedMs = vanishedListedMs;
+    broker.localBus.on("$node.disconnected", ({ node, unexpected }: { node: { id: string }; unexpected: boolean }) => {
+      this.#departures.set(node.id, { clean: !unexpected, at: Date.now() });
+    });
   }
 
-  /** Calls `listener` with every snapshot (the latest one at once); returns the unsubscribe. */
+  /** Calls `listener` with every snapshot (the latest one at once if fresh, else the next); returns the unsubscribe. */
   subscribe(listener: Listener): () => void {
     this.#listeners.add(listener);
-    if (this.#latest) listener(this.#latest);
+    if (this.#latest && Date.now() - Date.parse(this.#latest.at) <= FRESH_MS) listener(this.#latest);
     if (!this.#timer) {
       this.#timer = setInterval(() => void this.#tick(), DASHBOARD_TICK_MS);
       void this.#tick();
@@ -72,9 +84,12 @@ export class DashboardFeed {
     };
   }
 
+  /** Stops reading; the next viewer starts afresh (no stale snapshot, no rate over the pause). */
   stop(): void {
     if (this.#timer) clearInterval(this.#timer);
     this.#timer = undefined;
+    this.#latest = null;
+    this.#view = new DashboardView();
   }
 
   async #tick(): Promise<void> {
@@ -125,8 +140,20 @@ export class DashboardFeed {
   }
 
   async #nodes(): Promise<NodeReading[]> {
-    const nodes = this.#broker.registry.getNodeList({ onlyAvailable: false, withServices: true }) as unknown as
-      Array<{ id: string; available: boolean; local: boolean; services: Array<{ name: string }> }>;
+    const all = this.#broker.registry.getNodeList({ onlyAvailable: false, withServices: true }) as unknown as
+      Array<{ id: string; available: boolean; local: boolean; offlineSince: number | null; services: Array<{ name: string }> }>;
+    const now = Date.now();
+    const known = new Set(all.map((n) => n.id));
+    for (const id of [...this.#departures.keys()]) if (!known.has(id)) this.#departures.delete(id);
+    for (const n of all) {
+      if (n.available) this.#departures.delete(n.id);
+      // unavailable before this feed listened: since Moleculer's offlineSince (process uptime, seconds)
+      else if (!this.#departures.has(n.id)) {
+        const at = n.offlineSince === null ? now : now - (process.uptime() - n.offlineSince) * 1000;
+        this.#departures.set(n.id, { clean: false, at });
+      }
+    }
+    const nodes = listedNodes(all, this.#departures, now, this.#listedMs);
     return Promise.all(nodes
       .sort((a, b) => a.id.localeCompare(b.id))
       .map(async (n) => {
@@ -135,7 +162,9 @@ export class DashboardFeed {
         const state = n.available && services.includes("lifecycle")
           ? await this.#broker.call<{ draining: boolean }, object>("lifecycle.state", {}, { ...CALL, nodeID: n.id }).catch(() => null)
           : null;
-        return { id: n.id, available: n.available, local: n.local, services, draining: state ? state.draining : null };
+        return {
+          id: n.id, available: n.available, local: n.local, services, draining: state ? state.draining : null, listed_until: n.listed_until,
+        };
       }));
   }
 

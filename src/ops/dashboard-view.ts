@@ -49,6 +49,37 @@ export interface NodeReading {
   services: string[];
   /** shutting down (unready, finishing its work); null when the node did not say */
   draining: boolean | null;
+  /** an unavailable node (it vanished: no goodbye, its heartbeats stopped) leaves the list at this time; null while available */
+  listed_until: string | null;
+}
+
+/**
+ * How long a node that vanished (no goodbye: its heartbeats stopped for
+ * HEARTBEAT_TIMEOUT_S) stays listed as unavailable before the list drops it. A node
+ * that left cleanly (a stopped node, the REPL closed) leaves the list at once.
+ */
+export const VANISHED_NODE_LISTED_MS = 5 * 60_000;
+
+/** How a node left the cluster: with a goodbye (`clean`) or not, and when. */
+export interface Departure {
+  clean: boolean;
+  at: number;
+}
+
+/**
+ * The nodes the dashboard lists at `now`: every available one; an unavailable one only
+ * if it vanished less than `listedMs` ago (with the time it leaves the list); none that
+ * left cleanly. An unavailable node without a known departure counts as vanished now.
+ */
+export function listedNodes<T extends { id: string; available: boolean }>(
+  nodes: T[], departures: ReadonlyMap<string, Departure>, now: number, listedMs = VANISHED_NODE_LISTED_MS,
+): Array<T & { listed_until: string | null }> {
+  return nodes.flatMap((n): Array<T & { listed_until: string | null }> => {
+    if (n.available) return [{ ...n, listed_until: null }];
+    const left = departures.get(n.id) ?? { clean: false, at: now };
+    if (left.clean || now >= left.at + listedMs) return [];
+    return [{ ...n, listed_until: new Date(left.at + listedMs).toISOString() }];
+  });
 }
 
 export interface ClusterReading {

@@ -2,14 +2,17 @@
  * The storefront page (GET /) in a real headless browser — Debian's chromium driven by
  * playwright-core — against the real stack: buy, see the order go reserved → pending
  * with its expiry countdown, cancel, see the stock come back; refusals in words (not
- * started with the countdown to the start, limit, sold out). A screenshot of the page
- * with a live order is kept at .data/artifacts/storefront.png.
+ * started with the countdown to the start, limit, sold out; the raw API text never); an
+ * unknown product; buyer sign-in (BUYER_AUTH=jwt). A screenshot of the page with a live
+ * order is kept at .data/artifacts/storefront.png (docs/storefront.png is a copy), and one
+ * of each other state there as storefront-<state>.png.
  */
 import { jest } from "@jest/globals";
 import { launchChromium } from "../support/browser.ts";
 import { mkdirSync } from "node:fs";
 import { type Browser, type Page } from "playwright-core";
 import { startStack, type Stack } from "../support/stack.ts";
+import { BUYER_SECRET } from "../support/buyer-tokens.ts";
 
 jest.setTimeout(120_000);
 
@@ -26,7 +29,8 @@ afterAll(async () => {
   await stack?.stop();
 });
 
-async function open(productId: number): Promise<Page> {
+/** The storefront of `productId` (any text: the page's query), once live unless `live` is false. */
+async function open(productId: number | string, { on = stack, live = true } = {}): Promise<Page> {
   const context = await browser.newContext({ viewport: { width: 640, height: 680 } });
   const page = await context.newPage();
   const errors: string[] = [];
@@ -34,13 +38,17 @@ async function open(productId: number): Promise<Page> {
   page.on("console", (m) => {
     if (m.type() === "error" && !/Failed to load resource/.test(m.text())) errors.push(m.text());
   });
-  await page.goto(`${stack.baseUrl}/?product=${productId}`);
-  await page.locator("#connection[data-state=live]").waitFor();
+  await page.goto(`${on.baseUrl}/?product=${productId}`);
+  if (live) await page.locator("#connection[data-state=live]").waitFor();
   (page as Page & { errors: string[] }).errors = errors;
   return page;
 }
 
 const text = (page: Page, selector: string) => page.locator(selector).innerText();
+const screenshot = async (page: Page, state: string) => {
+  mkdirSync(ARTIFACTS, { recursive: true });
+  await page.screenshot({ path: `${ARTIFACTS}storefront-${state}.png`, fullPage: true });
+};
 
 test("buy, watch the order go reserved → pending with its countdown, cancel, and see the stock come back", async () => {
   const p = await stack.createProduct({ name: "Console X", price_cents: 49900, stock: 10, per_user_limit: 2, max_per_order: 2 });
@@ -95,4 +103,61 @@ test("refusals are shown in words: not started (with the countdown to the start)
   await page.click("#buy");
   await page.locator("#refusal[data-code=SOLD_OUT]").waitFor();
   expect(await text(page, "#refusal")).toMatch(/^Sold out: every unit is taken\./);
+});
+
+test("after the buyer cancels, the limit refusal (\"you already hold 2\") goes away and they can buy again", async () => {
+  const p = await stack.createProduct({ name: "Headphones", stock: 10, per_user_limit: 2, max_per_order: 2 });
+  const page = await open(p.id);
+  await page.selectOption("#qty", "2");
+  await page.click("#buy");
+  await page.locator("#status[data-status=pending]").waitFor();
+  await page.click("#buy");
+  await page.locator("#refusal[data-code=LIMIT_EXCEEDED]").waitFor();
+  expect(await text(page, "#refusal")).toBe("Limit reached: each buyer may hold 2 of this product, and you already hold 2.");
+
+  await page.click("#cancel");
+  await page.locator("#status[data-status=cancelled]").waitFor();
+  expect(await page.locator("#refusal").isHidden()).toBe(true);
+  await screenshot(page, "cancelled");
+  await page.click("#buy");
+  await page.locator("#status[data-status=pending]").waitFor();
+  expect(await page.locator("#refusal").isHidden()).toBe(true);
+  expect((page as Page & { errors: string[] }).errors).toEqual([]);
+});
+
+test("an unknown product says it does not exist, without a stock line, a buy button or \"offline\"", async () => {
+  for (const id of ["987654321", "abc"]) {
+    const page = await open(id, { live: false });
+    await page.locator("#name", { hasText: "This product does not exist" }).waitFor();
+    expect(await text(page, "#missing")).toBe(`There is no product "${id}" in this shop: check the link you followed.`);
+    expect(await page.locator("#offer").isHidden()).toBe(true);
+    expect(await page.locator("#connection").isHidden()).toBe(true);
+    const shown = await page.locator("body").innerText();
+    expect(shown).not.toMatch(/offline|– of –|Buy now/);
+    if (id === "abc") await screenshot(page, "unknown");
+    await page.context().close();
+  }
+});
+
+describe("with buyer sign-in (BUYER_AUTH=jwt)", () => {
+  let jwtStack: Stack;
+  beforeAll(async () => {
+    jwtStack = await startStack({ BUYER_AUTH: "jwt", BUYER_JWT_SECRET: BUYER_SECRET });
+  });
+  afterAll(() => jwtStack?.stop());
+
+  test("buying without a sign-in says so in words and what to do, never the API's raw error text", async () => {
+    const p = await jwtStack.createProduct({ name: "Members' drop", stock: 5 });
+    const page = await open(p.id, { on: jwtStack });
+    const raw = await jwtStack.http("POST", "/api/orders", { product_id: p.id, qty: 1, user_id: "someone" });
+    expect(raw.status).toBe(401);
+    await page.click("#buy");
+    await page.locator("#refusal[data-code=UNAUTHORIZED]").waitFor();
+    const said = await text(page, "#refusal");
+    expect(said).toBe("Nothing was reserved. You are not signed in (or your sign-in has expired): this shop sells only to signed-in buyers. " +
+      "Sign in on the shop's site, then try again.");
+    expect(said).not.toContain(raw.body.error.message);
+    await screenshot(page, "sign-in");
+    expect((await jwtStack.http("GET", `/api/products/${p.id}`)).body.stock_available).toBe(5);
+  });
 });

@@ -1,6 +1,8 @@
 /**
  * `npm run demo` in a small size against a real node whose reservations expire in a
- * few seconds: the summary it prints agrees with what PostgreSQL holds afterwards.
+ * few seconds: the summary it prints agrees with what PostgreSQL holds afterwards; and
+ * against the default reservation time (600 s), which it does not wait for. Its words
+ * count units sold, resold and left (sold + left = the stock).
  */
 import { spawn } from "node:child_process";
 import { join, resolve } from "node:path";
@@ -13,7 +15,7 @@ const STOCK = 24;
 function runDemo(baseUrl: string, extra: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return new Promise((done) => {
     const child = spawn(process.execPath, [join(ROOT, "scripts/demo.ts"), "--url", baseUrl, "--buyers", String(BUYERS), "--stock", String(STOCK),
-      "--opens-in", "2", "--concurrency", "20", "--pay", "0.5", "--fail", "0.2", "--cancel", "0.1", "--early", "0.05", "--max-wait", "40", "--json", ...extra], {
+      "--opens-in", "2", "--concurrency", "20", "--pay", "0.5", "--fail", "0.2", "--cancel", "0.1", "--early", "0.05", "--json", ...extra], {
       cwd: ROOT,
       env: { PATH: process.env.PATH, HOME: process.env.HOME, NODE_ENV: "test", ADMIN_TOKEN, WEBHOOK_SECRET },
       stdio: ["ignore", "pipe", "pipe"],
@@ -26,6 +28,27 @@ function runDemo(baseUrl: string, extra: string[]): Promise<{ code: number | nul
   });
 }
 
+/** The units rows of the summary in words (stderr with --json). */
+function unitsInWords(text: string) {
+  const row = (name: string) => new RegExp(`^  ${name} +(.+)$`, "m").exec(text)?.[1] ?? "";
+  const n = (name: string) => Number(/^\d+/.exec(row(name))?.[0]);
+  return { total: n("units in stock"), sold: n("units sold"), left: n("units left"), resold: row("units resold"), soldRow: row("units sold") };
+}
+
+/** The summary's units against PostgreSQL: sold are the orders that kept their unit, the rest is left; resold apart. */
+async function expectUnits(stack: Stack, summary: any, stderr: string) {
+  const { rows } = await stack.db.query<{ n: number }>(
+    "select count(*)::int as n from orders where product_id = $1 and status not in ('cancelled', 'expired', 'rejected')", [summary.product_id]);
+  expect(summary.units.sold).toBe(rows[0].n);
+  expect(summary.units.sold + summary.units.left).toBe(STOCK);
+  expect(summary.units.resold).toBe(Math.max(0, summary.reservations - STOCK));
+  const words = unitsInWords(stderr);
+  expect({ total: words.total, sold: words.sold, left: words.left }).toEqual({ total: STOCK, sold: summary.units.sold, left: summary.units.left });
+  expect(words.resold).toBe(summary.units.resold > 0
+    ? `${summary.units.resold} (given back during the drop and bought again: ${summary.reservations} reservations for ${STOCK} units)` : "none");
+  expect(stderr).not.toMatch(/sold \d+ of \d+ units/);
+}
+
 describe("npm run demo", () => {
   let stack: Stack;
   beforeAll(async () => {
@@ -33,8 +56,8 @@ describe("npm run demo", () => {
   });
   afterAll(() => stack?.stop());
 
-  test("a small drop: its summary (sold, paid, cancelled, expired, refused) matches the database, and the audit is ok", async () => {
-    const { code, stdout, stderr } = await runDemo(stack.baseUrl, []);
+  test("a small drop whose reservations expire within --max-wait: its summary (units sold, left and resold; paid, cancelled, expired, refused) matches the database, and the audit is ok", async () => {
+    const { code, stdout, stderr } = await runDemo(stack.baseUrl, ["--max-wait", "40"]);
     expect([code, stderr.match(/^.*(error|Error).*$/m)?.[0] ?? null]).toEqual([0, null]);
     const summary = JSON.parse(stdout.trim().split("\n").at(-1)!);
 
@@ -48,24 +71,27 @@ describe("npm run demo", () => {
     // failed payment, a cancel) sold again; every other press refused (sold out; an eager
     // buyer's press a second early is SALE_NOT_ACTIVE, or, on a machine slow enough that
     // it landed after the opening, a win that makes their second press LIMIT_EXCEEDED)
-    expect(summary.sold).toBeGreaterThanOrEqual(STOCK);
-    expect(total).toBe(summary.sold);
-    expect(summary.answers["202"]).toBe(summary.sold);
+    expect(summary.reservations).toBeGreaterThanOrEqual(STOCK);
+    expect(total).toBe(summary.reservations);
+    expect(summary.answers["202"]).toBe(summary.reservations);
     expect(summary.paid).toBeLessThanOrEqual(STOCK);
     expect(summary.early_presses).toBe(Math.floor(BUYERS * 0.05));
     const presses = BUYERS + summary.early_presses;
     expect(Object.values(summary.answers as Record<string, number>).reduce((a, n) => a + n, 0)).toBe(presses);
     expect(Object.keys(summary.refused).filter((c) => !["SOLD_OUT", "SALE_NOT_ACTIVE", "LIMIT_EXCEEDED"].includes(c))).toEqual([]);
     const refused = Object.values(summary.refused as Record<string, number>).reduce((a, n) => a + n, 0);
-    expect(refused).toBe(presses - summary.sold);
-    expect(summary.refused.SOLD_OUT).toBeGreaterThanOrEqual(BUYERS - summary.sold - summary.early_presses);
+    expect(refused).toBe(presses - summary.reservations);
+    expect(summary.refused.SOLD_OUT).toBeGreaterThanOrEqual(BUYERS - summary.reservations - summary.early_presses);
 
-    expect(summary.unsettled).toBe(0);
+    // every reservation expires within --max-wait: all waited for, none left awaiting payment
+    expect([summary.settled, summary.unsettled, summary.awaiting_payment]).toEqual([true, 0, 0]);
     expect(db.paid ?? 0).toBe(summary.paid);
     expect(db.cancelled ?? 0).toBe(summary.cancelled);
     expect(summary.cancelled).toBe(summary.cancelled_by_buyer + summary.payment_failed);
     expect(db.expired ?? 0).toBe(summary.expired);
-    expect(summary.paid + summary.cancelled + summary.expired).toBe(summary.sold);
+    expect(summary.paid + summary.cancelled + summary.expired).toBe(summary.reservations);
+    await expectUnits(stack, summary, stderr);
+    expect(summary.units.sold).toBe(summary.paid);
     // with these shares every kind of ending happened
     expect(summary.paid).toBeGreaterThan(0);
     expect(summary.payment_failed).toBeGreaterThan(0);
@@ -91,4 +117,36 @@ describe("npm run demo", () => {
     const { rows } = await stack.db.query<{ n: number }>("select count(*)::int as n from products where name like 'Demo drop%'");
     expect(rows[0].n).toBe(1);
   }, 30_000);
+});
+
+describe("npm run demo against the default reservation time (600 s)", () => {
+  let stack: Stack;
+  beforeAll(async () => {
+    stack = await startStack({ SWEEP_INTERVAL_MS: "250" });
+  });
+  afterAll(() => stack?.stop());
+
+  test("the settling ends once every paid, failed and cancelled order is final: walk-aways are reported awaiting payment, not waited for", async () => {
+    const { code, stdout, stderr } = await runDemo(stack.baseUrl, []); // the default --max-wait
+    expect([code, stderr.match(/^.*(error|Error).*$/m)?.[0] ?? null]).toEqual([0, null]);
+    const summary = JSON.parse(stdout.trim().split("\n").at(-1)!);
+    const { rows } = await stack.db.query<{ status: string; n: number }>(
+      "select status, count(*)::int as n from orders where product_id = $1 group by status", [summary.product_id]);
+    const db = Object.fromEntries(rows.map((r) => [r.status, r.n]));
+
+    // what makes it short: the orders that end now all ended, and the run is over while the
+    // walk-aways' reservations still hold their units
+    expect([summary.settled, summary.unsettled, summary.expired]).toEqual([true, 0, 0]);
+    expect(summary.awaiting_payment).toBeGreaterThan(0);
+    expect((db.pending ?? 0) + (db.reserved ?? 0)).toBe(summary.awaiting_payment);
+    expect(Date.parse(summary.back_on_sale_at)).toBeGreaterThan(Date.now() + 500_000);
+    expect(stderr).toContain(`${summary.awaiting_payment} winner(s) walked away`);
+    expect(db.paid ?? 0).toBe(summary.paid);
+    expect(db.cancelled ?? 0).toBe(summary.cancelled);
+    expect(summary.paid + summary.cancelled + summary.awaiting_payment).toBe(summary.reservations);
+
+    await expectUnits(stack, summary, stderr);
+    expect(summary.units.sold).toBe(summary.paid + summary.awaiting_payment);
+    expect(unitsInWords(stderr).soldRow).toBe(`${summary.units.sold} (${summary.paid} paid, ${summary.awaiting_payment} awaiting payment)`);
+  }, 90_000);
 });

@@ -1,16 +1,21 @@
 /**
  * The dashboard of a cluster: two gateway nodes over NATS. The stream opened on one
  * of them lists both nodes, reads each gateway's answers on its own node, and its
- * request rate is the sum of theirs.
+ * request rate is the sum of theirs. Nodes that leave: cleanly (off the list at once)
+ * or vanished (listed unavailable for a while, then dropped).
  */
 import { jest } from "@jest/globals";
+import { spawn } from "node:child_process";
+import { resolve } from "node:path";
+import { ServiceBroker } from "moleculer";
 import type { AddressInfo } from "node:net";
 import type { Server } from "node:http";
-import type { ServiceBroker } from "moleculer";
 import { startStack, eventually, testConfig, ADMIN_TOKEN, type Stack } from "../support/stack.ts";
 import { openSse, type SseStream } from "../support/sse.ts";
 import { createBroker } from "../../services/index.ts";
 import type { DashboardSnapshot } from "../../src/ops/dashboard-view.ts";
+import { DashboardFeed } from "../../src/ops/dashboard-feed.ts";
+import { brokerOptions } from "../../moleculer.config.ts";
 
 jest.setTimeout(90_000);
 
@@ -95,5 +100,46 @@ test("a node being drained shows as draining in the cluster view", async () => {
     expect(seen.nodes.find((n) => n.id === "dash-a")!.draining).toBe(false);
   } finally {
     s.close();
+  }
+});
+
+test("a node that leaves cleanly (the REPL, a stopped node) is off the node list at once; one that vanishes is listed unavailable, then dropped", async () => {
+  const listedMs = 3000;
+  const feed = new DashboardFeed(a.broker, { vanishedListedMs: listedMs });
+  const snapshots: DashboardSnapshot[] = [];
+  const off = feed.subscribe((s) => snapshots.push(s));
+  const listed = (id: string) => snapshots.at(-1)?.nodes.find((n) => n.id === id);
+  const child = spawn(process.execPath, ["--input-type=module", "-e", `
+    import { ServiceBroker } from "moleculer";
+    const b = new ServiceBroker({ namespace: process.env.NS, nodeID: "dash-gone", transporter: process.env.NATS, logger: false, heartbeatInterval: 1 });
+    await b.start();
+    setInterval(() => {}, 60_000);`], {
+    cwd: resolve(import.meta.dirname, "../.."),
+    env: { PATH: String(process.env.PATH), NS: String(brokerOptions(a.config).namespace), NATS: String(a.config.transporter) },
+    stdio: "inherit",
+  });
+  try {
+    // the REPL: a node without services that joins over NATS, then is closed
+    const repl = new ServiceBroker({ ...brokerOptions(testConfig({ TRANSPORTER: "nats", SERVICES: "none", STREAM_PREFIX: a.config.streamPrefix })), nodeID: "dash-repl", logger: false });
+    await repl.start();
+    await eventually(async () => listed("dash-repl")?.available, 15_000, "the REPL node listed");
+    await repl.stop();
+    await eventually(async () => !listed("dash-repl"), 5_000, "the REPL node off the list");
+    // never shown as unavailable on its way out
+    expect(snapshots.flatMap((x) => x.nodes).filter((n) => n.id === "dash-repl" && !n.available)).toEqual([]);
+
+    // a node killed: no goodbye, its heartbeats stop
+    await eventually(async () => listed("dash-gone")?.available, 15_000, "the other node listed");
+    child.kill("SIGKILL");
+    const killed = Date.now();
+    const gone = await eventually(async () => (listed("dash-gone")?.available === false ? listed("dash-gone") : null), 15_000, "the killed node unavailable");
+    const until = Date.parse(gone!.listed_until!);
+    expect(until).toBeGreaterThan(killed + listedMs);
+    expect(until).toBeLessThanOrEqual(Date.now() + listedMs);
+    await eventually(async () => !listed("dash-gone"), listedMs + 5_000, "the killed node dropped");
+    expect(Date.parse(snapshots.at(-1)!.at)).toBeGreaterThanOrEqual(until);
+  } finally {
+    child.kill("SIGKILL");
+    off();
   }
 });

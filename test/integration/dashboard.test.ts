@@ -7,6 +7,7 @@ import { startStack, eventually, ADMIN_TOKEN, type Stack } from "../support/stac
 import { openSse, type SseStream } from "../support/sse.ts";
 import { dashboardSession, DASHBOARD_SESSION_SECONDS } from "../../src/ops/dashboard-session.ts";
 import type { DashboardSnapshot } from "../../src/ops/dashboard-view.ts";
+import { FRESH_MS } from "../../src/ops/dashboard-feed.ts";
 import { lifecycleOf } from "../../src/lib/lifecycle.ts";
 
 jest.setTimeout(60_000);
@@ -144,6 +145,20 @@ test("the stream shows answers by code, the products' shards, the pipeline, the 
   await s.next(snapshot((x) => (x.requests.per_second["202"] ?? 0) > 0 && x.latency_ms.p50 !== null && x.latency_ms.p99! >= x.latency_ms.p50!),
     1000, "a rate of 202s");
   s.close();
+});
+
+test("a new viewer's first snapshot is fresh, however long ago the last viewer left", async () => {
+  const cookie = cookieOf((await exchange({ authorization: `Bearer ${ADMIN_TOKEN}` })).headers.get("set-cookie"));
+  const before = await events(cookie);
+  await before.next(snapshot(() => true), 10_000, "a snapshot");
+  before.close();
+  // nobody watches for a while (the time passing is the point: there is no event to await)
+  await new Promise((r) => setTimeout(r, 2 * FRESH_MS));
+  const opened = Date.now();
+  const after = await events(cookie);
+  const first = await after.next(snapshot(() => true), 10_000, "the first snapshot");
+  expect(Date.parse(first.at)).toBeGreaterThanOrEqual(opened - FRESH_MS);
+  after.close();
 });
 
 test("GET /metrics exports the order answers by status and code, and their duration buckets", async () => {

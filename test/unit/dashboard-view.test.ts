@@ -1,5 +1,7 @@
 /** The dashboard's arithmetic: rates summed over nodes, restarts, quantiles from buckets, history. */
-import { DashboardView, quantileFromBuckets, answerKey, HISTORY_POINTS, type ClusterReading, type GatewayReading } from "../../src/ops/dashboard-view.ts";
+import {
+  DashboardView, quantileFromBuckets, answerKey, listedNodes, HISTORY_POINTS, VANISHED_NODE_LISTED_MS, type ClusterReading, type Departure, type GatewayReading,
+} from "../../src/ops/dashboard-view.ts";
 
 const BOUNDS = [1, 5, 10, 50];
 /** a node's cumulative reading: answers by key, and latencies observed so far */
@@ -15,7 +17,7 @@ function node(node_id: string, answers: Record<string, number>, latencies: numbe
   };
 }
 const reading = (at: number, gateways: GatewayReading[], products: ClusterReading["products"] = []): ClusterReading =>
-  ({ at, gateways, products, pipeline: null, audit: null, nodes: gateways.map((g) => ({ id: g.node_id, available: true, local: false, services: ["gateway"], draining: false })) });
+  ({ at, gateways, products, pipeline: null, audit: null, nodes: gateways.map((g) => ({ id: g.node_id, available: true, local: false, services: ["gateway"], draining: false, listed_until: null })) });
 
 test("a 409 is keyed by its code, other answers by their status", () => {
   expect(answerKey("409", "SOLD_OUT")).toBe("409 SOLD_OUT");
@@ -79,4 +81,15 @@ test("each product keeps a bounded history of available, reserved and sold; a pr
   expect(s.products[0].history.reserved.at(-1)).toBe(HISTORY_POINTS + 5);
   view.next(reading(100_000, [], []));
   expect(view.next(reading(101_000, [], [p(50)])).products[0].history.available).toEqual([50]);
+});
+
+test("the node list keeps available nodes, drops a node that left cleanly at once, and a vanished one after VANISHED_NODE_LISTED_MS", () => {
+  const nodes = [{ id: "gw-1", available: true }, { id: "repl-7", available: false }, { id: "inv-2", available: false }];
+  const departures = new Map<string, Departure>([["repl-7", { clean: true, at: 1000 }], ["inv-2", { clean: false, at: 1000 }]]);
+  const ids = (now: number) => listedNodes(nodes, departures, now).map((n) => [n.id, n.listed_until]);
+  const until = new Date(1000 + VANISHED_NODE_LISTED_MS).toISOString();
+  expect(ids(1000)).toEqual([["gw-1", null], ["inv-2", until]]);
+  expect(ids(1000 + VANISHED_NODE_LISTED_MS - 1)).toEqual([["gw-1", null], ["inv-2", until]]);
+  expect(ids(1000 + VANISHED_NODE_LISTED_MS)).toEqual([["gw-1", null]]);
+  expect(VANISHED_NODE_LISTED_MS).toBe(5 * 60_000); // what the page and README say
 });

@@ -141,7 +141,9 @@ function render(s) {
     return [
       cell(n.id + (n.local ? " (this)" : "")),
       cell(tags),
-      n.draining ? cell("draining", "warn") : cell(n.available ? "available" : "unavailable", n.available ? "ok" : "bad"),
+      n.draining ? cell("draining", "warn")
+        : n.available ? cell("available", "ok")
+        : cell(`unavailable (listed until ${new Date(n.listed_until).toLocaleTimeString()})`, "bad"),
       cell(n.per_second === null ? "" : fmt(n.per_second), "n"),
     ];
   }));

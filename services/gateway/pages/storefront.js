@@ -117,6 +117,8 @@ function showOrder(next) {
   $("order-id").textContent = next.order_id;
   $("amount").textContent = `${next.qty} ${next.qty === 1 ? "unit" : "units"} · ${product ? money(next.amount_cents, product.currency) : next.amount_cents}`;
   $("cancel").hidden = FINAL.has(next.status);
+  // units given back: "you already hold n" is no longer true
+  if (FINAL.has(next.status) && next.status !== "paid" && refusal?.code === "LIMIT_EXCEEDED") hideRefusal();
   if (FINAL.has(next.status)) localStorage.removeItem(orderKey);
   else localStorage.setItem(orderKey, next.order_id);
   renderClock();
@@ -165,15 +167,30 @@ async function cancel() {
     else {
       $("order-note").textContent = r.data?.error?.code === "ORDER_NOT_CANCELLABLE"
         ? `This order can no longer be cancelled: it is ${r.data.error.details?.status ?? "final"}.`
-        : r.data?.error?.message ?? "The cancel did not go through; try again.";
+        : inWords(r, "The cancel did not go through: the order is unchanged. Try again in a moment.");
       $("order-note").hidden = false;
     }
+  } catch {
+    $("order-note").textContent = inWords({ status: 0, data: null }, "");
+    $("order-note").hidden = false;
   } finally {
     $("cancel").disabled = false;
   }
 }
 
 // ---- refusals, in words ----------------------------------------------------------
+
+/** What happened and what the buyer can do, for an answer that is not a success; `otherwise` for the rest. */
+function inWords(r, otherwise) {
+  if (r.status === 0) return "The connection to the shop failed before it answered: check your connection and try again.";
+  const words = {
+    UNAUTHORIZED: "You are not signed in (or your sign-in has expired): this shop sells only to signed-in buyers. Sign in on the shop's site, then try again.",
+    FORBIDDEN: "This is not allowed for the buyer you are signed in as: sign in again with your own account, then try again.",
+    RATE_LIMITED: `Too many tries at once: wait ${r.retryAfter || 1} s and try again.`,
+    UNAVAILABLE: "The shop is very busy: try again in a moment.",
+  }[r.data?.error?.code];
+  return words ?? otherwise;
+}
 
 function refuse(r) {
   const e = r.data?.error ?? {};
@@ -188,11 +205,11 @@ function refuse(r) {
       }
       return "The sale has ended.";
     },
-    RATE_LIMITED: () => `Too many tries at once: wait ${r.retryAfter || 1} s and try again.`,
-    UNAVAILABLE: () => "The shop is very busy: nothing was reserved. Try again in a moment.",
     PRODUCT_NOT_FOUND: () => "This product does not exist.",
   }[e.code];
-  refusal = { code: e.code ?? "ERROR", text: words ?? (() => e.message ?? "Something went wrong: nothing was reserved. Try again.") };
+  // without an answer nobody can say whether the order went through
+  const other = () => `${r.status === 0 ? "" : "Nothing was reserved. "}${inWords(r, "Something went wrong: try again in a moment.")}`;
+  refusal = { code: e.code ?? (r.status === 0 ? "NETWORK" : "ERROR"), text: words ?? other };
   $("refusal").dataset.code = refusal.code;
   $("refusal").hidden = false;
   renderClock();
@@ -228,17 +245,28 @@ function renderClock() {
 
 // ---- start -----------------------------------------------------------------------
 
+/** No product to show: it does not exist (404, or not a product number: 422), or the shop did not answer. */
+function missing(status) {
+  const unknown = status === 404 || status === 422;
+  $("offer").hidden = true;
+  $("missing").hidden = false;
+  if (unknown) {
+    $("name").textContent = "This product does not exist";
+    $("missing").textContent = `There is no product "${params.get("product") ?? productId}" in this shop: check the link you followed.`;
+    $("connection").hidden = true;
+  } else {
+    $("name").textContent = "The shop is not reachable";
+    $("missing").textContent = "The shop did not answer: reload this page in a moment.";
+    connection("lost", "offline");
+  }
+}
+
 async function start() {
   $("buyer").textContent = buyer;
   $("buy-form").addEventListener("submit", buy);
   $("cancel").addEventListener("click", cancel);
-  const r = await api("GET", `/api/products/${productId}`);
-  if (r.status !== 200) {
-    $("name").textContent = r.status === 404 || r.status === 422 ? "No such product" : "The shop is not reachable";
-    $("buy").disabled = true;
-    connection("lost", "offline");
-    return;
-  }
+  const r = await api("GET", `/api/products/${productId}`).catch(() => ({ status: 0, data: null }));
+  if (r.status !== 200) return missing(r.status);
   product = r.data;
   renderProduct();
   followProduct();
