@@ -6,7 +6,8 @@
  * README's `BUYER_AUTH=jwt`. Everything started is stopped, also when a test fails: each
  * process group by SIGTERM, then SIGKILL; the Redis Cluster by README's own stop command.
  */
-import { spawn, spawnSync, type ChildProcess } from "node:child_process";
+import { spawnSync } from "node:child_process";
+import { spawnGroup, type NodeProcess } from "../support/node-process.ts";
 import { existsSync, readFileSync, rmSync } from "node:fs";
 import { randomBytes } from "node:crypto";
 import { resolve } from "node:path";
@@ -69,46 +70,9 @@ async function curl(line: string, port: number, env: Record<string, string> = {}
   return { status, body: text ? JSON.parse(text) : null };
 }
 
-/** A process group of its own, started like a command in a terminal; `output` grows as it prints. */
-interface Started {
-  child: ChildProcess;
-  output: () => string;
-  stop: () => Promise<void>;
-}
-
-function start(line: string, env: Record<string, string>, ready: RegExp): Promise<Started> & { started: Started } {
-  const child = spawn("bash", ["-c", `exec ${line}`], { cwd: ROOT, env: newcomerEnv(env), detached: true, stdio: ["ignore", "pipe", "pipe"] });
-  let output = "";
-  child.stdout!.on("data", (d) => (output += d));
-  child.stderr!.on("data", (d) => (output += d));
-  const exited = new Promise<void>((r) => child.once("exit", () => r()));
-  const alive = () => {
-    try {
-      process.kill(-child.pid!, 0);
-      return true;
-    } catch {
-      return false;
-    }
-  };
-  const started: Started = {
-    child,
-    output: () => output,
-    async stop() {
-      if (child.pid === undefined || !alive()) return;
-      process.kill(-child.pid, "SIGTERM");
-      const gone = await eventually(async () => !alive(), 15_000, `${line} to stop`).catch(() => false);
-      if (!gone && alive()) process.kill(-child.pid, "SIGKILL");
-      await exited;
-    },
-  };
-  const whenReady = new Promise<Started>((resolveReady, reject) => {
-    const check = () => {
-      if (ready.test(output)) resolveReady(started);
-    };
-    child.stdout!.on("data", check);
-    child.once("exit", (code) => reject(new Error(`${line} exited (${code}) before it was ready:\n${output}`)));
-  });
-  return Object.assign(whenReady, { started });
+/** A command line started as typed in a terminal, in a process group of its own. */
+function start(line: string, env: Record<string, string>): NodeProcess {
+  return spawnGroup(["bash", "-c", `exec ${line}`], newcomerEnv(env));
 }
 
 /** What this test sets for `npm start`: its own ports, database and stream names (each a row of README's table) */
@@ -132,7 +96,7 @@ function configurationTable(): Map<string, string> {
 }
 
 const stops: Array<() => Promise<unknown>> = [];
-let stack: Started;
+let stack: NodeProcess;
 let order: { order_id: string };
 
 async function dropDatabase(): Promise<void> {
@@ -155,9 +119,10 @@ beforeAll(async () => {
   });
 
   const npmStart = quickStart().find((c) => c.line.startsWith("npm start"))!;
-  const starting = start(npmStart.line, NPM_START_ENV, /watch it: .*\n/);
-  stops.unshift(() => starting.started.stop());
-  stack = await starting;
+  const starting = start(npmStart.line, NPM_START_ENV);
+  stops.unshift(() => starting.kill(15_000));
+  await starting.printed(/watch it: .*\n/, 110_000);
+  stack = starting;
 }, 120_000);
 
 afterAll(async () => {
@@ -216,9 +181,10 @@ test("with README's BUYER_AUTH=jwt a node prints a curl that sends the buyer's t
     BUYER_AUTH: "jwt", BUYER_JWT_SECRET: BUYER_SECRET, SERVICES: "gateway", NODE_ID: `${PREFIX}-jwt`,
     PORT: String(JWT_PORT), NATS_URL, STREAM_PREFIX: PREFIX, REDIS_NODES: [0, 1, 2].map((i) => `127.0.0.1:${REDIS_PORT + i}`).join(","),
     LOG_LEVEL: "warn", SHUTDOWN_DRAIN_MS: "0",
-  }, /watch it: .*\n/);
-  stops.unshift(() => node.started.stop());
-  const post = (await node).output().split("\n").map((l) => l.trim()).find((l) => l.startsWith("curl -s -X POST"))!;
+  });
+  stops.unshift(() => node.kill(15_000));
+  await node.printed(/watch it: .*\n/);
+  const post = node.output().split("\n").map((l) => l.trim()).find((l) => l.startsWith("curl -s -X POST"))!;
   expect(post).toContain(`-H "Authorization: Bearer $BUYER_JWT"`);
   expect(post).not.toContain("user_id");
   const reply = await curl(post, JWT_PORT, { BUYER_JWT: await hs256({ sub: "readme-buyer" }) });

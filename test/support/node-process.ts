@@ -17,16 +17,24 @@ export interface NodeProcess {
   output(): string;
   /** resolves with the exit code once the process exited */
   exited: Promise<number | null>;
-  /** resolves once the output contains `text` (rejects if the process exits first) */
-  printed(text: string, timeoutMs?: number): Promise<void>;
-  /** the process group: SIGTERM, then SIGKILL after `graceMs`; resolves once it exited */
+  /** resolves once the output contains `text` or matches it (rejects if the process exits first) */
+  printed(text: string | RegExp, timeoutMs?: number): Promise<void>;
+  /** the process group: SIGTERM, then SIGKILL after `graceMs`; resolves once its leader exited */
   kill(graceMs?: number): Promise<void>;
 }
 
+/** A node: scripts/run.ts with `env` (PATH and HOME are the test's unless `env` sets them). */
 export function spawnNode(env: Record<string, string>): NodeProcess {
-  const child = spawn(process.execPath, ["--experimental-async-context-frame", "scripts/run.ts"], {
+  return spawnGroup([process.execPath, "--experimental-async-context-frame", "scripts/run.ts"], {
+    PATH: process.env.PATH ?? "", HOME: process.env.HOME ?? "/", ...env,
+  });
+}
+
+/** Any command (argv) in the repository's directory, in a process group of its own, with exactly `env`. */
+export function spawnGroup(argv: string[], env: Record<string, string>): NodeProcess {
+  const child = spawn(argv[0], argv.slice(1), {
     cwd: ROOT,
-    env: { PATH: process.env.PATH ?? "", HOME: process.env.HOME ?? "/", ...env },
+    env,
     stdio: ["ignore", "pipe", "pipe"],
     detached: true, // a group of its own: kill() reaches whatever it started
   });
@@ -55,7 +63,7 @@ export function spawnNode(env: Record<string, string>): NodeProcess {
     printed(text, timeoutMs = 60_000) {
       return new Promise<void>((resolve, reject) => {
         const check = () => {
-          if (!out.includes(text)) return;
+          if (typeof text === "string" ? !out.includes(text) : !text.test(out)) return;
           done();
           resolve();
         };
@@ -72,12 +80,20 @@ export function spawnNode(env: Record<string, string>): NodeProcess {
       });
     },
     async kill(graceMs = 5000) {
-      if (child.exitCode !== null || child.signalCode !== null) return;
+      const groupAlive = () => {
+        try {
+          process.kill(-child.pid!, 0);
+          return true;
+        } catch {
+          return false;
+        }
+      };
+      if (!groupAlive()) return;
       signalGroup("SIGTERM");
-      const timer = setTimeout(() => signalGroup("SIGKILL"), graceMs);
+      const deadline = Date.now() + graceMs;
+      while (groupAlive() && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+      signalGroup("SIGKILL"); // whatever of the group outlived the grace period
       await exited;
-      clearTimeout(timer);
-      signalGroup("SIGKILL"); // anything of the group that outlived the node
     },
   };
 }
