@@ -60,11 +60,12 @@ describe("docker-compose.yml", () => {
     }
   });
 
-  test("a Redis Cluster of 3 masters + 3 replicas created by a one-shot job, NATS 2.12 with sync_interval always, PostgreSQL", () => {
+  test("a Redis Cluster of 3 masters with two replicas each (a promoted master keeps one) created by a one-shot job, restarted by Docker, NATS 2.12 with sync_interval always, PostgreSQL", () => {
     const redis = Object.keys(services).filter((n) => /^redis-\d$/.test(n));
-    expect(redis).toHaveLength(6);
+    expect(redis).toHaveLength(9);
+    for (const n of redis) expect([n, services[n].restart]).toEqual([n, "unless-stopped"]);
     const create = services["redis-cluster-init"].command.join(" ");
-    expect(create).toContain("--cluster-replicas 1");
+    expect(create).toContain("--cluster-replicas 2");
     for (const n of redis) expect(create).toContain(`${n}:6379`);
     expect(services["redis-cluster-init"].restart).toBe("no");
     const redisConf = readFileSync(join(ROOT, "deploy/redis/redis.conf"), "utf8");
