@@ -10,7 +10,7 @@ import { asDependencyError } from "../../src/lib/dependency-errors.ts";
 import { createProductParams, placeOrderParams, productIdPathParams, reserveManyParams, restockParams, type ReserveMany } from "../../src/lib/params.ts";
 import { jetStreamResource, ormResource, redisResource } from "../../src/lib/resources.ts";
 import { inFlightOrders, streamNames } from "../../src/lib/streams.ts";
-import type { OrderRequest, ReserveOutcome } from "../../src/domain/reservation.ts";
+import type { OrderRequest, ReserveOutcome } from "../../src/contracts/reservation.ts";
 import type { NewProduct } from "../../src/db/create-product.ts";
 import { RedisInventory } from "./redis-inventory.ts";
 import { METRIC } from "../../src/lib/metrics.ts";
@@ -18,7 +18,8 @@ import { replicasPerMaster } from "../../src/lib/redis-replication.ts";
 import type { RedisClient } from "../../src/lib/redis.ts";
 import { PgLockInventory } from "./pg-lock-inventory.ts";
 import type { Inventory } from "./inventory.ts";
-import { announceSoldOut, announceStockReturned, STOCK_RETURNED_EVENT, type StockReturned } from "../../src/lib/stock-events.ts";
+import { announceSoldOut, announceStockReturned } from "../../src/lib/stock-events.ts";
+import { STOCK_RETURNED_EVENT, STOCK_TAKEN_EVENT, type ProductEvent } from "../../src/contracts/events.ts";
 import { Coalescer } from "../../src/lib/coalescer.ts";
 
 interface Meta {
@@ -47,13 +48,6 @@ const orderRef = {
   product_id: { type: "number", integer: true, positive: true, convert: true },
   order_id: { type: "uuid" },
 } as const;
-
-export { STOCK_RETURNED_EVENT };
-/**
- * Broadcast with `{ product_id }` after reservations took units, at most once per
- * PRODUCT_UPDATE_INTERVAL_MS per product (the live product streams of every gateway).
- */
-export const STOCK_TAKEN_EVENT = "inventory.stock.taken";
 
 export default function inventoryService(config: Readonly<Config>): ServiceSchema {
   let engine: Inventory;
@@ -244,14 +238,14 @@ export default function inventoryService(config: Readonly<Config>): ServiceSchem
     },
 
     events: {
-      [STOCK_RETURNED_EVENT](ctx: Context<StockReturned>) {
+      [STOCK_RETURNED_EVENT](ctx: Context<ProductEvent>) {
         engine?.stockReturned(ctx.params.product_id);
       },
     },
 
     async started() {
       stockTaken = new Coalescer(config.productUpdateIntervalMs, (productId) =>
-        this.broker.broadcast(STOCK_TAKEN_EVENT, { product_id: productId }),
+        this.broker.broadcast(STOCK_TAKEN_EVENT, { product_id: productId } satisfies ProductEvent),
       );
       this.broker.metrics.register({
         name: METRIC.reservations, type: "counter", labelNames: ["outcome"],

@@ -13,21 +13,15 @@ import { deploymentKeys, type DeploymentKeys } from "../../src/lib/keys.ts";
 import { UnavailableError } from "../../src/lib/errors.ts";
 import type { StreamNames } from "../../src/lib/streams.ts";
 import { newOrderId, productIdOfOrder } from "../../src/domain/order-id.ts";
-import {
-  decodeReserve,
-  requestHash,
-  type OrderRequest,
-  type ReserveOutcome,
-  type ReserveResult,
-  type ReservedOrder,
-  type SoldOutRules,
-} from "../../src/domain/reservation.ts";
+import { decodeReserve, requestHash, type ReserveResult } from "../../src/domain/reservation.ts";
+import type { OrderRequest, ReservationRecord, ReserveOutcome, SoldOutRules } from "../../src/contracts/reservation.ts";
+import type { ProductView } from "../../src/contracts/product-view.ts";
+import type { ShardState } from "../../src/contracts/reports.ts";
 import { publishReservations } from "../../src/lib/publish-reservation.ts";
-import type { OrderReservedMessage } from "../../src/domain/order-message.ts";
 import { productSnapshot, orderIdsInDb, type ProductRow } from "../../src/db/product-snapshot.ts";
 import { createProduct, type NewProduct } from "../../src/db/create-product.ts";
 import { restockProduct } from "../../src/db/restock-product.ts";
-import { productView, type HeldReservation, type Inventory, type ProductView, type ReserveRequest, type ShardState } from "./inventory.ts";
+import { productView, type Inventory, type ReserveRequest } from "./inventory.ts";
 
 export interface InventoryDeps {
   config: Readonly<Config>;
@@ -50,7 +44,7 @@ export interface InventoryDeps {
   /** a product's shard was (re)built from PostgreSQL and the stream */
   onLoad?: (productId: number) => void;
   /** reservations of a product still in flight to PostgreSQL (messages not yet written) */
-  inFlight?: (productId: number) => Promise<Array<ReservedOrder & { idempotency_key: string | null }>>;
+  inFlight?: (productId: number) => Promise<ReservationRecord[]>;
 }
 
 /** One request of a micro-batch, as reserveBatch-5.lua takes it. */
@@ -240,7 +234,7 @@ export class RedisInventory implements Inventory {
    */
   async #handOver(pid: number, items: BatchedRequest[], results: BatchedResult[]): Promise<void> {
     const sent: number[] = [];
-    const orders: OrderReservedMessage[] = [];
+    const orders: ReservationRecord[] = [];
     for (let i = 0; i < results.length; i++) {
       const r = results[i];
       if (r instanceof UnavailableError || "notLoaded" in r || !r.ok) continue;
@@ -288,7 +282,7 @@ export class RedisInventory implements Inventory {
   }
 
   /** The reservation of an order still held in the shard, or null. */
-  async reservation(productId: number, orderId: string): Promise<HeldReservation | null> {
+  async reservation(productId: number, orderId: string): Promise<ReservationRecord | null> {
     const raw = await this.#redis(() => this.#d.redis.hget(this.#keys.product(productId).res, orderId));
     if (!raw) return null;
     const rec = JSON.parse(raw) as { o: string; q: number; u: string; a: number; e: number; c: number; k: string };
@@ -444,11 +438,11 @@ export class RedisInventory implements Inventory {
   }
 
   /** Reservations whose expiry is at or before `beforeMs`, oldest first. */
-  async dueReservations(productId: number, beforeMs: number, limit: number): Promise<HeldReservation[]> {
+  async dueReservations(productId: number, beforeMs: number, limit: number): Promise<ReservationRecord[]> {
     const k = this.#keys.product(productId);
     const ids = await this.#redis(() => this.#d.redis.zrangebyscore(k.exp, "-inf", beforeMs, "LIMIT", 0, limit));
     const found = await Promise.all(ids.map((id) => this.reservation(productId, id)));
-    return found.filter((r): r is HeldReservation => r !== null);
+    return found.filter((r): r is ReservationRecord => r !== null);
   }
 
   /** Every product that has had a shard since the last data loss. */

@@ -18,16 +18,14 @@ import { DurableConsumer } from "../../src/lib/jetstream-consumer.ts";
 import { METRIC } from "../../src/lib/metrics.ts";
 import { productIdOfOrder } from "../../src/domain/order-id.ts";
 import { decodeOrderMessages } from "../../src/domain/order-message.ts";
-import type { ReservedOrder } from "../../src/domain/reservation.ts";
-import type { HeldReservation } from "../inventory/inventory.ts";
-import { findOrder, type OrderView } from "../../src/db/find-order.ts";
+import type { ReservationRecord } from "../../src/contracts/reservation.ts";
+import type { OrderView } from "../../src/contracts/order-view.ts";
+import { ORDERS_PERSISTED_EVENT, type OrdersEvent } from "../../src/contracts/events.ts";
+import { findOrder } from "../../src/db/find-order.ts";
 import { persistOrders, type PersistResult } from "../../src/db/persist-orders.ts";
 import { applyInventoryEffects } from "../../src/lib/inventory-effects.ts";
 import { cancelOrder } from "../../src/db/cancel-order.ts";
 import { settleOrphan } from "../../src/db/settle-orphan.ts";
-
-/** Broadcast (every gateway follows orders) with `{ order_ids }` once their rows are written. */
-export const ORDERS_PERSISTED_EVENT = "orders.persisted";
 
 export default function ordersService(config: Readonly<Config>): ServiceSchema {
   let orm: MikroORM;
@@ -56,7 +54,7 @@ export default function ordersService(config: Readonly<Config>): ServiceSchema {
           // Not in the database yet: the 202 was sent, the row is on its way.
           const productId = productIdOfOrder(id);
           if (productId !== null) {
-            const held = await ctx.call<ReservedOrder | null, object>("inventory.reservation", { product_id: productId, order_id: id });
+            const held = await ctx.call<ReservationRecord | null, object>("inventory.reservation", { product_id: productId, order_id: id });
             if (held) {
               return {
                 order_id: held.order_id, status: "reserved", product_id: held.product_id, qty: held.qty,
@@ -80,7 +78,7 @@ export default function ordersService(config: Readonly<Config>): ServiceSchema {
           const id = ctx.params.id.toLowerCase();
           const productId = productIdOfOrder(id);
           if (productId === null) throw notFound("ORDER_NOT_FOUND", `order ${id} does not exist`);
-          const held = () => ctx.call<HeldReservation | null, object>("inventory.reservation", { product_id: productId, order_id: id });
+          const held = () => ctx.call<ReservationRecord | null, object>("inventory.reservation", { product_id: productId, order_id: id });
           const result = await orm.em.fork().transactional((em) => cancelOrder(em, id, productId, held));
           if (result.outcome === "not_found") throw notFound("ORDER_NOT_FOUND", `order ${id} does not exist`);
           if (result.outcome === "not_cancellable") {
@@ -107,7 +105,7 @@ export default function ordersService(config: Readonly<Config>): ServiceSchema {
           }
           if (result.outcome === "not_cancellable") return { order_id: id, released: false, status: result.order.status };
           // not in the database: a reservation only; write it off as expired, then free its units
-          const held = await ctx.call<HeldReservation | null, object>("inventory.reservation", { product_id: productId, order_id: id });
+          const held = await ctx.call<ReservationRecord | null, object>("inventory.reservation", { product_id: productId, order_id: id });
           if (!held) throw notFound("ORDER_NOT_FOUND", `order ${id} does not exist`);
           const status = await orm.em.fork().transactional((em) => settleOrphan(em, held));
           if (status === "pending") return { order_id: id, released: false, status: "pending", retry: true };
@@ -163,7 +161,7 @@ export default function ordersService(config: Readonly<Config>): ServiceSchema {
         if (result.rejected.length > 0) {
           this.logger.warn(`database gate refused ${result.rejected.length} order(s): the inventory shard over-admitted`);
         }
-        if (result.inserted.length > 0) this.broker.broadcast(ORDERS_PERSISTED_EVENT, { order_ids: result.inserted });
+        if (result.inserted.length > 0) this.broker.broadcast(ORDERS_PERSISTED_EVENT, { order_ids: result.inserted } satisfies OrdersEvent);
         return result;
       },
     },

@@ -15,8 +15,9 @@ import { expireOrders } from "../../src/db/expire-orders.ts";
 import { settleOrphan } from "../../src/db/settle-orphan.ts";
 import { orderTotals } from "../../src/db/order-totals.ts";
 import { mapLimit } from "../../src/lib/concurrency.ts";
-import { auditProduct, type ProductAudit, type ShardReading } from "../../src/domain/audit.ts";
-import type { ReservedOrder } from "../../src/domain/reservation.ts";
+import { auditProduct, type ShardReading } from "../../src/domain/audit.ts";
+import type { ReservationRecord } from "../../src/contracts/reservation.ts";
+import type { AuditReport, ProductAudit, SweepReport } from "../../src/contracts/reports.ts";
 import { METRIC } from "../../src/lib/metrics.ts";
 
 const BATCH = 500;
@@ -24,19 +25,6 @@ const BATCH = 500;
 const AUDIT_PARALLEL = 16;
 /** the audit behind flash_audit_ok is rerun at a scrape only when older than this (it reads every shard) */
 const AUDIT_METRIC_MAX_AGE_MS = 30_000;
-
-export interface SweepReport {
-  expired: number;
-  released: number;
-  committed: number;
-  orphans: number;
-}
-
-export interface AuditReport {
-  ok: boolean;
-  products: ProductAudit[];
-  pipeline: { drained: boolean; in_flight: number; dead_letters: number };
-}
 
 export default function sweeperService(config: Readonly<Config>): ServiceSchema {
   let orm: MikroORM;
@@ -90,7 +78,7 @@ export default function sweeperService(config: Readonly<Config>): ServiceSchema 
         const before = now - config.orphanGraceSeconds * 1000;
         const products = await this.broker.call<number[], object>("inventory.products", {});
         for (const productId of products) {
-          const due = await this.broker.call<Array<ReservedOrder & { idempotency_key: string | null }>, object>(
+          const due = await this.broker.call<ReservationRecord[], object>(
             "inventory.due", { product_id: productId, before, limit: BATCH },
           );
           for (const r of due) {

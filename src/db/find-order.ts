@@ -1,17 +1,17 @@
 import type { EntityManager } from "@mikro-orm/postgresql";
 import { Order } from "../../entities/order.ts";
-import type { components } from "../../client/schema.d.ts";
+import type { OrderView, StoredOrderStatus } from "../contracts/order-view.ts";
 
-/** An order as GET /api/orders/{id} shows it: the published answer (src/lib/openapi/answers.ts). */
-export type OrderView = components["schemas"]["Order"];
+/** Only for src/db/cancel-order.ts (being rewritten elsewhere): it imports OrderView from the contracts at the merge, then this goes. */
+export type { OrderView };
 
 export async function findOrder(em: EntityManager, orderId: string): Promise<OrderView | null> {
   const o = await em.findOne(Order, { id: orderId });
   if (!o) return null;
   return {
     order_id: o.id,
-    // the table's check constraint holds it to the statuses of API.md
-    status: o.status as OrderView["status"],
+    // the table's check constraint holds it to the stored statuses
+    status: o.status as StoredOrderStatus,
     product_id: o.product.id,
     qty: o.qty,
     user_id: o.userId ?? null,

@@ -1,10 +1,8 @@
 import type { EntityManager } from "@mikro-orm/postgresql";
+import type { InventoryEffect } from "../contracts/inventory-effects.ts";
 
-export interface InventoryEffect {
-  kind: "commit" | "release";
-  product_id: number;
-  order_id: string;
-}
+/** Only for src/db/cancel-order.ts (being rewritten elsewhere): it imports InventoryEffect from the contracts at the merge, then this goes. */
+export type { InventoryEffect };
 
 /**
  * Moves one pending order to paid or cancelled (conditional: a final status never

@@ -1,5 +1,5 @@
 import type { EntityManager } from "@mikro-orm/postgresql";
-import type { OrderRequest, ReserveOutcome } from "../domain/reservation.ts";
+import type { OrderRequest, ReserveOutcome } from "../contracts/reservation.ts";
 import { PRODUCT_COLUMNS, type ProductRow } from "./product-snapshot.ts";
 
 const reject = (code: Extract<ReserveOutcome, { ok: false }>["code"], message: string, details?: Record<string, unknown>): ReserveOutcome =>

@@ -1,43 +1,10 @@
 /**
  * The reservation rule's results: what the `reserve` script answered, as a typed
- * outcome. Expected rejections (sold out, limits) are values, not exceptions: most
- * answers of a drop are "sold out", and building an Error with a stack for each
- * would cost more than the Redis call.
+ * outcome (src/contracts/reservation.ts).
  */
 import { createHash } from "node:crypto";
 import type { ErrorCode } from "../lib/errors.ts";
-
-export interface OrderRequest {
-  product_id: number;
-  qty: number;
-  user_id?: string;
-}
-
-/** The reservation as the 202 body shows it (and the `order.reserved` message carries). */
-export interface ReservedOrder {
-  order_id: string;
-  status: "reserved";
-  product_id: number;
-  qty: number;
-  user_id: string | null;
-  amount_cents: number;
-  created_at: string;
-  expires_at: string;
-}
-
-/**
- * The rules of a sold-out product that come before "sold out" in the reserve rule: what a
- * gateway must know to answer SOLD_OUT itself without answering anything the rule would not.
- */
-export interface SoldOutRules {
-  max_per_order: number;
-  per_user_limit: number | null;
-  ends_at_ms: number | null;
-}
-
-export type ReserveOutcome =
-  | { ok: true; order: ReservedOrder; replayed: boolean }
-  | { ok: false; code: ErrorCode; message: string; details?: Record<string, unknown>; soldOut?: SoldOutRules };
+import type { OrderRequest, Refusal, ReserveOutcome, ReservedOrder, SoldOutRules } from "../contracts/reservation.ts";
 
 export type ReserveResult = ReserveOutcome | { notLoaded: true };
 
@@ -52,8 +19,6 @@ const reject = (code: ErrorCode, message: string, details?: Record<string, unkno
   details ? { ok: false, code, message, details } : { ok: false, code, message };
 
 /** Shared, allocation-free answer for the most common outcome of a drop. */
-export type Refusal = Extract<ReserveOutcome, { ok: false }>;
-
 export const SOLD_OUT: Refusal = Object.freeze(reject("SOLD_OUT", "the product is sold out")) as Refusal;
 
 /**

@@ -30,15 +30,8 @@
 import type { DeploymentKeys } from "./keys.ts";
 import { checkOrderRequest } from "./params.ts";
 import type { RedisClient } from "./redis.ts";
-import {
-  decodeReserve,
-  requestHash,
-  SOLD_OUT,
-  type OrderRequest,
-  type ReserveOutcome,
-  type ReservedOrder,
-  type SoldOutRules,
-} from "../domain/reservation.ts";
+import { decodeReserve, requestHash, SOLD_OUT } from "../domain/reservation.ts";
+import type { OrderRequest, ReserveOutcome, ReservedOrder, SoldOutRules } from "../contracts/reservation.ts";
 
 /** What replaying a winning key at the edge needs: the key's record, and the order stream. */
 export interface Replays {
