@@ -19,7 +19,7 @@ import { METRIC } from "../../src/lib/metrics.ts";
 import { productIdOfOrder } from "../../src/domain/order-id.ts";
 import { decodeOrderMessages } from "../../src/domain/order-message.ts";
 import type { ReservationRecord } from "../../src/contracts/reservation.ts";
-import type { OrderView } from "../../src/contracts/order-view.ts";
+import { STORED_ORDER_STATUSES, type OrderView } from "../../src/contracts/order-view.ts";
 import { ORDERS_PERSISTED_EVENT, type OrdersEvent } from "../../src/contracts/events.ts";
 import { findOrder } from "../../src/db/find-order.ts";
 import { persistOrders, type PersistResult } from "../../src/db/persist-orders.ts";
@@ -126,7 +126,7 @@ export default function ordersService(config: Readonly<Config>): ServiceSchema {
             "select status, count(*)::int as n from orders group by status",
           );
           const byStatus: Record<string, number> = {};
-          for (const status of ["pending", "paid", "cancelled", "expired", "rejected"]) {
+          for (const status of STORED_ORDER_STATUSES) {
             byStatus[status] = rows.find((r) => r.status === status)?.n ?? 0;
             this.broker.metrics.set(METRIC.ordersByStatus, byStatus[status], { status });
           }
