@@ -13,7 +13,9 @@ import { deploymentKeys, type DeploymentKeys } from "../../src/lib/keys.ts";
 import { UnavailableError } from "../../src/lib/errors.ts";
 import type { StreamNames } from "../../src/lib/streams.ts";
 import { newOrderId, productIdOfOrder } from "../../src/domain/order-id.ts";
-import { decodeReserve, requestHash, type ReserveResult } from "../../src/domain/reservation.ts";
+import { KEY_REUSED, requestHash } from "../../src/domain/reservation.ts";
+import { decodeReserve, type ReserveResult } from "./reserve-reply.ts";
+import { replyCode, ScriptCode } from "./script-codes.ts";
 import type { OrderRequest, ReservationRecord, ReserveOutcome, SoldOutRules } from "../../src/contracts/reservation.ts";
 import type { ProductView } from "../../src/contracts/product-view.ts";
 import type { ShardState } from "../../src/contracts/reports.ts";
@@ -169,12 +171,12 @@ export class RedisInventory implements Inventory {
     const shortOfReplicas: number[] = [];
     let claims: number[] | undefined;
     for (let i = 0; i < items.length; i++) {
-      const code = Number(replies[i][0]);
-      // 0 = reserved now, 1 = replayed: both are answered 202, so both must be replicated
+      const code = replyCode(replies[i]);
+      // reserved now or replayed: both are answered 202, so both must be replicated
       // (a replay may be of a reservation whose first answer was this same 503)
-      if ((code === 0 || code === 1) && replicas < need) {
+      if ((code === ScriptCode.reserve.RESERVED || code === ScriptCode.reserve.REPLAYED) && replicas < need) {
         results[i] = new UnavailableError(`the reservation reached ${replicas} of ${need} Redis replica(s) in time`, "redis", 1);
-        if (code === 0) shortOfReplicas.push(i);
+        if (code === ScriptCode.reserve.RESERVED) shortOfReplicas.push(i);
         continue;
       }
       let r = decodeReserve(pid, items[i].req, replies[i]);
@@ -216,7 +218,7 @@ export class RedisInventory implements Inventory {
     const set = await this.#redis(() => this.#d.redis.set(owner, String(pid), "EX", this.#d.config.idempotencyTtlSeconds, "NX"));
     if (set === null && (await this.#redis(() => this.#d.redis.get(owner))) !== String(pid)) {
       await this.release(pid, result.order.order_id, it.idempotencyKey, true);
-      return { ok: false, code: "IDEMPOTENCY_KEY_REUSED", message: "this Idempotency-Key was used with a different request body" };
+      return KEY_REUSED;
     }
     return result;
   }
@@ -267,7 +269,7 @@ export class RedisInventory implements Inventory {
         [orderId, forgetKey ? "1" : "0"],
       ),
     );
-    if (Number(r[0]) === 1) {
+    if (replyCode(r) === ScriptCode.release.RELEASED) {
       this.#unitsBack(productId);
       return true;
     }
@@ -278,7 +280,7 @@ export class RedisInventory implements Inventory {
   async commit(productId: number, orderId: string): Promise<boolean> {
     const k = this.#keys.product(productId);
     const r = await this.#redis(() => this.#d.scripts.commit([k.meta, k.res, k.exp], [orderId]));
-    return Number(r[0]) === 1;
+    return replyCode(r) === ScriptCode.commit.COMMITTED;
   }
 
   /** The reservation of an order still held in the shard, or null. */
@@ -406,8 +408,11 @@ export class RedisInventory implements Inventory {
     if (!row) return null;
     const k = this.#keys.product(productId);
     const r = await this.#redis(() => this.#d.scripts.restock([k.meta, k.stock], [add, row.stock_total]));
-    // 2: the shard disagrees with the database, 3: not loaded: rebuild it from the database
-    if (Number(r[0]) >= 2) await this.load(productId, Number(r[0]) === 2);
+    // the shard disagrees with the database (replace it) or is not loaded: rebuild it from the database
+    const code = replyCode(r);
+    if (code === ScriptCode.restock.DISAGREES || code === ScriptCode.restock.NOT_LOADED) {
+      await this.load(productId, code === ScriptCode.restock.DISAGREES);
+    }
     this.#unitsBack(productId);
     return this.product(productId);
   }
