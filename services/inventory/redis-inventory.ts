@@ -6,7 +6,7 @@
 import type { MikroORM } from "@mikro-orm/postgresql";
 import type { JetStreamClient } from "@nats-io/jetstream";
 import type { Config } from "../../src/lib/config.ts";
-import { isRedisTransient, type RedisClient, type ReplicatedScripts, type ScriptResult, type Scripts } from "../../src/lib/redis.ts";
+import { isRedisTransient, redisReplyCode, type RedisClient, type ReplicatedScripts, type ScriptResult, type Scripts } from "../../src/lib/redis.ts";
 import { MicroBatcher } from "../../src/lib/micro-batch.ts";
 import { SoldOutEdge } from "../../src/lib/sold-out-edge.ts";
 import { deploymentKeys, type DeploymentKeys } from "../../src/lib/keys.ts";
@@ -480,7 +480,8 @@ export class RedisInventory implements Inventory {
         return await op();
       } catch (err) {
         if (!isRedisTransient(err)) {
-          if (err instanceof Error && /ERR|WRONGTYPE|NOSCRIPT.*script/i.test(err.message)) throw err;
+          // Redis refused the command or the script failed: a bug to surface, not an outage
+          if (SCRIPT_FAULTS.has(redisReplyCode(err) ?? "")) throw err;
           throw new UnavailableError(`inventory store unavailable: ${(err as Error).message}`, "redis", 1);
         }
         const delay = Math.min(50 * 2 ** attempt, 500);
@@ -494,6 +495,9 @@ export class RedisInventory implements Inventory {
     }
   }
 }
+
+/** Redis replies that mean our command or script is wrong. */
+const SCRIPT_FAULTS: ReadonlySet<string> = new Set(["ERR", "WRONGTYPE", "NOSCRIPT"]);
 
 /** A publish that certainly reached no stream: nobody listens on its subject (nats.js: no responders). */
 function isNotStored(err: unknown): boolean {

@@ -143,8 +143,9 @@ export async function inFlightOrders(jsm: JetStreamManager, names: StreamNames, 
   const subject = names.ordersSubject(productId);
   let seq = 1;
   for (;;) {
-    const msg = await jsm.direct.getMessage(names.orders, { seq, next_by_subj: subject }).catch((err: Error) => {
-      if (/no message found|404/i.test(err.message)) return null;
+    const msg = await jsm.direct.getMessage(names.orders, { seq, next_by_subj: subject }).catch((err: unknown) => {
+      // a 404 status: nothing stored for the subject from `seq` on
+      if ((err as { code?: unknown } | null)?.code === 404) return null;
       throw err;
     });
     if (!msg) return out;
