@@ -3,8 +3,9 @@
  * with the Shard strategy on the product id, so one node serves one product and may
  * keep per-product memory (the sold-out flag) without coordination.
  */
-import type { Context, ServiceSchema } from "moleculer";
+import type { Context } from "moleculer";
 import type { Config } from "../../src/lib/config.ts";
+import type { TypedServiceSchema } from "../../src/lib/service-schema.ts";
 import { CallerGaveUpError, errorValue, notFound, type ErrorValue } from "../../src/lib/errors.ts";
 import { asDependencyError } from "../../src/lib/dependency-errors.ts";
 import { createProductParams, placeOrderParams, productIdPathParams, reserveManyParams, restockParams, type ReserveMany } from "../../src/lib/params.ts";
@@ -49,7 +50,11 @@ const orderRef = {
   order_id: { type: "uuid" },
 } as const;
 
-export default function inventoryService(config: Readonly<Config>): ServiceSchema {
+interface InventoryMethods {
+  countOutcomes(productId: number, outcomes: ReserveOutcome[]): void;
+}
+
+export default function inventoryService(config: Readonly<Config>): TypedServiceSchema<InventoryMethods> {
   let engine: Inventory;
   let redis: RedisClient | null = null;
   let stockTaken: Coalescer<number>;
@@ -286,5 +291,5 @@ export default function inventoryService(config: Readonly<Config>): ServiceSchem
       if (config.inventoryMode === "pg-lock") return ormResource.release(config);
       await Promise.all([redisResource.release(config), ormResource.release(config), jetStreamResource.release(config)]);
     },
-  } as ServiceSchema;
+  };
 }

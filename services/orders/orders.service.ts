@@ -4,11 +4,12 @@
  * transaction (idempotent on the order id, through the database gate), and only
  * then acknowledged. Orders the gate refused give their units back to the shard.
  */
-import type { Context, ServiceSchema } from "moleculer";
+import type { Context } from "moleculer";
 import type { MikroORM } from "@mikro-orm/postgresql";
 import type { JsMsg, JetStreamManager } from "@nats-io/jetstream";
 import type { NatsConnection } from "@nats-io/transport-node";
 import type { Config } from "../../src/lib/config.ts";
+import type { TypedServiceSchema } from "../../src/lib/service-schema.ts";
 import { FlashError, notFound, UnavailableError } from "../../src/lib/errors.ts";
 import { isDatabaseUnavailable } from "../../src/lib/db.ts";
 import { orderIdPathParams } from "../../src/lib/params.ts";
@@ -27,7 +28,11 @@ import { applyInventoryEffects } from "../../src/lib/inventory-effects.ts";
 import { cancelOrder } from "../../src/db/cancel-order.ts";
 import { settleOrphan } from "../../src/db/settle-orphan.ts";
 
-export default function ordersService(config: Readonly<Config>): ServiceSchema {
+interface OrdersMethods {
+  persistBatch(msgs: JsMsg[]): Promise<PersistResult>;
+}
+
+export default function ordersService(config: Readonly<Config>): TypedServiceSchema<OrdersMethods> {
   let orm: MikroORM;
   let nc: NatsConnection;
   let consumer: DurableConsumer | undefined;
@@ -197,5 +202,5 @@ export default function ordersService(config: Readonly<Config>): ServiceSchema {
       await consumer?.stop();
       await Promise.all([ormResource.release(config), jetStreamResource.release(config)]);
     },
-  } as ServiceSchema;
+  };
 }

@@ -3,9 +3,10 @@
  * raw bytes, then records and applies each event in one transaction, idempotent on
  * `event_id`. Early events (order not written yet) are parked for the order consumer.
  */
-import type { Context, ServiceSchema } from "moleculer";
+import type { Context } from "moleculer";
 import type { MikroORM } from "@mikro-orm/postgresql";
 import type { Config } from "../../src/lib/config.ts";
+import type { TypedServiceSchema } from "../../src/lib/service-schema.ts";
 import { FlashError } from "../../src/lib/errors.ts";
 import { compileCheck, paymentEventParams, utf8Body } from "../../src/lib/params.ts";
 import { ormResource } from "../../src/lib/resources.ts";
@@ -22,7 +23,7 @@ export interface WebhookAnswer {
 
 const checkEvent = compileCheck(paymentEventParams);
 
-export default function paymentsService(config: Readonly<Config>): ServiceSchema {
+export default function paymentsService(config: Readonly<Config>): TypedServiceSchema {
   let orm: MikroORM;
 
   return {
@@ -78,5 +79,5 @@ export default function paymentsService(config: Readonly<Config>): ServiceSchema
     async stopped() {
       await ormResource.release(config);
     },
-  } as ServiceSchema;
+  };
 }

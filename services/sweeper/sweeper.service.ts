@@ -4,10 +4,11 @@
  * Safe to run on many nodes at once: every step is a conditional update or an
  * idempotent script. "Now" is a parameter of `sweep`, so tests need no clock.
  */
-import type { Context, ServiceSchema } from "moleculer";
+import type { Context } from "moleculer";
 import type { MikroORM } from "@mikro-orm/postgresql";
 import type { JetStreamManager } from "@nats-io/jetstream";
 import type { Config } from "../../src/lib/config.ts";
+import type { TypedServiceSchema } from "../../src/lib/service-schema.ts";
 import { jetStreamResource, ormResource } from "../../src/lib/resources.ts";
 import { applyInventoryEffects } from "../../src/lib/inventory-effects.ts";
 import { streamNames } from "../../src/lib/streams.ts";
@@ -26,7 +27,12 @@ const AUDIT_PARALLEL = 16;
 /** the audit behind flash_audit_ok is rerun at a scrape only when older than this (it reads every shard) */
 const AUDIT_METRIC_MAX_AGE_MS = 30_000;
 
-export default function sweeperService(config: Readonly<Config>): ServiceSchema {
+interface SweeperMethods {
+  sweep(now: number): Promise<SweepReport>;
+  audit(productId: number | null): Promise<AuditReport>;
+}
+
+export default function sweeperService(config: Readonly<Config>): TypedServiceSchema<SweeperMethods> {
   let orm: MikroORM;
   let jsm: JetStreamManager;
   let timer: NodeJS.Timeout | undefined;
@@ -139,5 +145,5 @@ export default function sweeperService(config: Readonly<Config>): ServiceSchema 
       await running;
       await Promise.all([ormResource.release(config), jetStreamResource.release(config)]);
     },
-  } as ServiceSchema;
+  };
 }
