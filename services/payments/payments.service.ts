@@ -8,7 +8,7 @@ import type { MikroORM } from "@mikro-orm/postgresql";
 import type { Config } from "../../src/lib/config.ts";
 import type { TypedServiceSchema } from "../../src/lib/service-schema.ts";
 import { FlashError } from "../../src/lib/errors.ts";
-import { compileCheck, paymentEventParams, utf8Body } from "../../src/lib/params.ts";
+import { paymentEventParams, utf8Body } from "../../src/lib/params.ts";
 import { ormResource } from "../../src/lib/resources.ts";
 import { applyInventoryEffects } from "../../src/lib/inventory-effects.ts";
 import { verifyWebhookSignature } from "../../src/domain/webhook-signature.ts";
@@ -21,8 +21,6 @@ export interface WebhookAnswer {
   body: Record<string, unknown>;
 }
 
-const checkEvent = compileCheck(paymentEventParams);
-
 export default function paymentsService(config: Readonly<Config>): TypedServiceSchema {
   let orm: MikroORM;
 
@@ -30,6 +28,7 @@ export default function paymentsService(config: Readonly<Config>): TypedServiceS
     name: "payments",
 
     actions: {
+      /** The provider's request: its signature on the raw bytes, then its event (`apply`). */
       webhook: {
         params: {
           raw: { type: "string", max: 32 * 1024 },
@@ -49,17 +48,22 @@ export default function paymentsService(config: Readonly<Config>): TypedServiceS
           } catch {
             throw new FlashError("BAD_REQUEST", "the request body is not valid JSON");
           }
+          // an action's params are an object: anything else is refused before
           if (typeof body !== "object" || body === null || Array.isArray(body)) {
             throw new FlashError("VALIDATION_ERROR", "the body must be a JSON object", { fields: { body: "object expected" } });
           }
-          const valid = checkEvent(body);
-          if (valid !== true) {
-            const fields = Object.fromEntries(valid.map((e) => [e.field, e.message]));
-            throw new FlashError("VALIDATION_ERROR", "invalid payment event", { fields });
-          }
-          const event = body as PaymentEventInput;
-          event.order_id = event.order_id.toLowerCase();
-
+          return this.actions.apply<Promise<WebhookAnswer>>(body, { parentCtx: ctx });
+        },
+      },
+      /**
+       * A signed payment event, checked by its declared params; private: only `webhook`
+       * calls it, once the signature is verified.
+       */
+      apply: {
+        visibility: "private",
+        params: paymentEventParams,
+        async handler(ctx: Context<PaymentEventInput>): Promise<WebhookAnswer> {
+          const event: PaymentEventInput = { ...ctx.params, order_id: ctx.params.order_id.toLowerCase() };
           const productId = productIdOfOrder(event.order_id);
           const isReserved = async () =>
             productId !== null &&
