@@ -14,12 +14,8 @@ import { applyInventoryEffects } from "../../src/lib/inventory-effects.ts";
 import { verifyWebhookSignature } from "../../src/domain/webhook-signature.ts";
 import { productIdOfOrder } from "../../src/domain/order-id.ts";
 import type { PaymentEventInput } from "../../src/domain/payment.ts";
+import type { WebhookReply } from "../../src/contracts/webhook-reply.ts";
 import { recordPayment } from "../../src/db/apply-payment.ts";
-
-export interface WebhookAnswer {
-  status: number;
-  body: Record<string, unknown>;
-}
 
 export default function paymentsService(config: Readonly<Config>): TypedServiceSchema {
   let orm: MikroORM;
@@ -34,7 +30,7 @@ export default function paymentsService(config: Readonly<Config>): TypedServiceS
           raw: { type: "string", max: 32 * 1024 },
           signature: { type: "string", optional: true, max: 1024 },
         },
-        async handler(ctx: Context<{ raw: string; signature?: string }>): Promise<WebhookAnswer> {
+        async handler(ctx: Context<{ raw: string; signature?: string }>): Promise<WebhookReply> {
           const raw = Buffer.from(ctx.params.raw, "base64");
           const check = verifyWebhookSignature(
             config.webhookSecret, raw, ctx.params.signature, Math.floor(Date.now() / 1000), config.webhookToleranceSeconds,
@@ -52,7 +48,7 @@ export default function paymentsService(config: Readonly<Config>): TypedServiceS
           if (typeof body !== "object" || body === null || Array.isArray(body)) {
             throw new FlashError("VALIDATION_ERROR", "the body must be a JSON object", { fields: { body: "object expected" } });
           }
-          return this.actions.apply<Promise<WebhookAnswer>>(body, { parentCtx: ctx });
+          return this.actions.apply<Promise<WebhookReply>>(body, { parentCtx: ctx });
         },
       },
       /**
@@ -62,7 +58,7 @@ export default function paymentsService(config: Readonly<Config>): TypedServiceS
       apply: {
         visibility: "private",
         params: paymentEventParams,
-        async handler(ctx: Context<PaymentEventInput>): Promise<WebhookAnswer> {
+        async handler(ctx: Context<PaymentEventInput>): Promise<WebhookReply> {
           const event: PaymentEventInput = { ...ctx.params, order_id: ctx.params.order_id.toLowerCase() };
           const productId = productIdOfOrder(event.order_id);
           const isReserved = async () =>
