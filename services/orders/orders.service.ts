@@ -22,6 +22,7 @@ import { decodeOrderMessages } from "../../src/domain/order-message.ts";
 import type { ReservationRecord } from "../../src/contracts/reservation.ts";
 import { STORED_ORDER_STATUSES, type OrderView } from "../../src/contracts/order-view.ts";
 import { ORDERS_PERSISTED_EVENT, type OrdersEvent } from "../../src/contracts/events.ts";
+import type { PipelineReading } from "../../src/contracts/reports.ts";
 import { findOrder } from "../../src/db/find-order.ts";
 import { persistOrders, type PersistResult } from "../../src/db/persist-orders.ts";
 import { applyInventoryEffects } from "../../src/lib/inventory-effects.ts";
@@ -126,7 +127,7 @@ export default function ordersService(config: Readonly<Config>): TypedServiceSch
         },
       },
       refreshMetrics: {
-        async handler() {
+        async handler(): Promise<PipelineReading> {
           const rows = await orm.em.fork().execute<Array<{ status: string; n: number }>>(
             "select status, count(*)::int as n from orders group by status",
           );

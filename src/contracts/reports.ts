@@ -1,7 +1,8 @@
 /**
- * What the operator's actions answer: a shard's counters (inventory.shard), the audit
- * (sweeper.audit, GET /api/admin/audit) and a sweep (sweeper.sweep); read by the REPL,
- * the dashboard and the gateway.
+ * What the operator's actions answer: a shard's counters (inventory.shard), the order
+ * pipeline's readings (orders.refreshMetrics), the audit (sweeper.audit, GET
+ * /api/admin/audit) and a sweep (sweeper.sweep); read by the REPL, the dashboard and
+ * the gateway.
  */
 
 /** A shard's counters (inventory.shard adds the `node_id` that owns it). */
@@ -15,6 +16,14 @@ export interface ShardState {
   /** number of reservation records, and the units they hold */
   reservations: number;
   reservation_units: number;
+}
+
+/** The orders by status in PostgreSQL, and the order stream's backlog (null: the stream did not answer). */
+export interface PipelineReading {
+  orders_by_status: Record<string, number>;
+  /** order.reserved messages not yet written to PostgreSQL */
+  stream_lag: number | null;
+  dead_letters: number | null;
 }
 
 /** One invariant that does not hold: which, what it says, and by how much. */
