@@ -224,6 +224,12 @@ export default function inventoryService(config: Readonly<Config>): TypedService
       },
     },
 
+    events: {
+      [STOCK_RETURNED_EVENT](ctx: Context<ProductEvent>) {
+        engine?.stockReturned(ctx.params.product_id);
+      },
+    },
+
     methods: {
       /** flash_reservations_total by outcome, and the live product streams told that units were taken */
       countOutcomes(productId: number, outcomes: ReserveOutcome[]) {
@@ -239,12 +245,6 @@ export default function inventoryService(config: Readonly<Config>): TypedService
           stockTaken.touch(productId);
         }
         if (replayed > 0) this.broker.metrics.increment(METRIC.reservations, { outcome: "replayed" }, replayed);
-      },
-    },
-
-    events: {
-      [STOCK_RETURNED_EVENT](ctx: Context<ProductEvent>) {
-        engine?.stockReturned(ctx.params.product_id);
       },
     },
 
