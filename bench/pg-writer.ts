@@ -13,7 +13,7 @@ import { parseArgs } from "node:util";
 import { initOrm, migrateUp, withClient } from "../src/lib/db.ts";
 import { persistOrders } from "../src/db/persist-orders.ts";
 import { newOrderId } from "../src/domain/order-id.ts";
-import type { OrderReservedMessage } from "../src/domain/order-message.ts";
+import type { ReservationRecord } from "../src/contracts/reservation.ts";
 import { cpuSeconds } from "./lib/cpu.ts";
 import { BENCH_DB, adminUrl } from "./lib/infra.ts";
 
@@ -57,7 +57,7 @@ async function round(variant: string | undefined): Promise<number> {
     const expires = new Date(Date.now() + 600_000).toISOString();
     const cpu0 = cpuSeconds(pid);
     for (let done = 0; done < rows; done += batch) {
-      const orders: OrderReservedMessage[] = Array.from({ length: Math.min(batch, rows - done) }, (_, i) => ({
+      const orders: ReservationRecord[] = Array.from({ length: Math.min(batch, rows - done) }, (_, i) => ({
         order_id: newOrderId(productId), status: "reserved", product_id: productId, qty: 1, user_id: `buyer-${done + i}`,
         amount_cents: 100, idempotency_key: null, created_at: created, expires_at: expires,
       }));

@@ -1,7 +1,6 @@
 import { defineEntity, p } from "@mikro-orm/core";
+import { STORED_ORDER_STATUSES } from "../src/contracts/order-view.ts";
 import { Product } from "./product.ts";
-
-export const ORDER_STATUSES = ["pending", "paid", "cancelled", "expired", "rejected"] as const;
 
 /**
  * An order that reached the database. Its id is the id the client got with the 202
@@ -28,7 +27,7 @@ export const Order = defineEntity({
   // records, a key can never make a second order.
   uniques: [{ name: "orders_idempotency_key_unique", properties: ["idempotencyKey"] }],
   checks: [
-    { name: "orders_status_check", expression: "status in ('pending','paid','cancelled','expired','rejected')" },
+    { name: "orders_status_check", expression: `status in (${STORED_ORDER_STATUSES.map((s) => `'${s}'`).join(",")})` },
     { name: "orders_qty_check", expression: "qty > 0" },
   ],
 });

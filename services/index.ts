@@ -16,7 +16,8 @@ import paymentsService from "./payments/payments.service.ts";
 import sweeperService from "./sweeper/sweeper.service.ts";
 import lifecycleService from "./lifecycle/lifecycle.service.ts";
 
-const FACTORIES: Record<string, (config: Readonly<Config>) => ServiceSchema> = {
+/** Each factory's schema is typed with its own methods; `any` here is what broker.createService takes. */
+const FACTORIES: Record<string, (config: Readonly<Config>) => ServiceSchema<any, any, any>> = {
   gateway: gatewayService,
   inventory: inventoryService,
   orders: ordersService,

@@ -4,24 +4,7 @@
  */
 import { sleep } from "./procs.ts";
 import { mapLimit } from "../../src/lib/concurrency.ts";
-
-export interface AuditProduct {
-  id: number;
-  stock_total: number;
-  available: number;
-  reserved: number;
-  pending: number;
-  paid: number;
-  consistent: boolean;
-  drift: number;
-  failures?: Array<{ invariant: string; detail: string; by: number }>;
-}
-
-export interface Audit {
-  ok: boolean;
-  products: AuditProduct[];
-  pipeline: { drained: boolean; in_flight: number; dead_letters: number };
-}
+import type { AuditReport } from "../../src/contracts/reports.ts";
 
 export interface NewProduct {
   name: string;
@@ -69,14 +52,14 @@ export class Admin {
     return mapLimit(Array.from({ length: count }, (_, i) => i), parallel, (i) => this.createProduct(make(i)));
   }
 
-  async audit(timeoutMs = 120_000): Promise<Audit> {
+  async audit(timeoutMs = 120_000): Promise<AuditReport> {
     const r = await getJson(`${this.base}/api/admin/audit`, timeoutMs, this.#auth);
     if (r.status !== 200) throw new Error(`GET /api/admin/audit answered ${r.status}: ${JSON.stringify(r.body).slice(0, 300)}`);
-    return r.body as Audit;
+    return r.body as AuditReport;
   }
 
   /** Polls the audit until the pipeline has drained (or the time is up); returns the last audit and when it drained. */
-  async auditWhenDrained(timeoutMs: number, everyMs = 500): Promise<{ audit: Audit; drained_after_ms: number | null; audit_ms: number }> {
+  async auditWhenDrained(timeoutMs: number, everyMs = 500): Promise<{ audit: AuditReport; drained_after_ms: number | null; audit_ms: number }> {
     const t0 = performance.now();
     for (;;) {
       const a0 = performance.now();

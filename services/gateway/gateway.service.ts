@@ -41,15 +41,15 @@ import { deploymentKeys } from "../../src/lib/keys.ts";
 import { jetStreamResource, redisResource } from "../../src/lib/resources.ts";
 import { streamNames } from "../../src/lib/streams.ts";
 import { publishReservation } from "../../src/lib/publish-reservation.ts";
-import { SOLD_OUT_EVENT, STOCK_RETURNED_EVENT, type SoldOutNotice, type StockReturned } from "../../src/lib/stock-events.ts";
+import { SOLD_OUT_EVENT, STOCK_RETURNED_EVENT, type SoldOutNotice, type ProductEvent as StockReturned } from "../../src/contracts/events.ts";
 import { buyerIdentity } from "./buyer-identity.ts";
 import { apiReference } from "./pages/api-reference.ts";
 import { openApiDocument } from "../../src/lib/openapi/document.ts";
 import { LiveUpdates } from "./live-updates.ts";
 import { loadPages, PAGE_HEADERS } from "./pages.ts";
 import { METRIC } from "../../src/lib/metrics.ts";
-import type { OrderView } from "../../src/db/find-order.ts";
-import type { ProductView } from "../inventory/inventory.ts";
+import type { OrderView } from "../../src/contracts/order-view.ts";
+import type { ProductView } from "../../src/contracts/product-view.ts";
 
 const AUDIT_TIMEOUT_MS = 120_000;
 /** how often a gateway asks an inventory node whether Redis is up (readiness) */

@@ -20,12 +20,10 @@ import type { Readable } from "node:stream";
 import { UnavailableError } from "../../src/lib/errors.ts";
 import { Coalescer } from "../../src/lib/coalescer.ts";
 import { productIdOfOrder } from "../../src/domain/order-id.ts";
-import { FINAL_STATUSES, type OrderStatus } from "../../src/domain/payment.ts";
-import type { OrderView } from "../../src/db/find-order.ts";
-import type { ProductView } from "../inventory/inventory.ts";
-import { ORDERS_PERSISTED_EVENT } from "../orders/orders.service.ts";
-import { STOCK_RETURNED_EVENT, STOCK_TAKEN_EVENT } from "../inventory/inventory.service.ts";
-import { ORDERS_CHANGED_EVENT } from "../../src/lib/inventory-effects.ts";
+import { FINAL_STATUSES } from "../../src/domain/payment.ts";
+import type { OrderStatus, OrderView } from "../../src/contracts/order-view.ts";
+import type { ProductView } from "../../src/contracts/product-view.ts";
+import { ORDERS_CHANGED_EVENT, ORDERS_PERSISTED_EVENT, STOCK_RETURNED_EVENT, STOCK_TAKEN_EVENT } from "../../src/contracts/events.ts";
 import { SseStream } from "./sse-stream.ts";
 
 /** setTimeout's limit (about 24.8 days): a later sale boundary is re-scheduled when reached */

@@ -29,7 +29,7 @@ import type { RateLimiter } from "../../src/lib/rate-limiter.ts";
 import type { OrderAnswers } from "../../src/lib/order-answers.ts";
 import type { SoldOutEdge } from "../../src/lib/sold-out-edge.ts";
 import type { BuyerIdentity } from "./buyer-identity.ts";
-import type { OrderRequest, ReserveOutcome } from "../../src/domain/reservation.ts";
+import type { OrderRequest, ReserveOutcome } from "../../src/contracts/reservation.ts";
 import { newOrderId } from "../../src/domain/order-id.ts";
 
 const { ValidationError } = moleculer.Errors;

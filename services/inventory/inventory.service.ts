@@ -3,14 +3,15 @@
  * with the Shard strategy on the product id, so one node serves one product and may
  * keep per-product memory (the sold-out flag) without coordination.
  */
-import type { Context, ServiceSchema } from "moleculer";
+import type { Context } from "moleculer";
 import type { Config } from "../../src/lib/config.ts";
+import type { TypedServiceSchema } from "../../src/lib/service-schema.ts";
 import { CallerGaveUpError, errorValue, notFound, type ErrorValue } from "../../src/lib/errors.ts";
 import { asDependencyError } from "../../src/lib/dependency-errors.ts";
 import { createProductParams, placeOrderParams, productIdPathParams, reserveManyParams, restockParams, type ReserveMany } from "../../src/lib/params.ts";
 import { jetStreamResource, ormResource, redisResource } from "../../src/lib/resources.ts";
 import { inFlightOrders, streamNames } from "../../src/lib/streams.ts";
-import type { OrderRequest, ReserveOutcome } from "../../src/domain/reservation.ts";
+import type { OrderRequest, ReserveOutcome } from "../../src/contracts/reservation.ts";
 import type { NewProduct } from "../../src/db/create-product.ts";
 import { RedisInventory } from "./redis-inventory.ts";
 import { METRIC } from "../../src/lib/metrics.ts";
@@ -18,7 +19,8 @@ import { replicasPerMaster } from "../../src/lib/redis-replication.ts";
 import type { RedisClient } from "../../src/lib/redis.ts";
 import { PgLockInventory } from "./pg-lock-inventory.ts";
 import type { Inventory } from "./inventory.ts";
-import { announceSoldOut, announceStockReturned, STOCK_RETURNED_EVENT, type StockReturned } from "../../src/lib/stock-events.ts";
+import { announceSoldOut, announceStockReturned } from "../../src/lib/stock-events.ts";
+import { STOCK_RETURNED_EVENT, STOCK_TAKEN_EVENT, type ProductEvent } from "../../src/contracts/events.ts";
 import { Coalescer } from "../../src/lib/coalescer.ts";
 
 interface Meta {
@@ -48,14 +50,11 @@ const orderRef = {
   order_id: { type: "uuid" },
 } as const;
 
-export { STOCK_RETURNED_EVENT };
-/**
- * Broadcast with `{ product_id }` after reservations took units, at most once per
- * PRODUCT_UPDATE_INTERVAL_MS per product (the live product streams of every gateway).
- */
-export const STOCK_TAKEN_EVENT = "inventory.stock.taken";
+interface InventoryMethods {
+  countOutcomes(productId: number, outcomes: ReserveOutcome[]): void;
+}
 
-export default function inventoryService(config: Readonly<Config>): ServiceSchema {
+export default function inventoryService(config: Readonly<Config>): TypedServiceSchema<InventoryMethods> {
   let engine: Inventory;
   let redis: RedisClient | null = null;
   let stockTaken: Coalescer<number>;
@@ -225,6 +224,12 @@ export default function inventoryService(config: Readonly<Config>): ServiceSchem
       },
     },
 
+    events: {
+      [STOCK_RETURNED_EVENT](ctx: Context<ProductEvent>) {
+        engine?.stockReturned(ctx.params.product_id);
+      },
+    },
+
     methods: {
       /** flash_reservations_total by outcome, and the live product streams told that units were taken */
       countOutcomes(productId: number, outcomes: ReserveOutcome[]) {
@@ -243,15 +248,9 @@ export default function inventoryService(config: Readonly<Config>): ServiceSchem
       },
     },
 
-    events: {
-      [STOCK_RETURNED_EVENT](ctx: Context<StockReturned>) {
-        engine?.stockReturned(ctx.params.product_id);
-      },
-    },
-
     async started() {
       stockTaken = new Coalescer(config.productUpdateIntervalMs, (productId) =>
-        this.broker.broadcast(STOCK_TAKEN_EVENT, { product_id: productId }),
+        this.broker.broadcast(STOCK_TAKEN_EVENT, { product_id: productId } satisfies ProductEvent),
       );
       this.broker.metrics.register({
         name: METRIC.reservations, type: "counter", labelNames: ["outcome"],
@@ -292,5 +291,5 @@ export default function inventoryService(config: Readonly<Config>): ServiceSchem
       if (config.inventoryMode === "pg-lock") return ormResource.release(config);
       await Promise.all([redisResource.release(config), ormResource.release(config), jetStreamResource.release(config)]);
     },
-  } as ServiceSchema;
+  };
 }

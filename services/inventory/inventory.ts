@@ -3,28 +3,11 @@
  * RedisInventory (the design: Lua on Redis shards, JetStream hand-over) and
  * PgLockInventory (the naive baseline: a row lock per order), selected by INVENTORY_MODE.
  */
-import type { OrderRequest, ReserveOutcome, ReservedOrder } from "../../src/domain/reservation.ts";
+import type { OrderRequest, ReservationRecord, ReserveOutcome } from "../../src/contracts/reservation.ts";
+import type { ProductView } from "../../src/contracts/product-view.ts";
+import type { ShardState } from "../../src/contracts/reports.ts";
 import type { NewProduct } from "../../src/db/create-product.ts";
 import type { ProductRow } from "../../src/db/product-snapshot.ts";
-import type { components } from "../../client/schema.d.ts";
-
-/** A product as GET /api/products/{id} shows it: the published answer (src/lib/openapi/answers.ts). */
-export type ProductView = components["schemas"]["Product"];
-
-/** A shard's counters, for the audit and the REPL. */
-export interface ShardState {
-  loaded: boolean;
-  epoch: string | null;
-  stock_total: number;
-  available: number;
-  reserved: number;
-  sold: number;
-  /** number of reservation records, and the units they hold */
-  reservations: number;
-  reservation_units: number;
-}
-
-export type HeldReservation = ReservedOrder & { idempotency_key: string | null };
 
 /** One request of a batch (inventory.reserveMany): what `reserve` takes. */
 export interface ReserveRequest {
@@ -39,7 +22,7 @@ export interface Inventory {
   reserveMany(productId: number, requests: ReserveRequest[]): Promise<Array<PromiseSettledResult<ReserveOutcome>>>;
   release(productId: number, orderId: string, idempotencyKey?: string | null, forgetKey?: boolean): Promise<boolean>;
   commit(productId: number, orderId: string): Promise<boolean>;
-  reservation(productId: number, orderId: string): Promise<HeldReservation | null>;
+  reservation(productId: number, orderId: string): Promise<ReservationRecord | null>;
   product(productId: number): Promise<ProductView | null>;
   load(productId: number, force?: boolean): Promise<boolean>;
   createProduct(input: NewProduct): Promise<ProductView>;
@@ -47,7 +30,7 @@ export interface Inventory {
   restock(productId: number, add: number): Promise<ProductView | null>;
   shardState(productId: number): Promise<ShardState>;
   holders(productId: number): Promise<Record<string, number>>;
-  dueReservations(productId: number, beforeMs: number, limit: number): Promise<HeldReservation[]>;
+  dueReservations(productId: number, beforeMs: number, limit: number): Promise<ReservationRecord[]>;
   knownProducts(): Promise<number[]>;
   stockReturned(productId: number): void;
   ping(): Promise<boolean>;

@@ -7,12 +7,15 @@
 import type { MikroORM } from "@mikro-orm/postgresql";
 import type { Config } from "../../src/lib/config.ts";
 import { newOrderId, productIdOfOrder } from "../../src/domain/order-id.ts";
-import type { OrderRequest, ReserveOutcome } from "../../src/domain/reservation.ts";
+import type { OrderRequest, ReserveOutcome } from "../../src/contracts/reservation.ts";
 import { reserveWithRowLock } from "../../src/db/reserve-with-row-lock.ts";
 import { productSnapshot } from "../../src/db/product-snapshot.ts";
 import { createProduct, type NewProduct } from "../../src/db/create-product.ts";
 import { restockProduct } from "../../src/db/restock-product.ts";
-import { productView, type HeldReservation, type Inventory, type ProductView, type ReserveRequest, type ShardState } from "./inventory.ts";
+import type { ReservationRecord } from "../../src/contracts/reservation.ts";
+import type { ProductView } from "../../src/contracts/product-view.ts";
+import type { ShardState } from "../../src/contracts/reports.ts";
+import { productView, type Inventory, type ReserveRequest } from "./inventory.ts";
 
 export class PgLockInventory implements Inventory {
   readonly #orm: MikroORM;
@@ -41,10 +44,10 @@ export class PgLockInventory implements Inventory {
   async commit(): Promise<boolean> {
     return false;
   }
-  async reservation(): Promise<HeldReservation | null> {
+  async reservation(): Promise<ReservationRecord | null> {
     return null;
   }
-  async dueReservations(): Promise<HeldReservation[]> {
+  async dueReservations(): Promise<ReservationRecord[]> {
     return [];
   }
   async knownProducts(): Promise<number[]> {

@@ -6,28 +6,24 @@
 import type { MikroORM } from "@mikro-orm/postgresql";
 import type { JetStreamClient } from "@nats-io/jetstream";
 import type { Config } from "../../src/lib/config.ts";
-import { isRedisTransient, type RedisClient, type ReplicatedScripts, type ScriptResult, type Scripts } from "../../src/lib/redis.ts";
+import { isRedisTransient, redisReplyCode, type RedisClient, type ReplicatedScripts, type ScriptResult, type Scripts } from "../../src/lib/redis.ts";
 import { MicroBatcher } from "../../src/lib/micro-batch.ts";
 import { SoldOutEdge } from "../../src/lib/sold-out-edge.ts";
 import { deploymentKeys, type DeploymentKeys } from "../../src/lib/keys.ts";
 import { UnavailableError } from "../../src/lib/errors.ts";
 import type { StreamNames } from "../../src/lib/streams.ts";
 import { newOrderId, productIdOfOrder } from "../../src/domain/order-id.ts";
-import {
-  decodeReserve,
-  requestHash,
-  type OrderRequest,
-  type ReserveOutcome,
-  type ReserveResult,
-  type ReservedOrder,
-  type SoldOutRules,
-} from "../../src/domain/reservation.ts";
+import { KEY_REUSED, requestHash } from "../../src/domain/reservation.ts";
+import { decodeReserve, type ReserveResult } from "./reserve-reply.ts";
+import { replyCode, ScriptCode } from "./script-codes.ts";
+import type { OrderRequest, ReservationRecord, ReserveOutcome, SoldOutRules } from "../../src/contracts/reservation.ts";
+import type { ProductView } from "../../src/contracts/product-view.ts";
+import type { ShardState } from "../../src/contracts/reports.ts";
 import { publishReservations } from "../../src/lib/publish-reservation.ts";
-import type { OrderReservedMessage } from "../../src/domain/order-message.ts";
 import { productSnapshot, orderIdsInDb, type ProductRow } from "../../src/db/product-snapshot.ts";
 import { createProduct, type NewProduct } from "../../src/db/create-product.ts";
 import { restockProduct } from "../../src/db/restock-product.ts";
-import { productView, type HeldReservation, type Inventory, type ProductView, type ReserveRequest, type ShardState } from "./inventory.ts";
+import { productView, type Inventory, type ReserveRequest } from "./inventory.ts";
 
 export interface InventoryDeps {
   config: Readonly<Config>;
@@ -50,7 +46,7 @@ export interface InventoryDeps {
   /** a product's shard was (re)built from PostgreSQL and the stream */
   onLoad?: (productId: number) => void;
   /** reservations of a product still in flight to PostgreSQL (messages not yet written) */
-  inFlight?: (productId: number) => Promise<Array<ReservedOrder & { idempotency_key: string | null }>>;
+  inFlight?: (productId: number) => Promise<ReservationRecord[]>;
 }
 
 /** One request of a micro-batch, as reserveBatch-5.lua takes it. */
@@ -175,12 +171,12 @@ export class RedisInventory implements Inventory {
     const shortOfReplicas: number[] = [];
     let claims: number[] | undefined;
     for (let i = 0; i < items.length; i++) {
-      const code = Number(replies[i][0]);
-      // 0 = reserved now, 1 = replayed: both are answered 202, so both must be replicated
+      const code = replyCode(replies[i]);
+      // reserved now or replayed: both are answered 202, so both must be replicated
       // (a replay may be of a reservation whose first answer was this same 503)
-      if ((code === 0 || code === 1) && replicas < need) {
+      if ((code === ScriptCode.reserve.RESERVED || code === ScriptCode.reserve.REPLAYED) && replicas < need) {
         results[i] = new UnavailableError(`the reservation reached ${replicas} of ${need} Redis replica(s) in time`, "redis", 1);
-        if (code === 0) shortOfReplicas.push(i);
+        if (code === ScriptCode.reserve.RESERVED) shortOfReplicas.push(i);
         continue;
       }
       let r = decodeReserve(pid, items[i].req, replies[i]);
@@ -222,7 +218,7 @@ export class RedisInventory implements Inventory {
     const set = await this.#redis(() => this.#d.redis.set(owner, String(pid), "EX", this.#d.config.idempotencyTtlSeconds, "NX"));
     if (set === null && (await this.#redis(() => this.#d.redis.get(owner))) !== String(pid)) {
       await this.release(pid, result.order.order_id, it.idempotencyKey, true);
-      return { ok: false, code: "IDEMPOTENCY_KEY_REUSED", message: "this Idempotency-Key was used with a different request body" };
+      return KEY_REUSED;
     }
     return result;
   }
@@ -240,7 +236,7 @@ export class RedisInventory implements Inventory {
    */
   async #handOver(pid: number, items: BatchedRequest[], results: BatchedResult[]): Promise<void> {
     const sent: number[] = [];
-    const orders: OrderReservedMessage[] = [];
+    const orders: ReservationRecord[] = [];
     for (let i = 0; i < results.length; i++) {
       const r = results[i];
       if (r instanceof UnavailableError || "notLoaded" in r || !r.ok) continue;
@@ -273,7 +269,7 @@ export class RedisInventory implements Inventory {
         [orderId, forgetKey ? "1" : "0"],
       ),
     );
-    if (Number(r[0]) === 1) {
+    if (replyCode(r) === ScriptCode.release.RELEASED) {
       this.#unitsBack(productId);
       return true;
     }
@@ -284,11 +280,11 @@ export class RedisInventory implements Inventory {
   async commit(productId: number, orderId: string): Promise<boolean> {
     const k = this.#keys.product(productId);
     const r = await this.#redis(() => this.#d.scripts.commit([k.meta, k.res, k.exp], [orderId]));
-    return Number(r[0]) === 1;
+    return replyCode(r) === ScriptCode.commit.COMMITTED;
   }
 
   /** The reservation of an order still held in the shard, or null. */
-  async reservation(productId: number, orderId: string): Promise<HeldReservation | null> {
+  async reservation(productId: number, orderId: string): Promise<ReservationRecord | null> {
     const raw = await this.#redis(() => this.#d.redis.hget(this.#keys.product(productId).res, orderId));
     if (!raw) return null;
     const rec = JSON.parse(raw) as { o: string; q: number; u: string; a: number; e: number; c: number; k: string };
@@ -412,8 +408,11 @@ export class RedisInventory implements Inventory {
     if (!row) return null;
     const k = this.#keys.product(productId);
     const r = await this.#redis(() => this.#d.scripts.restock([k.meta, k.stock], [add, row.stock_total]));
-    // 2: the shard disagrees with the database, 3: not loaded: rebuild it from the database
-    if (Number(r[0]) >= 2) await this.load(productId, Number(r[0]) === 2);
+    // the shard disagrees with the database (replace it) or is not loaded: rebuild it from the database
+    const code = replyCode(r);
+    if (code === ScriptCode.restock.DISAGREES || code === ScriptCode.restock.NOT_LOADED) {
+      await this.load(productId, code === ScriptCode.restock.DISAGREES);
+    }
     this.#unitsBack(productId);
     return this.product(productId);
   }
@@ -444,11 +443,11 @@ export class RedisInventory implements Inventory {
   }
 
   /** Reservations whose expiry is at or before `beforeMs`, oldest first. */
-  async dueReservations(productId: number, beforeMs: number, limit: number): Promise<HeldReservation[]> {
+  async dueReservations(productId: number, beforeMs: number, limit: number): Promise<ReservationRecord[]> {
     const k = this.#keys.product(productId);
     const ids = await this.#redis(() => this.#d.redis.zrangebyscore(k.exp, "-inf", beforeMs, "LIMIT", 0, limit));
     const found = await Promise.all(ids.map((id) => this.reservation(productId, id)));
-    return found.filter((r): r is HeldReservation => r !== null);
+    return found.filter((r): r is ReservationRecord => r !== null);
   }
 
   /** Every product that has had a shard since the last data loss. */
@@ -481,7 +480,8 @@ export class RedisInventory implements Inventory {
         return await op();
       } catch (err) {
         if (!isRedisTransient(err)) {
-          if (err instanceof Error && /ERR|WRONGTYPE|NOSCRIPT.*script/i.test(err.message)) throw err;
+          // Redis refused the command or the script failed: a bug to surface, not an outage
+          if (SCRIPT_FAULTS.has(redisReplyCode(err) ?? "")) throw err;
           throw new UnavailableError(`inventory store unavailable: ${(err as Error).message}`, "redis", 1);
         }
         const delay = Math.min(50 * 2 ** attempt, 500);
@@ -495,6 +495,9 @@ export class RedisInventory implements Inventory {
     }
   }
 }
+
+/** Redis replies that mean our command or script is wrong. */
+const SCRIPT_FAULTS: ReadonlySet<string> = new Set(["ERR", "WRONGTYPE", "NOSCRIPT"]);
 
 /** A publish that certainly reached no stream: nobody listens on its subject (nats.js: no responders). */
 function isNotStored(err: unknown): boolean {

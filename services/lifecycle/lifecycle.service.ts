@@ -3,10 +3,10 @@
  * REPL's `drain <nodeID>`) starts that node's graceful shutdown (src/lib/lifecycle.ts)
  * and answers at once; `state` tells whether a node is draining.
  */
-import type { ServiceSchema } from "moleculer";
 import type { Lifecycle } from "../../src/lib/lifecycle.ts";
+import type { TypedServiceSchema } from "../../src/lib/service-schema.ts";
 
-export default function lifecycleService(lifecycle: Lifecycle, exit?: (code: number) => void): ServiceSchema {
+export default function lifecycleService(lifecycle: Lifecycle, exit?: (code: number) => void): TypedServiceSchema {
   return {
     name: "lifecycle",
 
@@ -24,5 +24,5 @@ export default function lifecycleService(lifecycle: Lifecycle, exit?: (code: num
         },
       },
     },
-  } as ServiceSchema;
+  };
 }

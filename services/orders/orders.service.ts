@@ -4,11 +4,12 @@
  * transaction (idempotent on the order id, through the database gate), and only
  * then acknowledged. Orders the gate refused give their units back to the shard.
  */
-import type { Context, ServiceSchema } from "moleculer";
+import type { Context } from "moleculer";
 import type { MikroORM } from "@mikro-orm/postgresql";
 import type { JsMsg, JetStreamManager } from "@nats-io/jetstream";
 import type { NatsConnection } from "@nats-io/transport-node";
 import type { Config } from "../../src/lib/config.ts";
+import type { TypedServiceSchema } from "../../src/lib/service-schema.ts";
 import { FlashError, notFound, UnavailableError } from "../../src/lib/errors.ts";
 import { isDatabaseUnavailable } from "../../src/lib/db.ts";
 import { orderIdPathParams } from "../../src/lib/params.ts";
@@ -18,18 +19,21 @@ import { DurableConsumer } from "../../src/lib/jetstream-consumer.ts";
 import { METRIC } from "../../src/lib/metrics.ts";
 import { productIdOfOrder } from "../../src/domain/order-id.ts";
 import { decodeOrderMessages } from "../../src/domain/order-message.ts";
-import type { ReservedOrder } from "../../src/domain/reservation.ts";
-import type { HeldReservation } from "../inventory/inventory.ts";
-import { findOrder, reservationUnlessWritten, type OrderView } from "../../src/db/find-order.ts";
+import type { ReservationRecord } from "../../src/contracts/reservation.ts";
+import { STORED_ORDER_STATUSES, type OrderView } from "../../src/contracts/order-view.ts";
+import { ORDERS_PERSISTED_EVENT, type OrdersEvent } from "../../src/contracts/events.ts";
+import type { PipelineReading } from "../../src/contracts/reports.ts";
+import { findOrder, reservationUnlessWritten } from "../../src/db/find-order.ts";
 import { persistOrders, type PersistResult } from "../../src/db/persist-orders.ts";
 import { applyInventoryEffects } from "../../src/lib/inventory-effects.ts";
 import { cancelOrder } from "../../src/db/cancel-order.ts";
 import { settleOrphan } from "../../src/db/settle-orphan.ts";
 
-/** Broadcast (every gateway follows orders) with `{ order_ids }` once their rows are written. */
-export const ORDERS_PERSISTED_EVENT = "orders.persisted";
+interface OrdersMethods {
+  persistBatch(msgs: JsMsg[]): Promise<PersistResult>;
+}
 
-export default function ordersService(config: Readonly<Config>): ServiceSchema {
+export default function ordersService(config: Readonly<Config>): TypedServiceSchema<OrdersMethods> {
   let orm: MikroORM;
   let nc: NatsConnection;
   let consumer: DurableConsumer | undefined;
@@ -56,7 +60,7 @@ export default function ordersService(config: Readonly<Config>): ServiceSchema {
           // Not in the database yet: the 202 was sent, the row is on its way.
           const productId = productIdOfOrder(id);
           if (productId !== null) {
-            const held = await ctx.call<ReservedOrder | null, object>("inventory.reservation", { product_id: productId, order_id: id });
+            const held = await ctx.call<ReservationRecord | null, object>("inventory.reservation", { product_id: productId, order_id: id });
             if (held) {
               return {
                 order_id: held.order_id, status: "reserved", product_id: held.product_id, qty: held.qty,
@@ -81,7 +85,7 @@ export default function ordersService(config: Readonly<Config>): ServiceSchema {
           const productId = productIdOfOrder(id);
           if (productId === null) throw notFound("ORDER_NOT_FOUND", `order ${id} does not exist`);
           const held = await reservationUnlessWritten(orm.em.fork(), id, () =>
-            ctx.call<HeldReservation | null, object>("inventory.reservation", { product_id: productId, order_id: id }));
+            ctx.call<ReservationRecord | null, object>("inventory.reservation", { product_id: productId, order_id: id }));
           const result = await orm.em.fork().transactional((em) => cancelOrder(em, id, productId, held));
           if (result.outcome === "not_found") throw notFound("ORDER_NOT_FOUND", `order ${id} does not exist`);
           if (result.outcome === "not_cancellable") {
@@ -108,7 +112,7 @@ export default function ordersService(config: Readonly<Config>): ServiceSchema {
           }
           if (result.outcome === "not_cancellable") return { order_id: id, released: false, status: result.order.status };
           // not in the database: a reservation only; write it off as expired, then free its units
-          const held = await ctx.call<HeldReservation | null, object>("inventory.reservation", { product_id: productId, order_id: id });
+          const held = await ctx.call<ReservationRecord | null, object>("inventory.reservation", { product_id: productId, order_id: id });
           if (!held) throw notFound("ORDER_NOT_FOUND", `order ${id} does not exist`);
           const status = await orm.em.fork().transactional((em) => settleOrphan(em, held));
           if (status === "pending") return { order_id: id, released: false, status: "pending", retry: true };
@@ -124,12 +128,12 @@ export default function ordersService(config: Readonly<Config>): ServiceSchema {
         },
       },
       refreshMetrics: {
-        async handler() {
+        async handler(): Promise<PipelineReading> {
           const rows = await orm.em.fork().execute<Array<{ status: string; n: number }>>(
             "select status, count(*)::int as n from orders group by status",
           );
           const byStatus: Record<string, number> = {};
-          for (const status of ["pending", "paid", "cancelled", "expired", "rejected"]) {
+          for (const status of STORED_ORDER_STATUSES) {
             byStatus[status] = rows.find((r) => r.status === status)?.n ?? 0;
             this.broker.metrics.set(METRIC.ordersByStatus, byStatus[status], { status });
           }
@@ -164,7 +168,7 @@ export default function ordersService(config: Readonly<Config>): ServiceSchema {
         if (result.rejected.length > 0) {
           this.logger.warn(`database gate refused ${result.rejected.length} order(s): the inventory shard over-admitted`);
         }
-        if (result.inserted.length > 0) this.broker.broadcast(ORDERS_PERSISTED_EVENT, { order_ids: result.inserted });
+        if (result.inserted.length > 0) this.broker.broadcast(ORDERS_PERSISTED_EVENT, { order_ids: result.inserted } satisfies OrdersEvent);
         return result;
       },
     },
@@ -200,5 +204,5 @@ export default function ordersService(config: Readonly<Config>): ServiceSchema {
       await consumer?.stop();
       await Promise.all([ormResource.release(config), jetStreamResource.release(config)]);
     },
-  } as ServiceSchema;
+  };
 }

@@ -4,10 +4,11 @@
  * Safe to run on many nodes at once: every step is a conditional update or an
  * idempotent script. "Now" is a parameter of `sweep`, so tests need no clock.
  */
-import type { Context, ServiceSchema } from "moleculer";
+import type { Context } from "moleculer";
 import type { MikroORM } from "@mikro-orm/postgresql";
 import type { JetStreamManager } from "@nats-io/jetstream";
 import type { Config } from "../../src/lib/config.ts";
+import type { TypedServiceSchema } from "../../src/lib/service-schema.ts";
 import { jetStreamResource, ormResource } from "../../src/lib/resources.ts";
 import { applyInventoryEffects } from "../../src/lib/inventory-effects.ts";
 import { streamNames } from "../../src/lib/streams.ts";
@@ -15,8 +16,9 @@ import { expireOrders } from "../../src/db/expire-orders.ts";
 import { settleOrphan } from "../../src/db/settle-orphan.ts";
 import { orderTotals } from "../../src/db/order-totals.ts";
 import { mapLimit } from "../../src/lib/concurrency.ts";
-import { auditProduct, type ProductAudit, type ShardReading } from "../../src/domain/audit.ts";
-import type { ReservedOrder } from "../../src/domain/reservation.ts";
+import { auditProduct, type ShardReading } from "../../src/domain/audit.ts";
+import type { ReservationRecord } from "../../src/contracts/reservation.ts";
+import type { AuditReport, ProductAudit, SweepReport } from "../../src/contracts/reports.ts";
 import { METRIC } from "../../src/lib/metrics.ts";
 
 const BATCH = 500;
@@ -25,20 +27,12 @@ const AUDIT_PARALLEL = 16;
 /** the audit behind flash_audit_ok is rerun at a scrape only when older than this (it reads every shard) */
 const AUDIT_METRIC_MAX_AGE_MS = 30_000;
 
-export interface SweepReport {
-  expired: number;
-  released: number;
-  committed: number;
-  orphans: number;
+interface SweeperMethods {
+  sweep(now: number): Promise<SweepReport>;
+  audit(productId: number | null): Promise<AuditReport>;
 }
 
-export interface AuditReport {
-  ok: boolean;
-  products: ProductAudit[];
-  pipeline: { drained: boolean; in_flight: number; dead_letters: number };
-}
-
-export default function sweeperService(config: Readonly<Config>): ServiceSchema {
+export default function sweeperService(config: Readonly<Config>): TypedServiceSchema<SweeperMethods> {
   let orm: MikroORM;
   let jsm: JetStreamManager;
   let timer: NodeJS.Timeout | undefined;
@@ -90,7 +84,7 @@ export default function sweeperService(config: Readonly<Config>): ServiceSchema 
         const before = now - config.orphanGraceSeconds * 1000;
         const products = await this.broker.call<number[], object>("inventory.products", {});
         for (const productId of products) {
-          const due = await this.broker.call<Array<ReservedOrder & { idempotency_key: string | null }>, object>(
+          const due = await this.broker.call<ReservationRecord[], object>(
             "inventory.due", { product_id: productId, before, limit: BATCH },
           );
           for (const r of due) {
@@ -151,5 +145,5 @@ export default function sweeperService(config: Readonly<Config>): ServiceSchema 
       await running;
       await Promise.all([ormResource.release(config), jetStreamResource.release(config)]);
     },
-  } as ServiceSchema;
+  };
 }

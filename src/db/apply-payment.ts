@@ -1,7 +1,9 @@
 import type { EntityManager } from "@mikro-orm/postgresql";
-import { decidePayment, type OrderStatus, type PaymentDecision, type PaymentEventInput } from "../domain/payment.ts";
+import { decidePayment, type PaymentDecision, type PaymentEventInput } from "../domain/payment.ts";
+import type { OrderStatus } from "../contracts/order-view.ts";
+import type { InventoryEffect } from "../contracts/inventory-effects.ts";
 import { productIdOfOrder } from "../domain/order-id.ts";
-import { transitionOrder, type InventoryEffect } from "./order-transition.ts";
+import { transitionOrder } from "./order-transition.ts";
 import { idArray } from "./sql.ts";
 
 export interface RecordedPayment {

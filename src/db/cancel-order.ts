@@ -1,8 +1,10 @@
 import type { EntityManager } from "@mikro-orm/postgresql";
-import type { ReservedOrder } from "../domain/reservation.ts";
+import type { ReservationRecord } from "../contracts/reservation.ts";
+import type { OrderView } from "../contracts/order-view.ts";
+import type { InventoryEffect } from "../contracts/inventory-effects.ts";
 import { applyParkedPayments } from "./apply-payment.ts";
-import { findOrder, type OrderView } from "./find-order.ts";
-import { transitionOrder, type InventoryEffect } from "./order-transition.ts";
+import { findOrder } from "./find-order.ts";
+import { transitionOrder } from "./order-transition.ts";
 
 export type CancelResult =
   /** cancelled now or before (a repeated cancel); `effect` releases the shard's units (idempotent) */
@@ -31,7 +33,7 @@ export async function cancelOrder(
   em: EntityManager,
   orderId: string,
   productId: number,
-  held: (ReservedOrder & { idempotency_key: string | null }) | null,
+  held: ReservationRecord | null,
 ): Promise<CancelResult> {
   const product = await em.execute(`select 1 from products where id = ? for no key update`, [productId]);
   if (product.length === 0) return { outcome: "not_found" };

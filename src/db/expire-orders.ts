@@ -1,5 +1,5 @@
 import type { EntityManager } from "@mikro-orm/postgresql";
-import type { InventoryEffect } from "./order-transition.ts";
+import type { InventoryEffect } from "../contracts/inventory-effects.ts";
 import { idArray } from "./sql.ts";
 
 /**

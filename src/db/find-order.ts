@@ -1,17 +1,14 @@
 import type { EntityManager } from "@mikro-orm/postgresql";
 import { Order } from "../../entities/order.ts";
-import type { components } from "../../client/schema.d.ts";
-
-/** An order as GET /api/orders/{id} shows it: the published answer (src/lib/openapi/answers.ts). */
-export type OrderView = components["schemas"]["Order"];
+import type { OrderView, StoredOrderStatus } from "../contracts/order-view.ts";
 
 export async function findOrder(em: EntityManager, orderId: string): Promise<OrderView | null> {
   const o = await em.findOne(Order, { id: orderId });
   if (!o) return null;
   return {
     order_id: o.id,
-    // the table's check constraint holds it to the statuses of API.md
-    status: o.status as OrderView["status"],
+    // the table's check constraint holds it to the stored statuses
+    status: o.status as StoredOrderStatus,
     product_id: o.product.id,
     qty: o.qty,
     user_id: o.userId ?? null,

@@ -1,10 +1,5 @@
 import type { EntityManager } from "@mikro-orm/postgresql";
-
-export interface InventoryEffect {
-  kind: "commit" | "release";
-  product_id: number;
-  order_id: string;
-}
+import type { InventoryEffect } from "../contracts/inventory-effects.ts";
 
 /**
  * Moves one pending order to paid or cancelled (conditional: a final status never

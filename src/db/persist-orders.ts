@@ -1,8 +1,8 @@
 import type { EntityManager } from "@mikro-orm/postgresql";
-import type { OrderReservedMessage } from "../domain/order-message.ts";
+import type { ReservationRecord } from "../contracts/reservation.ts";
 import { applyParkedPayments } from "./apply-payment.ts";
 import { executeBound, idArray } from "./sql.ts";
-import type { InventoryEffect } from "./order-transition.ts";
+import type { InventoryEffect } from "../contracts/inventory-effects.ts";
 
 export interface PersistResult {
   /** orders written by this call (a redelivered order is not in here: it already existed) */
@@ -30,7 +30,7 @@ export interface PersistResult {
  * taken above are the rendezvous with a concurrent webhook (see apply-payment.ts).
  * Runs inside the caller's transaction.
  */
-export async function persistOrders(em: EntityManager, orders: OrderReservedMessage[]): Promise<PersistResult> {
+export async function persistOrders(em: EntityManager, orders: ReservationRecord[]): Promise<PersistResult> {
   if (orders.length === 0) return { inserted: [], rejected: [], duplicates: [], effects: [] };
   const unique = [...new Map(orders.map((o) => [o.order_id, o])).values()];
 
@@ -67,7 +67,7 @@ export async function persistOrders(em: EntityManager, orders: OrderReservedMess
       .filter((o) => !known.has(o.order_id))
       .map((o) => ({ order_id: o.order_id, product_id: o.product_id, idempotency_key: o.idempotency_key }));
   }
-  const byProduct = new Map<number, OrderReservedMessage[]>();
+  const byProduct = new Map<number, ReservationRecord[]>();
   for (const o of unique) {
     if (!fresh.has(o.order_id)) continue;
     const list = byProduct.get(o.product_id) ?? [];

@@ -1,9 +1,7 @@
 import type { EntityManager } from "@mikro-orm/postgresql";
-import type { OrderRequest, ReserveOutcome } from "../domain/reservation.ts";
+import type { OrderRequest, ReserveOutcome } from "../contracts/reservation.ts";
+import { KEY_REUSED, refuse, SOLD_OUT } from "../domain/reservation.ts";
 import { PRODUCT_COLUMNS, type ProductRow } from "./product-snapshot.ts";
-
-const reject = (code: Extract<ReserveOutcome, { ok: false }>["code"], message: string, details?: Record<string, unknown>): ReserveOutcome =>
-  details ? { ok: false, code, message, details } : { ok: false, code, message };
 
 /**
  * The naive baseline (INVENTORY_MODE=pg-lock), the way most shops start: one
@@ -28,7 +26,7 @@ export async function reserveWithRowLock(
   ttlSeconds: number,
 ): Promise<ReserveOutcome> {
   const [p] = await em.execute<ProductRow[]>(`select ${PRODUCT_COLUMNS} from products where id = ? for update`, [req.product_id]);
-  if (!p) return reject("PRODUCT_NOT_FOUND", `product ${req.product_id} does not exist`);
+  if (!p) return refuse("PRODUCT_NOT_FOUND", `product ${req.product_id} does not exist`);
 
   // this very order already placed (a resent call whose first answer was lost): its answer again
   const [own] = await em.execute<PriorOrder[]>(`select ${PRIOR_COLUMNS} from orders where id = ?`, [orderId]);
@@ -37,32 +35,32 @@ export async function reserveWithRowLock(
     const [prior] = await em.execute<PriorOrder[]>(`select ${PRIOR_COLUMNS} from orders where idempotency_key = ?`, [idempotencyKey]);
     if (prior) {
       if (prior.product_id !== req.product_id || prior.qty !== req.qty || prior.user_id !== (req.user_id ?? null)) {
-        return reject("IDEMPOTENCY_KEY_REUSED", "this Idempotency-Key was used with a different request body");
+        return KEY_REUSED;
       }
       return { ok: true, replayed: true, order: reservedView(prior) };
     }
   }
   if (req.qty > p.max_per_order) {
-    return reject("VALIDATION_ERROR", `qty exceeds max_per_order (${p.max_per_order})`, { fields: { qty: `must be at most ${p.max_per_order}` } });
+    return refuse("VALIDATION_ERROR", `qty exceeds max_per_order (${p.max_per_order})`, { fields: { qty: `must be at most ${p.max_per_order}` } });
   }
   if (p.per_user_limit !== null && !req.user_id) {
-    return reject("VALIDATION_ERROR", "user_id is required for a product with a per-user limit", { fields: { user_id: "required" } });
+    return refuse("VALIDATION_ERROR", "user_id is required for a product with a per-user limit", { fields: { user_id: "required" } });
   }
   // raw rows carry timestamps as the driver gives them: compare as instants
-  if (p.sale_starts_at && now.getTime() < new Date(p.sale_starts_at).getTime()) return reject("SALE_NOT_ACTIVE", "the sale has not started yet");
-  if (p.sale_ends_at && now.getTime() >= new Date(p.sale_ends_at).getTime()) return reject("SALE_NOT_ACTIVE", "the sale has ended");
+  if (p.sale_starts_at && now.getTime() < new Date(p.sale_starts_at).getTime()) return refuse("SALE_NOT_ACTIVE", "the sale has not started yet");
+  if (p.sale_ends_at && now.getTime() >= new Date(p.sale_ends_at).getTime()) return refuse("SALE_NOT_ACTIVE", "the sale has ended");
   if (p.per_user_limit !== null) {
     const [{ held }] = await em.execute<Array<{ held: number }>>(
       `select coalesce(sum(qty), 0)::int as held from orders where product_id = ? and user_id = ? and status in ('pending', 'paid')`,
       [req.product_id, req.user_id],
     );
     if (held + req.qty > p.per_user_limit) {
-      return reject("LIMIT_EXCEEDED", `the per-user limit is ${p.per_user_limit} units`, { held, per_user_limit: p.per_user_limit });
+      return refuse("LIMIT_EXCEEDED", `the per-user limit is ${p.per_user_limit} units`, { held, per_user_limit: p.per_user_limit });
     }
   }
   const available = p.stock_total - p.stock_committed;
-  if (available <= 0) return reject("SOLD_OUT", "the product is sold out");
-  if (available < req.qty) return reject("INSUFFICIENT_STOCK", `only ${available} units left`, { available });
+  if (available <= 0) return SOLD_OUT;
+  if (available < req.qty) return refuse("INSUFFICIENT_STOCK", `only ${available} units left`, { available });
 
   const amount = Number(p.price_cents) * req.qty;
   const expiresAt = new Date(now.getTime() + ttlSeconds * 1000);

@@ -1,8 +1,9 @@
 import type { EntityManager } from "@mikro-orm/postgresql";
-import type { ReservedOrder } from "../domain/reservation.ts";
+import type { ReservationRecord } from "../contracts/reservation.ts";
+import type { StoredOrderStatus } from "../contracts/order-view.ts";
 import { applyParkedPayments } from "./apply-payment.ts";
 
-export type OrphanStatus = "pending" | "paid" | "cancelled" | "expired" | "rejected" | "unknown_product";
+export type OrphanStatus = StoredOrderStatus | "unknown_product";
 
 /**
  * A reservation past its expiry (plus grace) in the shard. If its order never reached
@@ -13,7 +14,7 @@ export type OrphanStatus = "pending" | "paid" | "cancelled" | "expired" | "rejec
  * is the same rendezvous the order consumer and the payments service use.
  * Returns the order's status in the database after this call.
  */
-export async function settleOrphan(em: EntityManager, r: ReservedOrder & { idempotency_key: string | null }): Promise<OrphanStatus> {
+export async function settleOrphan(em: EntityManager, r: ReservationRecord): Promise<OrphanStatus> {
   const product = await em.execute(`select 1 from products where id = ? for update`, [r.product_id]);
   if (product.length === 0) return "unknown_product"; // not this database's product: not ours to settle
   const inserted = await em.execute<Array<{ id: string }>>(

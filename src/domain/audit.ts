@@ -2,19 +2,10 @@
  * The invariants of DESIGN.md, checked for one product from two readings: the
  * shard's counters and the database's order totals. Pure arithmetic.
  */
-import type { components } from "../../client/schema.d.ts";
+import type { ProductAudit, ShardState } from "../contracts/reports.ts";
 
-export interface ShardReading {
-  loaded: boolean;
-  stock_total: number;
-  available: number;
-  /** units of unpaid reservations (the shard's counter) */
-  reserved: number;
-  /** units of paid orders (the shard's counter) */
-  sold: number;
-  /** units found in the reservation records themselves */
-  reservation_units: number;
-}
+/** What the audit reads of a shard: its counters (reserved: unpaid units, sold: paid units) and the units its reservation records hold. */
+export type ShardReading = Pick<ShardState, "loaded" | "stock_total" | "available" | "reserved" | "sold" | "reservation_units">;
 
 export interface DbReading {
   stock_total: number;
@@ -27,12 +18,6 @@ export interface DbReading {
   /** orders with more than one applied payment event */
   doubly_applied_events: number;
 }
-
-/**
- * One product's line of GET /api/admin/audit: the published answer (src/lib/openapi/answers.ts).
- * `drift` is available + reserved + sold - stock_total in the shard: 0 when nothing leaked or oversold.
- */
-export type ProductAudit = components["schemas"]["Audit"]["products"][number];
 
 export function auditProduct(id: number, shard: ShardReading, db: DbReading, drained: boolean): ProductAudit {
   const failures: ProductAudit["failures"] = [];

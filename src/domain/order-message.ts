@@ -1,29 +1,25 @@
 /**
  * The `order.reserved` message: published by the inventory once the shard holds the
  * units, consumed by the orders service. JSON, versioned by field presence: one order
- * (the fields of OrderReservedMessage), or `{ "orders": [...] }`, the reservations of
+ * (the fields of a ReservationRecord), or `{ "orders": [...] }`, the reservations of
  * one product's micro-batch in one message (one publish, one ack, one delivery for
  * the batch instead of one each).
  */
-import type { ReservedOrder } from "./reservation.ts";
-
-export interface OrderReservedMessage extends ReservedOrder {
-  idempotency_key: string | null;
-}
+import type { ReservationRecord, ReservedOrder } from "../contracts/reservation.ts";
 
 export function encodeOrderMessage(order: ReservedOrder, idempotencyKey: string | null): Uint8Array {
   return Buffer.from(JSON.stringify({ ...order, idempotency_key: idempotencyKey }));
 }
 
 /** One message for several reservations (one product's micro-batch); one order is encoded alone. */
-export function encodeOrdersMessage(orders: readonly OrderReservedMessage[]): Uint8Array {
+export function encodeOrdersMessage(orders: readonly ReservationRecord[]): Uint8Array {
   if (orders.length === 1) return encodeOrderMessage(orders[0], orders[0].idempotency_key);
   return Buffer.from(JSON.stringify({ orders }));
 }
 
 /** Parses and checks a message of one or several orders; throws on anything malformed (the consumer dead-letters it). */
-export function decodeOrderMessages(data: Uint8Array): OrderReservedMessage[] {
-  const m = JSON.parse(Buffer.from(data).toString("utf8")) as OrderReservedMessage | { orders?: unknown };
+export function decodeOrderMessages(data: Uint8Array): ReservationRecord[] {
+  const m = JSON.parse(Buffer.from(data).toString("utf8")) as ReservationRecord | { orders?: unknown };
   if (typeof m === "object" && m !== null && "orders" in m) {
     if (!Array.isArray(m.orders) || m.orders.length === 0) throw new Error("malformed order.reserved message");
     return m.orders.map(checked);
@@ -31,8 +27,8 @@ export function decodeOrderMessages(data: Uint8Array): OrderReservedMessage[] {
   return [checked(m)];
 }
 
-function checked(raw: unknown): OrderReservedMessage {
-  const m = raw as OrderReservedMessage;
+function checked(raw: unknown): ReservationRecord {
+  const m = raw as ReservationRecord;
   const ok =
     typeof m === "object" && m !== null &&
     typeof m.order_id === "string" && /^[0-9a-f-]{36}$/i.test(m.order_id) &&

@@ -3,8 +3,9 @@
  * Pure: the payments service and the order consumer (for parked early webhooks) both
  * ask it, then write what it says in their transaction.
  */
+import type { OrderStatus } from "../contracts/order-view.ts";
+
 export type PaymentStatus = "succeeded" | "failed";
-export type OrderStatus = "reserved" | "pending" | "paid" | "cancelled" | "expired" | "rejected";
 
 export const FINAL_STATUSES: ReadonlySet<OrderStatus> = new Set(["paid", "cancelled", "expired", "rejected"]);
 

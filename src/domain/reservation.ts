@@ -1,45 +1,11 @@
 /**
- * The reservation rule's results: what the `reserve` script answered, as a typed
- * outcome. Expected rejections (sold out, limits) are values, not exceptions: most
- * answers of a drop are "sold out", and building an Error with a stack for each
- * would cost more than the Redis call.
+ * The reservation rule's answers (src/contracts/reservation.ts), built the same way
+ * wherever they are given: from the script's reply (services/inventory/reserve-reply.ts),
+ * at a gateway's sold-out edge, by the row-lock baseline.
  */
 import { createHash } from "node:crypto";
 import type { ErrorCode } from "../lib/errors.ts";
-
-export interface OrderRequest {
-  product_id: number;
-  qty: number;
-  user_id?: string;
-}
-
-/** The reservation as the 202 body shows it (and the `order.reserved` message carries). */
-export interface ReservedOrder {
-  order_id: string;
-  status: "reserved";
-  product_id: number;
-  qty: number;
-  user_id: string | null;
-  amount_cents: number;
-  created_at: string;
-  expires_at: string;
-}
-
-/**
- * The rules of a sold-out product that come before "sold out" in the reserve rule: what a
- * gateway must know to answer SOLD_OUT itself without answering anything the rule would not.
- */
-export interface SoldOutRules {
-  max_per_order: number;
-  per_user_limit: number | null;
-  ends_at_ms: number | null;
-}
-
-export type ReserveOutcome =
-  | { ok: true; order: ReservedOrder; replayed: boolean }
-  | { ok: false; code: ErrorCode; message: string; details?: Record<string, unknown>; soldOut?: SoldOutRules };
-
-export type ReserveResult = ReserveOutcome | { notLoaded: true };
+import type { OrderRequest, Refusal, ReservedOrder } from "../contracts/reservation.ts";
 
 /** Fingerprint of a request body for idempotency: same key + different body = reuse. */
 export function requestHash(req: OrderRequest): string {
@@ -48,13 +14,15 @@ export function requestHash(req: OrderRequest): string {
     .digest("base64url");
 }
 
-const reject = (code: ErrorCode, message: string, details?: Record<string, unknown>): ReserveOutcome =>
+export const refuse = (code: ErrorCode, message: string, details?: Record<string, unknown>): Refusal =>
   details ? { ok: false, code, message, details } : { ok: false, code, message };
 
 /** Shared, allocation-free answer for the most common outcome of a drop. */
-export type Refusal = Extract<ReserveOutcome, { ok: false }>;
+export const SOLD_OUT: Refusal = Object.freeze(refuse("SOLD_OUT", "the product is sold out")) as Refusal;
 
-export const SOLD_OUT: Refusal = Object.freeze(reject("SOLD_OUT", "the product is sold out")) as Refusal;
+export const KEY_REUSED: Refusal = Object.freeze(
+  refuse("IDEMPOTENCY_KEY_REUSED", "this Idempotency-Key was used with a different request body"),
+) as Refusal;
 
 /**
  * `new Date(ms).toISOString()`, remembering the last answer: the reservations of one
@@ -68,55 +36,18 @@ function isoMemo(): (ms: number) => string {
 const createdIso = isoMemo();
 const expiresIso = isoMemo();
 
-function order(productId: number, r: Array<string | number>, userId: string): ReservedOrder {
+/** A reservation from what the shard stores of it; `userId` "" is an anonymous buyer. */
+export function reservedOrder(
+  productId: number, orderId: string, qty: number, amountCents: number, createdMs: number, expiresMs: number, userId: string,
+): ReservedOrder {
   return {
-    order_id: String(r[1]),
+    order_id: orderId,
     status: "reserved",
     product_id: productId,
-    qty: Number(r[2]),
+    qty,
     user_id: userId === "" ? null : userId,
-    amount_cents: Number(r[3]),
-    created_at: createdIso(Number(r[5])),
-    expires_at: expiresIso(Number(r[4])),
+    amount_cents: amountCents,
+    created_at: createdIso(createdMs),
+    expires_at: expiresIso(expiresMs),
   };
-}
-
-const optionalNumber = (v: string | number | undefined) => (v === undefined || v === "" || v === null ? null : Number(v));
-
-function soldOutRules(r: Array<string | number>): SoldOutRules {
-  return { max_per_order: Number(r[1]), per_user_limit: optionalNumber(r[2]), ends_at_ms: optionalNumber(r[3]) };
-}
-
-/** Decodes one reply of reserve-6.lua or reserveBatch-5.lua (codes documented in reserve-6.lua's header). */
-export function decodeReserve(productId: number, req: OrderRequest, r: Array<string | number>): ReserveResult {
-  switch (Number(r[0])) {
-    case 0:
-      return { ok: true, order: order(productId, r, req.user_id ?? ""), replayed: false };
-    case 1:
-      return { ok: true, order: order(productId, r, String(r[6] ?? "")), replayed: true };
-    case 2:
-      return reject("IDEMPOTENCY_KEY_REUSED", "this Idempotency-Key was used with a different request body");
-    case 3:
-      return { notLoaded: true };
-    case 4:
-      return r[1] === "before"
-        ? reject("SALE_NOT_ACTIVE", "the sale has not started yet")
-        : reject("SALE_NOT_ACTIVE", "the sale has ended");
-    case 5:
-      return reject("VALIDATION_ERROR", `qty exceeds max_per_order (${r[1]})`, {
-        fields: { qty: `must be at most ${r[1]}` },
-      });
-    case 6:
-      return reject("VALIDATION_ERROR", "user_id is required for a product with a per-user limit", {
-        fields: { user_id: "required" },
-      });
-    case 7:
-      return reject("LIMIT_EXCEEDED", `the per-user limit is ${r[2]} units`, { held: Number(r[1]), per_user_limit: Number(r[2]) });
-    case 8:
-      return r.length > 1 ? { ...SOLD_OUT, soldOut: soldOutRules(r) } : SOLD_OUT;
-    case 9:
-      return reject("INSUFFICIENT_STOCK", `only ${r[1]} units left`, { available: Number(r[1]) });
-    default:
-      throw new Error(`reserve: unknown reply code ${r[0]}`);
-  }
 }

@@ -1,8 +1,8 @@
 /**
  * Every error a client can cause: one code from API.md, one HTTP status, one class.
- * Services throw these (or return an `Outcome` on hot paths, see domain/outcome.ts);
- * the gateway turns both into the envelope `{ error: { code, message, details } }`
- * in one function, `toEnvelope`.
+ * Services throw these (or, on hot paths, answer a refusal as a value: ReserveOutcome in
+ * src/contracts/reservation.ts); the gateway turns both into the envelope
+ * `{ error: { code, message, details } }` in one function, `toHttpError` (./http-envelope.ts).
  */
 import moleculer from "moleculer";
 

@@ -1,11 +1,6 @@
 import type { ServiceBroker } from "moleculer";
-import type { InventoryEffect } from "../db/order-transition.ts";
-
-/**
- * Broadcast with `{ order_ids }` after orders reached a final status (paid, cancelled,
- * expired, rejected): every gateway re-reads the ones its live streams follow.
- */
-export const ORDERS_CHANGED_EVENT = "orders.changed";
+import type { InventoryEffect } from "../contracts/inventory-effects.ts";
+import { ORDERS_CHANGED_EVENT, type OrdersEvent } from "../contracts/events.ts";
 
 /**
  * Tells the inventory what a committed database transaction decided (paid: commit the
@@ -26,7 +21,7 @@ export async function applyInventoryEffects(broker: ServiceBroker, effects: Inve
       }),
     ),
   );
-  void broker.broadcast(ORDERS_CHANGED_EVENT, { order_ids: effects.map((e) => e.order_id) });
+  void broker.broadcast(ORDERS_CHANGED_EVENT, { order_ids: effects.map((e) => e.order_id) } satisfies OrdersEvent);
   const failed = applied.find((r): r is PromiseRejectedResult => r.status === "rejected");
   if (failed) throw failed.reason;
 }

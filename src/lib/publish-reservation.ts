@@ -14,8 +14,8 @@
 import { createHash } from "node:crypto";
 import type { JetStreamClient } from "@nats-io/jetstream";
 import type { StreamNames } from "./streams.ts";
-import { encodeOrdersMessage, type OrderReservedMessage } from "../domain/order-message.ts";
-import type { ReservedOrder } from "../domain/reservation.ts";
+import { encodeOrdersMessage } from "../domain/order-message.ts";
+import type { ReservationRecord, ReservedOrder } from "../contracts/reservation.ts";
 
 export async function publishReservation(
   js: JetStreamClient, streams: StreamNames, order: ReservedOrder, idempotencyKey: string | null, timeoutMs: number,
@@ -25,7 +25,7 @@ export async function publishReservation(
 
 /** Publishes the reservations of one product as one message. */
 export async function publishReservations(
-  js: JetStreamClient, streams: StreamNames, orders: readonly OrderReservedMessage[], timeoutMs: number,
+  js: JetStreamClient, streams: StreamNames, orders: readonly ReservationRecord[], timeoutMs: number,
 ): Promise<void> {
   await js.publish(streams.ordersSubject(orders[0].product_id), encodeOrdersMessage(orders), {
     msgID: batchMessageId(orders),
@@ -35,7 +35,7 @@ export async function publishReservations(
 }
 
 /** The order id of one order; for several, a digest of their ids (the same batch resent is the same message). */
-export function batchMessageId(orders: readonly OrderReservedMessage[]): string {
+export function batchMessageId(orders: readonly ReservationRecord[]): string {
   if (orders.length === 1) return orders[0].order_id;
   const h = createHash("sha256");
   for (const o of orders) h.update(o.order_id);

@@ -11,7 +11,7 @@
  */
 import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
-import { Redis, Cluster } from "ioredis";
+import { Redis, Cluster, ReplyError } from "ioredis";
 import type { Config } from "./config.ts";
 
 export type RedisClient = Redis | Cluster;
@@ -112,7 +112,7 @@ export function loadScripts(redis: RedisClient): Scripts {
       } catch (err) {
         // NOSCRIPT means the script did not run: sending it whole is always safe.
         // (ioredis retries this itself, except inside some auto-pipelines.)
-        if (!(err instanceof Error) || !err.message.startsWith("NOSCRIPT")) throw err;
+        if (redisReplyCode(err) !== "NOSCRIPT") throw err;
         return (await redis.eval(script.lua, script.numberOfKeys, ...keys, ...args)) as ScriptResult;
       }
     };
@@ -143,6 +143,17 @@ export function replicatedScripts(redis: RedisClient): ReplicatedScripts {
 }
 
 /**
+ * The code of an error reply from Redis: its first word ("WRONGTYPE", "ERR", "MOVED", ...),
+ * as the protocol defines it; null for an error that is not Redis's reply.
+ */
+export function redisReplyCode(err: unknown): string | null {
+  return err instanceof ReplyError ? (err as Error).message.split(" ", 1)[0] : null;
+}
+
+/** Replies of a node that cannot serve the slot now: a failover, a moved slot, a node starting. */
+const TRANSIENT_REPLIES: ReadonlySet<string> = new Set(["MOVED", "ASK", "CLUSTERDOWN", "TRYAGAIN", "LOADING", "MASTERDOWN", "READONLY", "NOREPLICAS"]);
+
+/**
  * Errors that mean "this command may not have reached a master that serves the slot":
  * a dead or restarting node, a failover in progress, a slot that moved. Retrying such a
  * command is safe for our scripts (each is idempotent: reserve on its order id, release
@@ -150,9 +161,11 @@ export function replicatedScripts(redis: RedisClient): ReplicatedScripts {
  */
 export function isRedisTransient(err: unknown): boolean {
   if (!(err instanceof Error)) return false;
+  const reply = redisReplyCode(err);
+  if (reply !== null) return TRANSIENT_REPLIES.has(reply);
+  // ioredis raises these as plain Errors: no code or class tells them apart but the message
   const m = err.message;
   return (
-    /^(MOVED|ASK|CLUSTERDOWN|TRYAGAIN|LOADING|MASTERDOWN|READONLY|NOREPLICAS)\b/.test(m) ||
     /Connection is closed|ECONNREFUSED|ECONNRESET|ETIMEDOUT|EPIPE|Failed to refresh slots cache|None of startup nodes is available|Cluster isn't ready|Reached the max retries per request|Too many Cluster redirections|Command timed out|Stream isn't writeable/i.test(m) ||
     err.name === "MaxRetriesPerRequestError" || err.name === "ClusterAllFailedError"
   );

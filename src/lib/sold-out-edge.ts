@@ -30,15 +30,8 @@
 import type { DeploymentKeys } from "./keys.ts";
 import { checkOrderRequest } from "./params.ts";
 import type { RedisClient } from "./redis.ts";
-import {
-  decodeReserve,
-  requestHash,
-  SOLD_OUT,
-  type OrderRequest,
-  type ReserveOutcome,
-  type ReservedOrder,
-  type SoldOutRules,
-} from "../domain/reservation.ts";
+import { KEY_REUSED, requestHash, reservedOrder, SOLD_OUT } from "../domain/reservation.ts";
+import type { OrderRequest, ReserveOutcome, ReservedOrder, SoldOutRules } from "../contracts/reservation.ts";
 
 /** What replaying a winning key at the edge needs: the key's record, and the order stream. */
 export interface Replays {
@@ -126,10 +119,11 @@ export class SoldOutEdge {
     const raw = await replays.redis.get(replays.keys.product(req.product_id).idem(idempotencyKey)).catch(() => undefined);
     if (raw === undefined) return null;
     if (raw === null) return soldOut;
-    // the record reserve's rule wrote (includes/reserveMany.lua), decoded as its replay reply
+    // the record reserve's rule wrote (includes/reserveMany.lua), answered as its replay
     const rec = JSON.parse(raw) as { o: string; q: number; a: number; e: number; c: number; u: string; h: string };
-    if (rec.h !== requestHash(req)) return decodeReserve(req.product_id, req, [2]) as ReserveOutcome;
-    const replay = decodeReserve(req.product_id, req, [1, rec.o, rec.q, rec.a, rec.e, rec.c, rec.u]) as ReserveOutcome & { ok: true };
+    if (rec.h !== requestHash(req)) return KEY_REUSED;
+    const order = reservedOrder(req.product_id, String(rec.o), Number(rec.q), Number(rec.a), Number(rec.c), Number(rec.e), String(rec.u ?? ""));
+    const replay = { ok: true, order, replayed: true } as const;
     // durable before the 202, like every replay; if the stream does not take it, the inventory answers
     return replays.publish(replay.order, idempotencyKey).then(() => replay, () => null);
   }

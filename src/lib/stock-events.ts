@@ -7,21 +7,13 @@
  * a rebuild) calls it once the units are back, and every node drops its flag at once.
  */
 import type { ServiceBroker } from "moleculer";
-import type { SoldOutRules } from "../domain/reservation.ts";
-
-export const STOCK_RETURNED_EVENT = "inventory.stock.returned";
-export const SOLD_OUT_EVENT = "inventory.stock.soldOut";
-
-export interface StockReturned {
-  product_id: number;
-}
-
-export type SoldOutNotice = { product_id: number } & SoldOutRules;
+import type { SoldOutRules } from "../contracts/reservation.ts";
+import { SOLD_OUT_EVENT, STOCK_RETURNED_EVENT, type ProductEvent, type SoldOutNotice } from "../contracts/events.ts";
 
 /** Units of `productId` are on sale again: tells every node (broadcast, this one included). */
 export function announceStockReturned(broker: ServiceBroker, productId: number): void {
   // a lost announcement costs at most the flag's lapse time, never a wrong answer
-  Promise.resolve(broker.broadcast(STOCK_RETURNED_EVENT, { product_id: productId } satisfies StockReturned)).catch(() => undefined);
+  Promise.resolve(broker.broadcast(STOCK_RETURNED_EVENT, { product_id: productId } satisfies ProductEvent)).catch(() => undefined);
 }
 
 /** `productId` just sold out: every node may answer SOLD_OUT itself for a while. */

@@ -17,7 +17,8 @@ import {
   type StreamConfig,
 } from "@nats-io/jetstream";
 import { ensureDurableConsumer } from "./jetstream-consumer.ts";
-import { decodeOrderMessages, type OrderReservedMessage } from "../domain/order-message.ts";
+import { decodeOrderMessages } from "../domain/order-message.ts";
+import type { ReservationRecord } from "../contracts/reservation.ts";
 
 const NS_PER_MS = 1_000_000;
 
@@ -137,13 +138,14 @@ export async function deleteStreams(jsm: JetStreamManager, names: StreamNames): 
  * yet written to PostgreSQL. Read with direct gets by subject (no extra consumer:
  * a work queue admits only one), one message at a time: only a shard rebuild uses it.
  */
-export async function inFlightOrders(jsm: JetStreamManager, names: StreamNames, productId: number): Promise<OrderReservedMessage[]> {
-  const out: OrderReservedMessage[] = [];
+export async function inFlightOrders(jsm: JetStreamManager, names: StreamNames, productId: number): Promise<ReservationRecord[]> {
+  const out: ReservationRecord[] = [];
   const subject = names.ordersSubject(productId);
   let seq = 1;
   for (;;) {
-    const msg = await jsm.direct.getMessage(names.orders, { seq, next_by_subj: subject }).catch((err: Error) => {
-      if (/no message found|404/i.test(err.message)) return null;
+    const msg = await jsm.direct.getMessage(names.orders, { seq, next_by_subj: subject }).catch((err: unknown) => {
+      // a 404 status: nothing stored for the subject from `seq` on
+      if ((err as { code?: unknown } | null)?.code === 404) return null;
       throw err;
     });
     if (!msg) return out;

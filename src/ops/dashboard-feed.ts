@@ -14,8 +14,10 @@ import { METRIC } from "../lib/metrics.ts";
 import { mapLimit } from "../lib/concurrency.ts";
 import {
   DashboardView, listedNodes, VANISHED_NODE_LISTED_MS, type AuditVerdict, type Departure, type ClusterReading, type DashboardSnapshot, type GatewayReading,
-  type NodeReading, type PipelineReading, type ProductReading,
+  type NodeReading, type ProductReading,
 } from "./dashboard-view.ts";
+import type { AuditReport, PipelineReading, ShardState } from "../contracts/reports.ts";
+import type { ProductView } from "../contracts/product-view.ts";
 
 export const DASHBOARD_TICK_MS = 1000;
 /** the oldest snapshot a new viewer is shown first */
@@ -123,10 +125,10 @@ export class DashboardFeed {
     const ids = await this.#broker.call<number[], object>("inventory.products", {}, CALL).catch(() => [] as number[]);
     const shown = ids.slice(-MAX_PRODUCTS);
     const read = await mapLimit(shown, 8, async (id) => {
-      const shard = await this.#broker.call<ProductReading, object>("inventory.shard", { product_id: id }, CALL).catch(() => null);
+      const shard = await this.#broker.call<ShardState, object>("inventory.shard", { product_id: id }, CALL).catch(() => null);
       if (!shard) return null;
       if (!this.#names.has(id)) {
-        const product = await this.#broker.call<{ name: string }, object>("inventory.product", { id }, CALL).catch(() => null);
+        const product = await this.#broker.call<ProductView, object>("inventory.product", { id }, CALL).catch(() => null);
         if (product) this.#names.set(id, product.name);
       }
       const { loaded, stock_total, available, reserved, sold } = shard;
@@ -172,7 +174,7 @@ export class DashboardFeed {
     if (this.#auditRunning || Date.now() - this.#auditAt < AUDIT_EVERY_MS) return;
     this.#auditRunning = true;
     this.#broker
-      .call<{ ok: boolean; products: Array<{ id: number; consistent: boolean; failures: Array<{ invariant: string; by: number }> }>; pipeline: { drained: boolean; dead_letters: number } }, object>(
+      .call<AuditReport, object>(
         "sweeper.audit", {}, { timeout: 60_000, retries: 0 },
       )
       .then((r) => {

@@ -6,6 +6,7 @@
  * Counters are cumulative per node; a node that restarted (its counter went down)
  * counts from zero again, a node seen for the first time only sets its baseline.
  */
+import type { PipelineReading } from "../contracts/reports.ts";
 
 /** One gateway node's `gateway.dashboardNode` answer. */
 export interface GatewayReading {
@@ -24,13 +25,6 @@ export interface ProductReading {
   available: number;
   reserved: number;
   sold: number;
-}
-
-export interface PipelineReading {
-  orders_by_status: Record<string, number>;
-  /** order.reserved messages not yet written to PostgreSQL */
-  stream_lag: number | null;
-  dead_letters: number | null;
 }
 
 export interface AuditVerdict {

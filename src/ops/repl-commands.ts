@@ -5,8 +5,9 @@
  * for scripts.
  */
 import type { ServiceBroker } from "moleculer";
-import type { AuditReport, SweepReport } from "../../services/sweeper/sweeper.service.ts";
-import type { ReservedOrder } from "../domain/reservation.ts";
+import type { AuditReport, ShardState, SweepReport } from "../contracts/reports.ts";
+import type { ProductView } from "../contracts/product-view.ts";
+import type { ReservationRecord } from "../contracts/reservation.ts";
 import { fields, table, type Cell } from "./table.ts";
 
 type Print = (...lines: unknown[]) => void;
@@ -23,8 +24,6 @@ export interface ReplCommand {
   action: (broker: ServiceBroker, args: ReplArgs) => Promise<void>;
 }
 
-type Product = { id: number; name: string; stock_total: number; stock_available: number; per_user_limit: number | null } & Record<string, Cell>;
-type Shard = { loaded: boolean; epoch: string | null; stock_total: number; available: number; reserved: number; sold: number; reservations: number };
 
 /** An argument the operator typed wrong: the console answers with the command's usage. */
 export class UsageError extends Error {}
@@ -51,8 +50,8 @@ export function replCommands(print: Print = console.log): ReplCommand[] {
     command("stock <productId>", "A product's shard: stock, reserved, sold, reservations, and the product as buyers see it", async (broker, args) => {
       const productId = id(args.productId, "productId");
       const [shard, product] = await Promise.all([
-        broker.call<Shard, object>("inventory.shard", { product_id: productId }),
-        broker.call<Product, object>("inventory.product", { id: productId }),
+        broker.call<ShardState, object>("inventory.shard", { product_id: productId }),
+        broker.call<ProductView, object>("inventory.product", { id: productId }),
       ]);
       answer(args, { product, shard }, ({ product: p, shard: s }) => table([{
         product: p.id, name: p.name, stock_total: s.stock_total, available: s.available, reserved: s.reserved, sold: s.sold,
@@ -61,7 +60,7 @@ export function replCommands(print: Print = console.log): ReplCommand[] {
     }),
     command("reservations <productId>", "The unpaid reservations a product's shard holds, oldest expiry first (up to 100)", async (broker, args) => {
       const productId = id(args.productId, "productId");
-      const due = await broker.call<ReservedOrder[], object>("inventory.due", { product_id: productId, before: Number.MAX_SAFE_INTEGER, limit: 100 });
+      const due = await broker.call<ReservationRecord[], object>("inventory.due", { product_id: productId, before: Number.MAX_SAFE_INTEGER, limit: 100 });
       answer(args, due, (rows) => table(rows, ["order_id", "user_id", "qty", "amount_cents", "created_at", "expires_at"]));
     }),
     command("holders <productId>", "Units held per user for a product (reserved + sold), against its per_user_limit", async (broker, args) => {

@@ -9,7 +9,7 @@ import { jest } from "@jest/globals";
 import { startStack, type Stack } from "../support/stack.ts";
 import { lifecycleOf } from "../../src/lib/lifecycle.ts";
 import { newOrderId } from "../../src/domain/order-id.ts";
-import type { ReserveOutcome } from "../../src/domain/reservation.ts";
+import type { ReserveOutcome } from "../../src/contracts/reservation.ts";
 import { inFlightOrders, streamNames } from "../../src/lib/streams.ts";
 
 jest.setTimeout(60_000);

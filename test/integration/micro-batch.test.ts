@@ -7,7 +7,7 @@ import { connect } from "node:net";
 import { jest } from "@jest/globals";
 import { startStack, eventually, type Stack } from "../support/stack.ts";
 import { METRIC } from "../../src/lib/metrics.ts";
-import type { ReserveOutcome } from "../../src/domain/reservation.ts";
+import type { ReserveOutcome } from "../../src/contracts/reservation.ts";
 import { streamNames } from "../../src/lib/streams.ts";
 import { ensureDurableConsumer } from "../../src/lib/jetstream-consumer.ts";
 

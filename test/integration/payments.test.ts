@@ -93,19 +93,23 @@ test("a signed but invalid body is 400/422 and records nothing", async () => {
   const p = await stack.createProduct({ stock: 5 });
   const o = await pendingOrder(p.id);
   expect((await sendWebhook(stack, "{not json")).status).toBe(400);
-  for (const body of [
-    { event_id: "", order_id: o.order_id, status: "succeeded", amount_cents: 1 },
-    { event_id: "e", order_id: "nope", status: "succeeded", amount_cents: 1 },
-    { event_id: "e", order_id: o.order_id, status: "refunded", amount_cents: 1 },
-    { event_id: "e", order_id: o.order_id, status: "succeeded", amount_cents: -1 },
-    { event_id: "e", order_id: o.order_id, status: "succeeded", amount_cents: 1.5 },
-    { event_id: "x".repeat(129), order_id: o.order_id, status: "succeeded", amount_cents: 1 },
-  ]) {
+  for (const [field, body] of [
+    ["event_id", { event_id: "", order_id: o.order_id, status: "succeeded", amount_cents: 1 }],
+    ["order_id", { event_id: "e", order_id: "nope", status: "succeeded", amount_cents: 1 }],
+    ["status", { event_id: "e", order_id: o.order_id, status: "refunded", amount_cents: 1 }],
+    ["amount_cents", { event_id: "e", order_id: o.order_id, status: "succeeded", amount_cents: -1 }],
+    ["amount_cents", { event_id: "e", order_id: o.order_id, status: "succeeded", amount_cents: 1.5 }],
+    ["event_id", { event_id: "x".repeat(129), order_id: o.order_id, status: "succeeded", amount_cents: 1 }],
+    ["amount_cents", { event_id: "e", order_id: o.order_id, status: "succeeded" }],
+  ] as const) {
     const r = await sendWebhook(stack, body);
     expect(r.status).toBe(422);
     expect(r.body.error.code).toBe("VALIDATION_ERROR");
+    expect(Object.keys(r.body.error.details.fields)).toEqual([field]);
   }
-  expect((await sendWebhook(stack, "[]")).status).toBe(422);
+  const notObject = await sendWebhook(stack, "[]");
+  expect(notObject.status).toBe(422);
+  expect(notObject.body.error.details).toEqual({ fields: { body: "object expected" } });
   expect(await events(o.order_id)).toHaveLength(0);
   expect(await status(o.order_id)).toBe("pending");
 });

@@ -11,7 +11,7 @@ import { initOrm } from "../../src/lib/db.ts";
 import { persistOrders } from "../../src/db/persist-orders.ts";
 import { executeBound } from "../../src/db/sql.ts";
 import { newOrderId } from "../../src/domain/order-id.ts";
-import type { OrderReservedMessage } from "../../src/domain/order-message.ts";
+import type { ReservationRecord } from "../../src/contracts/reservation.ts";
 
 jest.setTimeout(60_000);
 
@@ -26,7 +26,7 @@ afterAll(async () => {
   await stack?.stop();
 });
 
-function message(productId: number, qty: number, user: string): OrderReservedMessage {
+function message(productId: number, qty: number, user: string): ReservationRecord {
   const now = Date.now();
   return {
     order_id: newOrderId(productId, now), status: "reserved", product_id: productId, qty, user_id: user,

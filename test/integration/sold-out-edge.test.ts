@@ -10,7 +10,7 @@ import { jest } from "@jest/globals";
 import { randomUUID } from "node:crypto";
 import type { Middleware } from "moleculer";
 import { ADMIN_TOKEN, startStack, eventually, type HttpReply, type Stack } from "../support/stack.ts";
-import { STOCK_RETURNED_EVENT } from "../../src/lib/stock-events.ts";
+import { STOCK_RETURNED_EVENT } from "../../src/contracts/events.ts";
 import { eventId, sendWebhook } from "../support/webhooks.ts";
 
 jest.setTimeout(120_000);

@@ -1,7 +1,8 @@
-import { decodeOrderMessages, encodeOrderMessage, encodeOrdersMessage, type OrderReservedMessage } from "../../src/domain/order-message.ts";
+import { decodeOrderMessages, encodeOrderMessage, encodeOrdersMessage } from "../../src/domain/order-message.ts";
+import type { ReservationRecord } from "../../src/contracts/reservation.ts";
 import { batchMessageId } from "../../src/lib/publish-reservation.ts";
 
-const order = (id: string, key: string | null = null): OrderReservedMessage => ({
+const order = (id: string, key: string | null = null): ReservationRecord => ({
   order_id: id, status: "reserved", product_id: 7, qty: 1, user_id: "u", amount_cents: 100,
   created_at: "2026-12-03T10:00:00.000Z", expires_at: "2026-12-03T10:10:00.000Z", idempotency_key: key,
 });

@@ -6,7 +6,7 @@
   KEYS[1] meta  KEYS[2] res  KEYS[3] exp
   ARGV[1] order id
 
-  Returns {1, qty} committed, or {0} nothing held for this order.
+  Returns {1, qty} committed, or {0} nothing held for this order (ScriptCode.commit, ../script-codes.ts).
 ]]
 local rcall = redis.call
 local metaKey, resKey, expKey = KEYS[1], KEYS[2], KEYS[3]

@@ -13,7 +13,8 @@
             reservations = [ { o, q, u, a, e, c, k, h } ] }
   ARGV[2] "force" to replace a present shard, "" to fill only an absent one
 
-  Returns {1, available} loaded, or {0} a shard was already there (nothing written).
+  Returns {1, available} loaded, or {0} a shard was already there (nothing written)
+  (ScriptCode.load, ../script-codes.ts).
 ]]
 local rcall = redis.call
 local metaKey, stockKey, resKey, expKey, usersKey = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5]

@@ -9,7 +9,7 @@
 
   ARGV[1] order id   ARGV[2] "1" to forget the idempotency record, "0" to keep it
 
-  Returns {1, qty, user_id} released, or {0} nothing held for this order.
+  Returns {1, qty, user_id} released, or {0} nothing held for this order (ScriptCode.release, ../script-codes.ts).
 ]]
 local rcall = redis.call
 local metaKey, stockKey, resKey, expKey, usersKey, idemKey = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6]

@@ -16,7 +16,7 @@
   ARGV[6] request hash ("" = no idempotency key)        ARGV[7] idempotency ttl (s)
   ARGV[8] idempotency key as sent by the client ("" = none)
 
-  Returns {code, ...}
+  Returns {code, ...} (the codes are named in ../script-codes.ts, ScriptCode.reserve)
     0 RESERVED            {0, order_id, qty, amount_cents, expires_at_ms, created_at_ms, available_after}
     1 REPLAYED            {1, order_id, qty, amount_cents, expires_at_ms, created_at_ms, user_id}
     2 KEY_REUSED          {2}   same idempotency key, different request

@@ -7,7 +7,7 @@
 
   KEYS[1] meta  KEYS[2] stock  KEYS[3] res  KEYS[4] exp  KEYS[5] users   (as reserve-6.lua)
 
-  ARGV[1] idempotency key prefix of this product, "{p:<id>}:idem:" (same hash tag, so every
+  ARGV[1] idempotency key prefix of this product, "{<namespace>:p:<id>}:idem:" (same hash tag, so every
           idempotency record touched lives in this script's slot)
   ARGV[2] now (ms)   ARGV[3] reservation ttl (ms)   ARGV[4] idempotency ttl (s)
   then 5 per request, from ARGV[5]:

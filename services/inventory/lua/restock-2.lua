@@ -7,7 +7,7 @@
 
   Returns {0, available} applied, {1, available} already applied,
           {2, stock_total} the shard disagrees with the database (rebuild it),
-          {3} shard not loaded.
+          {3} shard not loaded (ScriptCode.restock, ../script-codes.ts).
 ]]
 local rcall = redis.call
 local metaKey, stockKey = KEYS[1], KEYS[2]

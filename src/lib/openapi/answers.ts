@@ -4,11 +4,11 @@
  * real answers against them (`compileCheck`), so the documented answers cannot drift from
  * what the service sends.
  */
+import { ORDER_STATUSES } from "../../contracts/order-view.ts";
+
 const int = { type: "number", integer: true } as const;
 const count = { type: "number", integer: true, min: 0 } as const;
 const timestamp = { type: "string", description: "ISO-8601 UTC" } as const;
-
-export const ORDER_STATUSES = ["reserved", "pending", "paid", "cancelled", "expired", "rejected"] as const;
 
 export const productAnswer = {
   $$strict: true,

@@ -1,0 +1,55 @@
+/**
+ * Reads a reply of reserve-6.lua or reserveBatch-5.lua (codes: ./script-codes.ts,
+ * documented in reserve-6.lua's header) as the reservation rule's typed outcome.
+ */
+import type { OrderRequest, ReserveOutcome, SoldOutRules } from "../../src/contracts/reservation.ts";
+import { KEY_REUSED, refuse, reservedOrder, SOLD_OUT } from "../../src/domain/reservation.ts";
+import { replyCode, ScriptCode } from "./script-codes.ts";
+
+/** An outcome, or: the product's shard is not loaded (load it, then ask again). */
+export type ReserveResult = ReserveOutcome | { notLoaded: true };
+
+const R = ScriptCode.reserve;
+
+const optionalNumber = (v: string | number | undefined) => (v === undefined || v === "" || v === null ? null : Number(v));
+
+function soldOutRules(r: Array<string | number>): SoldOutRules {
+  return { max_per_order: Number(r[1]), per_user_limit: optionalNumber(r[2]), ends_at_ms: optionalNumber(r[3]) };
+}
+
+/** {RESERVED | REPLAYED, order_id, qty, amount_cents, expires_at_ms, created_at_ms, ...} */
+const order = (productId: number, r: Array<string | number>, userId: string) =>
+  reservedOrder(productId, String(r[1]), Number(r[2]), Number(r[3]), Number(r[5]), Number(r[4]), userId);
+
+export function decodeReserve(productId: number, req: OrderRequest, r: Array<string | number>): ReserveResult {
+  switch (replyCode(r)) {
+    case R.RESERVED:
+      return { ok: true, order: order(productId, r, req.user_id ?? ""), replayed: false };
+    case R.REPLAYED:
+      return { ok: true, order: order(productId, r, String(r[6] ?? "")), replayed: true };
+    case R.KEY_REUSED:
+      return KEY_REUSED;
+    case R.NOT_LOADED:
+      return { notLoaded: true };
+    case R.SALE_NOT_ACTIVE:
+      return r[1] === "before"
+        ? refuse("SALE_NOT_ACTIVE", "the sale has not started yet")
+        : refuse("SALE_NOT_ACTIVE", "the sale has ended");
+    case R.QTY_OVER_MAX:
+      return refuse("VALIDATION_ERROR", `qty exceeds max_per_order (${r[1]})`, {
+        fields: { qty: `must be at most ${r[1]}` },
+      });
+    case R.USER_REQUIRED:
+      return refuse("VALIDATION_ERROR", "user_id is required for a product with a per-user limit", {
+        fields: { user_id: "required" },
+      });
+    case R.LIMIT_EXCEEDED:
+      return refuse("LIMIT_EXCEEDED", `the per-user limit is ${r[2]} units`, { held: Number(r[1]), per_user_limit: Number(r[2]) });
+    case R.SOLD_OUT:
+      return r.length > 1 ? { ...SOLD_OUT, soldOut: soldOutRules(r) } : SOLD_OUT;
+    case R.INSUFFICIENT_STOCK:
+      return refuse("INSUFFICIENT_STOCK", `only ${r[1]} units left`, { available: Number(r[1]) });
+    default:
+      throw new Error(`reserve: unknown reply code ${r[0]}`);
+  }
+}

@@ -1,0 +1,30 @@
+/**
+ * The return codes of the Lua scripts in ./lua, named: each script's header documents
+ * its replies, and TypeScript reads a reply's first element only through these.
+ */
+export const ScriptCode = {
+  /** reserve-6.lua, reserveBatch-5.lua (each request's reply): {code, ...} */
+  reserve: {
+    RESERVED: 0,
+    REPLAYED: 1,
+    KEY_REUSED: 2,
+    NOT_LOADED: 3,
+    SALE_NOT_ACTIVE: 4,
+    QTY_OVER_MAX: 5,
+    USER_REQUIRED: 6,
+    LIMIT_EXCEEDED: 7,
+    SOLD_OUT: 8,
+    INSUFFICIENT_STOCK: 9,
+  },
+  /** release-6.lua */
+  release: { NOTHING_HELD: 0, RELEASED: 1 },
+  /** commit-3.lua */
+  commit: { NOTHING_HELD: 0, COMMITTED: 1 },
+  /** load-5.lua */
+  load: { ALREADY_THERE: 0, LOADED: 1 },
+  /** restock-2.lua */
+  restock: { APPLIED: 0, ALREADY_APPLIED: 1, DISAGREES: 2, NOT_LOADED: 3 },
+} as const;
+
+/** The code of a script's reply: its first element. */
+export const replyCode = (reply: ArrayLike<unknown>): number => Number(reply[0]);
