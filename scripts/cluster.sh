@@ -18,8 +18,9 @@
 #   scripts/cluster.sh supervise on|off   restart processes that die (on after `up`)
 #
 # Supervision, as a Kubernetes restart policy: a supervisor process (in `ps`) starts
-# again any process of the cluster that dies, at once the first time, then after 1, 2,
-# 4 … 30 s while it keeps dying (the delay resets once it stayed up 60 s); `ps` shows
+# again any process of the cluster that dies, at once the first time (a Redis node
+# after its failover: 2 × REDIS_NODE_TIMEOUT_MS), then after 1, 2, 4 … 30 s while it
+# keeps dying (the delay resets once it stayed up 60 s); `ps` shows
 # each process's restarts, $DIR/logs/supervisor.log says why. `stop NAME` stops one for
 # good (until `start NAME`). A dead Redis master is replaced by one of its two replicas
 # (the other follows the new master at once) and comes back as a replica.
@@ -54,6 +55,7 @@ REDIS_BASE=$((BASE + 10))
 GW_PORTS=($((BASE + 20)) $((BASE + 21)))
 PG_PORT=$((BASE + 40))
 REDIS_REPLICAS="${REDIS_REPLICAS:-2}"
+REDIS_NODE_TIMEOUT_MS="${REDIS_NODE_TIMEOUT_MS:-1500}"
 [[ "$REDIS_REPLICAS" =~ ^[12]$ ]] || { echo "cluster: REDIS_REPLICAS must be 1 or 2" >&2; exit 2; }
 HOST=127.0.0.1
 PROCS="$DIR/procs" # lines: ROLE NODE_ID PORT (what `up` started; pids in $DIR/pids)
@@ -155,7 +157,7 @@ CONF
 
 start_redis() {
   local out i
-  out="$(REDIS_REPLICAS="$REDIS_REPLICAS" REDIS_NODE_TIMEOUT_MS="${REDIS_NODE_TIMEOUT_MS:-1500}" \
+  out="$(REDIS_REPLICAS="$REDIS_REPLICAS" REDIS_NODE_TIMEOUT_MS="$REDIS_NODE_TIMEOUT_MS" \
     bash scripts/redis-cluster.sh start "$REDIS_BASE" "$DIR/redis")" || die "the Redis Cluster did not start"
   REDIS_NODES="$(sed -n 's/^REDIS_NODES=//p' <<<"$out")"
   for ((i = 0; i < 3 * (1 + REDIS_REPLICAS); i++)); do echo "redis redis-$((REDIS_BASE + i)) $((REDIS_BASE + i))" >>"$PROCS"; done
@@ -356,7 +358,7 @@ start_named() {
   exec {lock}>"$DIR/locks/$1"
   flock -w 60 "$lock" || die "another start of $1 holds its lock"
   case "$1" in
-    redis-*) REDIS_REPLICAS="$REDIS_REPLICAS" REDIS_NODE_TIMEOUT_MS="${REDIS_NODE_TIMEOUT_MS:-1500}" bash scripts/redis-cluster.sh start-node "$REDIS_BASE" "$DIR/redis" "${1#redis-}" ;;
+    redis-*) REDIS_REPLICAS="$REDIS_REPLICAS" REDIS_NODE_TIMEOUT_MS="$REDIS_NODE_TIMEOUT_MS" bash scripts/redis-cluster.sh start-node "$REDIS_BASE" "$DIR/redis" "${1#redis-}" ;;
     postgres) pg_ctl_own start ;;
     *) relaunch "$1" ;;
   esac
@@ -417,8 +419,12 @@ supervise_loop() {
           continue
         fi
         if [[ -z "${next[$name]:-}" ]]; then
-          next[$name]=$((now + ${delay[$name]:-0}))
-          slog "$name is not running: restart in ${delay[$name]:-0} ms"
+          d="${delay[$name]:-0}"
+          # a Redis node waits out the failover first (twice cluster-node-timeout), so it
+          # comes back as a replica of the promoted master rather than racing the promotion
+          [[ "$role" == redis ]] && ((d < 2 * REDIS_NODE_TIMEOUT_MS)) && d=$((2 * REDIS_NODE_TIMEOUT_MS))
+          next[$name]=$((now + d))
+          slog "$name is not running: restart in $d ms"
         fi
         ((now >= next[$name])) || continue
         n=$(($(cat "$DIR/restarts/$name" 2>/dev/null || echo 0) + 1))
