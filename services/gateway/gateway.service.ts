@@ -10,6 +10,8 @@
  * its session is traded here, on the admin route. Buyer endpoints
  * know their buyer through ./buyer-identity.ts (the `buyer` route authenticates,
  * `buyers.assertOrderBuyer` is the one check of a route about one order).
+ * Every JSON route takes `application/json` only (else 415) and a body nested no deeper
+ * than MAX_JSON_DEPTH (src/lib/params.ts).
  */
 import { createHash, timingSafeEqual } from "node:crypto";
 import http, { type IncomingMessage, type ServerResponse } from "node:http";
@@ -17,7 +19,7 @@ import type { Context, ServiceBroker, ServiceSchema } from "moleculer";
 import ApiGateway from "moleculer-web";
 import type { Config } from "../../src/lib/config.ts";
 import { FlashError } from "../../src/lib/errors.ts";
-import { answerClientError, sendError } from "../../src/lib/http-envelope.ts";
+import { answerClientError, checkJsonContentType, isJsonContentType, sendError } from "../../src/lib/http-envelope.ts";
 import { errorBody } from "../../src/lib/errors.ts";
 import { lifecycleOf } from "../../src/lib/lifecycle.ts";
 import { ReadinessProbe } from "./readiness.ts";
@@ -27,10 +29,10 @@ import { HttpAnswers } from "../../src/lib/http-answers.ts";
 import { OrderAnswers } from "../../src/lib/order-answers.ts";
 import {
   createProductParams,
+  jsonBodyText,
   orderIdPathParams,
   productIdPathParams,
   restockParams,
-  utf8Body,
 } from "../../src/lib/params.ts";
 import { BODY_LIMIT_BYTES, orderRoute } from "./order-route.ts";
 import { dashboardRoute, type DashboardRoute } from "./dashboard-route.ts";
@@ -73,7 +75,23 @@ interface Req extends IncomingMessage {
   $ctx: Context<unknown, GatewayMeta>;
 }
 
+type Next = (err?: unknown) => void;
 const sha = (s: string) => createHash("sha256").update(s).digest();
+
+/*
+ * Checks of an alias, run by moleculer-web before its action (after authorization):
+ * `"POST /path": [check, …, "gateway.action"]`.
+ */
+
+/** A JSON route: `application/json` (optional charset=utf-8) or 415, whatever the body. */
+function jsonBody(req: Req, _res: ServerResponse, next: Next): void {
+  try {
+    checkJsonContentType(req.headers["content-type"]);
+    next();
+  } catch (err) {
+    next(err);
+  }
+}
 
 export default function gatewayService(config: Readonly<Config>): ServiceSchema {
   const limits = {
@@ -91,8 +109,8 @@ export default function gatewayService(config: Readonly<Config>): ServiceSchema 
   const openApiJson = JSON.stringify(openApiDocument());
   const answers = new HttpAnswers();
   const adminDigest = sha(config.adminToken);
-  // body-parser would decode invalid UTF-8 as U+FFFD: refused instead, like on the hot route
-  const json = { json: { limit: BODY_LIMIT_BYTES, strict: true, verify: (_req: unknown, _res: unknown, buf: Buffer) => utf8Body(buf) }, urlencoded: false };
+  // body-parser would decode invalid UTF-8 as U+FFFD, and parse any depth: refused instead, like on the hot route
+  const json = { json: { limit: BODY_LIMIT_BYTES, strict: true, verify: (_req: unknown, _res: unknown, buf: Buffer) => jsonBodyText(buf) }, urlencoded: false };
   let flushTimer: NodeJS.Timeout | undefined;
   let probeTimer: NodeJS.Timeout | undefined;
   const readiness = new ReadinessProbe(3 * READY_PROBE_MS);
@@ -143,8 +161,8 @@ export default function gatewayService(config: Readonly<Config>): ServiceSchema 
           logging: false,
           bodyParsers: json,
           aliases: {
-            "POST /products": "gateway.createProduct",
-            "POST /products/:id/restock": "gateway.restock",
+            "POST /products": [jsonBody, "gateway.createProduct"],
+            "POST /products/:id/restock": [jsonBody, "gateway.restock"],
             "GET /audit": "gateway.audit",
             "POST /dashboard/session": "gateway.dashboardSession",
             "DELETE /dashboard/session": "gateway.dashboardSignOut",
@@ -177,13 +195,22 @@ export default function gatewayService(config: Readonly<Config>): ServiceSchema 
           },
         },
         {
-          // The signature covers the exact bytes: this route keeps the body raw.
+          // The signature covers the exact bytes: this route keeps the body raw (a JSON body
+          // read, checked like any other, handed on as it came; another type is not read: 415).
           name: "payments",
           path: "/api/payments",
           mappingPolicy: "restrict",
           logging: false,
-          bodyParsers: { json: false, urlencoded: false, raw: { type: () => true, limit: BODY_LIMIT_BYTES } },
-          aliases: { "POST /webhook": "gateway.webhook" },
+          bodyParsers: {
+            json: false,
+            urlencoded: false,
+            raw: {
+              type: (req: IncomingMessage) => isJsonContentType(req.headers["content-type"]),
+              limit: BODY_LIMIT_BYTES,
+              verify: (_req: unknown, _res: unknown, buf: Buffer) => jsonBodyText(buf),
+            },
+          },
+          aliases: { "POST /webhook": [jsonBody, "gateway.webhook"] },
           onBeforeCall(ctx: Context<unknown, GatewayMeta>, _route: unknown, req: Req) {
             ctx.meta.rawBody = Buffer.isBuffer(req.body) ? req.body.toString("base64") : "";
             const sig = req.headers["x-signature"];

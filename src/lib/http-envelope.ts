@@ -102,6 +102,24 @@ export function toHttpError(err: unknown): HttpError {
 /** The Content-Type of every JSON answer of the gateway. */
 export const JSON_CONTENT_TYPE = "application/json; charset=utf-8";
 
+/** What every JSON route takes: `application/json`, with no parameter but an optional charset=utf-8. */
+const JSON_REQUEST_TYPE_RE = /^application\/json\s*(;\s*charset\s*=\s*(utf-8|"utf-8")\s*)?$/i;
+
+/** True for the Content-Type of a JSON body this gateway takes. */
+export function isJsonContentType(type: string | undefined): boolean {
+  return type !== undefined && JSON_REQUEST_TYPE_RE.test(type);
+}
+
+/** Throws the 415 (BAD_REQUEST) of a body that is not `application/json` in UTF-8 (no Content-Type at all included). */
+export function checkJsonContentType(type: string | undefined): void {
+  if (isJsonContentType(type)) return;
+  const message = type !== undefined && /^application\/json\s*(;|$)/i.test(type)
+    ? "the body must be JSON in UTF-8: Content-Type application/json, no parameter but charset=utf-8"
+    : "Content-Type must be application/json";
+  // code: the status, so that moleculer-web does not log it as a server error
+  throw Object.assign(new Error(message), { type: "media.unsupported", code: 415 });
+}
+
 export function sendJson(res: ServerResponse, status: number, headers: Record<string, string>, body: unknown): void {
   if (res.headersSent) return void res.end();
   const payload = JSON.stringify(body);

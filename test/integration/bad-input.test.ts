@@ -5,7 +5,8 @@
 import { request } from "node:http";
 import { connect } from "node:net";
 import { startStack, eventually, type Stack, ADMIN_TOKEN, WEBHOOK_SECRET } from "../support/stack.ts";
-import { sendWebhook } from "../support/webhooks.ts";
+import { eventId, sendWebhook } from "../support/webhooks.ts";
+import { MAX_JSON_DEPTH } from "../../src/lib/params.ts";
 import { signWebhook } from "../../src/domain/webhook-signature.ts";
 
 let stack: Stack;
@@ -197,6 +198,95 @@ describe("other paths", () => {
     expectEnvelope(await stack.http("POST", `/api/admin/products/${productId}/restock`, { add: "5" }, auth), 422, "VALIDATION_ERROR");
     expectEnvelope(await stack.http("POST", `/api/admin/products/2000000000/restock`, { add: 5 }, auth), 404, "PRODUCT_NOT_FOUND");
     await unchanged();
+  });
+});
+
+describe("bodies nested past the bound are 400 BAD_REQUEST on every JSON route, never a 500", () => {
+  const auth = { authorization: `Bearer ${ADMIN_TOKEN}` };
+  /** ~8 KB of arrays in arrays, the body that overflowed the stack */
+  const deepArrays = "[".repeat(4000) + "]".repeat(4000);
+  /** the same depth as objects, inside a body that is otherwise plausible */
+  const deepInField = (fields: string) => `{${fields},"x":${'{"a":'.repeat(1500)}1${"}".repeat(1500)}}`;
+  const shallow = (levels: number) => "[".repeat(levels) + "]".repeat(levels);
+
+  let orderId: string;
+  beforeAll(async () => {
+    const p = await stack.createProduct({ stock: 5, price_cents: 100 });
+    orderId = (await stack.http("POST", "/api/orders", { product_id: p.id, qty: 1, user_id: "nested" })).body.order_id;
+  });
+  afterEach(unchanged);
+
+  const post = (path: string, body: string, headers: Record<string, string> = {}) =>
+    stack.http("POST", path, body, { "content-type": "application/json", ...headers });
+  const webhook = (body: string) => post("/api/payments/webhook", body, { "x-signature": signWebhook(WEBHOOK_SECRET, body, Math.floor(Date.now() / 1000)) });
+
+  test.each([
+    ["POST /api/orders", () => post("/api/orders", deepArrays), () => post("/api/orders", deepInField(`"product_id":${productId},"qty":1,"user_id":"u"`))],
+    ["POST /api/admin/products", () => post("/api/admin/products", deepArrays, auth), () => post("/api/admin/products", deepInField(`"name":"n","price_cents":1,"stock":1`), auth)],
+    ["POST /api/admin/products/:id/restock", () => post(`/api/admin/products/${productId}/restock`, deepArrays, auth), () => post(`/api/admin/products/${productId}/restock`, deepInField(`"add":1`), auth)],
+    ["signed POST /api/payments/webhook", () => webhook(deepArrays), () => webhook(deepInField(`"event_id":"evt_deep","order_id":"${orderId}","status":"succeeded","amount_cents":100`))],
+  ])("%s", async (_route, arrays, inField) => {
+    for (const r of [await arrays(), await inField()]) {
+      expectEnvelope(r, 400, "BAD_REQUEST");
+      expect(r.body.error.message).toMatch(/nested/);
+    }
+  });
+
+  test("nesting within the bound is judged by the fields, as any body", async () => {
+    expectEnvelope(await post("/api/orders", shallow(MAX_JSON_DEPTH)), 422, "VALIDATION_ERROR");
+    expectEnvelope(await post("/api/orders", shallow(MAX_JSON_DEPTH + 1)), 400, "BAD_REQUEST");
+  });
+
+  test("brackets inside strings are text, not nesting", async () => {
+    const r = await post("/api/orders", JSON.stringify({ product_id: productId, qty: 1, user_id: "u", x: "[{".repeat(3000) + "\\\"" }));
+    expectEnvelope(r, 422, "VALIDATION_ERROR");
+  });
+});
+
+describe("every JSON route takes application/json (an optional charset), else 415 with BAD_REQUEST", () => {
+  const auth = { authorization: `Bearer ${ADMIN_TOKEN}` };
+  /** a body sent as bytes, so that fetch adds no Content-Type of its own */
+  const send = (path: string, json: unknown, headers: Record<string, string>) =>
+    fetch(stack.baseUrl + path, { method: "POST", body: new Uint8Array(Buffer.from(JSON.stringify(json))), headers })
+      .then(async (r) => ({ status: r.status, body: (await r.json()) as any }));
+  const productCount = async () => (await stack.db.query("select count(*)::int as n from products")).rows[0].n;
+
+  const refused: Array<[string, Record<string, string>]> = [
+    ["no Content-Type", {}],
+    ["text/plain", { "content-type": "text/plain" }],
+    ["a +json type", { "content-type": "application/vnd.api+json" }],
+    ["form-encoded", { "content-type": "application/x-www-form-urlencoded" }],
+  ];
+
+  describe.each(refused)("%s", (_name, type) => {
+    afterEach(unchanged);
+
+    test("POST /api/orders", async () => {
+      expectEnvelope(await send("/api/orders", { product_id: productId, qty: 1, user_id: "u" }, type), 415, "BAD_REQUEST");
+    });
+
+    test("admin create and restock", async () => {
+      const before = await productCount();
+      expectEnvelope(await send("/api/admin/products", { name: "x", price_cents: 1, stock: 1 }, { ...type, ...auth }), 415, "BAD_REQUEST");
+      expectEnvelope(await send(`/api/admin/products/${productId}/restock`, { add: 1 }, { ...type, ...auth }), 415, "BAD_REQUEST");
+      expect(await productCount()).toBe(before);
+    });
+
+    test("the signed webhook", async () => {
+      const body = { event_id: eventId(), order_id: "00000000-0000-4000-8000-000000000000", status: "succeeded", amount_cents: 1 };
+      const signature = signWebhook(WEBHOOK_SECRET, JSON.stringify(body), Math.floor(Date.now() / 1000));
+      expectEnvelope(await send("/api/payments/webhook", body, { ...type, "x-signature": signature }), 415, "BAD_REQUEST");
+    });
+  });
+
+  test.each(["application/json", "application/json; charset=utf-8", "Application/JSON;charset=UTF-8"])("%s is taken on every JSON route", async (type) => {
+    const p = await send("/api/admin/products", { name: "typed", price_cents: 1, stock: 2 }, { "content-type": type, ...auth });
+    expect(p.status).toBe(201);
+    expect((await send(`/api/admin/products/${p.body.id}/restock`, { add: 1 }, { "content-type": type, ...auth })).status).toBe(200);
+    expect((await send("/api/orders", { product_id: p.body.id, qty: 1, user_id: "typed" }, { "content-type": type })).status).toBe(202);
+    const event = { event_id: eventId(), order_id: "00000000-0000-4000-8000-000000000000", status: "succeeded", amount_cents: 1 };
+    const signature = signWebhook(WEBHOOK_SECRET, JSON.stringify(event), Math.floor(Date.now() / 1000));
+    expectEnvelope(await send("/api/payments/webhook", event, { "content-type": type, "x-signature": signature }), 404, "ORDER_NOT_FOUND");
   });
 });
 
