@@ -11,11 +11,11 @@
  * know their buyer through ./buyer-identity.ts (the `buyer` route authenticates,
  * `buyers.assertOrderBuyer` is the one check of a route about one order).
  * Every JSON route takes `application/json` only (else 415) and a body nested no deeper
- * than MAX_JSON_DEPTH (src/lib/params.ts).
+ * than MAX_JSON_DEPTH (src/lib/params.ts); a product id in a path is decimal digits.
  */
 import { createHash, timingSafeEqual } from "node:crypto";
 import http, { type IncomingMessage, type ServerResponse } from "node:http";
-import type { Context, ServiceBroker, ServiceSchema } from "moleculer";
+import moleculer, { type Context, type ServiceBroker, type ServiceSchema } from "moleculer";
 import ApiGateway from "moleculer-web";
 import type { Config } from "../../src/lib/config.ts";
 import { FlashError } from "../../src/lib/errors.ts";
@@ -28,6 +28,7 @@ import { ScrapeReporter } from "../../src/lib/metrics.ts";
 import { HttpAnswers } from "../../src/lib/http-answers.ts";
 import { OrderAnswers } from "../../src/lib/order-answers.ts";
 import {
+  checkDecimalId,
   createProductParams,
   jsonBodyText,
   orderIdPathParams,
@@ -73,6 +74,7 @@ interface GatewayMeta {
 interface Req extends IncomingMessage {
   body?: unknown;
   $ctx: Context<unknown, GatewayMeta>;
+  $params: Record<string, unknown>;
 }
 
 type Next = (err?: unknown) => void;
@@ -91,6 +93,12 @@ function jsonBody(req: Req, _res: ServerResponse, next: Next): void {
   } catch (err) {
     next(err);
   }
+}
+
+/** A product id in the path: decimal digits, or 422 before the action's rule converts it with Number(). */
+function decimalProductId(req: Req, _res: ServerResponse, next: Next): void {
+  const check = checkDecimalId(req.$params.id);
+  next(check === true ? undefined : new moleculer.Errors.ValidationError("Parameters validation error!", "VALIDATION_ERROR", check));
 }
 
 export default function gatewayService(config: Readonly<Config>): ServiceSchema {
@@ -162,7 +170,7 @@ export default function gatewayService(config: Readonly<Config>): ServiceSchema 
           bodyParsers: json,
           aliases: {
             "POST /products": [jsonBody, "gateway.createProduct"],
-            "POST /products/:id/restock": [jsonBody, "gateway.restock"],
+            "POST /products/:id/restock": [jsonBody, decimalProductId, "gateway.restock"],
             "GET /audit": "gateway.audit",
             "POST /dashboard/session": "gateway.dashboardSession",
             "DELETE /dashboard/session": "gateway.dashboardSignOut",
@@ -175,8 +183,8 @@ export default function gatewayService(config: Readonly<Config>): ServiceSchema 
           logging: false,
           bodyParsers: false,
           aliases: {
-            "GET /products/:id": "gateway.product",
-            "GET /products/:id/events": "gateway.productEvents",
+            "GET /products/:id": [decimalProductId, "gateway.product"],
+            "GET /products/:id/events": [decimalProductId, "gateway.productEvents"],
           },
         },
         {

@@ -148,6 +148,19 @@ export interface ReserveMany {
   requests: ReserveManyRequest[];
 }
 
+/**
+ * A product id as a path carries it: decimal digits only. The rules below convert with
+ * Number(), which also reads "0x10", "1e1", " 1" or "+1" as numbers; the gateway checks the
+ * path's text with this first (`checkDecimalId`).
+ */
+const DECIMAL_ID_RE = /^[0-9]+$/;
+const NOT_DECIMAL = [{ field: "id", message: "The 'id' field must be written in decimal digits only.", type: "stringPattern" }];
+
+/** A path's id: true when it is decimal digits, else the failure (the `data` of a ValidationError). */
+export function checkDecimalId(value: unknown): ReturnType<Check> {
+  return typeof value === "string" && DECIMAL_ID_RE.test(value) ? true : NOT_DECIMAL;
+}
+
 /** Ids in a path arrive as strings: converted, then held to the same bounds. */
 export const productIdPathParams = {
   $$strict: "remove",

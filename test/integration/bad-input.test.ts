@@ -243,6 +243,28 @@ describe("bodies nested past the bound are 400 BAD_REQUEST on every JSON route, 
   });
 });
 
+describe("a product id in a path is decimal digits, else 422 (not read as hex, exponent or padded)", () => {
+  const auth = { authorization: `Bearer ${ADMIN_TOKEN}` };
+  afterEach(unchanged);
+
+  test.each(["0x1", "0x10", "1e0", "0b1", "0o1", "%201", "1%20", "+1", "1.0", "-0", "%EF%BC%91"])("%s", async (id) => {
+    for (const [method, path, body] of [
+      ["GET", `/api/products/${id}`, undefined],
+      ["GET", `/api/products/${id}/events`, undefined],
+      ["POST", `/api/admin/products/${id}/restock`, { add: 1 }],
+    ] as const) {
+      const r = await stack.http(method, path, body, auth);
+      expectEnvelope(r, 422, "VALIDATION_ERROR");
+      expect(Object.keys(r.body.error.details.fields)).toEqual(["id"]);
+    }
+  });
+
+  test("leading zeros are still decimal: /api/products/0<id> is the product", async () => {
+    const r = await stack.http("GET", `/api/products/0${productId}`);
+    expect({ status: r.status, id: r.body.id }).toEqual({ status: 200, id: productId });
+  });
+});
+
 describe("every JSON route takes application/json (an optional charset), else 415 with BAD_REQUEST", () => {
   const auth = { authorization: `Bearer ${ADMIN_TOKEN}` };
   /** a body sent as bytes, so that fetch adds no Content-Type of its own */

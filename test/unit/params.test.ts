@@ -1,10 +1,10 @@
 /**
  * The string rules of src/lib/params.ts on their own: what the stores can hold is let
  * through, what they would refuse or silently change is not; a JSON body's bound on
- * nesting.
+ * nesting, and a path's product id.
  */
 import {
-  checkIdempotencyKey, compileCheck, idRule, jsonBodyText, MAX_JSON_DEPTH, textRule, utf8Body,
+  checkDecimalId, checkIdempotencyKey, compileCheck, idRule, jsonBodyText, MAX_JSON_DEPTH, textRule, utf8Body,
 } from "../../src/lib/params.ts";
 
 const text = compileCheck({ $$root: true, ...textRule(1, 200) });
@@ -71,4 +71,11 @@ describe("a JSON body nests at most MAX_JSON_DEPTH levels", () => {
   test("a body that is not UTF-8 is still refused as such", () => {
     expect(() => jsonBodyText(Buffer.from([0x5b, 0xff, 0x5d]))).toThrow(expect.objectContaining({ message: expect.stringMatching(/UTF-8/) }));
   });
+});
+
+test("a product id in a path is decimal digits and nothing else", () => {
+  for (const id of ["1", "42", "0042", "2147483647", "99999999999999999999"]) expect(checkDecimalId(id)).toBe(true);
+  for (const id of ["", "0x10", "1e3", " 1", "1 ", "+1", "-1", "1.0", "0b1", "0o7", "１", "Infinity", 1, undefined]) {
+    expect(checkDecimalId(id)).toEqual([expect.objectContaining({ field: "id" })]);
+  }
 });
