@@ -11,7 +11,8 @@
  * know their buyer through ./buyer-identity.ts (the `buyer` route authenticates,
  * `buyers.assertOrderBuyer` is the one check of a route about one order).
  * Every JSON route takes `application/json` only (else 415) and a body nested no deeper
- * than MAX_JSON_DEPTH (src/lib/params.ts); a product id in a path is decimal digits.
+ * than MAX_JSON_DEPTH (src/lib/params.ts); a product id in a path is decimal digits; HEAD
+ * is answered as GET without the body.
  */
 import { createHash, timingSafeEqual } from "node:crypto";
 import http, { type IncomingMessage, type ServerResponse } from "node:http";
@@ -19,7 +20,7 @@ import moleculer, { type Context, type ServiceBroker, type ServiceSchema } from 
 import ApiGateway from "moleculer-web";
 import type { Config } from "../../src/lib/config.ts";
 import { FlashError } from "../../src/lib/errors.ts";
-import { answerClientError, checkJsonContentType, isJsonContentType, sendError } from "../../src/lib/http-envelope.ts";
+import { answerClientError, checkJsonContentType, isJsonContentType, noteResponse, sendError, sendJson } from "../../src/lib/http-envelope.ts";
 import { errorBody } from "../../src/lib/errors.ts";
 import { lifecycleOf } from "../../src/lib/lifecycle.ts";
 import { ReadinessProbe } from "./readiness.ts";
@@ -75,6 +76,8 @@ interface Req extends IncomingMessage {
   body?: unknown;
   $ctx: Context<unknown, GatewayMeta>;
   $params: Record<string, unknown>;
+  /** a HEAD request, routed as GET (headAsGet) */
+  $head?: boolean;
 }
 
 type Next = (err?: unknown) => void;
@@ -99,6 +102,22 @@ function jsonBody(req: Req, _res: ServerResponse, next: Next): void {
 function decimalProductId(req: Req, _res: ServerResponse, next: Next): void {
   const check = checkDecimalId(req.$params.id);
   next(check === true ? undefined : new moleculer.Errors.ValidationError("Parameters validation error!", "VALIDATION_ERROR", check));
+}
+
+/**
+ * HEAD is GET without the body: routed as GET. Node sends no body in answer to a HEAD
+ * request, and no Content-Length unless one is set: set here from the body GET would send.
+ */
+function headAsGet(req: Req, res: ServerResponse): void {
+  req.method = "GET";
+  req.$head = true;
+  const end = res.end.bind(res) as (...args: unknown[]) => ServerResponse;
+  res.end = ((chunk?: unknown, ...rest: unknown[]) => {
+    if ((typeof chunk === "string" || Buffer.isBuffer(chunk)) && !res.headersSent && !res.hasHeader("content-length")) {
+      res.setHeader("Content-Length", Buffer.byteLength(chunk));
+    }
+    return end(chunk, ...rest);
+  }) as ServerResponse["end"];
 }
 
 export default function gatewayService(config: Readonly<Config>): ServiceSchema {
@@ -467,13 +486,24 @@ export default function gatewayService(config: Readonly<Config>): ServiceSchema 
         const lifecycle = lifecycleOf(this.broker);
         feed = new DashboardFeed(this.broker);
         const pages = (dashboard = dashboardRoute(session, feed, this.logger));
-        const server = http.createServer((req, res) => {
+        // Host is checked below, to answer its absence with the envelope (Node's answer has no body)
+        const server = http.createServer({ requireHostHeader: false }, (req: IncomingMessage, res) => {
           // draining: answer what still arrives, and have the client reconnect elsewhere
           if (lifecycle.draining) res.shouldKeepAlive = false;
+          // a parse error after this request is answered after this response (answerClientError)
+          noteResponse(req, res);
+          if (req.headers.host === undefined && req.httpVersionMajor === 1 && req.httpVersionMinor === 1) {
+            res.shouldKeepAlive = false;
+            answers.count(400);
+            sendJson(res, 400, {}, errorBody("BAD_REQUEST", "an HTTP/1.1 request needs a Host header"));
+            return;
+          }
           // the order route counts its own answers; every other answer is counted when it is sent
           if (orders.handle(req, res)) return;
           res.on("finish", answers.onFinish);
-          if (!pages.handle(req, res)) this.httpHandler(req, res);
+          if (pages.handle(req, res)) return;
+          if (req.method === "HEAD") headAsGet(req as Req, res);
+          this.httpHandler(req, res);
         });
         // Shutdown: stop accepting, close idle keep-alive connections, and wait (bounded
         // by the shutdown timeout) for the requests being answered.
@@ -505,9 +535,17 @@ export default function gatewayService(config: Readonly<Config>): ServiceSchema 
       authenticateBuyer(_ctx: Context, _route: unknown, req: Req) {
         return buyers.authenticate(req.headers.authorization);
       },
-      /** moleculer-web's answer, except for a live stream: sent by ./live-updates.ts */
+      /** moleculer-web's answer, except for a live stream: sent by ./live-updates.ts (for a HEAD, its headers only) */
       sendResponse(req: Req, res: ServerResponse, data: unknown, action: unknown) {
-        if (live.owns(data)) return live.send(res, data);
+        if (live.owns(data)) {
+          live.send(res, data);
+          if (req.$head) {
+            data.unpipe(res);
+            data.destroy();
+            res.end();
+          }
+          return;
+        }
         return (ApiGateway as unknown as { methods: { sendResponse: (...a: unknown[]) => void } }).methods.sendResponse.call(this, req, res, data, action);
       },
       authorize(_ctx: Context, _route: unknown, req: Req) {

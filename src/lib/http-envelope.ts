@@ -2,7 +2,7 @@
  * The one place where any failure becomes the HTTP error envelope of API.md:
  * `{ error: { code, message, details? } }`, a status, and the headers it needs.
  */
-import type { ServerResponse } from "node:http";
+import type { IncomingMessage, ServerResponse } from "node:http";
 import type { Duplex } from "node:stream";
 import { ERROR_STATUS, errorBody, type ErrorBody, type ErrorCode } from "./errors.ts";
 
@@ -139,23 +139,39 @@ export function sendError(res: ServerResponse, err: unknown, logError: (...args:
   return h.body.error.code;
 }
 
+/** The latest request's response on each connection (see answerClientError). */
+const latestResponse = new WeakMap<Duplex, ServerResponse>();
+/** Connections whose bad bytes were answered: the parser reports its error again at every later chunk and at the end. */
+const refused = new WeakSet<Duplex>();
+
+/** Remembers `res` as its connection's latest response: call it for every request the server is handed. */
+export function noteResponse(req: IncomingMessage, res: ServerResponse): void {
+  latestResponse.set(req.socket, res);
+}
+
 /**
  * Answers a request Node's HTTP parser refused (a NUL or a bare CR in a header, a broken
  * request line, headers over the limit) with the envelope too: Node's own answer is a
- * bare status line without a body.
+ * bare status line without a body. Requests pipelined before the bad bytes are answered
+ * first, in order (Node queues their responses): the envelope follows the last one
+ * (noteResponse), and the connection closes.
  */
 export function answerClientError(err: Error & { code?: string }, socket: Duplex): void {
   if (err.code === "ECONNRESET" || !socket.writable) {
     socket.destroy();
     return;
   }
+  if (refused.has(socket)) return;
+  refused.add(socket);
   const [status, reason, message] =
     err.code === "HPE_HEADER_OVERFLOW" ? [431, "Request Header Fields Too Large", "the request headers are too large"]
       : err.code === "ERR_HTTP_REQUEST_TIMEOUT" ? [408, "Request Timeout", "the request took too long to arrive"]
         : [400, "Bad Request", "the request is not valid HTTP"];
   const payload = JSON.stringify(errorBody("BAD_REQUEST", message));
-  socket.end(
-    `HTTP/1.1 ${status} ${reason}\r\nContent-Type: ${JSON_CONTENT_TYPE}\r\n` +
-      `Content-Length: ${Buffer.byteLength(payload)}\r\nConnection: close\r\n\r\n${payload}`,
-  );
+  const answer = `HTTP/1.1 ${status} ${reason}\r\nContent-Type: ${JSON_CONTENT_TYPE}\r\n` +
+    `Content-Length: ${Buffer.byteLength(payload)}\r\nConnection: close\r\n\r\n${payload}`;
+  const pending = latestResponse.get(socket);
+  // before Node's own 'finish' listener, which ends a connection the client half-closed
+  if (pending && !pending.writableFinished) pending.prependListener("finish", () => socket.end(answer));
+  else socket.end(answer);
 }

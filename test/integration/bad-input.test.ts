@@ -407,33 +407,114 @@ describe("strings the stores cannot hold are refused at the edge", () => {
   });
 });
 
-describe("requests Node's HTTP parser refuses", () => {
-  /** sends bytes as they are (no client would let us) and reads the whole answer */
-  const rawRequest = (bytes: string) => new Promise<{ status: number; type: string; body: any }>((resolve, reject) => {
-    const url = new URL(stack.baseUrl);
-    const socket = connect(Number(url.port), url.hostname, () => socket.end(bytes));
-    const chunks: Buffer[] = [];
-    socket.on("data", (c) => chunks.push(c));
-    socket.on("error", reject);
-    socket.on("close", () => {
-      const text = Buffer.concat(chunks).toString("utf8");
-      const [head, body] = text.split("\r\n\r\n");
-      resolve({
+/** One answer read off a raw connection. */
+interface RawAnswer {
+  status: number;
+  type: string;
+  body: any;
+}
+
+/**
+ * Sends bytes as they are (no client would let us) and reads every answer until the
+ * server closes: answers follow each other, each as long as its Content-Length (the last
+ * one, without it, runs to the close). The client does not half-close: Node ends a
+ * connection whose client did, unanswered requests and all.
+ */
+const rawExchange = (bytes: string) => new Promise<RawAnswer[]>((resolve, reject) => {
+  const url = new URL(stack.baseUrl);
+  const socket = connect(Number(url.port), url.hostname, () => socket.write(bytes));
+  const chunks: Buffer[] = [];
+  socket.on("data", (c) => chunks.push(c));
+  socket.on("error", reject);
+  socket.on("close", () => {
+    const answers: RawAnswer[] = [];
+    let rest = Buffer.concat(chunks);
+    while (rest.length > 0) {
+      const end = rest.indexOf("\r\n\r\n");
+      const head = rest.subarray(0, end < 0 ? rest.length : end).toString("latin1");
+      const length = /\r\ncontent-length: *(\d+)/i.exec(head);
+      const bodyStart = end < 0 ? rest.length : end + 4;
+      const bodyEnd = length ? bodyStart + Number(length[1]) : rest.length;
+      const body = rest.subarray(bodyStart, bodyEnd).toString("utf8");
+      answers.push({
         status: Number(/^HTTP\/1\.1 (\d{3})/.exec(head)?.[1]),
         type: /content-type: ([^\r]*)/i.exec(head)?.[1] ?? "",
         body: body ? JSON.parse(body) : null,
       });
-    });
+      rest = rest.subarray(bodyEnd);
+    }
+    resolve(answers);
   });
+});
+
+describe("requests Node's HTTP parser refuses", () => {
+  const rawRequest = async (bytes: string) => (await rawExchange(bytes))[0];
 
   test.each([
     ["a NUL in a header", `POST /api/orders HTTP/1.1\r\nHost: x\r\nIdempotency-Key: a\u0000b\r\nContent-Length: 2\r\n\r\n{}`],
     ["a broken request line", "GET /api/products/1 HTTP/9\r\n\r\n"],
     ["a header without a colon", "GET /health HTTP/1.1\r\nHost x\r\n\r\n"],
+    ["HTTP/1.1 without Host", "GET /health/live HTTP/1.1\r\n\r\n"],
   ])("%s → 400 with the envelope", async (_n, bytes) => {
     const r = await rawRequest(bytes);
     expect(r.type).toMatch(/^application\/json/);
     expectEnvelope(r, 400, "BAD_REQUEST");
+  });
+
+  test("HTTP/1.0 without Host is answered (Host is HTTP/1.1's rule)", async () => {
+    const r = await rawRequest("GET /health/live HTTP/1.0\r\n\r\n");
+    expect(r).toEqual({ status: 200, type: expect.stringMatching(/^application\/json/), body: { status: "ok" } });
+  });
+
+  test("a valid request pipelined before garbage is answered first, then the garbage gets the 400 envelope", async () => {
+    const answers = await rawExchange(`GET /api/products/${productId} HTTP/1.1\r\nHost: x\r\n\r\n\u0001\u0002 nonsense\r\n\r\n`);
+    expect(answers.map((a) => a.status)).toEqual([200, 400]);
+    expect(answers[0].body).toMatchObject({ id: productId, stock_available: 50 });
+    expectEnvelope(answers[1], 400, "BAD_REQUEST");
+  });
+
+  test("an order pipelined before garbage is answered first (202), then the 400 envelope", async () => {
+    const p = await stack.createProduct({ stock: 5 });
+    const body = JSON.stringify({ product_id: p.id, qty: 1, user_id: "pipelined" });
+    const answers = await rawExchange(
+      `POST /api/orders HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: ${body.length}\r\n\r\n${body}` +
+        "GET /\u0000 HTTP/1.1\r\n\r\n",
+    );
+    expect(answers.map((a) => a.status)).toEqual([202, 400]);
+    expect(answers[0].body).toMatchObject({ product_id: p.id, qty: 1, status: "reserved" });
+    expectEnvelope(answers[1], 400, "BAD_REQUEST");
+  });
+});
+
+describe("HEAD answers as GET does, without the body", () => {
+  const head = async (path: string) => {
+    const [h, g] = await Promise.all([fetch(stack.baseUrl + path, { method: "HEAD" }), fetch(stack.baseUrl + path)]);
+    const getBody = Buffer.from(await g.arrayBuffer());
+    return {
+      head: { status: h.status, type: h.headers.get("content-type"), length: h.headers.get("content-length"), body: await h.text() },
+      get: { status: g.status, type: g.headers.get("content-type"), length: String(getBody.length) },
+    };
+  };
+
+  test.each([
+    "/api/products/{product}",
+    "/api/products/2000000000",
+    "/api/products/0x1",
+    "/api/orders/00000000-0000-4000-8000-000000000000",
+    "/health/live",
+    "/health/ready",
+    "/api/openapi.json",
+    "/docs",
+    "/",
+  ])("HEAD %s: the status and headers of GET, no body", async (path) => {
+    const { head: h, get: g } = await head(path.replace("{product}", String(productId)));
+    expect(h).toEqual({ status: g.status, type: g.type, length: g.length, body: "" });
+  });
+
+  test("HEAD of a live stream answers its headers and ends, holding no stream", async () => {
+    const h = await fetch(`${stack.baseUrl}/api/products/${productId}/events`, { method: "HEAD" });
+    expect({ status: h.status, type: h.headers.get("content-type"), body: await h.text() })
+      .toEqual({ status: 200, type: expect.stringMatching(/^text\/event-stream/), body: "" });
   });
 });
 
