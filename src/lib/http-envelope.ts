@@ -98,7 +98,6 @@ export function toHttpError(err: unknown): HttpError {
   return { status: status ?? ERROR_STATUS[code], body: errorBody(code, message, details), headers };
 }
 
-/** Writes a JSON answer (unless the answer already started: then it only ends it). */
 /** The Content-Type of every JSON answer of the gateway. */
 export const JSON_CONTENT_TYPE = "application/json; charset=utf-8";
 
@@ -120,6 +119,7 @@ export function checkJsonContentType(type: string | undefined): void {
   throw Object.assign(new Error(message), { type: "media.unsupported", code: 415 });
 }
 
+/** Writes a JSON answer (unless the answer already started: then it only ends it). */
 export function sendJson(res: ServerResponse, status: number, headers: Record<string, string>, body: unknown): void {
   if (res.headersSent) return void res.end();
   const payload = JSON.stringify(body);
