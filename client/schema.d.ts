@@ -838,6 +838,17 @@ export interface operations {
           } & components["schemas"]["Error"];
         };
       };
+      /** @description `BAD_REQUEST` */
+      415: {
+        content: {
+          "application/json": {
+            error?: {
+              /** @enum {string} */
+              code?: "BAD_REQUEST";
+            };
+          } & components["schemas"]["Error"];
+        };
+      };
       /** @description `VALIDATION_ERROR`, `AMOUNT_MISMATCH` */
       422: {
         content: {

@@ -10,14 +10,17 @@
  * its session is traded here, on the admin route. Buyer endpoints
  * know their buyer through ./buyer-identity.ts (the `buyer` route authenticates,
  * `buyers.assertOrderBuyer` is the one check of a route about one order).
+ * Every JSON route takes `application/json` only (else 415) and a body nested no deeper
+ * than MAX_JSON_DEPTH (src/lib/params.ts); a product id in a path is decimal digits; HEAD
+ * is answered as GET without the body.
  */
 import { createHash, timingSafeEqual } from "node:crypto";
 import http, { type IncomingMessage, type ServerResponse } from "node:http";
-import type { Context, ServiceBroker, ServiceSchema } from "moleculer";
+import moleculer, { type Context, type ServiceBroker, type ServiceSchema } from "moleculer";
 import ApiGateway from "moleculer-web";
 import type { Config } from "../../src/lib/config.ts";
 import { FlashError } from "../../src/lib/errors.ts";
-import { answerClientError, sendError } from "../../src/lib/http-envelope.ts";
+import { answerClientError, checkJsonContentType, isJsonContentType, noteResponse, sendError, sendJson } from "../../src/lib/http-envelope.ts";
 import { errorBody } from "../../src/lib/errors.ts";
 import { lifecycleOf } from "../../src/lib/lifecycle.ts";
 import { ReadinessProbe } from "./readiness.ts";
@@ -26,11 +29,12 @@ import { ScrapeReporter } from "../../src/lib/metrics.ts";
 import { HttpAnswers } from "../../src/lib/http-answers.ts";
 import { OrderAnswers } from "../../src/lib/order-answers.ts";
 import {
+  checkDecimalId,
   createProductParams,
+  jsonBodyText,
   orderIdPathParams,
   productIdPathParams,
   restockParams,
-  utf8Body,
 } from "../../src/lib/params.ts";
 import { BODY_LIMIT_BYTES, orderRoute } from "./order-route.ts";
 import { dashboardRoute, type DashboardRoute } from "./dashboard-route.ts";
@@ -71,9 +75,50 @@ interface GatewayMeta {
 interface Req extends IncomingMessage {
   body?: unknown;
   $ctx: Context<unknown, GatewayMeta>;
+  $params: Record<string, unknown>;
+  /** a HEAD request, routed as GET (headAsGet) */
+  $head?: boolean;
 }
 
+type Next = (err?: unknown) => void;
 const sha = (s: string) => createHash("sha256").update(s).digest();
+
+/*
+ * Checks of an alias, run by moleculer-web before its action (after authorization):
+ * `"POST /path": [check, …, "gateway.action"]`.
+ */
+
+/** A JSON route: `application/json` (optional charset=utf-8) or 415, whatever the body. */
+function jsonBody(req: Req, _res: ServerResponse, next: Next): void {
+  try {
+    checkJsonContentType(req.headers["content-type"]);
+    next();
+  } catch (err) {
+    next(err);
+  }
+}
+
+/** A product id in the path: decimal digits, or 422 before the action's rule converts it with Number(). */
+function decimalProductId(req: Req, _res: ServerResponse, next: Next): void {
+  const check = checkDecimalId(req.$params.id);
+  next(check === true ? undefined : new moleculer.Errors.ValidationError("Parameters validation error!", "VALIDATION_ERROR", check));
+}
+
+/**
+ * HEAD is GET without the body: routed as GET. Node sends no body in answer to a HEAD
+ * request, and no Content-Length unless one is set: set here from the body GET would send.
+ */
+function headAsGet(req: Req, res: ServerResponse): void {
+  req.method = "GET";
+  req.$head = true;
+  const end = res.end.bind(res) as (...args: unknown[]) => ServerResponse;
+  res.end = ((chunk?: unknown, ...rest: unknown[]) => {
+    if ((typeof chunk === "string" || Buffer.isBuffer(chunk)) && !res.headersSent && !res.hasHeader("content-length")) {
+      res.setHeader("Content-Length", Buffer.byteLength(chunk));
+    }
+    return end(chunk, ...rest);
+  }) as ServerResponse["end"];
+}
 
 export default function gatewayService(config: Readonly<Config>): ServiceSchema {
   const limits = {
@@ -91,8 +136,8 @@ export default function gatewayService(config: Readonly<Config>): ServiceSchema 
   const openApiJson = JSON.stringify(openApiDocument());
   const answers = new HttpAnswers();
   const adminDigest = sha(config.adminToken);
-  // body-parser would decode invalid UTF-8 as U+FFFD: refused instead, like on the hot route
-  const json = { json: { limit: BODY_LIMIT_BYTES, strict: true, verify: (_req: unknown, _res: unknown, buf: Buffer) => utf8Body(buf) }, urlencoded: false };
+  // body-parser would decode invalid UTF-8 as U+FFFD, and parse any depth: refused instead, like on the hot route
+  const json = { json: { limit: BODY_LIMIT_BYTES, strict: true, verify: (_req: unknown, _res: unknown, buf: Buffer) => jsonBodyText(buf) }, urlencoded: false };
   let flushTimer: NodeJS.Timeout | undefined;
   let probeTimer: NodeJS.Timeout | undefined;
   const readiness = new ReadinessProbe(3 * READY_PROBE_MS);
@@ -143,8 +188,8 @@ export default function gatewayService(config: Readonly<Config>): ServiceSchema 
           logging: false,
           bodyParsers: json,
           aliases: {
-            "POST /products": "gateway.createProduct",
-            "POST /products/:id/restock": "gateway.restock",
+            "POST /products": [jsonBody, "gateway.createProduct"],
+            "POST /products/:id/restock": [jsonBody, decimalProductId, "gateway.restock"],
             "GET /audit": "gateway.audit",
             "POST /dashboard/session": "gateway.dashboardSession",
             "DELETE /dashboard/session": "gateway.dashboardSignOut",
@@ -157,8 +202,8 @@ export default function gatewayService(config: Readonly<Config>): ServiceSchema 
           logging: false,
           bodyParsers: false,
           aliases: {
-            "GET /products/:id": "gateway.product",
-            "GET /products/:id/events": "gateway.productEvents",
+            "GET /products/:id": [decimalProductId, "gateway.product"],
+            "GET /products/:id/events": [decimalProductId, "gateway.productEvents"],
           },
         },
         {
@@ -177,13 +222,22 @@ export default function gatewayService(config: Readonly<Config>): ServiceSchema 
           },
         },
         {
-          // The signature covers the exact bytes: this route keeps the body raw.
+          // The signature covers the exact bytes: this route keeps the body raw (a JSON body
+          // read, checked like any other, handed on as it came; another type is not read: 415).
           name: "payments",
           path: "/api/payments",
           mappingPolicy: "restrict",
           logging: false,
-          bodyParsers: { json: false, urlencoded: false, raw: { type: () => true, limit: BODY_LIMIT_BYTES } },
-          aliases: { "POST /webhook": "gateway.webhook" },
+          bodyParsers: {
+            json: false,
+            urlencoded: false,
+            raw: {
+              type: (req: IncomingMessage) => isJsonContentType(req.headers["content-type"]),
+              limit: BODY_LIMIT_BYTES,
+              verify: (_req: unknown, _res: unknown, buf: Buffer) => jsonBodyText(buf),
+            },
+          },
+          aliases: { "POST /webhook": [jsonBody, "gateway.webhook"] },
           onBeforeCall(ctx: Context<unknown, GatewayMeta>, _route: unknown, req: Req) {
             ctx.meta.rawBody = Buffer.isBuffer(req.body) ? req.body.toString("base64") : "";
             const sig = req.headers["x-signature"];
@@ -432,13 +486,24 @@ export default function gatewayService(config: Readonly<Config>): ServiceSchema 
         const lifecycle = lifecycleOf(this.broker);
         feed = new DashboardFeed(this.broker);
         const pages = (dashboard = dashboardRoute(session, feed, this.logger));
-        const server = http.createServer((req, res) => {
+        // Host is checked below, to answer its absence with the envelope (Node's answer has no body)
+        const server = http.createServer({ requireHostHeader: false }, (req: IncomingMessage, res) => {
           // draining: answer what still arrives, and have the client reconnect elsewhere
           if (lifecycle.draining) res.shouldKeepAlive = false;
+          // a parse error after this request is answered after this response (answerClientError)
+          noteResponse(req, res);
+          if (req.headers.host === undefined && req.httpVersionMajor === 1 && req.httpVersionMinor === 1) {
+            res.shouldKeepAlive = false;
+            answers.count(400);
+            sendJson(res, 400, {}, errorBody("BAD_REQUEST", "an HTTP/1.1 request needs a Host header"));
+            return;
+          }
           // the order route counts its own answers; every other answer is counted when it is sent
           if (orders.handle(req, res)) return;
           res.on("finish", answers.onFinish);
-          if (!pages.handle(req, res)) this.httpHandler(req, res);
+          if (pages.handle(req, res)) return;
+          if (req.method === "HEAD") headAsGet(req as Req, res);
+          this.httpHandler(req, res);
         });
         // Shutdown: stop accepting, close idle keep-alive connections, and wait (bounded
         // by the shutdown timeout) for the requests being answered.
@@ -470,9 +535,17 @@ export default function gatewayService(config: Readonly<Config>): ServiceSchema 
       authenticateBuyer(_ctx: Context, _route: unknown, req: Req) {
         return buyers.authenticate(req.headers.authorization);
       },
-      /** moleculer-web's answer, except for a live stream: sent by ./live-updates.ts */
+      /** moleculer-web's answer, except for a live stream: sent by ./live-updates.ts (for a HEAD, its headers only) */
       sendResponse(req: Req, res: ServerResponse, data: unknown, action: unknown) {
-        if (live.owns(data)) return live.send(res, data);
+        if (live.owns(data)) {
+          live.send(res, data);
+          if (req.$head) {
+            data.unpipe(res);
+            data.destroy();
+            res.end();
+          }
+          return;
+        }
         return (ApiGateway as unknown as { methods: { sendResponse: (...a: unknown[]) => void } }).methods.sendResponse.call(this, req, res, data, action);
       },
       authorize(_ctx: Context, _route: unknown, req: Req) {

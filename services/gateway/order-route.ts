@@ -7,7 +7,8 @@
  * machinery: measured, that was most of the node's CPU. Here the same contract costs
  * a share of one `broker.call("inventory.reserveMany")`: the requests of one product that
  * arrive in the same turn travel together, still routed by the Shard strategy on
- * `product_id`, each checked here against the schema of `inventory.reserve` — plus a bounded body read,
+ * `product_id`, each checked here against the schema of `inventory.reserve` — plus a bounded body read
+ * (its Content-Type, UTF-8 and nesting depth checked as on every JSON route),
  * the buyer's token checked locally (./buyer-identity.ts, when BUYER_AUTH=jwt), the same
  * per-buyer rate limit and the same error envelope (`toHttpError`) as every other route.
  * A product this gateway knows to be sold out costs no call at all
@@ -21,9 +22,9 @@ import type { IncomingMessage, ServerResponse } from "node:http";
 import type { ServiceBroker } from "moleculer";
 import moleculer from "moleculer";
 import { ERROR_STATUS, errorBody, errorOfValue, FlashError, isErrorValue, type ErrorValue } from "../../src/lib/errors.ts";
-import { JSON_CONTENT_TYPE, sendError } from "../../src/lib/http-envelope.ts";
+import { checkJsonContentType, JSON_CONTENT_TYPE, sendError } from "../../src/lib/http-envelope.ts";
 import type { HttpAnswers } from "../../src/lib/http-answers.ts";
-import { checkIdempotencyKey, checkOrderRequest, utf8Body, type ReserveManyRequest } from "../../src/lib/params.ts";
+import { checkIdempotencyKey, checkOrderRequest, jsonBodyText, type ReserveManyRequest } from "../../src/lib/params.ts";
 import { MicroBatcher } from "../../src/lib/micro-batch.ts";
 import type { RateLimiter } from "../../src/lib/rate-limiter.ts";
 import type { OrderAnswers } from "../../src/lib/order-answers.ts";
@@ -36,8 +37,6 @@ const { ValidationError } = moleculer.Errors;
 
 export const BODY_LIMIT_BYTES = 16 * 1024;
 export const ORDERS_PATH = "/api/orders";
-const JSON_TYPE_RE = /^application\/([\w.+-]+\+)?json\s*(;|$)/i;
-const CHARSET_RE = /;\s*charset\s*=\s*"?([\w-]+)"?/i;
 
 type Logger = { error: (...args: unknown[]) => void };
 
@@ -246,24 +245,21 @@ function tooLarge(req: IncomingMessage, res: ServerResponse, fail: (err: unknown
 /** The last Content-Type found acceptable: a client sends the same one every time, checked once. */
 let acceptedType: string | undefined;
 
-function checkContentType(type: string): void {
-  if (!JSON_TYPE_RE.test(type)) throw unsupported("Content-Type must be application/json");
-  const charset = CHARSET_RE.exec(type)?.[1];
-  if (charset && !/^utf-?8$/i.test(charset)) throw unsupported("the body must be JSON in UTF-8, without content encoding");
-  acceptedType = type;
-}
-
-const unsupported = (message: string) => Object.assign(new Error(message), { type: "media.unsupported" });
-
-/** The body as JSON: only an object or an array (like body-parser's strict mode), UTF-8, no content coding. */
+/**
+ * The body as JSON: only an object or an array (like body-parser's strict mode), sent as
+ * application/json, UTF-8, no content coding, nested no deeper than MAX_JSON_DEPTH.
+ */
 function parseBody(req: IncomingMessage, body: Buffer): unknown {
   const type = req.headers["content-type"];
-  if (type !== undefined && type !== acceptedType) checkContentType(type);
+  if (type === undefined || type !== acceptedType) {
+    checkJsonContentType(type);
+    acceptedType = type;
+  }
   const coding = req.headers["content-encoding"];
   if (coding !== undefined && coding.toLowerCase() !== "identity") {
-    throw unsupported("the body must be JSON in UTF-8, without content encoding");
+    throw Object.assign(new Error("the body must be JSON in UTF-8, without content encoding"), { type: "media.unsupported" });
   }
-  const text = utf8Body(body);
+  const text = jsonBodyText(body);
   let value: unknown;
   try {
     value = JSON.parse(text);

@@ -2,7 +2,7 @@
  * The one place where any failure becomes the HTTP error envelope of API.md:
  * `{ error: { code, message, details? } }`, a status, and the headers it needs.
  */
-import type { ServerResponse } from "node:http";
+import type { IncomingMessage, ServerResponse } from "node:http";
 import type { Duplex } from "node:stream";
 import { ERROR_STATUS, errorBody, type ErrorBody, type ErrorCode } from "./errors.ts";
 
@@ -98,10 +98,28 @@ export function toHttpError(err: unknown): HttpError {
   return { status: status ?? ERROR_STATUS[code], body: errorBody(code, message, details), headers };
 }
 
-/** Writes a JSON answer (unless the answer already started: then it only ends it). */
 /** The Content-Type of every JSON answer of the gateway. */
 export const JSON_CONTENT_TYPE = "application/json; charset=utf-8";
 
+/** What every JSON route takes: `application/json`, with no parameter but an optional charset=utf-8. */
+const JSON_REQUEST_TYPE_RE = /^application\/json\s*(;\s*charset\s*=\s*(utf-8|"utf-8")\s*)?$/i;
+
+/** True for the Content-Type of a JSON body this gateway takes. */
+export function isJsonContentType(type: string | undefined): boolean {
+  return type !== undefined && JSON_REQUEST_TYPE_RE.test(type);
+}
+
+/** Throws the 415 (BAD_REQUEST) of a body that is not `application/json` in UTF-8 (no Content-Type at all included). */
+export function checkJsonContentType(type: string | undefined): void {
+  if (isJsonContentType(type)) return;
+  const message = type !== undefined && /^application\/json\s*(;|$)/i.test(type)
+    ? "the body must be JSON in UTF-8: Content-Type application/json, no parameter but charset=utf-8"
+    : "Content-Type must be application/json";
+  // code: the status, so that moleculer-web does not log it as a server error
+  throw Object.assign(new Error(message), { type: "media.unsupported", code: 415 });
+}
+
+/** Writes a JSON answer (unless the answer already started: then it only ends it). */
 export function sendJson(res: ServerResponse, status: number, headers: Record<string, string>, body: unknown): void {
   if (res.headersSent) return void res.end();
   const payload = JSON.stringify(body);
@@ -121,23 +139,39 @@ export function sendError(res: ServerResponse, err: unknown, logError: (...args:
   return h.body.error.code;
 }
 
+/** The latest request's response on each connection (see answerClientError). */
+const latestResponse = new WeakMap<Duplex, ServerResponse>();
+/** Connections whose bad bytes were answered: the parser reports its error again at every later chunk and at the end. */
+const refused = new WeakSet<Duplex>();
+
+/** Remembers `res` as its connection's latest response: call it for every request the server is handed. */
+export function noteResponse(req: IncomingMessage, res: ServerResponse): void {
+  latestResponse.set(req.socket, res);
+}
+
 /**
  * Answers a request Node's HTTP parser refused (a NUL or a bare CR in a header, a broken
  * request line, headers over the limit) with the envelope too: Node's own answer is a
- * bare status line without a body.
+ * bare status line without a body. Requests pipelined before the bad bytes are answered
+ * first, in order (Node queues their responses): the envelope follows the last one
+ * (noteResponse), and the connection closes.
  */
 export function answerClientError(err: Error & { code?: string }, socket: Duplex): void {
   if (err.code === "ECONNRESET" || !socket.writable) {
     socket.destroy();
     return;
   }
+  if (refused.has(socket)) return;
+  refused.add(socket);
   const [status, reason, message] =
     err.code === "HPE_HEADER_OVERFLOW" ? [431, "Request Header Fields Too Large", "the request headers are too large"]
       : err.code === "ERR_HTTP_REQUEST_TIMEOUT" ? [408, "Request Timeout", "the request took too long to arrive"]
         : [400, "Bad Request", "the request is not valid HTTP"];
   const payload = JSON.stringify(errorBody("BAD_REQUEST", message));
-  socket.end(
-    `HTTP/1.1 ${status} ${reason}\r\nContent-Type: ${JSON_CONTENT_TYPE}\r\n` +
-      `Content-Length: ${Buffer.byteLength(payload)}\r\nConnection: close\r\n\r\n${payload}`,
-  );
+  const answer = `HTTP/1.1 ${status} ${reason}\r\nContent-Type: ${JSON_CONTENT_TYPE}\r\n` +
+    `Content-Length: ${Buffer.byteLength(payload)}\r\nConnection: close\r\n\r\n${payload}`;
+  const pending = latestResponse.get(socket);
+  // before Node's own 'finish' listener, which ends a connection the client half-closed
+  if (pending && !pending.writableFinished) pending.prependListener("finish", () => socket.end(answer));
+  else socket.end(answer);
 }

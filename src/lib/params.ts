@@ -43,10 +43,46 @@ export const idRule = (min: number, max: number) => ({
   messages: { stringPattern: "The '{field}' field must not contain control characters or unpaired surrogates." },
 } as const);
 
+/** How deep a JSON body may nest (objects and arrays): ours nest 1 or 2 levels. */
+export const MAX_JSON_DEPTH = 32;
+
+const QUOTE = 0x22;
+const BACKSLASH = 0x5c;
+const OPEN_ARRAY = 0x5b;
+const CLOSE_ARRAY = 0x5d;
+const OPEN_OBJECT = 0x7b;
+const CLOSE_OBJECT = 0x7d;
+
 /** The bytes of a JSON body as text: invalid UTF-8 is refused, never replaced by U+FFFD. */
 export function utf8Body(body: Buffer): string {
   if (!isUtf8(body)) throw new FlashError("BAD_REQUEST", "the request body is not valid UTF-8");
   return body.toString("utf8");
+}
+
+/**
+ * A JSON body as text, before anything parses it (utf8Body), refused when it nests deeper
+ * than MAX_JSON_DEPTH: fastest-validator writes a refused value into its error as text,
+ * recursively, and the ~4,000 levels of `[` that fit in 8 KB overflow the stack (a 500 at
+ * any client's will). The depth is counted in one pass over the bytes, brackets inside
+ * strings skipped; a body too short to nest that deep is not scanned.
+ */
+export function jsonBodyText(body: Buffer): string {
+  const text = utf8Body(body);
+  if (body.length > MAX_JSON_DEPTH) {
+    let depth = 0;
+    let inString = false;
+    for (let i = 0; i < body.length; i++) {
+      const c = body[i];
+      if (inString) {
+        if (c === BACKSLASH) i++;
+        else if (c === QUOTE) inString = false;
+      } else if (c === QUOTE) inString = true;
+      else if (c === OPEN_ARRAY || c === OPEN_OBJECT) {
+        if (++depth > MAX_JSON_DEPTH) throw new FlashError("BAD_REQUEST", `the request body is nested deeper than ${MAX_JSON_DEPTH} levels`);
+      } else if (c === CLOSE_ARRAY || c === CLOSE_OBJECT) depth--;
+    }
+  }
+  return text;
 }
 
 const productId = { type: "number", integer: true, positive: true, max: MAX_INT } as const;
@@ -110,6 +146,19 @@ export interface ReserveManyRequest {
 export interface ReserveMany {
   product_id: number;
   requests: ReserveManyRequest[];
+}
+
+/**
+ * A product id as a path carries it: decimal digits only. The rules below convert with
+ * Number(), which also reads "0x10", "1e1", " 1" or "+1" as numbers; the gateway checks the
+ * path's text with this first (`checkDecimalId`).
+ */
+const DECIMAL_ID_RE = /^[0-9]+$/;
+const NOT_DECIMAL = [{ field: "id", message: "The 'id' field must be written in decimal digits only.", type: "stringPattern" }];
+
+/** A path's id: true when it is decimal digits, else the failure (the `data` of a ValidationError). */
+export function checkDecimalId(value: unknown): ReturnType<Check> {
+  return typeof value === "string" && DECIMAL_ID_RE.test(value) ? true : NOT_DECIMAL;
 }
 
 /** Ids in a path arrive as strings: converted, then held to the same bounds. */

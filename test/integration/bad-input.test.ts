@@ -5,7 +5,8 @@
 import { request } from "node:http";
 import { connect } from "node:net";
 import { startStack, eventually, type Stack, ADMIN_TOKEN, WEBHOOK_SECRET } from "../support/stack.ts";
-import { sendWebhook } from "../support/webhooks.ts";
+import { eventId, sendWebhook } from "../support/webhooks.ts";
+import { MAX_JSON_DEPTH } from "../../src/lib/params.ts";
 import { signWebhook } from "../../src/domain/webhook-signature.ts";
 
 let stack: Stack;
@@ -200,6 +201,117 @@ describe("other paths", () => {
   });
 });
 
+describe("bodies nested past the bound are 400 BAD_REQUEST on every JSON route, never a 500", () => {
+  const auth = { authorization: `Bearer ${ADMIN_TOKEN}` };
+  /** ~8 KB of arrays in arrays, the body that overflowed the stack */
+  const deepArrays = "[".repeat(4000) + "]".repeat(4000);
+  /** the same depth as objects, inside a body that is otherwise plausible */
+  const deepInField = (fields: string) => `{${fields},"x":${'{"a":'.repeat(1500)}1${"}".repeat(1500)}}`;
+  const shallow = (levels: number) => "[".repeat(levels) + "]".repeat(levels);
+
+  let orderId: string;
+  beforeAll(async () => {
+    const p = await stack.createProduct({ stock: 5, price_cents: 100 });
+    orderId = (await stack.http("POST", "/api/orders", { product_id: p.id, qty: 1, user_id: "nested" })).body.order_id;
+  });
+  afterEach(unchanged);
+
+  const post = (path: string, body: string, headers: Record<string, string> = {}) =>
+    stack.http("POST", path, body, { "content-type": "application/json", ...headers });
+  const webhook = (body: string) => post("/api/payments/webhook", body, { "x-signature": signWebhook(WEBHOOK_SECRET, body, Math.floor(Date.now() / 1000)) });
+
+  test.each([
+    ["POST /api/orders", () => post("/api/orders", deepArrays), () => post("/api/orders", deepInField(`"product_id":${productId},"qty":1,"user_id":"u"`))],
+    ["POST /api/admin/products", () => post("/api/admin/products", deepArrays, auth), () => post("/api/admin/products", deepInField(`"name":"n","price_cents":1,"stock":1`), auth)],
+    ["POST /api/admin/products/:id/restock", () => post(`/api/admin/products/${productId}/restock`, deepArrays, auth), () => post(`/api/admin/products/${productId}/restock`, deepInField(`"add":1`), auth)],
+    ["signed POST /api/payments/webhook", () => webhook(deepArrays), () => webhook(deepInField(`"event_id":"evt_deep","order_id":"${orderId}","status":"succeeded","amount_cents":100`))],
+  ])("%s", async (_route, arrays, inField) => {
+    for (const r of [await arrays(), await inField()]) {
+      expectEnvelope(r, 400, "BAD_REQUEST");
+      expect(r.body.error.message).toMatch(/nested/);
+    }
+  });
+
+  test("nesting within the bound is judged by the fields, as any body", async () => {
+    expectEnvelope(await post("/api/orders", shallow(MAX_JSON_DEPTH)), 422, "VALIDATION_ERROR");
+    expectEnvelope(await post("/api/orders", shallow(MAX_JSON_DEPTH + 1)), 400, "BAD_REQUEST");
+  });
+
+  test("brackets inside strings are text, not nesting", async () => {
+    const r = await post("/api/orders", JSON.stringify({ product_id: productId, qty: 1, user_id: "u", x: "[{".repeat(3000) + "\\\"" }));
+    expectEnvelope(r, 422, "VALIDATION_ERROR");
+  });
+});
+
+describe("a product id in a path is decimal digits, else 422 (not read as hex, exponent or padded)", () => {
+  const auth = { authorization: `Bearer ${ADMIN_TOKEN}` };
+  afterEach(unchanged);
+
+  test.each(["0x1", "0x10", "1e0", "0b1", "0o1", "%201", "1%20", "+1", "1.0", "-0", "%EF%BC%91"])("%s", async (id) => {
+    for (const [method, path, body] of [
+      ["GET", `/api/products/${id}`, undefined],
+      ["GET", `/api/products/${id}/events`, undefined],
+      ["POST", `/api/admin/products/${id}/restock`, { add: 1 }],
+    ] as const) {
+      const r = await stack.http(method, path, body, auth);
+      expectEnvelope(r, 422, "VALIDATION_ERROR");
+      expect(Object.keys(r.body.error.details.fields)).toEqual(["id"]);
+    }
+  });
+
+  test("leading zeros are still decimal: /api/products/0<id> is the product", async () => {
+    const r = await stack.http("GET", `/api/products/0${productId}`);
+    expect({ status: r.status, id: r.body.id }).toEqual({ status: 200, id: productId });
+  });
+});
+
+describe("every JSON route takes application/json (an optional charset), else 415 with BAD_REQUEST", () => {
+  const auth = { authorization: `Bearer ${ADMIN_TOKEN}` };
+  /** a body sent as bytes, so that fetch adds no Content-Type of its own */
+  const send = (path: string, json: unknown, headers: Record<string, string>) =>
+    fetch(stack.baseUrl + path, { method: "POST", body: new Uint8Array(Buffer.from(JSON.stringify(json))), headers })
+      .then(async (r) => ({ status: r.status, body: (await r.json()) as any }));
+  const productCount = async () => (await stack.db.query("select count(*)::int as n from products")).rows[0].n;
+
+  const refused: Array<[string, Record<string, string>]> = [
+    ["no Content-Type", {}],
+    ["text/plain", { "content-type": "text/plain" }],
+    ["a +json type", { "content-type": "application/vnd.api+json" }],
+    ["form-encoded", { "content-type": "application/x-www-form-urlencoded" }],
+  ];
+
+  describe.each(refused)("%s", (_name, type) => {
+    afterEach(unchanged);
+
+    test("POST /api/orders", async () => {
+      expectEnvelope(await send("/api/orders", { product_id: productId, qty: 1, user_id: "u" }, type), 415, "BAD_REQUEST");
+    });
+
+    test("admin create and restock", async () => {
+      const before = await productCount();
+      expectEnvelope(await send("/api/admin/products", { name: "x", price_cents: 1, stock: 1 }, { ...type, ...auth }), 415, "BAD_REQUEST");
+      expectEnvelope(await send(`/api/admin/products/${productId}/restock`, { add: 1 }, { ...type, ...auth }), 415, "BAD_REQUEST");
+      expect(await productCount()).toBe(before);
+    });
+
+    test("the signed webhook", async () => {
+      const body = { event_id: eventId(), order_id: "00000000-0000-4000-8000-000000000000", status: "succeeded", amount_cents: 1 };
+      const signature = signWebhook(WEBHOOK_SECRET, JSON.stringify(body), Math.floor(Date.now() / 1000));
+      expectEnvelope(await send("/api/payments/webhook", body, { ...type, "x-signature": signature }), 415, "BAD_REQUEST");
+    });
+  });
+
+  test.each(["application/json", "application/json; charset=utf-8", "Application/JSON;charset=UTF-8"])("%s is taken on every JSON route", async (type) => {
+    const p = await send("/api/admin/products", { name: "typed", price_cents: 1, stock: 2 }, { "content-type": type, ...auth });
+    expect(p.status).toBe(201);
+    expect((await send(`/api/admin/products/${p.body.id}/restock`, { add: 1 }, { "content-type": type, ...auth })).status).toBe(200);
+    expect((await send("/api/orders", { product_id: p.body.id, qty: 1, user_id: "typed" }, { "content-type": type })).status).toBe(202);
+    const event = { event_id: eventId(), order_id: "00000000-0000-4000-8000-000000000000", status: "succeeded", amount_cents: 1 };
+    const signature = signWebhook(WEBHOOK_SECRET, JSON.stringify(event), Math.floor(Date.now() / 1000));
+    expectEnvelope(await send("/api/payments/webhook", event, { "content-type": type, "x-signature": signature }), 404, "ORDER_NOT_FOUND");
+  });
+});
+
 describe("strings the stores cannot hold are refused at the edge", () => {
   const auth = { authorization: `Bearer ${ADMIN_TOKEN}` };
   const NUL = "\u0000";
@@ -295,33 +407,114 @@ describe("strings the stores cannot hold are refused at the edge", () => {
   });
 });
 
-describe("requests Node's HTTP parser refuses", () => {
-  /** sends bytes as they are (no client would let us) and reads the whole answer */
-  const rawRequest = (bytes: string) => new Promise<{ status: number; type: string; body: any }>((resolve, reject) => {
-    const url = new URL(stack.baseUrl);
-    const socket = connect(Number(url.port), url.hostname, () => socket.end(bytes));
-    const chunks: Buffer[] = [];
-    socket.on("data", (c) => chunks.push(c));
-    socket.on("error", reject);
-    socket.on("close", () => {
-      const text = Buffer.concat(chunks).toString("utf8");
-      const [head, body] = text.split("\r\n\r\n");
-      resolve({
+/** One answer read off a raw connection. */
+interface RawAnswer {
+  status: number;
+  type: string;
+  body: any;
+}
+
+/**
+ * Sends bytes as they are (no client would let us) and reads every answer until the
+ * server closes: answers follow each other, each as long as its Content-Length (the last
+ * one, without it, runs to the close). The client does not half-close: Node ends a
+ * connection whose client did, unanswered requests and all.
+ */
+const rawExchange = (bytes: string) => new Promise<RawAnswer[]>((resolve, reject) => {
+  const url = new URL(stack.baseUrl);
+  const socket = connect(Number(url.port), url.hostname, () => socket.write(bytes));
+  const chunks: Buffer[] = [];
+  socket.on("data", (c) => chunks.push(c));
+  socket.on("error", reject);
+  socket.on("close", () => {
+    const answers: RawAnswer[] = [];
+    let rest = Buffer.concat(chunks);
+    while (rest.length > 0) {
+      const end = rest.indexOf("\r\n\r\n");
+      const head = rest.subarray(0, end < 0 ? rest.length : end).toString("latin1");
+      const length = /\r\ncontent-length: *(\d+)/i.exec(head);
+      const bodyStart = end < 0 ? rest.length : end + 4;
+      const bodyEnd = length ? bodyStart + Number(length[1]) : rest.length;
+      const body = rest.subarray(bodyStart, bodyEnd).toString("utf8");
+      answers.push({
         status: Number(/^HTTP\/1\.1 (\d{3})/.exec(head)?.[1]),
         type: /content-type: ([^\r]*)/i.exec(head)?.[1] ?? "",
         body: body ? JSON.parse(body) : null,
       });
-    });
+      rest = rest.subarray(bodyEnd);
+    }
+    resolve(answers);
   });
+});
+
+describe("requests Node's HTTP parser refuses", () => {
+  const rawRequest = async (bytes: string) => (await rawExchange(bytes))[0];
 
   test.each([
     ["a NUL in a header", `POST /api/orders HTTP/1.1\r\nHost: x\r\nIdempotency-Key: a\u0000b\r\nContent-Length: 2\r\n\r\n{}`],
     ["a broken request line", "GET /api/products/1 HTTP/9\r\n\r\n"],
     ["a header without a colon", "GET /health HTTP/1.1\r\nHost x\r\n\r\n"],
+    ["HTTP/1.1 without Host", "GET /health/live HTTP/1.1\r\n\r\n"],
   ])("%s → 400 with the envelope", async (_n, bytes) => {
     const r = await rawRequest(bytes);
     expect(r.type).toMatch(/^application\/json/);
     expectEnvelope(r, 400, "BAD_REQUEST");
+  });
+
+  test("HTTP/1.0 without Host is answered (Host is HTTP/1.1's rule)", async () => {
+    const r = await rawRequest("GET /health/live HTTP/1.0\r\n\r\n");
+    expect(r).toEqual({ status: 200, type: expect.stringMatching(/^application\/json/), body: { status: "ok" } });
+  });
+
+  test("a valid request pipelined before garbage is answered first, then the garbage gets the 400 envelope", async () => {
+    const answers = await rawExchange(`GET /api/products/${productId} HTTP/1.1\r\nHost: x\r\n\r\n\u0001\u0002 nonsense\r\n\r\n`);
+    expect(answers.map((a) => a.status)).toEqual([200, 400]);
+    expect(answers[0].body).toMatchObject({ id: productId, stock_available: 50 });
+    expectEnvelope(answers[1], 400, "BAD_REQUEST");
+  });
+
+  test("an order pipelined before garbage is answered first (202), then the 400 envelope", async () => {
+    const p = await stack.createProduct({ stock: 5 });
+    const body = JSON.stringify({ product_id: p.id, qty: 1, user_id: "pipelined" });
+    const answers = await rawExchange(
+      `POST /api/orders HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: ${body.length}\r\n\r\n${body}` +
+        "GET /\u0000 HTTP/1.1\r\n\r\n",
+    );
+    expect(answers.map((a) => a.status)).toEqual([202, 400]);
+    expect(answers[0].body).toMatchObject({ product_id: p.id, qty: 1, status: "reserved" });
+    expectEnvelope(answers[1], 400, "BAD_REQUEST");
+  });
+});
+
+describe("HEAD answers as GET does, without the body", () => {
+  const head = async (path: string) => {
+    const [h, g] = await Promise.all([fetch(stack.baseUrl + path, { method: "HEAD" }), fetch(stack.baseUrl + path)]);
+    const getBody = Buffer.from(await g.arrayBuffer());
+    return {
+      head: { status: h.status, type: h.headers.get("content-type"), length: h.headers.get("content-length"), body: await h.text() },
+      get: { status: g.status, type: g.headers.get("content-type"), length: String(getBody.length) },
+    };
+  };
+
+  test.each([
+    "/api/products/{product}",
+    "/api/products/2000000000",
+    "/api/products/0x1",
+    "/api/orders/00000000-0000-4000-8000-000000000000",
+    "/health/live",
+    "/health/ready",
+    "/api/openapi.json",
+    "/docs",
+    "/",
+  ])("HEAD %s: the status and headers of GET, no body", async (path) => {
+    const { head: h, get: g } = await head(path.replace("{product}", String(productId)));
+    expect(h).toEqual({ status: g.status, type: g.type, length: g.length, body: "" });
+  });
+
+  test("HEAD of a live stream answers its headers and ends, holding no stream", async () => {
+    const h = await fetch(`${stack.baseUrl}/api/products/${productId}/events`, { method: "HEAD" });
+    expect({ status: h.status, type: h.headers.get("content-type"), body: await h.text() })
+      .toEqual({ status: 200, type: expect.stringMatching(/^text\/event-stream/), body: "" });
   });
 });
 

@@ -168,6 +168,14 @@ describe("bad input in jwt mode: a 4xx with the envelope, never a 500, nothing c
     expectEnvelope(r, 400, "BAD_REQUEST");
   });
 
+  test("a valid token and JSON nested 4,000 levels deep → 400 BAD_REQUEST, with or without user_id", async () => {
+    const deep = "[".repeat(4000) + "]".repeat(4000);
+    for (const body of [deep, `{"product_id":${productId},"qty":1,"x":${deep}}`, `{"product_id":${productId},"qty":1,"user_id":"grace","x":${deep}}`]) {
+      const r = await stack.http("POST", "/api/orders", body, { "content-type": "application/json", ...bearer(await hs256({ sub: "grace" })) });
+      expectEnvelope(r, 400, "BAD_REQUEST");
+    }
+  });
+
   test.each([
     ["/api/orders/not-a-uuid", false, 401, "UNAUTHORIZED"],
     ["/api/orders/not-a-uuid", true, 422, "VALIDATION_ERROR"],

@@ -98,7 +98,7 @@ const OPERATIONS: Operation[] = [
       200: { description: "applied (or already applied: the same answer again)", schema: "WebhookAnswer" },
       202: { description: "the order is not persisted yet: stored, applied when its row is written", schema: "WebhookAnswer" },
     },
-    errors: ["INVALID_SIGNATURE", "BAD_REQUEST", ["BAD_REQUEST", 413], "VALIDATION_ERROR", "AMOUNT_MISMATCH", "ORDER_NOT_FOUND", "UNAVAILABLE"],
+    errors: ["INVALID_SIGNATURE", ...BODY_ERRORS, "AMOUNT_MISMATCH", "ORDER_NOT_FOUND", "UNAVAILABLE"],
   },
   {
     method: "post", path: "/api/admin/products", tag: "admin", summary: "Put a product on sale",
