@@ -4,7 +4,7 @@
  *
  * req/s on a 2-core machine moves with whatever else runs (the load generator shares
  * the cores); CPU time that the service process spent per answered request does not,
- * so this is the number used to tell what each optimization gave (bench/RESULTS.md).
+ * so this is the number used to tell what each optimization gave (bench/results/HISTORY.md).
  * Two paths, each on a product of its own, every request a distinct buyer with a
  * distinct Idempotency-Key, c=200:
  *   sold-out  a product of 10 units, sold first: every measured answer is 409 SOLD_OUT

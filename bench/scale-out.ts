@@ -20,10 +20,10 @@
  * best round counts (other tenants of the machine only slow runs down), every round is shown.
  *
  * Reports req/s and the efficiency rps(n) / (n × rps(1)) per series, appends a section to
- * bench/RESULTS.md and writes bench/results/scale-out-<timestamp>.json and
+ * the history (bench/results/HISTORY.md) and writes bench/results/scale-out-<timestamp>.json and
  * bench/scale-out.png (unless --no-save). Needs root (cgroups); removes every group it made.
  */
-import { appendFileSync, mkdirSync, writeFileSync } from "node:fs";
+import { mkdirSync, writeFileSync } from "node:fs";
 import { execFileSync } from "node:child_process";
 import { join, relative } from "node:path";
 import os from "node:os";
@@ -33,14 +33,13 @@ import { deleteStreamsOf, dropBenchDb, flushBenchRedis, machineInfo, BENCH_PORT_
 import { freePort, killAllNow, spawnNode, stopChild, waitFor, type Child } from "./lib/procs.ts";
 import { capCpu, cpuCapsAvailable, removeCpuCaps, setCpuCap, setCpuPeriod, throttled } from "./lib/cpu-cap.ts";
 import { startHaproxy } from "./lib/haproxy.ts";
-import { health200, healthy, nodeEnv, serviceNodeArgs } from "./lib/nodes.ts";
+import { health200, healthy, newSecrets, nodeEnv, serviceNodeArgs } from "./lib/nodes.ts";
 import { Admin } from "./lib/service.ts";
 import { drive, type Driven } from "./lib/drive.ts";
 import { cpuSeconds, machineCpuSeconds } from "./lib/cpu.ts";
 import { renderChart } from "./lib/chart.ts";
-
-const ROOT = join(import.meta.dirname, "..");
-const RUN_SCRIPT = join(ROOT, "scripts", "run.ts");
+import { fileStamp, ROOT, RUN_SCRIPT, stepLog } from "./lib/context.ts";
+import { appendHistory, HISTORY_FILE } from "./lib/report.ts";
 
 const { values: opts } = parseArgs({
   options: {
@@ -99,13 +98,12 @@ sizes.connections = Number(opts.connections);
 
 const natsUrl = process.env.NATS_URL || "nats://127.0.0.1:4222";
 const runId = randomBytes(3).toString("hex");
-const secrets = { adminToken: `bench-admin-${randomBytes(12).toString("hex")}`, webhookSecret: `bench-webhook-${randomBytes(12).toString("hex")}`, natsUrl };
+const secrets = newSecrets(natsUrl);
 const startedAt = new Date();
-const stamp = startedAt.toISOString().replace(/[:.]/g, "-").replace(/-\d{3}Z$/, "Z");
+const stamp = fileStamp(startedAt);
 const logDir = join(os.tmpdir(), `flash-scale-out-${stamp}`);
 mkdirSync(logDir, { recursive: true });
-const t0 = Date.now();
-const log = (msg: string) => console.error(`[scale-out ${String(Math.floor((Date.now() - t0) / 60000)).padStart(2, "0")}:${String(Math.floor(((Date.now() - t0) / 1000) % 60)).padStart(2, "0")}] ${msg}`);
+const log = stepLog("scale-out");
 
 function cleanup(): void {
   killAllNow();
@@ -316,7 +314,7 @@ const table = (name: string, unit: string, scaled: string, rowsOf: typeof drop) 
     `| ${name} | req/s (best of ${rounds}) | every round | ${scaled} CPU µs per answer | HAProxy CPU µs per answer | machine: cores busy of ${os.cpus().length} | efficiency rps(n)/(n·rps(1)) |`, "|---|--:|--:|--:|--:|--:|--:|",
     ...rowsOf.map((d) => `| ${d.nodes} ${unit} | ${d.rps.toLocaleString("en-US")} | ${d.rounds.map((r) => r.toLocaleString("en-US")).join(" / ")} | ${d.cpu_us_per_answer} | ${d.haproxy_us_per_answer} | ${d.machine_busy_cores} | ${d.efficiency ?? "–"} |`),
   ].join("\n");
-appendFileSync(join(import.meta.dirname, "RESULTS.md"), [
+appendHistory([
   "", `## Scale-out, ${stamp} (code ${code}${quick ? ", --quick" : ""})`, "",
   `Command: \`npm run bench:scale-out${process.argv.length > 2 ? ` -- ${process.argv.slice(2).join(" ")}` : ""}\`. ` +
   `Every service node in a cgroup v1 capped at ${cores} core (enforced per ${cfsPeriodMs} ms period), after ${warmSeconds} s of warm-up load uncapped (so V8 has compiled the hot paths; ` +
@@ -325,4 +323,4 @@ appendFileSync(join(import.meta.dirname, "RESULTS.md"), [
   table(`the drop (${sizes.drop.buyers.toLocaleString("en-US")} buyers, ${sizes.drop.units.toLocaleString("en-US")} units): gateways in front of 1 inventory node`, "gateway(s)", "gateways'", drop), "",
   table(`many products (${sizes.many.products} × ${sizes.many.stock} units, ${sizes.many.requests.toLocaleString("en-US")} requests): inventory nodes behind ${manyGateways} gateways`, "inventory node(s)", "inventories'", many), "",
 ].join("\n"));
-log(`written: ${relative(ROOT, jsonFile)}, bench/RESULTS.md, ${relative(ROOT, chartFile)}`);
+log(`written: ${relative(ROOT, jsonFile)}, ${relative(ROOT, HISTORY_FILE)}, ${relative(ROOT, chartFile)}`);

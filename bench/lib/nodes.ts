@@ -3,6 +3,7 @@
  * benchmark's database, Redis Cluster, NATS and stream prefix; no rate limit, so one
  * load generator can play every buyer) and the health probe that says it is up.
  */
+import { randomBytes } from "node:crypto";
 import { benchDbUrl, redisNodes } from "./infra.ts";
 import { getJson } from "./service.ts";
 
@@ -10,6 +11,11 @@ export interface NodeSecrets {
   adminToken: string;
   webhookSecret: string;
   natsUrl: string;
+}
+
+/** A run's own admin token and webhook secret, new for every run. */
+export function newSecrets(natsUrl: string): NodeSecrets {
+  return { adminToken: `bench-admin-${randomBytes(12).toString("hex")}`, webhookSecret: `bench-webhook-${randomBytes(12).toString("hex")}`, natsUrl };
 }
 
 export function nodeEnv(s: NodeSecrets, prefix: string, port: number, extra: Record<string, string>): NodeJS.ProcessEnv {

@@ -1,9 +1,12 @@
 /**
- * Turns a BenchResult into the Markdown section appended to bench/RESULTS.md and
- * the rows of the chart.
+ * Turns a BenchResult into the Markdown section appended to the history
+ * (bench/results/HISTORY.md) and the rows of the chart, and saves a run.
  */
+import { appendFileSync, existsSync, mkdirSync, writeFileSync } from "node:fs";
+import { dirname, join, relative } from "node:path";
 import type { Stats } from "./load.ts";
-import type { ChartRow } from "./chart.ts";
+import { renderChart, type ChartRow } from "./chart.ts";
+import { BENCH_DIR, ROOT } from "./context.ts";
 import { TARGET_DESCRIPTIONS, type BenchResult, type RunRecord, type ScenarioName, type TargetName } from "./types.ts";
 
 const fmt = (n: number | null | undefined, digits = 0) =>
@@ -204,53 +207,49 @@ export function chartRows(result: BenchResult): { rows: ChartRow[]; groups: stri
   return { rows, groups };
 }
 
-/** Written once, when bench/RESULTS.md does not exist yet; every run appends a section below it. */
-export const RESULTS_HEADER = `# Benchmark results
+/** Written once, when the history does not exist yet; every run appends a section below it. */
+const HISTORY_HEADER = `# Benchmark history
 
-Appended by \`npm run bench\` (scripts/bench.sh → bench/run.ts); the newest run is at the
-bottom. Raw numbers of each run: \`bench/results/<timestamp>.json\`; the chart of the
-latest run: \`bench/chart.png\`.
-
-## Method
-
-- **Targets**, all in the same run with the same load-generator settings:
-  \`bare\` (bench/bare-server.ts: a bare Node \`http\` server answering 202 with a small
-  JSON body, the ceiling of this machine), \`redis-1p\` (the design, every service in one
-  process, TRANSPORTER=none), \`redis-nats\` (the design as a cluster: a gateway node and an
-  inventory,orders,payments,sweeper node talking over NATS), \`pg-lock\` (the naive
-  baseline, INVENTORY_MODE=pg-lock: a row lock per order). Ratios are req/s of a row
-  divided by req/s of bare (whole run) and of pg-lock (same phase).
-- **Isolation**: each scenario × target starts from an empty database
-  (\`flash_sale_bench\`, dropped; run.ts recreates and migrates it), an empty Redis Cluster
-  of the benchmark's own (ports 17201-17203, flushed) and a new JetStream stream prefix
-  (\`BENCH<run>_<n>\`, deleted afterwards), so no run sees the backlog of another.
-- **Load**: autocannon, driven from bench/run.ts (same process), pipelining 1, request
-  timeout 10 s; every request is a new buyer: a distinct \`user_id\`, and no
-  \`Idempotency-Key\` (buyers that do not retry, as issue 9 defines the load) unless
-  run with \`--idempotency-keys\` (then each its own: a keyed sold-out answer costs the edge
-  one Redis GET for the winner's replay, a keyed winner one more SET NX). Products have per_user_limit 2 and max_per_order 2, like the seed
-  product. Rate limits are raised out of the way (RATE_LIMIT_PER_SECOND/BURST 1,000,000).
-  Each measured load is preceded by a warm-up (a few hundred requests on a separate
-  product). Every response is recorded (completion time, latency, status); req/s and the
-  latency percentiles are computed from those samples: req/s = responses / wall time.
-- **The drop, two phases**: split by time. The winners' phase runs from the first request
-  to the completion of the last 202 (that instant is reported as "sold out after"); the
-  sold-out phase is every response that completed after it, over the remaining wall time.
-  Responses of the winners' phase are all 202 except for the few 409s that raced the last
-  units. bare has no phases (it never sells out): its whole run is the ceiling of both.
-- **Checks after every load** (not for bare): the harness polls \`GET /api/admin/audit\` until
-  \`pipeline.drained\` (reported as "drained after load", the lag of the order pipeline behind
-  the requests), then records \`ok\`, products with paid + pending > stock_total (oversold;
-  must be 0), and compares the units the clients were promised (202 × qty) with the units
-  PostgreSQL holds (pending + paid): a difference means lost or invented orders.
-- **Drain**: a node with gateway,inventory,payments,sweeper (no orders) takes N buyers of one
-  product, so N reservations wait in the JetStream work queue; then an orders-only node is
-  started and the harness counts rows in \`orders\` every 50 ms: orders/s = rows written
-  from the first row seen to the last / that time (also given including the node's start).
-- **CPU**: CPU seconds used during the measured load, from /proc: the service processes,
-  our Redis nodes, the PostgreSQL backends connected to flash_sale_bench, the machine's
-  nats-server (shared: includes anybody else's traffic) and the harness itself (autocannon). On a 2-core machine the load
-  generator competes with the service for the same cores: all numbers are relative, and
-  the machine's PostgreSQL and NATS are shared with whatever else runs on it.
-
+Every run of \`npm run bench\` and \`npm run bench:scale-out\` appends its section here, the
+newest at the bottom, with the notes written between runs. The report (method, current
+numbers, capacity): [bench/RESULTS.md](../RESULTS.md). Raw numbers of each run:
+\`bench/results/<timestamp>.json\`.
 `;
+
+/** The run-by-run history: what every run appends to (bench/RESULTS.md is the report, edited by hand). */
+export const HISTORY_FILE = join(BENCH_DIR, "results", "HISTORY.md");
+
+/** Appends a run's section to the history (its header first, when it is new). */
+export function appendHistory(section: string): void {
+  mkdirSync(dirname(HISTORY_FILE), { recursive: true });
+  if (!existsSync(HISTORY_FILE)) writeFileSync(HISTORY_FILE, HISTORY_HEADER);
+  appendFileSync(HISTORY_FILE, section);
+}
+
+/**
+ * Saves a run: its raw numbers (bench/results/<stamp>.json), the chart of its req/s
+ * (bench/chart.png) and its section of the history. Returns what it wrote, relative to
+ * the repository (the chart: or why it was not rendered).
+ */
+export async function saveResult(result: BenchResult, stamp: string, log: (msg: string) => void): Promise<{ json: string; chart: string; history: string }> {
+  const resultsDir = join(BENCH_DIR, "results");
+  mkdirSync(resultsDir, { recursive: true });
+  const jsonFile = join(resultsDir, `${stamp}.json`);
+  writeFileSync(jsonFile, JSON.stringify(result, null, 2) + "\n");
+
+  const chartFile = join(BENCH_DIR, "chart.png");
+  const { rows, groups } = chartRows(result);
+  let chartNote = relative(ROOT, chartFile);
+  if (rows.length > 0) {
+    const m = result.machine;
+    try {
+      await renderChart(rows, groups, result.targets, `flash-sale benchmark, ${stamp}${result.quick ? " (--quick)" : ""}: ${m.cpus} cores, Node ${m.node}`, chartFile);
+    } catch (err) {
+      chartNote = `not rendered (${(err as Error).message})`;
+      log(`chart: ${chartNote}`);
+    }
+  }
+
+  appendHistory(markdownSection(result, relative(ROOT, jsonFile), chartNote));
+  return { json: relative(ROOT, jsonFile), chart: chartNote, history: relative(ROOT, HISTORY_FILE) };
+}
