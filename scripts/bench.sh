@@ -3,7 +3,8 @@
 # the benchmark (bench/run.ts). Uses the machine's PostgreSQL and NATS (or starts
 # its own, scripts/local-stack.sh), and a Redis Cluster of its own on ports
 # BENCH_REDIS_PORT..+2 (default 17201-17203), started here and stopped at the end,
-# even on failure or Ctrl-C. Results: bench/RESULTS.md, bench/results/*.json, bench/chart.png.
+# even on failure or Ctrl-C. Results: a section of bench/results/HISTORY.md, bench/results/*.json, bench/chart.png
+# (bench/RESULTS.md is the report, refreshed by hand from them).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 

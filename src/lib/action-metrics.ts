@@ -114,7 +114,7 @@ export function ActionMetrics(broker: ServiceBroker): Middleware {
  * increment, decrement, histogram observe, the metrics middlewares: "Maps became
  * deprecated during optimization") and compiles them again and again on its background
  * threads, for as long as the process runs: most of a gateway node's CPU in the
- * scale-out experiment (bench/RESULTS.md, 2026-12-04). Nothing here reads the rate:
+ * scale-out experiment (bench/results/HISTORY.md, 2026-12-04). Nothing here reads the rate:
  * Prometheus computes rates from the counters (`rate(moleculer_request_total[1m])`);
  * what goes away is the `*_rate` lines of GET /metrics.
  */

@@ -3,7 +3,7 @@
  * socket together. nats.js flushes its outbound buffer in a microtask after the first
  * publish, so a node serving requests that arrive on many connections, each in a socket
  * callback of its own, writes once per packet: one write(2) per request and per answer,
- * about a quarter of a gateway's busy time in the scale-out profile (bench/RESULTS.md,
+ * about a quarter of a gateway's busy time in the scale-out profile (bench/results/HISTORY.md,
  * 2026-12-04). Here `send` queues the packet and one setImmediate publishes, in order,
  * everything queued meanwhile, so nats.js writes it in one go. A packet waits at most
  * until the check phase of the loop turn it was sent in. A publish that throws (payload
