@@ -16,6 +16,7 @@ import { createLocalJWKSet, createRemoteJWKSet, errors, jwtVerify, type JWTHeade
 import type { BuyerAuthConfig } from "../../src/lib/config.ts";
 import { FlashError, UnavailableError } from "../../src/lib/errors.ts";
 import { buyerClaimsParams, compileCheck } from "../../src/lib/params.ts";
+import { ENTRY_TOKEN_TYPE } from "../../src/domain/entry-token.ts";
 
 /** A token larger than this is not one a shop's identity provider issues (and the header limit is near). */
 const MAX_TOKEN_CHARS = 8192;
@@ -94,8 +95,9 @@ export function buyerIdentity(config: Readonly<BuyerAuthConfig>): BuyerIdentity 
       if (!token) throw unauthorized("a buyer token is required: Authorization: Bearer <JWT>");
       if (token.length > MAX_TOKEN_CHARS) throw unauthorized("the buyer token is too large");
       let payload: Record<string, unknown>;
+      let typ: string | undefined;
       try {
-        ({ payload } = await jwtVerify(token, keyFor, {
+        ({ payload, protectedHeader: { typ } } = await jwtVerify(token, keyFor, {
           algorithms,
           clockTolerance: config.leewaySeconds,
           requiredClaims: ["exp", "sub"],
@@ -106,6 +108,8 @@ export function buyerIdentity(config: Readonly<BuyerAuthConfig>): BuyerIdentity 
         if (err instanceof FlashError || err instanceof UnavailableError) throw err;
         throw unauthorized(`the buyer token is not valid: ${reason(err)}`);
       }
+      // an entry token (its own type) is never a buyer's token, whatever key signed it
+      if (typ?.toLowerCase() === ENTRY_TOKEN_TYPE) throw unauthorized("an entry token is not a buyer token");
       if (checkClaims(payload) !== true) throw unauthorized("the buyer token's sub must be a string of 1..64 characters");
       return payload.sub as string;
     },

@@ -3,7 +3,7 @@
  * pair with their public JWKS, and tokens signed (or forged) with them.
  */
 import { createHmac } from "node:crypto";
-import { mkdtempSync, writeFileSync } from "node:fs";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { exportJWK, exportSPKI, generateKeyPair, SignJWT, type CryptoKey, type JWK } from "jose";
@@ -28,7 +28,9 @@ export async function identityProvider(): Promise<Signer> {
       { ...(await exportJWK(ec.publicKey)), kid: "ec-1", alg: "ES256", use: "sig" },
     ],
   };
-  const jwksFile = join(mkdtempSync(join(tmpdir(), "flash-jwks-")), "jwks.json");
+  const dir = mkdtempSync(join(tmpdir(), "flash-jwks-"));
+  process.once("exit", () => rmSync(dir, { recursive: true, force: true })); // the test file's worker ends
+  const jwksFile = join(dir, "jwks.json");
   writeFileSync(jwksFile, JSON.stringify(jwks));
   return { rsa: rsa.privateKey, ec: ec.privateKey, rsaPublicPem: await exportSPKI(rsa.publicKey), jwks, jwksFile };
 }
