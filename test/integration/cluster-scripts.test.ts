@@ -32,12 +32,15 @@ const alive = (pid: number) => {
 };
 
 let pids: number[] = [];
-afterAll(() => {
-  for (const pid of pids.filter(alive)) process.kill(pid, "SIGKILL"); // whatever the test could not stop
+const dir = mkdtempSync(join(tmpdir(), "flash-redis-script-"));
+afterAll(async () => {
+  // whatever the test could not stop: a start that failed half way, or a stop that did not
+  await redisCluster("stop", dir).catch(() => undefined);
+  for (const pid of pids.filter(alive)) process.kill(pid, "SIGKILL");
+  rmSync(dir, { recursive: true, force: true });
 });
 
 test("redis-cluster.sh stop stops its servers even after their directory was deleted under them", async () => {
-  const dir = mkdtempSync(join(tmpdir(), "flash-redis-script-"));
   await redisCluster("start", dir);
   pids = PORTS.map((p) => Number(readFileSync(join(dir, String(p), "redis.pid"), "utf8")));
   expect(pids.filter(alive)).toHaveLength(6);
