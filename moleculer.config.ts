@@ -11,7 +11,7 @@
  *   METRICS_PORT a node without the gateway serves Prometheus metrics on this port
  *   REQUEST_TIMEOUT_MS  how long a call between services may take   (10000)
  *   HEARTBEAT_INTERVAL_S / HEARTBEAT_TIMEOUT_S  node liveness            (1 / 4)
- * The rest (ports, Redis, PostgreSQL, stream names, limits) is listed in README.md.
+ * The rest (ports, Redis, PostgreSQL, stream names, limits) is listed in docs/configuration.md.
  */
 import type { BrokerOptions } from "moleculer";
 import type { Config } from "./src/lib/config.ts";

@@ -1,7 +1,8 @@
 /**
  * The only reader of process.env. Everything is read once, validated, and frozen;
  * a bad value stops the process at start with a message naming the variable.
- * Defaults are for development; README.md lists every variable.
+ * Defaults are for development; docs/configuration.md lists every variable (written
+ * from CONFIG_VARIABLES below by `npm run docs:config`).
  */
 import { readFileSync } from "node:fs";
 
@@ -237,3 +238,76 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Readonly<Confi
     productUpdateIntervalMs: int(env, "PRODUCT_UPDATE_INTERVAL_MS", 250, 10, 5000),
   });
 }
+
+/**
+ * How docs/configuration.md describes a variable. `default` is the value a node takes when
+ * the variable is unset, written as one would set it (test/unit/config-docs.test.ts sets it
+ * and expects the same configuration); `note` follows it in the default's cell, or stands
+ * alone for a default that is no single value; `readBy` names the script that reads a
+ * variable loadConfig does not.
+ */
+export interface ConfigVariable {
+  default?: string;
+  note?: string;
+  meaning: string;
+  readBy?: string;
+}
+
+/**
+ * Every variable loadConfig reads, in the order docs/configuration.md lists them: `npm run
+ * docs:config` writes that page's table from this, and a test fails when loadConfig reads a
+ * variable missing here, when a default here is not loadConfig's, or when the page is stale.
+ * Meanings are Markdown, and their links are relative to docs/.
+ */
+export const CONFIG_VARIABLES: Readonly<Record<string, ConfigVariable>> = {
+  PORT: { default: "3000", meaning: "the gateway's HTTP port" },
+  HOST: { default: "0.0.0.0", meaning: "the address the gateway listens on" },
+  NODE_ENV: { default: "development", meaning: "outside `development` and `test`, `ADMIN_TOKEN` and `WEBHOOK_SECRET` are required" },
+  ADMIN_TOKEN: { default: DEV_ADMIN_TOKEN, note: "(dev/test only)", meaning: "bearer token of `/api/admin/*` (compared in constant time)" },
+  WEBHOOK_SECRET: { default: "dev-webhook-secret", note: "(dev/test only)", meaning: "HMAC-SHA256 key of the payment provider's `X-Signature`" },
+  WEBHOOK_TOLERANCE_SECONDS: { default: "300", meaning: "accepted age of a webhook signature" },
+  DATABASE_URL: { default: "postgres://postgres@127.0.0.1:5432/flash_sale", meaning: "PostgreSQL (created if missing)" },
+  REDIS_NODES: { meaning: "Redis Cluster seed nodes `host:port,…` (the design)" },
+  REDIS_URL: { meaning: "a single Redis instead of a cluster (same scripts, same keys)" },
+  NATS_URL: { default: "nats://127.0.0.1:4222", meaning: "NATS with JetStream: the order stream, and the transporter" },
+  TRANSPORTER: { default: "nats", meaning: "`nats`: services on many nodes over `NATS_URL`; `none`: every service in this process, alone" },
+  SERVICES: { default: ALL_SERVICES.join(","), meaning: "which services this node runs, e.g. `gateway` or `inventory,orders`; `none`: a node that only joins the cluster (the REPL)" },
+  NODE_ID: { note: "hostname-pid", meaning: "this node's id in the cluster" },
+  STREAM_PREFIX: { default: "FLASH", meaning: "names a deployment: its JetStream streams/consumer, its Moleculer namespace and every Redis key it writes (`[A-Za-z0-9_-]{1,32}`; see [Deployments that share servers](operating.md#deployments-that-share-servers))" },
+  RESERVATION_TTL_SECONDS: { default: "600", meaning: "an unpaid reservation is released after this" },
+  IDEMPOTENCY_TTL_SECONDS: { default: "172800", meaning: "how long `Idempotency-Key`s are remembered (≥ 24 h)" },
+  INVENTORY_MODE: { default: "redis", meaning: "`redis` (the design) or `pg-lock` (the naive baseline, see [Benchmarks](benchmarks.md))" },
+  RATE_LIMIT_PER_SECOND: { default: "20", meaning: "requests a second per buyer (`user_id`; the client address only for anonymous requests), per gateway node" },
+  RATE_LIMIT_BURST: { default: "40", meaning: "requests a buyer may send at once above that rate (the token bucket's size), per gateway node" },
+  PUBLISH_TIMEOUT_MS: { default: "5000", meaning: "how long a reservation waits for JetStream's ack before 503" },
+  REQUEST_TIMEOUT_MS: { default: "10000", meaning: "how long a call between services may take before `503`" },
+  CONSUMER_BATCH_SIZE: { default: "500", meaning: "orders written per PostgreSQL transaction, at most" },
+  CONSUMER_MAX_DELIVER: { default: "10", meaning: "attempts before a poisoned message goes to the dead-letter stream" },
+  CONSUMER_ACK_WAIT_MS: { default: "30000", meaning: "JetStream ack wait of the order consumer" },
+  SWEEP_INTERVAL_MS: { default: "5000", meaning: "how often the sweeper runs" },
+  ORPHAN_GRACE_SECONDS: { default: "60", meaning: "how long past its expiry a reservation without an order row is given before it is written off" },
+  SEED_PRODUCT: { default: "false", note: "(`npm start`: `true`)", meaning: "create a demo product when the database has none" },
+  STREAM_REPLICAS: { default: "1", meaning: "JetStream replicas of the order and dead-letter streams (`3` on a three-server NATS cluster)" },
+  LOG_LEVEL: { default: "info", meaning: "Moleculer log level" },
+  METRICS_PORT: { meaning: "a node without the gateway serves Prometheus metrics here" },
+  REDIS_MIN_REPLICAS: { default: "0", note: "(`npm run cluster`, compose, Kubernetes: `1`)", meaning: "replicas that must hold a reservation before its `202` (`WAIT` in the script's pipeline); a master without them answers `503` (see [While a slot has no replica](faults.md#while-a-slot-has-no-replica))" },
+  REDIS_WAIT_TIMEOUT_MS: { default: "1000", meaning: "how long that `WAIT` may take" },
+  REDIS_FAILOVER_WAIT_MS: { default: "6000", meaning: "how long a Redis operation keeps retrying through a failover (dead master, promotion, moved slot) before `503`" },
+  HEARTBEAT_INTERVAL_S: { default: "1", meaning: "Moleculer heartbeats: how often each node sends one" },
+  HEARTBEAT_TIMEOUT_S: { default: "4", meaning: "a node silent this long is taken off, its calls retried elsewhere, its products moved" },
+  SHUTDOWN_DRAIN_MS: { default: "2000", meaning: "on SIGTERM, how long a node stays up unready (the load balancer's checks notice) before it stops taking work" },
+  SHUTDOWN_TIMEOUT_MS: { default: "20000", meaning: "the longest a graceful shutdown may take before the process exits anyway" },
+  SOLD_OUT_FLAG_MS: { default: "1000", meaning: "how long a node answers `409 SOLD_OUT` for a product it was told sold out without asking the inventory; a lost \"units back\" event delays a resale by at most this long; `0` turns the hint off" },
+  RESERVE_BATCH_MAX: { default: "64", meaning: "reservations of one product arriving together leave a gateway as one `inventory.reserveMany` call and go to Redis as one Lua call, at most this many (`1`: one call per request)" },
+  BUYER_AUTH: { default: "none", meaning: "`none`: the buyer is the body's `user_id`; `jwt`: the buyer endpoints need `Authorization: Bearer <JWT>` and the buyer is its `sub` (see [Buyer identity](buyers.md#buyer-identity))" },
+  BUYER_JWT_SECRET: { meaning: "HS256 key of buyer tokens, at least 32 bytes" },
+  BUYER_JWKS: { meaning: "RS256/ES256 public keys of buyer tokens: a JWKS file (read at start) or an `https://` URL (fetched and cached; `http://` only in development/test)" },
+  BUYER_JWT_ISSUER: { meaning: "when set, a token's `iss` must be this" },
+  BUYER_JWT_AUDIENCE: { meaning: "when set, a token's `aud` must be one of these (comma-separated)" },
+  BUYER_JWT_LEEWAY_SECONDS: { default: "30", meaning: "clock skew tolerated on `exp` and `nbf` (0–300)" },
+  SSE_MAX_STREAMS: { default: "10000", meaning: "live-update streams one gateway node holds at most; more are `503` with `Retry-After`" },
+  SSE_HEARTBEAT_MS: { default: "10000", meaning: "a comment line on every live stream this often (at most 15000: API.md's 15 s)" },
+  SSE_MAX_BUFFERED_BYTES: { default: "65536", meaning: "unsent bytes a live stream may pile up before its (too slow) client is dropped" },
+  PRODUCT_UPDATE_INTERVAL_MS: { default: "250", meaning: "product updates are coalesced to at most one per this interval per product (inventory's announcements and each gateway's reads)" },
+  REDIS_CLUSTER_PORT: { default: "17001", readBy: "`npm start`", meaning: "without `REDIS_NODES`/`REDIS_URL`: the first port of its own Redis Cluster (three masters, this port and the next two)" },
+};

@@ -1,7 +1,7 @@
 /**
  * The image (Dockerfile, .dockerignore) without a Docker engine: what it COPYs exists
  * and is not ignored, every file the started node imports is in the image, runtime
- * imports are `dependencies` (not devDependencies), the start command is README's,
+ * imports are `dependencies` (not devDependencies), the start command is docs/deploying.md's,
  * and the image's contents really run: a `npm ci --omit=dev` install plus exactly the
  * COPYed files, started with the image's CMD by Node, answers, passes its
  * HEALTHCHECK, and stops cleanly on SIGTERM.
@@ -80,7 +80,7 @@ describe("the image (Dockerfile)", () => {
     expect(dockerfile.getCOPYs().some((c) => inRuntimeStage(c) && c.getFromFlag()?.getValue() === "deps")).toBe(true);
   });
 
-  test("runs as a non-root user, and Node is PID 1: the exec-form CMD is the start command README documents", () => {
+  test("runs as a non-root user, and Node is PID 1: the exec-form CMD is the start command docs/deploying.md documents", () => {
     const users = instructions.filter((i) => i.getKeyword() === "USER" && inRuntimeStage(i)).map((i) => i.getArgumentsContent());
     expect(users.at(-1)).toBe("node");
     const cmds = dockerfile.getCMDs();
@@ -88,7 +88,7 @@ describe("the image (Dockerfile)", () => {
     expect(args(cmds[0].getArgumentsContent())).toEqual(START_COMMAND);
     expect(instructions.some((i) => i.getKeyword() === "ENTRYPOINT")).toBe(false);
     expect(pkg.scripts.node).toBe(START_COMMAND.join(" "));
-    expect(readFileSync(join(ROOT, "README.md"), "utf8")).toContain(START_COMMAND.join(" "));
+    expect(readFileSync(join(ROOT, "docs/deploying.md"), "utf8")).toContain(START_COMMAND.join(" "));
   });
 
   test("every file the image COPYs exists and is not excluded by .dockerignore", () => {

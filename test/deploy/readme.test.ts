@@ -2,8 +2,9 @@
  * README's quick start as a newcomer runs it, in a shell with the machine's PATH (its Node
  * 20): `npm start` on this test's own ports, Redis Cluster and database, then every curl of
  * the quick start, each answering with the status and fields README writes after `# →`;
- * the curls `npm start` prints; README's payment command; and the curl a node prints with
- * README's `BUYER_AUTH=jwt`. Everything started is stopped, also when a test fails: each
+ * the curls `npm start` prints; the payment command of docs/operating.md; and the curl a node
+ * prints with the `BUYER_AUTH=jwt` of docs/buyers.md; docs/configuration.md's table against
+ * what src/lib/config.ts reads. Everything started is stopped, also when a test fails: each
  * process group by SIGTERM, then SIGKILL; the Redis Cluster by README's own stop command.
  */
 import { spawnSync } from "node:child_process";
@@ -23,6 +24,8 @@ import { newcomerEnv, shell } from "../support/newcomer.ts";
 
 const ROOT = resolve(import.meta.dirname, "../..");
 const README = readFileSync(resolve(ROOT, "README.md"), "utf8");
+const doc = (name: string) => readFileSync(resolve(ROOT, "docs", name), "utf8");
+const CONFIGURATION = doc("configuration.md");
 const PORT = TEST_PORT_BASE + 91; // npm start's gateway
 const JWT_PORT = TEST_PORT_BASE + 92; // the BUYER_AUTH=jwt gateway
 const REDIS_PORT = TEST_PORT_BASE + 95; // npm start's Redis Cluster: +95..+97
@@ -75,16 +78,15 @@ function start(line: string, env: Record<string, string>): NodeProcess {
   return spawnGroup(["bash", "-c", `exec ${line}`], newcomerEnv(env));
 }
 
-/** What this test sets for `npm start`: its own ports, database and stream names (each a row of README's table) */
+/** What this test sets for `npm start`: its own ports, database and stream names (each a row of the configuration table) */
 const NPM_START_ENV = {
   PORT: String(PORT), REDIS_CLUSTER_PORT: String(REDIS_PORT), DATABASE_URL, NATS_URL,
   STREAM_PREFIX: PREFIX, LOG_LEVEL: "warn", SHUTDOWN_DRAIN_MS: "0",
 };
 
-/** The variables named in the first column of README's configuration table (the rows right after its header). */
+/** The variables named in the first column of docs/configuration.md's table (the rows right after its header). */
 function configurationTable(): Map<string, string> {
-  const section = README.slice(README.indexOf("## Configuration"), README.indexOf("\n## ", README.indexOf("## Configuration") + 1));
-  const lines = section.split("\n");
+  const lines = CONFIGURATION.split("\n");
   const first = lines.findIndex((l) => l.startsWith("| variable |"));
   const rows = new Map<string, string>();
   for (const line of lines.slice(first + 2)) {
@@ -165,17 +167,17 @@ test("the curls `npm start` prints answer 200 and 202, and it names the developm
   expect(stack.output()).toMatch(/sign in with .*dev-admin-token/);
 });
 
-test("README's payment command pays an order", async () => {
+test("the payment command of docs/operating.md pays an order", async () => {
   const placed = await curl(`curl -s -X POST localhost:3000/api/orders -H 'Content-Type: application/json' -d '{"product_id":1,"qty":1,"user_id":"u-pay"}'`, PORT);
   expect(placed.status).toBe(202);
-  const line = /`([^`]+)` plays the payment provider/.exec(README)![1].replace("<order_id>", placed.body.order_id);
+  const line = /`([^`]+)` plays the payment provider/.exec(doc("operating.md"))![1].replace("<order_id>", placed.body.order_id);
   const { code, stderr } = await shell(line, newcomerEnv({ PORT: String(PORT) }), ROOT, 30_000);
   expect({ code, stderr: code === 0 ? "" : stderr }).toEqual({ code: 0, stderr: "" });
   await eventually(async () => (await curl(`curl -s localhost:3000/api/orders/${placed.body.order_id}`, PORT)).body.status === "paid", 20_000, "the order paid");
 });
 
-test("with README's BUYER_AUTH=jwt a node prints a curl that sends the buyer's token and no user_id, and it buys", async () => {
-  const example = /^BUYER_AUTH=jwt .*npm run node$/m.exec(README)![0];
+test("with the BUYER_AUTH=jwt of docs/buyers.md a node prints a curl that sends the buyer's token and no user_id, and it buys", async () => {
+  const example = /^BUYER_AUTH=jwt .*npm run node$/m.exec(doc("buyers.md"))![0];
   expect(example).toMatch(/BUYER_JWKS=https:/); // the example's identity provider: here, a secret of our own instead
   const node = start("npm run node", {
     BUYER_AUTH: "jwt", BUYER_JWT_SECRET: BUYER_SECRET, SERVICES: "gateway", NODE_ID: `${PREFIX}-jwt`,
@@ -191,12 +193,12 @@ test("with README's BUYER_AUTH=jwt a node prints a curl that sends the buyer's t
   expect(reply).toMatchObject({ status: 202, body: { status: "reserved", user_id: "readme-buyer" } });
 }, 90_000);
 
-test("the configuration table has a row for every variable src/lib/config.ts reads, and for the ones this test gives `npm start`", () => {
+test("docs/configuration.md's table has a row for every variable src/lib/config.ts reads, and for the ones this test gives `npm start`", () => {
   const config = readFileSync(resolve(ROOT, "src/lib/config.ts"), "utf8");
   const read = new Set([...config.matchAll(/env\.([A-Z][A-Z0-9_]+)|env, "([A-Z][A-Z0-9_]+)"/g)].map((m) => m[1] ?? m[2]));
   const documented = configurationTable();
   expect([...read, ...Object.keys(NPM_START_ENV)].filter((v) => !documented.has(v))).toEqual([]);
-  expect([...README.matchAll(/^\| `([A-Z0-9_]+)` \|/gm)].map((m) => m[1]).filter((v) => !documented.has(v))).toEqual([]); // no row outside the table
+  expect([...CONFIGURATION.matchAll(/^\| `([A-Z0-9_]+)` \|/gm)].map((m) => m[1]).filter((v) => !documented.has(v))).toEqual([]); // no row outside the table
 });
 
 test("`npm start` runs with the TRANSPORTER the configuration table gives it: another node joins it over NATS", async () => {

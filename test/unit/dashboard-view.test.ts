@@ -91,5 +91,5 @@ test("the node list keeps available nodes, drops a node that left cleanly at onc
   expect(ids(1000)).toEqual([["gw-1", null], ["inv-2", until]]);
   expect(ids(1000 + VANISHED_NODE_LISTED_MS - 1)).toEqual([["gw-1", null], ["inv-2", until]]);
   expect(ids(1000 + VANISHED_NODE_LISTED_MS)).toEqual([["gw-1", null]]);
-  expect(VANISHED_NODE_LISTED_MS).toBe(5 * 60_000); // what the page and README say
+  expect(VANISHED_NODE_LISTED_MS).toBe(5 * 60_000); // what the page and docs/operating.md say
 });
