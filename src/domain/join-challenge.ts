@@ -11,7 +11,7 @@
  */
 import { createChallenge, extractParams, verifySolution } from "altcha-lib/v1";
 
-export const CHALLENGE_ALGORITHM = "SHA-256";
+export const CHALLENGE_ALGORITHM = "SHA-256" as const;
 export const CHALLENGE_TTL_MS = 5 * 60_000;
 /** a base64 payload of the five fields, with a generous salt, stays far below this */
 const MAX_PAYLOAD_CHARS = 2048;
@@ -69,7 +69,7 @@ export class JoinChallenges {
       typeof signature !== "string" || !Number.isSafeInteger(number) || (number as number) < 0) {
       throw new ChallengeRefused("the challenge solution is malformed");
     }
-    const solution = { algorithm, challenge, number: number as number, salt, signature };
+    const solution = { algorithm: CHALLENGE_ALGORITHM, challenge, number: number as number, salt, signature } as const;
     // the signature and the hash first: only then are the salt's parameters ours
     if (!(await verifySolution(solution, this.#hmacKey, false))) throw new ChallengeRefused("the challenge solution is wrong");
     const params = extractParams(solution);
