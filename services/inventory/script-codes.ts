@@ -24,6 +24,16 @@ export const ScriptCode = {
   load: { ALREADY_THERE: 0, LOADED: 1 },
   /** restock-2.lua */
   restock: { APPLIED: 0, ALREADY_APPLIED: 1, DISAGREES: 2, NOT_LOADED: 3 },
+  /** lineOpen-1.lua */
+  lineOpen: { OPENED: 0, ALREADY_OPEN: 1 },
+  /** lineJoin-4.lua */
+  lineJoin: { JOINED: 0, HELD: 1, NOT_OPEN: 2, CLOSED: 3, NO_LINE: 4 },
+  /** lineLeave-5.lua */
+  lineLeave: { LEFT: 0, FINAL: 1, NO_TICKET: 2 },
+  /** lineAdmit-6.lua */
+  lineAdmit: { STEPPED: 0, STALE: 1, NO_LINE: 2 },
+  /** lineRead-4.lua */
+  lineRead: { READ: 0, NO_LINE: 1 },
 } as const;
 
 /** The code of a script's reply: its first element. */

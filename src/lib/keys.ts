@@ -16,6 +16,16 @@ export interface ProductKeys {
   idem: (key: string) => string;
   /** placeholder passed as KEYS[i] when a request carries no idempotency key (same slot). */
   noIdem: string;
+  /** the product's line (access queue or draw): its settings and counters (lineOpen-1.lua) */
+  line: string;
+  /** ticket id -> ticket record */
+  lineTickets: string;
+  /** join number -> ticket id */
+  lineJoins: string;
+  /** user -> the user's live ticket id */
+  lineUsers: string;
+  /** admitted tickets, scored by their entry's expiry */
+  lineEntries: string;
 }
 
 export interface DeploymentKeys {
@@ -44,6 +54,11 @@ export function deploymentKeys(namespace: string): DeploymentKeys {
         users: `${tag}:users`,
         idem: (key: string) => `${tag}:idem:${key}`,
         noIdem: `${tag}:idem:-`,
+        line: `${tag}:line`,
+        lineTickets: `${tag}:line:tickets`,
+        lineJoins: `${tag}:line:joins`,
+        lineUsers: `${tag}:line:users`,
+        lineEntries: `${tag}:line:entries`,
       };
     },
     idempotencyOwner: (key) => `idem:{${namespace}:${key}}`,

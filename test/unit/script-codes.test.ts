@@ -4,8 +4,16 @@ import { ScriptCode } from "../../services/inventory/script-codes.ts";
 
 const header = (script: string) => readFileSync(join(import.meta.dirname, "../../services/inventory/lua", script), "utf8").split("]]")[0];
 
+// a header's reply table: "    8 SOLD_OUT            {8, ...}"
+const documented = (script: string) =>
+  Object.fromEntries([...header(script).matchAll(/^\s+(\d+) ([A-Z_]+)\s+\{\1\b/gm)].map(([, code, name]) => [name, Number(code)]));
+
 test("the reserve reply codes named in script-codes.ts are the ones reserve-6.lua's header documents", () => {
-  // "    8 SOLD_OUT            {8, ...}"
-  const documented = [...header("reserve-6.lua").matchAll(/^\s+(\d+) ([A-Z_]+)\s+\{\1\b/gm)].map(([, code, name]) => [name, Number(code)]);
-  expect(Object.fromEntries(documented)).toEqual(ScriptCode.reserve);
+  expect(documented("reserve-6.lua")).toEqual(ScriptCode.reserve);
+});
+
+test("the line scripts' reply codes named in script-codes.ts are the ones their headers document", () => {
+  for (const [name, script] of [["lineOpen", "lineOpen-1.lua"], ["lineJoin", "lineJoin-4.lua"], ["lineLeave", "lineLeave-5.lua"], ["lineAdmit", "lineAdmit-6.lua"], ["lineRead", "lineRead-4.lua"]] as const) {
+    expect([script, documented(script)]).toEqual([script, ScriptCode[name]]);
+  }
 });
