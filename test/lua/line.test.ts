@@ -6,6 +6,7 @@
 import { createHash } from "node:crypto";
 import { deploymentKeys, type ProductKeys } from "../../src/lib/keys.ts";
 import { LineOrder } from "../../src/domain/line-order.ts";
+import { lineOrderOf, parseLineReading } from "../../src/domain/line-view.ts";
 import { ScriptCode } from "../../services/inventory/script-codes.ts";
 import { scriptsOnTestCluster } from "../support/lua.ts";
 
@@ -45,11 +46,13 @@ const read = async (l: Line, ticket = "") => lua.scripts.lineRead([l.k.line, l.k
 /** What the owning node does: the next `budget` places' join numbers from the seed, then the step (again after a draw). */
 async function admit(l: Line, now: number, budget: number) {
   for (;;) {
-    const r = await read(l);
-    const [n, early, served] = [Number(r[11]), r[12] === "" ? null : Number(r[12]), Number(r[13])];
-    const order = early === null ? null : new LineOrder(l.seed, early);
+    const { state } = parseLineReading(await read(l));
+    const order = lineOrderOf(state);
     const joins: number[] = [];
-    for (let place = served + 1; order && place <= Math.min(n, served + budget); place++) joins.push(place <= early! ? order.joinAt(place) : place - 1);
+    for (let place = state.served + 1; order && place <= Math.min(state.joined, state.served + budget); place++) {
+      joins.push(place <= state.early! ? order.joinAt(place) : place - 1);
+    }
+    const served = state.served;
     const reply = await admitRaw(l, now, served + 1, joins);
     if (reply[0] !== ScriptCode.lineAdmit.STALE) {
       const admitted: Array<{ ticket: string; place: number; expiresAt: number }> = [];
@@ -82,12 +85,12 @@ test("joining: not before the line opens, one live ticket per buyer, join number
 test("the draw fixes the early joiners at the start; the seed is secret until then; late joiners come after them", async () => {
   const l = await lineProduct({ stock: 200 });
   for (let i = 0; i < 50; i++) await join(l, `u${i}`, T0 + i);
-  const before = await read(l);
-  expect([before[10], before[12]]).toEqual(["", ""]); // seed hidden, not drawn
+  const before = parseLineReading(await read(l)).state;
+  expect([before.seed, before.early]).toEqual([null, null]); // seed hidden, not drawn
   expect((await admit(l, T0 + 9_999, 10)).admitted).toEqual([]); // nothing before the start
   await join(l, "late-1", T0 + 10_000); // the first join at the start draws: 50 early joiners
-  const after = await read(l);
-  expect([after[10], after[12], after[11]]).toEqual([l.seed.toString("hex"), "50", "51"]);
+  const after = parseLineReading(await read(l)).state;
+  expect([after.seed, after.early, after.joined]).toEqual([l.seed.toString("hex"), 50, 51]);
   const step = await admit(l, T0 + 10_001, 51);
   const order = new LineOrder(l.seed, 50);
   // every early joiner at the place the seed gives, then the late joiner
@@ -132,7 +135,7 @@ test("an entry left unused past its expiry turns expired and its units go to the
   const step = await admit(l, T0 + 10_000 + TTL, 3);
   expect(step.expired).toBe(1);
   expect(step.admitted.map((a) => a.place)).toEqual([2]);
-  expect(String((await read(l, first.ticket)).at(-1)).split("|")[3]).toBe("x");
+  expect(parseLineReading(await read(l, first.ticket)).ticket).toMatchObject({ code: "x", join: expect.any(Number) });
 });
 
 test("a stale first place is refused with the line's place; a paused line admits nobody but still expires entries; nobody is admitted at or after the sale's end, and no entry outlives it", async () => {

@@ -28,9 +28,9 @@ if t.status == "a" then
   rcall("HINCRBY", lineKey, "aside", -perEntry)
   rcall("INCRBY", stockKey, perEntry)
 end
+rcall("HINCRBY", lineKey, t.status == "w" and "left_waiting" or "left_admitted", 1)
 t.status = "l"
 rec = encodeTicket(t)
 rcall("HSET", ticketsKey, ticketId, rec)
-rcall("HINCRBY", lineKey, "left", 1)
 if rcall("HGET", usersKey, t.user) == ticketId then rcall("HDEL", usersKey, t.user) end
 return {0, rec}

@@ -10,13 +10,14 @@
   Returns (ScriptCode.lineRead)
     0 READ       {0, mode, opens, draws, ends, per_entry, ttl, rate, paused, seed_sha256,
                   seed ("" until the draw), n, early ("" until the draw), served, aside,
-                  admitted, expired, left, available, reserved, ticket record ("" = none)}
+                  admitted, expired, left_waiting, left_admitted, available, reserved,
+                  ticket record ("" = none)}
     1 NO_LINE    {1}
 ]]
 local rcall = redis.call
 local lineKey, ticketsKey, stockKey, metaKey = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
 local v = rcall("HMGET", lineKey, "mode", "opens", "draws", "ends", "per_entry", "ttl", "rate", "paused",
-  "seed_sha256", "seed", "n", "early", "served", "aside", "admitted", "expired", "left")
+  "seed_sha256", "seed", "n", "early", "served", "aside", "admitted", "expired", "left_waiting", "left_admitted")
 if not v[1] then return {1} end
 if not v[12] then v[10] = "" end -- the seed stays secret until the draw fixed the order
 local reply = {0}
