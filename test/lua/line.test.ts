@@ -6,7 +6,8 @@
 import { createHash } from "node:crypto";
 import { deploymentKeys, type ProductKeys } from "../../src/lib/keys.ts";
 import { LineOrder } from "../../src/domain/line-order.ts";
-import { lineOrderOf, parseLineReading } from "../../src/domain/line-view.ts";
+import { parseLineReading } from "../../src/domain/line-view.ts";
+import { joinsOfNextPlaces } from "../../services/inventory/line-engine.ts";
 import { ScriptCode } from "../../services/inventory/script-codes.ts";
 import { scriptsOnTestCluster } from "../support/lua.ts";
 
@@ -43,17 +44,11 @@ const admitRaw = (l: Line, now: number, first: number, joins: number[]) =>
   lua.scripts.lineAdmit([l.k.line, l.k.lineTickets, l.k.lineJoins, l.k.lineEntries, l.k.stock, l.k.meta], [now, first, ...joins]);
 const read = async (l: Line, ticket = "") => lua.scripts.lineRead([l.k.line, l.k.lineTickets, l.k.stock, l.k.meta], [ticket]);
 
-/** What the owning node does: the next `budget` places' join numbers from the seed, then the step (again after a draw). */
+/** What the owning node does (LineEngine.step) with an explicit budget: the next places' join numbers, the step, again after a draw. */
 async function admit(l: Line, now: number, budget: number) {
   for (;;) {
     const { state } = parseLineReading(await read(l));
-    const order = lineOrderOf(state);
-    const joins: number[] = [];
-    for (let place = state.served + 1; order && place <= Math.min(state.joined, state.served + budget); place++) {
-      joins.push(place <= state.early! ? order.joinAt(place) : place - 1);
-    }
-    const served = state.served;
-    const reply = await admitRaw(l, now, served + 1, joins);
+    const reply = await admitRaw(l, now, state.served + 1, joinsOfNextPlaces(state, budget));
     if (reply[0] !== ScriptCode.lineAdmit.STALE) {
       const admitted: Array<{ ticket: string; place: number; expiresAt: number }> = [];
       for (let i = 7; i < reply.length; i += 3) admitted.push({ ticket: String(reply[i]), place: Number(reply[i + 1]), expiresAt: Number(reply[i + 2]) });
