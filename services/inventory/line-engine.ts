@@ -12,18 +12,10 @@
 import { createHash, randomBytes } from "node:crypto";
 import type { ProductKeys } from "../../src/lib/keys.ts";
 import type { Scripts } from "../../src/lib/redis.ts";
-import { lineOrderOf, parseLineReading, parseTicket, type Access, type LineState, type TicketRecord } from "../../src/domain/line-view.ts";
-import { ScriptCode, replyCode } from "./script-codes.ts";
+import { lineOrderOf, parseLineReading, parseTicket, type LineSettings, type LineState, type TicketRecord } from "../../src/domain/line-view.ts";
 
-export interface LineSettings {
-  mode: Access;
-  opensAt: number;
-  drawsAt: number;
-  endsAt: number | null;
-  perEntry: number;
-  entryTtlMs: number;
-  admitPerSecond: number | null;
-}
+export type { LineSettings };
+import { ScriptCode, replyCode } from "./script-codes.ts";
 
 export type JoinResult =
   | { outcome: "joined" | "held"; ticketId: string; join: number }

@@ -10,8 +10,8 @@ import { LineOrder, ALGORITHM } from "./line-order.ts";
 export type Access = "queue" | "draw";
 export type TicketStatus = "waiting" | "admitted" | "used" | "expired" | "sold_out" | "lost" | "left";
 
-/** One reading of a line (lineRead-4.lua's reply, parsed). Times in ms. */
-export interface LineState {
+/** What a line is opened with (the product's access fields). Times in ms. */
+export interface LineSettings {
   mode: Access;
   opensAt: number;
   drawsAt: number;
@@ -19,6 +19,10 @@ export interface LineState {
   perEntry: number;
   entryTtlMs: number;
   admitPerSecond: number | null;
+}
+
+/** One reading of a line (lineRead-4.lua's reply, parsed). Times in ms. */
+export interface LineState extends LineSettings {
   paused: boolean;
   seedSha256: string;
   /** hex, once the draw fixed the order; null before */
