@@ -20,14 +20,14 @@ import moleculer, { type Context, type ServiceBroker, type ServiceSchema } from 
 import ApiGateway from "moleculer-web";
 import type { Config } from "../../src/lib/config.ts";
 import { FlashError } from "../../src/lib/errors.ts";
-import { answerClientError, checkJsonContentType, isJsonContentType, noteResponse, sendError, sendJson } from "../../src/lib/http-envelope.ts";
+import { answerClientError, checkJsonContentType, isJsonContentType, noteResponse, sendError, sendJson } from "./http-envelope.ts";
 import { errorBody } from "../../src/lib/errors.ts";
 import { lifecycleOf } from "../../src/lib/lifecycle.ts";
 import { ReadinessProbe } from "./readiness.ts";
-import { RateLimiter } from "../../src/lib/rate-limiter.ts";
+import { RateLimiter } from "./rate-limiter.ts";
 import { ScrapeReporter } from "../../src/lib/metrics.ts";
-import { HttpAnswers } from "../../src/lib/http-answers.ts";
-import { OrderAnswers } from "../../src/lib/order-answers.ts";
+import { HttpAnswers } from "./http-answers.ts";
+import { OrderAnswers } from "./order-answers.ts";
 import {
   checkDecimalId,
   createProductParams,
@@ -48,7 +48,7 @@ import { publishReservation } from "../../src/lib/publish-reservation.ts";
 import { SOLD_OUT_EVENT, STOCK_RETURNED_EVENT, type SoldOutNotice, type ProductEvent as StockReturned } from "../../src/contracts/events.ts";
 import { buyerIdentity } from "./buyer-identity.ts";
 import { apiReference } from "./pages/api-reference.ts";
-import { openApiDocument } from "../../src/lib/openapi/document.ts";
+import { openApiDocument } from "./openapi/document.ts";
 import { LiveUpdates } from "./live-updates.ts";
 import { loadPages, PAGE_HEADERS } from "./pages.ts";
 import { METRIC } from "../../src/lib/metrics.ts";
@@ -245,7 +245,7 @@ export default function gatewayService(config: Readonly<Config>): ServiceSchema 
           },
         },
         {
-          // the contract, machine-readable and readable (src/lib/openapi/, ./pages/api-reference.ts)
+          // the contract, machine-readable and readable (./openapi/, ./pages/api-reference.ts)
           name: "documents",
           path: "/",
           mappingPolicy: "restrict",
@@ -463,7 +463,7 @@ export default function gatewayService(config: Readonly<Config>): ServiceSchema 
     events: {
       // what changed anywhere in the cluster, for this node's live streams
       ...liveEvents,
-      // the inventory's announcements keep this gateway's sold-out hint (src/lib/stock-events.ts)
+      // the inventory's announcements keep this gateway's sold-out hint (services/inventory/stock-events.ts)
       [SOLD_OUT_EVENT](ctx: Context<SoldOutNotice>) {
         const { product_id, ...rules } = ctx.params;
         edge.soldOut(product_id, rules);

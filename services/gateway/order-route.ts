@@ -14,7 +14,7 @@
  * A product this gateway knows to be sold out costs no call at all
  * (src/lib/sold-out-edge.ts), and without buyer tokens no promise either: the request is
  * admitted and answered in the body's `end` event, with bytes serialized once per flag,
- * and counted in plain numbers (src/lib/order-answers.ts; no `finish` listener). That
+ * and counted in plain numbers (./order-answers.ts; no `finish` listener). That
  * answer is most of a drop, so what it costs is what a gateway node can serve (bench/).
  * Everything else goes to moleculer-web.
  */
@@ -22,12 +22,12 @@ import type { IncomingMessage, ServerResponse } from "node:http";
 import type { ServiceBroker } from "moleculer";
 import moleculer from "moleculer";
 import { ERROR_STATUS, errorBody, errorOfValue, FlashError, isErrorValue, type ErrorValue } from "../../src/lib/errors.ts";
-import { checkJsonContentType, JSON_CONTENT_TYPE, sendError } from "../../src/lib/http-envelope.ts";
-import type { HttpAnswers } from "../../src/lib/http-answers.ts";
+import { checkJsonContentType, JSON_CONTENT_TYPE, sendError } from "./http-envelope.ts";
+import type { HttpAnswers } from "./http-answers.ts";
 import { checkIdempotencyKey, checkOrderRequest, jsonBodyText, type ReserveManyRequest } from "../../src/lib/params.ts";
 import { MicroBatcher } from "../../src/lib/micro-batch.ts";
-import type { RateLimiter } from "../../src/lib/rate-limiter.ts";
-import type { OrderAnswers } from "../../src/lib/order-answers.ts";
+import type { RateLimiter } from "./rate-limiter.ts";
+import type { OrderAnswers } from "./order-answers.ts";
 import type { SoldOutEdge } from "../../src/lib/sold-out-edge.ts";
 import type { BuyerIdentity } from "./buyer-identity.ts";
 import type { OrderRequest, ReserveOutcome } from "../../src/contracts/reservation.ts";

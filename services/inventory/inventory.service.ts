@@ -15,11 +15,11 @@ import type { OrderRequest, ReserveOutcome } from "../../src/contracts/reservati
 import type { NewProduct } from "../../src/db/create-product.ts";
 import { RedisInventory } from "./redis-inventory.ts";
 import { METRIC } from "../../src/lib/metrics.ts";
-import { replicasPerMaster } from "../../src/lib/redis-replication.ts";
+import { replicasPerMaster } from "./redis-replication.ts";
 import type { RedisClient } from "../../src/lib/redis.ts";
 import { PgLockInventory } from "./pg-lock-inventory.ts";
 import type { Inventory } from "./inventory.ts";
-import { announceSoldOut, announceStockReturned } from "../../src/lib/stock-events.ts";
+import { announceSoldOut, announceStockReturned } from "./stock-events.ts";
 import { STOCK_RETURNED_EVENT, STOCK_TAKEN_EVENT, type ProductEvent } from "../../src/contracts/events.ts";
 import { Coalescer } from "../../src/lib/coalescer.ts";
 
