@@ -35,11 +35,11 @@ import { gatewayServer } from "./http-server.ts";
 import { dashboardRoute, type DashboardRoute } from "./dashboard-route.ts";
 import { dashboardSession } from "../../src/ops/dashboard-session.ts";
 import { DashboardFeed, gatewayReading } from "../../src/ops/dashboard-feed.ts";
-import { SoldOutEdge } from "../../src/lib/sold-out-edge.ts";
 import { deploymentKeys } from "../../src/lib/keys.ts";
 import { jetStreamResource, redisResource } from "../../src/lib/resources.ts";
 import { streamNames } from "../../src/lib/streams.ts";
-import { publishReservation } from "../../src/lib/publish-reservation.ts";
+import { publishReservations } from "../../src/lib/publish-reservation.ts";
+import { SoldOutEdge } from "./sold-out-edge.ts";
 import { SOLD_OUT_EVENT, STOCK_RETURNED_EVENT, type SoldOutNotice, type ProductEvent as StockReturned } from "../../src/contracts/events.ts";
 import { buyerIdentity } from "./buyer-identity.ts";
 import { apiReference } from "./pages/api-reference.ts";
@@ -395,7 +395,7 @@ export default function gatewayService(config: Readonly<Config>): TypedServiceSc
         const { redis } = await redisResource.acquire(config);
         const { js } = await jetStreamResource.acquire(config);
         const streams = streamNames(config.streamPrefix);
-        edge.replayWith({ redis, keys: deploymentKeys(config.streamPrefix), publish: (order, key) => publishReservation(js, streams, order, key, config.publishTimeoutMs) });
+        edge.replayWith({ redis, keys: deploymentKeys(config.streamPrefix), publish: (record) => publishReservations(js, streams, [record], config.publishTimeoutMs) });
       }
     },
     async stopped() {

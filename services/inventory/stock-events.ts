@@ -1,6 +1,6 @@
 /**
  * The inventory's announcements to every node about a product's stock: it sold out, or
- * units came back. Gateways keep their sold-out hint by them (src/lib/sold-out-edge.ts).
+ * units came back. Gateways keep their sold-out hint by them (services/gateway/sold-out-edge.ts).
  *
  * `announceStockReturned` is THE "units back" signal: whatever gives units back to a
  * product's shard (release of a reservation: expiry, cancel, failed payment; restock;
