@@ -1,6 +1,6 @@
 /**
- * Reads a reply of reserve-6.lua or reserveBatch-5.lua (codes: ./script-codes.ts,
- * documented in reserve-6.lua's header) as the reservation rule's typed outcome.
+ * Reads one request's reply of reserveBatch-5.lua (codes: ./script-codes.ts, documented
+ * in the script's header) as the reservation rule's typed outcome.
  */
 import type { ReserveOutcome, SoldOutRules } from "../../src/contracts/reservation.ts";
 import { KEY_REUSED, refuse, reservedOrder, SOLD_OUT } from "../../src/domain/reservation.ts";

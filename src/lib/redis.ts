@@ -18,7 +18,7 @@ export type RedisClient = Redis | Cluster;
 
 const LUA_DIR = join(import.meta.dirname, "../../services/inventory/lua");
 
-export const SCRIPT_NAMES = ["reserve", "reserveBatch", "release", "commit", "load", "restock", "snapshot"] as const;
+export const SCRIPT_NAMES = ["reserveBatch", "release", "commit", "load", "restock", "snapshot"] as const;
 export type ScriptName = (typeof SCRIPT_NAMES)[number];
 export type ScriptResult = Array<string | number>;
 export type Scripts = Record<ScriptName, (keys: string[], args: Array<string | number>) => Promise<ScriptResult>>;
