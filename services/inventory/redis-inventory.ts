@@ -36,7 +36,7 @@ export interface InventoryDeps {
   streamConnected?: () => boolean;
   streams: StreamNames;
   now?: () => number;
-  /** told when units went back to stock, so every node drops its sold-out flag */
+  /** told when units went back to stock, so every gateway drops its sold-out flag */
   onStockReturned?: (productId: number) => void;
   /** told when the script answers SOLD_OUT (again once SOLD_OUT_FLAG_MS passed), so every gateway flags it */
   onSoldOut?: (productId: number, rules: SoldOutRules) => void;
