@@ -34,7 +34,7 @@ export function brokerOptions(config: Readonly<Config>): BrokerOptions {
     // told the deadline (ctx.meta.deadline) and refuses work that arrives after it.
     requestTimeout: config.requestTimeoutMs,
     // Retries only where a resend cannot apply twice: off here, on per action for the
-    // idempotent ones (inventory.reserve with a caller-chosen order id, release, commit,
+    // idempotent ones (inventory.reserveMany with caller-chosen order ids, release, commit,
     // the reads, payments.webhook on its event_id). A retry goes through the balancer
     // again, so after a node is taken off it lands on the node that took its products.
     // Only transport failures are retried (timeout, node gone, rejected): an UNAVAILABLE

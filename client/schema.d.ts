@@ -1,6 +1,6 @@
 /**
  * Types of the flash-sale HTTP API, generated from GET /api/openapi.json
- * (src/lib/openapi/document.ts) by openapi-typescript. Do not edit: run
+ * (services/gateway/openapi/document.ts) by openapi-typescript. Do not edit: run
  * `npm run client:generate`.
  */
 

@@ -10,7 +10,7 @@
 import { readFileSync } from "node:fs";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { FlashError } from "../../src/lib/errors.ts";
-import { sendError } from "../../src/lib/http-envelope.ts";
+import { sendError } from "./http-envelope.ts";
 import type { DashboardSession } from "../../src/ops/dashboard-session.ts";
 import type { DashboardFeed } from "../../src/ops/dashboard-feed.ts";
 

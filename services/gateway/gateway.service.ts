@@ -1,126 +1,93 @@
 /**
- * gateway: the HTTP face of the service (moleculer-web). Routing, the 16 KiB body
- * limit, admin authentication, per-buyer rate limits, and the error envelope of
- * API.md — every failure goes through `sendError` (`toHttpError`). Its actions are
- * thin: they call the owning service with proper params, so the Shard strategy sees
- * `product_id` and routes each product to its inventory node. The hot route,
- * `POST /api/orders`, is answered in front of moleculer-web's router by
- * ./order-route.ts, with the same validation, rate limit and envelope. The operator's
- * dashboard (page and live stream) is answered the same way by ./dashboard-route.ts;
- * its session is traded here, on the admin route. Buyer endpoints
- * know their buyer through ./buyer-identity.ts (the `buyer` route authenticates,
- * `buyers.assertOrderBuyer` is the one check of a route about one order).
- * Every JSON route takes `application/json` only (else 415) and a body nested no deeper
- * than MAX_JSON_DEPTH (src/lib/params.ts); a product id in a path is decimal digits; HEAD
- * is answered as GET without the body.
+ * gateway: the HTTP face of the service (moleculer-web). Routing (./routes.ts), the
+ * 16 KiB body limit, admin authentication, per-buyer rate limits, and the error
+ * envelope of API.md — every failure goes through `sendError` (`toHttpError`). Its
+ * actions are thin: they call the owning service with proper params, so the Shard
+ * strategy sees `product_id` and routes each product to its inventory node. The hot
+ * route, `POST /api/orders`, is answered in front of moleculer-web's router by
+ * ./order-route.ts, with the same validation, rate limit and envelope; the server that
+ * puts it there is ./http-server.ts. The operator's dashboard (page and live stream) is
+ * answered the same way by ./dashboard-route.ts; its session is traded here, on the
+ * admin route. Buyer endpoints know their buyer through ./buyer-identity.ts (the `buyer`
+ * route authenticates, `buyers.assertOrderBuyer` is the one check of a route about one
+ * order).
  */
 import { createHash, timingSafeEqual } from "node:crypto";
-import http, { type IncomingMessage, type ServerResponse } from "node:http";
-import moleculer, { type Context, type ServiceBroker, type ServiceSchema } from "moleculer";
-import ApiGateway from "moleculer-web";
+import type http from "node:http";
+import type { IncomingMessage, ServerResponse } from "node:http";
+import type { Context, ServiceBroker } from "moleculer";
+import type { ServiceSettingSchema } from "moleculer";
+import ApiGateway, { type ApiRouteSchema } from "moleculer-web";
 import type { Config } from "../../src/lib/config.ts";
-import { FlashError } from "../../src/lib/errors.ts";
-import { answerClientError, checkJsonContentType, isJsonContentType, noteResponse, sendError, sendJson } from "../../src/lib/http-envelope.ts";
-import { errorBody } from "../../src/lib/errors.ts";
+import type { TypedServiceSchema } from "../../src/lib/service-schema.ts";
+import { FlashError, errorBody } from "../../src/lib/errors.ts";
+import { sendError } from "./http-envelope.ts";
 import { lifecycleOf } from "../../src/lib/lifecycle.ts";
-import { ReadinessProbe } from "./readiness.ts";
-import { RateLimiter } from "../../src/lib/rate-limiter.ts";
-import { ScrapeReporter } from "../../src/lib/metrics.ts";
-import { HttpAnswers } from "../../src/lib/http-answers.ts";
-import { OrderAnswers } from "../../src/lib/order-answers.ts";
-import {
-  checkDecimalId,
-  createProductParams,
-  jsonBodyText,
-  orderIdPathParams,
-  productIdPathParams,
-  restockParams,
-} from "../../src/lib/params.ts";
-import { BODY_LIMIT_BYTES, orderRoute } from "./order-route.ts";
+import { inventoryProbe, ReadinessProbe } from "./readiness.ts";
+import { RateLimiter } from "./rate-limiter.ts";
+import { METRIC, ScrapeReporter } from "../../src/lib/metrics.ts";
+import { HttpAnswers } from "./http-answers.ts";
+import { OrderAnswers } from "./order-answers.ts";
+import { createProductParams, orderIdPathParams, productIdPathParams, restockParams } from "../../src/lib/params.ts";
+import { orderRoute } from "./order-route.ts";
+import { gatewayRoutes, type GatewayMeta, type Req } from "./routes.ts";
+import { gatewayServer } from "./http-server.ts";
 import { dashboardRoute, type DashboardRoute } from "./dashboard-route.ts";
 import { dashboardSession } from "../../src/ops/dashboard-session.ts";
 import { DashboardFeed, gatewayReading } from "../../src/ops/dashboard-feed.ts";
-import { SoldOutEdge } from "../../src/lib/sold-out-edge.ts";
 import { deploymentKeys } from "../../src/lib/keys.ts";
 import { jetStreamResource, redisResource } from "../../src/lib/resources.ts";
 import { streamNames } from "../../src/lib/streams.ts";
-import { publishReservation } from "../../src/lib/publish-reservation.ts";
+import { publishReservations } from "../../src/lib/publish-reservation.ts";
+import { SoldOutEdge } from "./sold-out-edge.ts";
 import { SOLD_OUT_EVENT, STOCK_RETURNED_EVENT, type SoldOutNotice, type ProductEvent as StockReturned } from "../../src/contracts/events.ts";
 import { buyerIdentity } from "./buyer-identity.ts";
 import { apiReference } from "./pages/api-reference.ts";
-import { openApiDocument } from "../../src/lib/openapi/document.ts";
+import { openApiDocument } from "./openapi/document.ts";
 import { LiveUpdates } from "./live-updates.ts";
 import { loadPages, PAGE_HEADERS } from "./pages.ts";
-import { METRIC } from "../../src/lib/metrics.ts";
 import type { OrderView } from "../../src/contracts/order-view.ts";
 import type { ProductView } from "../../src/contracts/product-view.ts";
 
 const AUDIT_TIMEOUT_MS = 120_000;
 /** how often a gateway asks an inventory node whether Redis is up (readiness) */
 const READY_PROBE_MS = 1000;
-/** pending connections the kernel queues for us (capped by net.core.somaxconn) */
-const LISTEN_BACKLOG = 4096;
 
-interface GatewayMeta {
-  /** the buyer, set by the `buyer` route's authentication (./buyer-identity.ts): a token's sub, or null */
-  user?: string | null;
-  $location?: string;
-  $responseType?: string;
-  rawBody?: string;
-  signature?: string;
-  $statusCode?: number;
-  $responseHeaders?: Record<string, string>;
-}
-
-interface Req extends IncomingMessage {
-  body?: unknown;
-  $ctx: Context<unknown, GatewayMeta>;
-  $params: Record<string, unknown>;
-  /** a HEAD request, routed as GET (headAsGet) */
-  $head?: boolean;
-}
-
-type Next = (err?: unknown) => void;
 const sha = (s: string) => createHash("sha256").update(s).digest();
 
-/*
- * Checks of an alias, run by moleculer-web before its action (after authorization):
- * `"POST /path": [check, …, "gateway.action"]`.
- */
-
-/** A JSON route: `application/json` (optional charset=utf-8) or 415, whatever the body. */
-function jsonBody(req: Req, _res: ServerResponse, next: Next): void {
-  try {
-    checkJsonContentType(req.headers["content-type"]);
-    next();
-  } catch (err) {
-    next(err);
-  }
-}
-
-/** A product id in the path: decimal digits, or 422 before the action's rule converts it with Number(). */
-function decimalProductId(req: Req, _res: ServerResponse, next: Next): void {
-  const check = checkDecimalId(req.$params.id);
-  next(check === true ? undefined : new moleculer.Errors.ValidationError("Parameters validation error!", "VALIDATION_ERROR", check));
+/** What moleculer-web (the mixin) adds to the service that this one uses. */
+interface GatewayVars {
+  server: http.Server;
+  /** moleculer-web's router */
+  httpHandler(req: IncomingMessage, res: ServerResponse): void;
+  routes: Array<{ callOptions?: object }>;
 }
 
 /**
- * HEAD is GET without the body: routed as GET. Node sends no body in answer to a HEAD
- * request, and no Content-Length unless one is set: set here from the body GET would send.
+ * moleculer-web's settings as this gateway sets them. `rootCallOptions` is a function,
+ * called per request (moleculer-web's typings know only its object form).
  */
-function headAsGet(req: Req, res: ServerResponse): void {
-  req.method = "GET";
-  req.$head = true;
-  const end = res.end.bind(res) as (...args: unknown[]) => ServerResponse;
-  res.end = ((chunk?: unknown, ...rest: unknown[]) => {
-    if ((typeof chunk === "string" || Buffer.isBuffer(chunk)) && !res.headersSent && !res.hasHeader("content-length")) {
-      res.setHeader("Content-Length", Buffer.byteLength(chunk));
-    }
-    return end(chunk, ...rest);
-  }) as ServerResponse["end"];
+interface GatewaySettings extends ServiceSettingSchema {
+  port: number;
+  ip: string;
+  logRequest: null;
+  logRequestParams: null;
+  logResponse: null;
+  log4XXResponses: boolean;
+  logRouteRegistration: "debug";
+  rootCallOptions(options: { timeout?: number }, req: IncomingMessage): void;
+  routes: ApiRouteSchema[];
+  onError(req: Req, res: ServerResponse, err: unknown): void;
 }
 
-export default function gatewayService(config: Readonly<Config>): ServiceSchema {
+interface GatewayMethods {
+  createServer(): void;
+  authenticateBuyer(ctx: Context, route: unknown, req: Req): Promise<string | null>;
+  sendResponse(req: Req, res: ServerResponse, data: unknown, action: unknown): void;
+  authorize(ctx: Context, route: unknown, req: Req): void;
+}
+
+export default function gatewayService(config: Readonly<Config>): TypedServiceSchema<GatewayMethods, GatewaySettings, GatewayVars> {
   const limits = {
     users: new RateLimiter(config.rateLimitPerSecond, config.rateLimitBurst),
     addresses: new RateLimiter(config.rateLimitPerSecond, config.rateLimitBurst),
@@ -136,8 +103,6 @@ export default function gatewayService(config: Readonly<Config>): ServiceSchema 
   const openApiJson = JSON.stringify(openApiDocument());
   const answers = new HttpAnswers();
   const adminDigest = sha(config.adminToken);
-  // body-parser would decode invalid UTF-8 as U+FFFD, and parse any depth: refused instead, like on the hot route
-  const json = { json: { limit: BODY_LIMIT_BYTES, strict: true, verify: (_req: unknown, _res: unknown, buf: Buffer) => jsonBodyText(buf) }, urlencoded: false };
   let flushTimer: NodeJS.Timeout | undefined;
   let probeTimer: NodeJS.Timeout | undefined;
   const readiness = new ReadinessProbe(3 * READY_PROBE_MS);
@@ -179,119 +144,9 @@ export default function gatewayService(config: Readonly<Config>): ServiceSchema 
       rootCallOptions(options: { timeout?: number }, req: IncomingMessage) {
         if (req.url?.startsWith("/api/admin/audit")) options.timeout = AUDIT_TIMEOUT_MS;
       },
-      routes: [
-        {
-          name: "admin",
-          path: "/api/admin",
-          mappingPolicy: "restrict",
-          authorization: true,
-          logging: false,
-          bodyParsers: json,
-          aliases: {
-            "POST /products": [jsonBody, "gateway.createProduct"],
-            "POST /products/:id/restock": [jsonBody, decimalProductId, "gateway.restock"],
-            "GET /audit": "gateway.audit",
-            "POST /dashboard/session": "gateway.dashboardSession",
-            "DELETE /dashboard/session": "gateway.dashboardSignOut",
-          },
-        },
-        {
-          name: "public",
-          path: "/api",
-          mappingPolicy: "restrict",
-          logging: false,
-          bodyParsers: false,
-          aliases: {
-            "GET /products/:id": [decimalProductId, "gateway.product"],
-            "GET /products/:id/events": [decimalProductId, "gateway.productEvents"],
-          },
-        },
-        {
-          // The buyer's endpoints: ctx.meta.user is the buyer (BUYER_AUTH=jwt: the token's sub).
-          // POST /api/orders is answered before these routes: ./order-route.ts
-          name: "buyer",
-          path: "/api",
-          mappingPolicy: "restrict",
-          authentication: "authenticateBuyer",
-          logging: false,
-          bodyParsers: false,
-          aliases: {
-            "GET /orders/:id": "gateway.order",
-            "POST /orders/:id/cancel": "gateway.cancel",
-            "GET /orders/:id/events": "gateway.orderEvents",
-          },
-        },
-        {
-          // The signature covers the exact bytes: this route keeps the body raw (a JSON body
-          // read, checked like any other, handed on as it came; another type is not read: 415).
-          name: "payments",
-          path: "/api/payments",
-          mappingPolicy: "restrict",
-          logging: false,
-          bodyParsers: {
-            json: false,
-            urlencoded: false,
-            raw: {
-              type: (req: IncomingMessage) => isJsonContentType(req.headers["content-type"]),
-              limit: BODY_LIMIT_BYTES,
-              verify: (_req: unknown, _res: unknown, buf: Buffer) => jsonBodyText(buf),
-            },
-          },
-          aliases: { "POST /webhook": [jsonBody, "gateway.webhook"] },
-          onBeforeCall(ctx: Context<unknown, GatewayMeta>, _route: unknown, req: Req) {
-            ctx.meta.rawBody = Buffer.isBuffer(req.body) ? req.body.toString("base64") : "";
-            const sig = req.headers["x-signature"];
-            ctx.meta.signature = typeof sig === "string" ? sig : undefined;
-          },
-        },
-        {
-          // the contract, machine-readable and readable (src/lib/openapi/, ./pages/api-reference.ts)
-          name: "documents",
-          path: "/",
-          mappingPolicy: "restrict",
-          logging: false,
-          bodyParsers: false,
-          aliases: {
-            "GET /api/openapi.json"(_req: Req, res: ServerResponse) {
-              res.writeHead(200, { "Content-Type": "application/json; charset=utf-8", "Content-Length": String(Buffer.byteLength(openApiJson)), "Cache-Control": "no-cache" });
-              res.end(openApiJson);
-            },
-            "GET /docs"(_req: Req, res: ServerResponse) {
-              reference.page(res);
-            },
-            "GET /docs/assets/:file"(req: Req & { $params: { file?: unknown } }, res: ServerResponse) {
-              reference.asset(res, req.$params.file);
-            },
-          },
-        },
-        {
-          name: "operations",
-          path: "/",
-          mappingPolicy: "restrict",
-          logging: false,
-          bodyParsers: false,
-          aliases: {
-            "GET /health": "gateway.health",
-            "GET /health/live": "gateway.live",
-            "GET /health/ready": "gateway.ready",
-            "GET /metrics": "gateway.metrics",
-          },
-        },
-        {
-          name: "pages",
-          path: "/",
-          mappingPolicy: "restrict",
-          logging: false,
-          bodyParsers: false,
-          aliases: {
-            "GET /": "gateway.storefront",
-            "GET /storefront.css": "gateway.storefrontStyle",
-            "GET /storefront.js": "gateway.storefrontScript",
-          },
-        },
-      ],
-      onError(this: { logger: { error: (...a: unknown[]) => void } }, req: Req, res: ServerResponse, err: unknown) {
-        sendError(res, err, this.logger.error.bind(this.logger), `${req.method} ${req.url}`);
+      routes: gatewayRoutes(openApiJson, reference),
+      onError(req, res, err) {
+        sendError(res, err, (...args) => broker.logger.error(...args), `${req.method} ${req.url}`);
       },
     },
 
@@ -463,7 +318,7 @@ export default function gatewayService(config: Readonly<Config>): ServiceSchema 
     events: {
       // what changed anywhere in the cluster, for this node's live streams
       ...liveEvents,
-      // the inventory's announcements keep this gateway's sold-out hint (src/lib/stock-events.ts)
+      // the inventory's announcements keep this gateway's sold-out hint (services/inventory/stock-events.ts)
       [SOLD_OUT_EVENT](ctx: Context<SoldOutNotice>) {
         const { product_id, ...rules } = ctx.params;
         edge.soldOut(product_id, rules);
@@ -476,60 +331,16 @@ export default function gatewayService(config: Readonly<Config>): ServiceSchema 
 
     methods: {
       /** moleculer-web's server, with POST /api/orders answered first (./order-route.ts). */
-      createServer(this: { server: http.Server; httpHandler: (req: IncomingMessage, res: ServerResponse) => void; broker: never; logger: never }) {
-        const self = this.broker as ServiceBroker;
-        orderAnswers = OrderAnswers.register(self.isMetricsEnabled() ? (self.metrics as never) : null);
+      createServer() {
+        orderAnswers = OrderAnswers.register(this.broker.isMetricsEnabled() ? (this.broker.metrics as never) : null);
         const orders = orderRoute({
-          broker: self, limits, edge, logger: this.logger, requestTimeoutMs: config.requestTimeoutMs, batchMax: config.reserveBatchMax, buyers,
+          broker: this.broker, limits, edge, logger: this.logger, requestTimeoutMs: config.requestTimeoutMs, batchMax: config.reserveBatchMax, buyers,
           answers: orderAnswers, http: answers,
         });
-        const lifecycle = lifecycleOf(this.broker);
         feed = new DashboardFeed(this.broker);
-        const pages = (dashboard = dashboardRoute(session, feed, this.logger));
-        // Host is checked below, to answer its absence with the envelope (Node's answer has no body)
-        const server = http.createServer({ requireHostHeader: false }, (req: IncomingMessage, res) => {
-          // draining: answer what still arrives, and have the client reconnect elsewhere
-          if (lifecycle.draining) res.shouldKeepAlive = false;
-          // a parse error after this request is answered after this response (answerClientError)
-          noteResponse(req, res);
-          if (req.headers.host === undefined && req.httpVersionMajor === 1 && req.httpVersionMinor === 1) {
-            res.shouldKeepAlive = false;
-            answers.count(400);
-            sendJson(res, 400, {}, errorBody("BAD_REQUEST", "an HTTP/1.1 request needs a Host header"));
-            return;
-          }
-          // the order route counts its own answers; every other answer is counted when it is sent
-          if (orders.handle(req, res)) return;
-          res.on("finish", answers.onFinish);
-          if (pages.handle(req, res)) return;
-          if (req.method === "HEAD") headAsGet(req as Req, res);
-          this.httpHandler(req, res);
-        });
-        // Shutdown: stop accepting, close idle keep-alive connections, and wait (bounded
-        // by the shutdown timeout) for the requests being answered.
-        lifecycle.onDrain(
-          () =>
-            new Promise<void>((resolve) => {
-              // live streams end now (their clients reconnect through the balancer to a
-              // ready node): open, they would hold the listener until the shutdown timeout
-              live.stop();
-              server.close(() => resolve());
-              // a dashboard's stream never ends by itself: end it (the page reconnects elsewhere)
-              pages.close();
-              server.closeIdleConnections();
-            }),
-        );
-        // Idle keep-alive connections outlive the load balancer's reuse of them (HAProxy
-        // purges idle server connections within seconds): with Node's default of 5 s, a
-        // request sent on a connection the gateway is closing that instant fails (502).
-        server.keepAliveTimeout = 65_000;
-        server.headersTimeout = 66_000;
-        server.on("clientError", answerClientError);
-        // moleculer-web listens with Node's default backlog (511): the connections of a
-        // drop arrive in one burst, and an overflowing accept queue resets them.
-        const listen = server.listen.bind(server) as (port: number, host: string, backlog: number, cb: () => void) => http.Server;
-        server.listen = ((port: number, host: string, cb: () => void) => listen(port, host, LISTEN_BACKLOG, cb)) as typeof server.listen;
-        this.server = server;
+        dashboard = dashboardRoute(session, feed, this.logger);
+        const router = this.httpHandler.bind(this);
+        this.server = gatewayServer({ lifecycle: lifecycleOf(this.broker), orders, dashboard, live, answers, router });
       },
       /** The `buyer` route's authentication: what it returns becomes ctx.meta.user. */
       authenticateBuyer(_ctx: Context, _route: unknown, req: Req) {
@@ -546,7 +357,7 @@ export default function gatewayService(config: Readonly<Config>): ServiceSchema 
           }
           return;
         }
-        return (ApiGateway as unknown as { methods: { sendResponse: (...a: unknown[]) => void } }).methods.sendResponse.call(this, req, res, data, action);
+        return ApiGateway.methods!.sendResponse.call(this, req, res, data, action);
       },
       authorize(_ctx: Context, _route: unknown, req: Req) {
         const header = req.headers.authorization ?? "";
@@ -563,7 +374,7 @@ export default function gatewayService(config: Readonly<Config>): ServiceSchema 
       // and a live stream must be held by the node its client is connected to. With
       // preferLocal off (the inventory's Shard strategy) the registry would balance them
       // over every gateway node of the cluster instead.
-      for (const route of (this as unknown as { routes: Array<{ callOptions?: object }> }).routes) {
+      for (const route of this.routes) {
         route.callOptions = { ...route.callOptions, nodeID: this.broker.nodeID };
       }
     },
@@ -575,16 +386,7 @@ export default function gatewayService(config: Readonly<Config>): ServiceSchema 
       flushTimer = setInterval(() => flushAnswers(this.broker), 1000);
       flushTimer.unref();
       live.start();
-      probe = async () => {
-        // no inventory node known (yet): not ready, without a call that can only fail
-        if (!this.broker.registry.getActionEndpoints("inventory.health")?.hasAvailable()) {
-          return readiness.record(Date.now(), "no inventory node answers");
-        }
-        await this.broker
-          .call<{ redis: string }, object>("inventory.health", {}, { timeout: READY_PROBE_MS, retries: 1 })
-          .then((r) => readiness.record(Date.now(), r.redis === "up" ? null : "Redis is down"))
-          .catch(() => readiness.record(Date.now(), "no inventory node answers"));
-      };
+      probe = inventoryProbe(this.broker, readiness, READY_PROBE_MS);
       probeTimer = setInterval(probe, READY_PROBE_MS);
       probeTimer.unref();
       await probe();
@@ -593,7 +395,7 @@ export default function gatewayService(config: Readonly<Config>): ServiceSchema 
         const { redis } = await redisResource.acquire(config);
         const { js } = await jetStreamResource.acquire(config);
         const streams = streamNames(config.streamPrefix);
-        edge.replayWith({ redis, keys: deploymentKeys(config.streamPrefix), publish: (order, key) => publishReservation(js, streams, order, key, config.publishTimeoutMs) });
+        edge.replayWith({ redis, keys: deploymentKeys(config.streamPrefix), publish: (record) => publishReservations(js, streams, [record], config.publishTimeoutMs) });
       }
     },
     async stopped() {
@@ -609,5 +411,5 @@ export default function gatewayService(config: Readonly<Config>): ServiceSchema 
       // before moleculer-web closes its server: open streams would hold it open
       live.stop();
     },
-  } as ServiceSchema;
+  };
 }

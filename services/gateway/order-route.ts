@@ -3,18 +3,18 @@
  *
  * In a drop nearly every request is this one, and most answers are "sold out". Through
  * moleculer-web each request costs three action calls in this process (its `rest`
- * action, a gateway action, then `inventory.reserve`), body-parser and the route
+ * action, a gateway action, then the inventory), body-parser and the route
  * machinery: measured, that was most of the node's CPU. Here the same contract costs
  * a share of one `broker.call("inventory.reserveMany")`: the requests of one product that
  * arrive in the same turn travel together, still routed by the Shard strategy on
- * `product_id`, each checked here against the schema of `inventory.reserve` — plus a bounded body read
+ * `product_id`, each checked here against the schema of its requests — plus a bounded body read
  * (its Content-Type, UTF-8 and nesting depth checked as on every JSON route),
  * the buyer's token checked locally (./buyer-identity.ts, when BUYER_AUTH=jwt), the same
  * per-buyer rate limit and the same error envelope (`toHttpError`) as every other route.
  * A product this gateway knows to be sold out costs no call at all
- * (src/lib/sold-out-edge.ts), and without buyer tokens no promise either: the request is
+ * (./sold-out-edge.ts), and without buyer tokens no promise either: the request is
  * admitted and answered in the body's `end` event, with bytes serialized once per flag,
- * and counted in plain numbers (src/lib/order-answers.ts; no `finish` listener). That
+ * and counted in plain numbers (./order-answers.ts; no `finish` listener). That
  * answer is most of a drop, so what it costs is what a gateway node can serve (bench/).
  * Everything else goes to moleculer-web.
  */
@@ -22,15 +22,15 @@ import type { IncomingMessage, ServerResponse } from "node:http";
 import type { ServiceBroker } from "moleculer";
 import moleculer from "moleculer";
 import { ERROR_STATUS, errorBody, errorOfValue, FlashError, isErrorValue, type ErrorValue } from "../../src/lib/errors.ts";
-import { checkJsonContentType, JSON_CONTENT_TYPE, sendError } from "../../src/lib/http-envelope.ts";
-import type { HttpAnswers } from "../../src/lib/http-answers.ts";
-import { checkIdempotencyKey, checkOrderRequest, jsonBodyText, type ReserveManyRequest } from "../../src/lib/params.ts";
-import { MicroBatcher } from "../../src/lib/micro-batch.ts";
-import type { RateLimiter } from "../../src/lib/rate-limiter.ts";
-import type { OrderAnswers } from "../../src/lib/order-answers.ts";
-import type { SoldOutEdge } from "../../src/lib/sold-out-edge.ts";
+import { checkJsonContentType, JSON_CONTENT_TYPE, sendError } from "./http-envelope.ts";
+import type { HttpAnswers } from "./http-answers.ts";
+import { checkIdempotencyKey, checkOrderRequest, jsonBodyText } from "../../src/lib/params.ts";
+import { MicroBatcher } from "./micro-batch.ts";
+import type { RateLimiter } from "./rate-limiter.ts";
+import type { OrderAnswers } from "./order-answers.ts";
+import type { SoldOutEdge } from "./sold-out-edge.ts";
 import type { BuyerIdentity } from "./buyer-identity.ts";
-import type { OrderRequest, ReserveOutcome } from "../../src/contracts/reservation.ts";
+import type { OrderRequest, ReserveManyRequest, ReserveOutcome } from "../../src/contracts/reservation.ts";
 import { newOrderId } from "../../src/domain/order-id.ts";
 
 const { ValidationError } = moleculer.Errors;
@@ -97,8 +97,8 @@ export function orderRoute(deps: OrderRouteDeps): OrderRoute {
     record(res.statusCode, code, startedAt);
   }
 
-  /** The request's parameters and key, checked here; throws the 4xx of a bad request. */
-  function admit(req: IncomingMessage, body: Buffer, buyer: string | null): { params: unknown; idempotencyKey: string | null } {
+  /** The request and its key, checked here (this hop's one validation); throws the 4xx of a bad request. */
+  function admit(req: IncomingMessage, body: Buffer, buyer: string | null): { order: OrderRequest; idempotencyKey: string | null } {
     const params = buyers.bindOrderRequest(parseBody(req, body), buyer);
     let idempotencyKey: string | null = null;
     const key = req.headers["idempotency-key"];
@@ -118,29 +118,32 @@ export function orderRoute(deps: OrderRouteDeps): OrderRoute {
     if (!decision.allowed) {
       throw new FlashError("RATE_LIMITED", "too many requests, slow down", { retry_after: decision.retryAfterSeconds });
     }
-    return { params, idempotencyKey };
+    // the schema of inventory.reserveMany's requests, and the same 422 as its validator's
+    const check = checkOrderRequest(params);
+    if (check !== true) throw new ValidationError("Parameters validation error!", "VALIDATION_ERROR", check);
+    return { order: params as OrderRequest, idempotencyKey };
   }
 
   /** The answer: from this node when the edge knows it (without a promise when it is a plain refusal), else from the inventory. */
   function decide(req: IncomingMessage, body: Buffer, buyer: string | null): Answer | Promise<Answer> {
-    const { params, idempotencyKey } = admit(req, body, buyer);
+    const { order, idempotencyKey } = admit(req, body, buyer);
     // a product known to be sold out is answered here, without a call to another node
-    const hinted = edge.answer(params, idempotencyKey);
-    if (hinted === null) return reserve(params, idempotencyKey).then(answerOf);
+    const hinted = edge.answer(order, idempotencyKey);
+    if (hinted === null) return reserve(order, idempotencyKey).then(answerOf);
     if (!(hinted instanceof Promise)) {
       let a = serialized.get(hinted);
       if (a === undefined) serialized.set(hinted, (a = answerOf(hinted)));
       return a;
     }
-    return hinted.then((outcome) => (outcome === null ? reserve(params, idempotencyKey) : outcome)).then(answerOf);
+    return hinted.then((outcome) => (outcome === null ? reserve(order, idempotencyKey) : outcome)).then(answerOf);
   }
 
   /**
    * The reservations of one product received in the same turn (up to RESERVE_BATCH_MAX)
-   * go to its inventory node as one `inventory.reserveMany` call: one context, one
-   * validation, one message over NATS for the batch. The order ids are chosen here so a
-   * resent call (a retry after an inventory node died) replays these reservations; the
-   * deadline stops a call that arrives after we gave up.
+   * go to its inventory node as one `inventory.reserveMany` call, and on as one script
+   * call: one context, one validation, one message over NATS for the batch. The order
+   * ids are chosen here so a resent call (a retry after an inventory node died) replays
+   * these reservations; the deadline stops a call that arrives after we gave up.
    */
   const reservations = new MicroBatcher<number, ReserveManyRequest, ReserveOutcome | ErrorValue>(
     (productId, requests) => broker.call<Array<ReserveOutcome | ErrorValue>, object>("inventory.reserveMany", { product_id: productId, requests }, {
@@ -149,17 +152,13 @@ export function orderRoute(deps: OrderRouteDeps): OrderRoute {
     batchMax,
   );
 
-  async function reserve(params: unknown, idempotencyKey: string | null): Promise<ReserveOutcome> {
-    // the same schema as inventory.reserve's `params`, and the same 422 as its validator's
-    const check = checkOrderRequest(params);
-    if (check !== true) throw new ValidationError("Parameters validation error!", "VALIDATION_ERROR", check);
-    const req = params as OrderRequest;
+  async function reserve(order: OrderRequest, idempotencyKey: string | null): Promise<ReserveOutcome> {
     const sentAt = Date.now();
-    const answer = await reservations.add(req.product_id, {
-      qty: req.qty, user_id: req.user_id, order_id: newOrderId(req.product_id), idempotency_key: idempotencyKey,
+    const answer = await reservations.add(order.product_id, {
+      qty: order.qty, user_id: order.user_id, order_id: newOrderId(order.product_id), idempotency_key: idempotencyKey,
     });
     if (isErrorValue(answer)) throw errorOfValue(answer);
-    if (!answer.ok && answer.soldOut) edge.soldOut(req.product_id, answer.soldOut, sentAt);
+    if (!answer.ok && answer.soldOut) edge.soldOut(order.product_id, answer.soldOut, sentAt);
     return answer;
   }
 

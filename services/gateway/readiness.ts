@@ -4,6 +4,8 @@
  * once (the node stops taking new connections); a silent probe (the process stalled)
  * counts as a failure once it is older than `staleMs`.
  */
+import type { ServiceBroker } from "moleculer";
+
 export class ReadinessProbe {
   readonly #staleMs: number;
   #at = 0;
@@ -23,4 +25,20 @@ export class ReadinessProbe {
     if (this.#failure !== null) return this.#failure;
     return now - this.#at > this.#staleMs ? "the dependency probe is late" : null;
   }
+}
+
+/**
+ * Asks an inventory node whether every Redis master is up, and records the answer in
+ * `readiness`. No inventory node known (yet): not ready, without a call that can only fail.
+ */
+export function inventoryProbe(broker: ServiceBroker, readiness: ReadinessProbe, timeoutMs: number): () => Promise<void> {
+  return async () => {
+    if (!broker.registry.getActionEndpoints("inventory.health")?.hasAvailable()) {
+      return readiness.record(Date.now(), "no inventory node answers");
+    }
+    await broker
+      .call<{ redis: string }, object>("inventory.health", {}, { timeout: timeoutMs, retries: 1 })
+      .then((r) => readiness.record(Date.now(), r.redis === "up" ? null : "Redis is down"))
+      .catch(() => readiness.record(Date.now(), "no inventory node answers"));
+  };
 }

@@ -1,32 +1,29 @@
 /**
  * inventory: owns the per-product shards. Every action keyed by a product is routed
  * with the Shard strategy on the product id, so one node serves one product and may
- * keep per-product memory (the sold-out flag) without coordination.
+ * keep per-product memory (when it last announced a sell-out) without coordination.
  */
 import type { Context } from "moleculer";
 import type { Config } from "../../src/lib/config.ts";
 import type { TypedServiceSchema } from "../../src/lib/service-schema.ts";
 import { CallerGaveUpError, errorValue, notFound, type ErrorValue } from "../../src/lib/errors.ts";
 import { asDependencyError } from "../../src/lib/dependency-errors.ts";
-import { createProductParams, placeOrderParams, productIdPathParams, reserveManyParams, restockParams, type ReserveMany } from "../../src/lib/params.ts";
+import { createProductParams, productIdPathParams, reserveManyParams, restockParams } from "../../src/lib/params.ts";
 import { jetStreamResource, ormResource, redisResource } from "../../src/lib/resources.ts";
 import { inFlightOrders, streamNames } from "../../src/lib/streams.ts";
-import type { OrderRequest, ReserveOutcome } from "../../src/contracts/reservation.ts";
+import type { ReserveMany, ReserveOutcome } from "../../src/contracts/reservation.ts";
 import type { NewProduct } from "../../src/db/create-product.ts";
 import { RedisInventory } from "./redis-inventory.ts";
 import { METRIC } from "../../src/lib/metrics.ts";
-import { replicasPerMaster } from "../../src/lib/redis-replication.ts";
+import { replicasPerMaster } from "./redis-replication.ts";
 import type { RedisClient } from "../../src/lib/redis.ts";
 import { PgLockInventory } from "./pg-lock-inventory.ts";
-import type { Inventory } from "./inventory.ts";
-import { announceSoldOut, announceStockReturned } from "../../src/lib/stock-events.ts";
+import type { Inventory, ReserveAnswer } from "./inventory.ts";
+import { announceSoldOut, announceStockReturned } from "./stock-events.ts";
 import { STOCK_RETURNED_EVENT, STOCK_TAKEN_EVENT, type ProductEvent } from "../../src/contracts/events.ts";
 import { Coalescer } from "../../src/lib/coalescer.ts";
 
 interface Meta {
-  idempotencyKey?: string | null;
-  /** chosen by the gateway, so a resent call replays instead of reserving again */
-  orderId?: string;
   /** epoch ms after which the caller has given up: the call must not reserve anything */
   deadline?: number;
 }
@@ -51,7 +48,7 @@ const orderRef = {
 } as const;
 
 interface InventoryMethods {
-  countOutcomes(productId: number, outcomes: ReserveOutcome[]): void;
+  countOutcomes(productId: number, answers: ReserveAnswer[]): void;
 }
 
 export default function inventoryService(config: Readonly<Config>): TypedServiceSchema<InventoryMethods> {
@@ -63,22 +60,11 @@ export default function inventoryService(config: Readonly<Config>): TypedService
     name: "inventory",
 
     actions: {
-      reserve: {
-        ...byProductId,
-        ...idempotent,
-        params: placeOrderParams,
-        async handler(ctx: Context<OrderRequest, Meta>) {
-          refuseLate(ctx.meta);
-          const outcome = await engine.reserve(ctx.params, ctx.meta.idempotencyKey ?? null, ctx.meta.orderId ?? null);
-          this.countOutcomes(ctx.params.product_id, [outcome]);
-          return outcome;
-        },
-      },
       /**
-       * The reservations of one product that a gateway received together, in one call:
-       * each request is answered as `reserve` answers it alone (same rules, its own order
-       * id and key, micro-batched into one script call), in the order given; one
-       * request's failure is its own answer (an ErrorValue), not the batch's.
+       * The reservations of one product that a gateway received together, in one call and
+       * one script call: each request is answered by the reservation rule as alone (its
+       * own order id, key and answer), in the order given; one request's failure is its
+       * own answer (an ErrorValue), not the batch's.
        */
       reserveMany: {
         ...byProductId,
@@ -87,19 +73,9 @@ export default function inventoryService(config: Readonly<Config>): TypedService
         async handler(ctx: Context<ReserveMany, Meta>): Promise<Array<ReserveOutcome | ErrorValue>> {
           refuseLate(ctx.meta);
           const pid = ctx.params.product_id;
-          const settled = await engine.reserveMany(pid, ctx.params.requests.map((r) => ({
-            req: r.user_id === undefined ? { product_id: pid, qty: r.qty } : { product_id: pid, qty: r.qty, user_id: r.user_id },
-            idempotencyKey: r.idempotency_key ?? null,
-            orderId: r.order_id ?? null,
-          })));
-          const outcomes: ReserveOutcome[] = [];
-          const answers = settled.map((s) => {
-            if (s.status === "rejected") return errorValue(asDependencyError(s.reason));
-            outcomes.push(s.value);
-            return s.value;
-          });
-          this.countOutcomes(pid, outcomes);
-          return answers;
+          const answers = await engine.reserveMany(pid, ctx.params.requests);
+          this.countOutcomes(pid, answers);
+          return answers.map((a) => (a instanceof Error ? errorValue(asDependencyError(a)) : a));
         },
       },
       product: {
@@ -232,10 +208,11 @@ export default function inventoryService(config: Readonly<Config>): TypedService
 
     methods: {
       /** flash_reservations_total by outcome, and the live product streams told that units were taken */
-      countOutcomes(productId: number, outcomes: ReserveOutcome[]) {
+      countOutcomes(productId: number, answers: ReserveAnswer[]) {
         let reserved = 0;
         let replayed = 0;
-        for (const o of outcomes) {
+        for (const o of answers) {
+          if (o instanceof Error) continue;
           if (!o.ok) this.broker.metrics.increment(METRIC.reservations, { outcome: o.code });
           else if (o.replayed) replayed++;
           else reserved++;

@@ -3,23 +3,18 @@
  * RedisInventory (the design: Lua on Redis shards, JetStream hand-over) and
  * PgLockInventory (the naive baseline: a row lock per order), selected by INVENTORY_MODE.
  */
-import type { OrderRequest, ReservationRecord, ReserveOutcome } from "../../src/contracts/reservation.ts";
+import type { ReservationRecord, ReserveManyRequest, ReserveOutcome } from "../../src/contracts/reservation.ts";
 import type { ProductView } from "../../src/contracts/product-view.ts";
 import type { ShardState } from "../../src/contracts/reports.ts";
 import type { NewProduct } from "../../src/db/create-product.ts";
 import type { ProductRow } from "../../src/db/product-snapshot.ts";
 
-/** One request of a batch (inventory.reserveMany): what `reserve` takes. */
-export interface ReserveRequest {
-  req: OrderRequest;
-  idempotencyKey: string | null;
-  orderId: string | null;
-}
+/** A request's answer: the reservation rule's outcome, or why it cannot be answered (its own error). */
+export type ReserveAnswer = ReserveOutcome | Error;
 
 export interface Inventory {
-  reserve(req: OrderRequest, idempotencyKey: string | null, orderId?: string | null): Promise<ReserveOutcome>;
-  /** `reserve` for each request of one product, each settled on its own (one failure is not the batch's). */
-  reserveMany(productId: number, requests: ReserveRequest[]): Promise<Array<PromiseSettledResult<ReserveOutcome>>>;
+  /** The requests of one product, one answer each, in order (one failure is not the batch's). */
+  reserveMany(productId: number, requests: readonly ReserveManyRequest[]): Promise<ReserveAnswer[]>;
   release(productId: number, orderId: string, idempotencyKey?: string | null, forgetKey?: boolean): Promise<boolean>;
   commit(productId: number, orderId: string): Promise<boolean>;
   reservation(productId: number, orderId: string): Promise<ReservationRecord | null>;

@@ -7,7 +7,7 @@
 import type { MikroORM } from "@mikro-orm/postgresql";
 import type { Config } from "../../src/lib/config.ts";
 import { newOrderId, productIdOfOrder } from "../../src/domain/order-id.ts";
-import type { OrderRequest, ReserveOutcome } from "../../src/contracts/reservation.ts";
+import type { OrderRequest, ReserveManyRequest, ReserveOutcome } from "../../src/contracts/reservation.ts";
 import { reserveWithRowLock } from "../../src/db/reserve-with-row-lock.ts";
 import { productSnapshot } from "../../src/db/product-snapshot.ts";
 import { createProduct, type NewProduct } from "../../src/db/create-product.ts";
@@ -15,7 +15,7 @@ import { restockProduct } from "../../src/db/restock-product.ts";
 import type { ReservationRecord } from "../../src/contracts/reservation.ts";
 import type { ProductView } from "../../src/contracts/product-view.ts";
 import type { ShardState } from "../../src/contracts/reports.ts";
-import { productView, type Inventory, type ReserveRequest } from "./inventory.ts";
+import { productView, type Inventory, type ReserveAnswer } from "./inventory.ts";
 
 export class PgLockInventory implements Inventory {
   readonly #orm: MikroORM;
@@ -26,15 +26,18 @@ export class PgLockInventory implements Inventory {
     this.#orm = orm;
   }
 
-  reserve(req: OrderRequest, idempotencyKey: string | null, orderId: string | null = null): Promise<ReserveOutcome> {
-    const now = new Date();
-    return this.#orm.em.fork().transactional((em) =>
-      reserveWithRowLock(em, req, idempotencyKey, orderId !== null && productIdOfOrder(orderId) === req.product_id ? orderId : newOrderId(req.product_id, now.getTime()), now, this.#config.reservationTtlSeconds),
-    );
+  /** Each request in its own transaction, the way most shops start. */
+  reserveMany(productId: number, requests: readonly ReserveManyRequest[]): Promise<ReserveAnswer[]> {
+    return Promise.all(requests.map((r) => this.#reserve(productId, r).catch((err: unknown) => (err instanceof Error ? err : new Error(String(err))))));
   }
 
-  reserveMany(_productId: number, requests: ReserveRequest[]): Promise<Array<PromiseSettledResult<ReserveOutcome>>> {
-    return Promise.allSettled(requests.map((r) => this.reserve(r.req, r.idempotencyKey, r.orderId)));
+  #reserve(productId: number, r: ReserveManyRequest): Promise<ReserveOutcome> {
+    const now = new Date();
+    const req: OrderRequest = r.user_id === undefined ? { product_id: productId, qty: r.qty } : { product_id: productId, qty: r.qty, user_id: r.user_id };
+    const orderId = r.order_id !== undefined && productIdOfOrder(r.order_id) === productId ? r.order_id : newOrderId(productId, now.getTime());
+    return this.#orm.em.fork().transactional((em) =>
+      reserveWithRowLock(em, req, r.idempotency_key ?? null, orderId, now, this.#config.reservationTtlSeconds),
+    );
   }
 
   // The database transitions already moved the units: nothing is held elsewhere.

@@ -1,13 +1,10 @@
 /**
- * Reads a reply of reserve-6.lua or reserveBatch-5.lua (codes: ./script-codes.ts,
- * documented in reserve-6.lua's header) as the reservation rule's typed outcome.
+ * Reads one request's reply of reserveBatch-5.lua (codes: ./script-codes.ts, documented
+ * in the script's header) as the reservation rule's typed outcome.
  */
-import type { OrderRequest, ReserveOutcome, SoldOutRules } from "../../src/contracts/reservation.ts";
+import type { ReserveOutcome, SoldOutRules } from "../../src/contracts/reservation.ts";
 import { KEY_REUSED, refuse, reservedOrder, SOLD_OUT } from "../../src/domain/reservation.ts";
 import { replyCode, ScriptCode } from "./script-codes.ts";
-
-/** An outcome, or: the product's shard is not loaded (load it, then ask again). */
-export type ReserveResult = ReserveOutcome | { notLoaded: true };
 
 const R = ScriptCode.reserve;
 
@@ -21,16 +18,15 @@ function soldOutRules(r: Array<string | number>): SoldOutRules {
 const order = (productId: number, r: Array<string | number>, userId: string) =>
   reservedOrder(productId, String(r[1]), Number(r[2]), Number(r[3]), Number(r[5]), Number(r[4]), userId);
 
-export function decodeReserve(productId: number, req: OrderRequest, r: Array<string | number>): ReserveResult {
+/** The outcome of one request's reply; `userId` is the request's ("" = anonymous). NOT_LOADED is the caller's to handle. */
+export function decodeReserve(productId: number, userId: string, r: Array<string | number>): ReserveOutcome {
   switch (replyCode(r)) {
     case R.RESERVED:
-      return { ok: true, order: order(productId, r, req.user_id ?? ""), replayed: false };
+      return { ok: true, order: order(productId, r, userId), replayed: false };
     case R.REPLAYED:
       return { ok: true, order: order(productId, r, String(r[6] ?? "")), replayed: true };
     case R.KEY_REUSED:
       return KEY_REUSED;
-    case R.NOT_LOADED:
-      return { notLoaded: true };
     case R.SALE_NOT_ACTIVE:
       return r[1] === "before"
         ? refuse("SALE_NOT_ACTIVE", "the sale has not started yet")
@@ -50,6 +46,6 @@ export function decodeReserve(productId: number, req: OrderRequest, r: Array<str
     case R.INSUFFICIENT_STOCK:
       return refuse("INSUFFICIENT_STOCK", `only ${r[1]} units left`, { available: Number(r[1]) });
     default:
-      throw new Error(`reserve: unknown reply code ${r[0]}`);
+      throw new Error(`reserve: reply code ${r[0]} is not an outcome`);
   }
 }

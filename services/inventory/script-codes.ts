@@ -3,7 +3,7 @@
  * its replies, and TypeScript reads a reply's first element only through these.
  */
 export const ScriptCode = {
-  /** reserve-6.lua, reserveBatch-5.lua (each request's reply): {code, ...} */
+  /** reserveBatch-5.lua (each request's reply): {code, ...} */
   reserve: {
     RESERVED: 0,
     REPLAYED: 1,

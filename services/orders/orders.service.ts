@@ -25,7 +25,7 @@ import { ORDERS_PERSISTED_EVENT, type OrdersEvent } from "../../src/contracts/ev
 import type { PipelineReading } from "../../src/contracts/reports.ts";
 import { findOrder, reservationUnlessWritten } from "../../src/db/find-order.ts";
 import { persistOrders, type PersistResult } from "../../src/db/persist-orders.ts";
-import { applyInventoryEffects } from "../../src/lib/inventory-effects.ts";
+import { applyInventoryEffects } from "../../src/contracts/inventory-effects.ts";
 import { cancelOrder } from "../../src/db/cancel-order.ts";
 import { settleOrphan } from "../../src/db/settle-orphan.ts";
 

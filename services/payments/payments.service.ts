@@ -10,7 +10,7 @@ import type { TypedServiceSchema } from "../../src/lib/service-schema.ts";
 import { FlashError } from "../../src/lib/errors.ts";
 import { paymentEventParams, utf8Body } from "../../src/lib/params.ts";
 import { ormResource } from "../../src/lib/resources.ts";
-import { applyInventoryEffects } from "../../src/lib/inventory-effects.ts";
+import { applyInventoryEffects } from "../../src/contracts/inventory-effects.ts";
 import { verifyWebhookSignature } from "../../src/domain/webhook-signature.ts";
 import { productIdOfOrder } from "../../src/domain/order-id.ts";
 import type { PaymentEventInput } from "../../src/domain/payment.ts";

@@ -10,7 +10,7 @@ import type { JetStreamManager } from "@nats-io/jetstream";
 import type { Config } from "../../src/lib/config.ts";
 import type { TypedServiceSchema } from "../../src/lib/service-schema.ts";
 import { jetStreamResource, ormResource } from "../../src/lib/resources.ts";
-import { applyInventoryEffects } from "../../src/lib/inventory-effects.ts";
+import { applyInventoryEffects } from "../../src/contracts/inventory-effects.ts";
 import { streamNames } from "../../src/lib/streams.ts";
 import { expireOrders } from "../../src/db/expire-orders.ts";
 import { settleOrphan } from "../../src/db/settle-orphan.ts";

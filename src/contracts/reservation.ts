@@ -1,16 +1,33 @@
 /**
- * What the gateway asks of the inventory and what it answers (inventory.reserve and
- * reserveMany), and the reservation record: the reservation as the shard holds it, the
+ * What the gateway asks of the inventory and what it answers (inventory.reserveMany),
+ * and the reservation record: the reservation as the shard holds it, the
  * `order.reserved` message carries it and the orders and sweeper services read it
  * back (inventory.reservation, inventory.due).
  */
 import type { ErrorCode } from "../lib/errors.ts";
 
-/** POST /api/orders's body: the params of inventory.reserve. */
+/** POST /api/orders's body (src/lib/params.ts, placeOrderParams). */
 export interface OrderRequest {
   product_id: number;
   qty: number;
   user_id?: string;
+}
+
+/**
+ * One request of `inventory.reserveMany`: a gateway always sends the order id it chose
+ * (a resent call replays that reservation) and the request's Idempotency-Key.
+ */
+export interface ReserveManyRequest {
+  qty: number;
+  user_id?: string;
+  order_id?: string;
+  idempotency_key?: string | null;
+}
+
+/** The params of `inventory.reserveMany` (src/lib/params.ts, reserveManyParams); answered one ReserveOutcome or ErrorValue per request, in order. */
+export interface ReserveMany {
+  product_id: number;
+  requests: ReserveManyRequest[];
 }
 
 /** The reservation as the 202 body shows it. */
@@ -41,7 +58,7 @@ export interface SoldOutRules {
 }
 
 /**
- * inventory.reserve's answer. Expected rejections (sold out, limits) are values, not
+ * inventory.reserveMany's answer to one request. Expected rejections (sold out, limits) are values, not
  * exceptions: most answers of a drop are "sold out", and building an Error with a stack
  * for each would cost more than the Redis call.
  */

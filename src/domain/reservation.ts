@@ -5,12 +5,12 @@
  */
 import { createHash } from "node:crypto";
 import type { ErrorCode } from "../lib/errors.ts";
-import type { OrderRequest, Refusal, ReservedOrder } from "../contracts/reservation.ts";
+import type { Refusal, ReservedOrder } from "../contracts/reservation.ts";
 
 /** Fingerprint of a request body for idempotency: same key + different body = reuse. */
-export function requestHash(req: OrderRequest): string {
+export function requestHash(productId: number, qty: number, userId: string | undefined): string {
   return createHash("sha256")
-    .update(JSON.stringify([req.product_id, req.qty, req.user_id ?? null]))
+    .update(JSON.stringify([productId, qty, userId ?? null]))
     .digest("base64url");
 }
 

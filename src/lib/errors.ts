@@ -2,7 +2,7 @@
  * Every error a client can cause: one code from API.md, one HTTP status, one class.
  * Services throw these (or, on hot paths, answer a refusal as a value: ReserveOutcome in
  * src/contracts/reservation.ts); the gateway turns both into the envelope
- * `{ error: { code, message, details } }` in one function, `toHttpError` (./http-envelope.ts).
+ * `{ error: { code, message, details } }` in one function, `toHttpError` (services/gateway/http-envelope.ts).
  */
 import moleculer from "moleculer";
 

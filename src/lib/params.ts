@@ -113,9 +113,10 @@ export const placeOrderParams = {
 export const checkOrderRequest = compileCheck(placeOrderParams);
 
 /**
- * `inventory.reserveMany`: reservations of one product that a gateway received together,
- * each with the order id the gateway chose (a resent call replays it) and its
- * Idempotency-Key. Each request is held to the rules of POST /api/orders's body.
+ * `inventory.reserveMany` (src/contracts/reservation.ts, ReserveMany): reservations of one
+ * product that a gateway received together, each with the order id the gateway chose (a
+ * resent call replays it) and its Idempotency-Key. Each request is held to the rules of
+ * POST /api/orders's body.
  */
 export const reserveManyParams = {
   $$strict: true,
@@ -133,20 +134,6 @@ export const reserveManyParams = {
     },
   },
 } as const;
-
-/** One request of `inventory.reserveMany` (a gateway always sends its order id and key). */
-export interface ReserveManyRequest {
-  qty: number;
-  user_id?: string;
-  order_id?: string;
-  idempotency_key?: string | null;
-}
-
-/** The params of `inventory.reserveMany`, as reserveManyParams checks them. */
-export interface ReserveMany {
-  product_id: number;
-  requests: ReserveManyRequest[];
-}
 
 /**
  * A product id as a path carries it: decimal digits only. The rules below convert with

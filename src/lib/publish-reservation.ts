@@ -1,9 +1,7 @@
 /**
  * The durable hand-over of reservations: their `order.reserved` message on the order
- * stream. A 202 is sent only once this resolved. Used by the inventory for every
- * micro-batch (the reservations and replays of one product that went to Redis together
- * travel as one message), and by a gateway replaying a winning key itself
- * (src/lib/sold-out-edge.ts).
+ * stream. A 202 is sent only once this resolved. The reservations and replays of one
+ * batch (./reserve-batch.ts) travel as one message.
  *
  * The message id makes a resend of the same message one stored message (JetStream keeps
  * one per id within its duplicate window): the order id for one order, a digest of the
@@ -15,13 +13,7 @@ import { createHash } from "node:crypto";
 import type { JetStreamClient } from "@nats-io/jetstream";
 import type { StreamNames } from "./streams.ts";
 import { encodeOrdersMessage } from "../domain/order-message.ts";
-import type { ReservationRecord, ReservedOrder } from "../contracts/reservation.ts";
-
-export async function publishReservation(
-  js: JetStreamClient, streams: StreamNames, order: ReservedOrder, idempotencyKey: string | null, timeoutMs: number,
-): Promise<void> {
-  await publishReservations(js, streams, [{ ...order, idempotency_key: idempotencyKey }], timeoutMs);
-}
+import type { ReservationRecord } from "../contracts/reservation.ts";
 
 /** Publishes the reservations of one product as one message. */
 export async function publishReservations(

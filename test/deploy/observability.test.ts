@@ -9,7 +9,7 @@ import { join, resolve } from "node:path";
 import { parse } from "yaml";
 import { ADMIN_TOKEN, startStack, type Stack } from "../support/stack.ts";
 import { analyze, exposition } from "../support/promql.ts";
-import { connectedReplicas } from "../../src/lib/redis-replication.ts";
+import { connectedReplicas } from "../../services/inventory/redis-replication.ts";
 
 const ROOT = resolve(import.meta.dirname, "../..");
 const dashboard = JSON.parse(readFileSync(join(ROOT, "deploy/grafana/flash-sale.json"), "utf8"));

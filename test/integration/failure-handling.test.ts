@@ -11,6 +11,7 @@ import { lifecycleOf } from "../../src/lib/lifecycle.ts";
 import { newOrderId } from "../../src/domain/order-id.ts";
 import type { ReserveOutcome } from "../../src/contracts/reservation.ts";
 import { inFlightOrders, streamNames } from "../../src/lib/streams.ts";
+import { reserveMany, reserveOne, type ReserveMeta } from "../support/reserve.ts";
 
 jest.setTimeout(60_000);
 
@@ -22,8 +23,8 @@ afterAll(async () => {
   await stack?.stop();
 });
 
-const reserve = (productId: number, meta: Record<string, unknown>) =>
-  stack.broker.call<ReserveOutcome, object>("inventory.reserve", { product_id: productId, qty: 1, user_id: "resend" }, { meta });
+const reserve = (productId: number, opts: { orderId?: string; deadline?: number }) =>
+  reserveOne(stack.broker, { product_id: productId, qty: 1, user_id: "resend" }, opts);
 const available = async (id: number) => (await stack.http("GET", `/api/products/${id}`)).body.stock_available;
 
 test("a resent reserve call with the gateway's order id replays its own reservation: reserved once, answered as new", async () => {
@@ -51,17 +52,14 @@ test("a reserve call that arrives after its caller's deadline reserves nothing a
   expect(await available(p.id)).toBe(5);
 });
 
-const reserveMany = (productId: number, orderIds: string[], meta: Record<string, unknown>) =>
-  stack.broker.call<Array<ReserveOutcome | { error: unknown }>, object>("inventory.reserveMany", {
-    product_id: productId,
-    requests: orderIds.map((order_id, i) => ({ qty: 1, user_id: `batch-${i}`, order_id, idempotency_key: null })),
-  }, { meta });
+const reserveBatch = (productId: number, orderIds: string[], meta: ReserveMeta) =>
+  reserveMany(stack.broker, productId, orderIds.map((order_id, i) => ({ qty: 1, user_id: `batch-${i}`, order_id, idempotency_key: null })), meta);
 
 test("a resent reserveMany batch (a gateway's call retried after a node died) replays each reservation: reserved once, answered as new", async () => {
   const p = await stack.createProduct({ stock: 5 });
   const ids = [newOrderId(p.id), newOrderId(p.id), newOrderId(p.id)];
-  const first = await reserveMany(p.id, ids, { deadline: Date.now() + 5000 });
-  const again = await reserveMany(p.id, ids, { deadline: Date.now() + 5000 });
+  const first = await reserveBatch(p.id, ids, { deadline: Date.now() + 5000 });
+  const again = await reserveBatch(p.id, ids, { deadline: Date.now() + 5000 });
   for (const answers of [first, again]) {
     expect(answers).toEqual(ids.map((id) => expect.objectContaining({ ok: true, replayed: false, order: expect.objectContaining({ order_id: id }) })));
   }
@@ -70,7 +68,7 @@ test("a resent reserveMany batch (a gateway's call retried after a node died) re
 
 test("a reserveMany batch that arrives after its caller's deadline reserves nothing and answers UNAVAILABLE", async () => {
   const p = await stack.createProduct({ stock: 5 });
-  await expect(reserveMany(p.id, [newOrderId(p.id), newOrderId(p.id)], { deadline: Date.now() - 1 })).rejects.toMatchObject({ type: "UNAVAILABLE", code: 503 });
+  await expect(reserveBatch(p.id, [newOrderId(p.id), newOrderId(p.id)], { deadline: Date.now() - 1 })).rejects.toMatchObject({ type: "UNAVAILABLE", code: 503 });
   expect(await available(p.id)).toBe(5);
 });
 

@@ -1,7 +1,8 @@
 /**
- * Micro-batched winners: reservations of one product that reach the inventory in the
- * same turn go to Redis as one reserveBatch call, each keeping its own answer, and every
- * accepted one is published and lands in PostgreSQL.
+ * Micro-batched winners: reservations of one product that reach a gateway in the same
+ * turn go to the inventory as one reserveMany call and on to Redis as one reserveBatch
+ * call, each keeping its own answer, and every accepted one is published and lands in
+ * PostgreSQL.
  */
 import { connect } from "node:net";
 import { jest } from "@jest/globals";
@@ -10,6 +11,7 @@ import { METRIC } from "../../src/lib/metrics.ts";
 import type { ReserveOutcome } from "../../src/contracts/reservation.ts";
 import { streamNames } from "../../src/lib/streams.ts";
 import { ensureDurableConsumer } from "../../src/lib/jetstream-consumer.ts";
+import { reserveMany } from "../support/reserve.ts";
 
 jest.setTimeout(60_000);
 
@@ -30,8 +32,8 @@ test("50 reservations of one product sent together are one script call, each wit
   const batches0 = counter(METRIC.reserveBatches);
   const requests0 = counter(METRIC.reserveBatched);
   const seq0 = await streamSeq();
-  const outcomes = await Promise.all(Array.from({ length: 50 }, (_, i) =>
-    stack.broker.call<ReserveOutcome, object>("inventory.reserve", { product_id: p.id, qty: 1, user_id: `u${i % 20}` }, { meta: { idempotencyKey: i === 7 || i === 27 ? "same-key" : null } })));
+  const outcomes = await reserveMany(stack.broker, p.id, Array.from({ length: 50 }, (_, i) =>
+    ({ qty: 1, user_id: `u${i % 20}`, idempotency_key: i === 7 || i === 27 ? "same-key" : null }))) as ReserveOutcome[];
   expect(counter(METRIC.reserveBatches) - batches0).toBe(1);
   expect(counter(METRIC.reserveBatched) - requests0).toBe(50);
 
@@ -149,12 +151,11 @@ test("orders that reach the gateway together are one inventory.reserveMany call 
   expect((await stack.http("GET", `/api/products/${p.id}`)).body.stock_available).toBe(1);
 });
 
-test("more reservations than RESERVE_BATCH_MAX arriving together make full batches and a rest", async () => {
+test("more reservations than RESERVE_BATCH_MAX in one call make script calls of full batches and a rest", async () => {
   const p = await stack.createProduct({ stock: 1000, max_per_order: 1 });
   const batches0 = counter(METRIC.reserveBatches);
   const seq0 = await streamSeq();
-  const outcomes = await Promise.all(Array.from({ length: 150 }, (_, i) =>
-    stack.broker.call<ReserveOutcome, object>("inventory.reserve", { product_id: p.id, qty: 1, user_id: `b${i}` })));
+  const outcomes = await reserveMany(stack.broker, p.id, Array.from({ length: 150 }, (_, i) => ({ qty: 1, user_id: `b${i}` }))) as ReserveOutcome[];
   expect(outcomes.every((o) => o.ok && !o.replayed)).toBe(true);
   expect(counter(METRIC.reserveBatches) - batches0).toBe(3);
   expect((await streamSeq()) - seq0).toBe(3);
@@ -166,14 +167,13 @@ test("more reservations than RESERVE_BATCH_MAX arriving together make full batch
 
 test("when the order stream refuses a batch's message, every reservation of the batch is 503 and its units are back", async () => {
   const p = await stack.createProduct({ stock: 100, per_user_limit: 1, max_per_order: 1 });
+  const buyers = () => Array.from({ length: 20 }, (_, i) => ({ qty: 1, user_id: `r${i}`, idempotency_key: i % 2 === 0 ? `refused-${p.id}-${i}` : null }));
   const names = streamNames(stack.config.streamPrefix);
   const config = await stack.nats.jsm.streams.info(names.orders);
   await stack.nats.jsm.streams.delete(names.orders);
   try {
-    const attempts = await Promise.allSettled(Array.from({ length: 20 }, (_, i) =>
-      stack.broker.call<ReserveOutcome, object>("inventory.reserve", { product_id: p.id, qty: 1, user_id: `r${i}` },
-        { meta: { idempotencyKey: i % 2 === 0 ? `refused-${p.id}-${i}` : null } })));
-    expect(attempts.map((a) => a.status === "rejected" && (a.reason as { type?: string }).type)).toEqual(Array(20).fill("UNAVAILABLE"));
+    const attempts = await reserveMany(stack.broker, p.id, buyers());
+    expect(attempts.map((a) => "error" in a && a.error.type)).toEqual(Array(20).fill("UNAVAILABLE"));
     expect(await stack.broker.call("inventory.holders", { product_id: p.id })).toEqual({});
     const shard = await stack.broker.call<{ available: number; reserved: number }, object>("inventory.shard", { product_id: p.id });
     expect(shard).toMatchObject({ available: 100, reserved: 0 });
@@ -184,10 +184,8 @@ test("when the order stream refuses a batch's message, every reservation of the 
     });
   }
   // the stream is back: the same buyers (and keys, and users' limits) reserve afresh
-  const retried = await Promise.all(Array.from({ length: 20 }, (_, i) =>
-    stack.broker.call<ReserveOutcome, object>("inventory.reserve", { product_id: p.id, qty: 1, user_id: `r${i}` },
-      { meta: { idempotencyKey: i % 2 === 0 ? `refused-${p.id}-${i}` : null } })));
-  expect(retried.every((o) => o.ok && !o.replayed)).toBe(true);
+  const retried = await reserveMany(stack.broker, p.id, buyers());
+  expect(retried.every((o) => "ok" in o && o.ok && !o.replayed)).toBe(true);
   await eventually(async () => {
     const { rows } = await stack.db.query("select count(*)::int as n from orders where product_id = $1", [p.id]);
     return rows[0].n === 20;

@@ -46,7 +46,7 @@ beforeAll(async () => {
   ];
   await Promise.all(nodes.map((b) => b.start()));
   await gateway.broker.waitForServices(["inventory"]);
-  await eventually(async () => gateway.broker.registry.getActionEndpoints("inventory.reserve")?.count() === 2, 10_000, "both inventory nodes");
+  await eventually(async () => gateway.broker.registry.getActionEndpoints("inventory.reserveMany")?.count() === 2, 10_000, "both inventory nodes");
 });
 
 afterAll(async () => {

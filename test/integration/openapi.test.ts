@@ -8,8 +8,8 @@ import { readFileSync } from "node:fs";
 import { Validator } from "@seriousme/openapi-schema-validator";
 import gatewayService from "../../services/gateway/gateway.service.ts";
 import { ORDERS_PATH } from "../../services/gateway/order-route.ts";
-import { openApiDocument } from "../../src/lib/openapi/document.ts";
-import { CLIENT_TYPES_FILE, generateClientTypes } from "../../src/lib/openapi/client-types.ts";
+import { openApiDocument } from "../../services/gateway/openapi/document.ts";
+import { CLIENT_TYPES_FILE, generateClientTypes } from "../../services/gateway/openapi/client-types.ts";
 import { startStack, testConfig, type Stack } from "../support/stack.ts";
 
 /** The error table of API.md ("Errors"), and the webhook's AMOUNT_MISMATCH. */

@@ -8,7 +8,7 @@ import { startStack, eventually, type Stack } from "../support/stack.ts";
 import { streamNames } from "../../src/lib/streams.ts";
 import { encodeOrderMessage } from "../../src/domain/order-message.ts";
 import { newOrderId } from "../../src/domain/order-id.ts";
-import { publishReservation, publishReservations } from "../../src/lib/publish-reservation.ts";
+import { publishReservations } from "../../src/lib/publish-reservation.ts";
 
 jest.setTimeout(120_000);
 
@@ -84,7 +84,7 @@ test("an order in a batch message and again alone (its replay in a later batch) 
   });
   const batch = [reserved("b1", "batch-key-1"), reserved("b2", null), reserved("b3", null)];
   await publishReservations(stack.nats.js, names, batch, 5_000);
-  await publishReservation(stack.nats.js, names, batch[0], batch[0].idempotency_key, 5_000);
+  await publishReservations(stack.nats.js, names, [batch[0]], 5_000);
   await eventually(async () => {
     const info = await stack.nats.jsm.consumers.info(names.orders, names.ordersConsumer);
     return info.num_pending === 0 && info.num_ack_pending === 0;

@@ -11,6 +11,7 @@ import { startRedisCluster, stopRedisCluster } from "../support/redis-cluster.ts
 import { streamNames } from "../../src/lib/streams.ts";
 import { SHARD_LOSS_REDIS_PORT } from "../support/env.ts";
 import { METRIC } from "../../src/lib/metrics.ts";
+import { reserveMany } from "../support/reserve.ts";
 
 jest.setTimeout(180_000);
 
@@ -85,9 +86,8 @@ test("a rebuild counts the reservations still in flight on the stream, not stock
     }
     // and two more that arrive together: one micro-batch, one stream message holding both
     const seq0 = (await stack.nats.jsm.streams.info(streamNames(stack.config.streamPrefix).orders)).state.last_seq;
-    const together = await Promise.all(["d", "e"].map((user) =>
-      stack.broker.call<{ ok: boolean }, object>("inventory.reserve", { product_id: p.id, qty: 1, user_id: user })));
-    expect(together.every((o) => o.ok)).toBe(true);
+    const together = await reserveMany(stack.broker, p.id, ["d", "e"].map((user) => ({ qty: 1, user_id: user })));
+    expect(together.every((o) => "ok" in o && o.ok)).toBe(true);
     expect((await stack.nats.jsm.streams.info(streamNames(stack.config.streamPrefix).orders)).state.last_seq - seq0).toBe(1);
     await Promise.all(redis.nodes("master").map((n) => n.flushall()));
     // the first read after the loss rebuilds: 3 orders of 2 and 2 of 1 are still owed their units

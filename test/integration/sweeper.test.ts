@@ -8,7 +8,7 @@ import { Cluster } from "ioredis";
 import { startStack, eventually, type Stack } from "../support/stack.ts";
 import { sendWebhook, eventId } from "../support/webhooks.ts";
 import { TEST_REDIS_NODES } from "../support/env.ts";
-import { loadScripts } from "../../src/lib/redis.ts";
+import { loadScripts, type ScriptResult } from "../../src/lib/redis.ts";
 import { deploymentKeys } from "../../src/lib/keys.ts";
 import { streamNames } from "../../src/lib/streams.ts";
 import { newOrderId } from "../../src/domain/order-id.ts";
@@ -123,7 +123,7 @@ test("a reservation whose message never reached the stream is released after its
   const orderId = newOrderId(p.id);
   const now = Date.now();
   const ttl = stack.config.reservationTtlSeconds * 1000;
-  const r = await scripts.reserve([k.meta, k.stock, k.res, k.exp, k.users, k.noIdem], [orderId, 3, "ghost", now, ttl, "", 86400, ""]);
+  const [r] = (await scripts.reserveBatch([k.meta, k.stock, k.res, k.exp, k.users], [k.idem(""), now, ttl, 86400, orderId, 3, "ghost", "", ""])) as unknown as ScriptResult[];
   expect(r[0]).toBe(0);
   expect((await shard(p.id)).available).toBe(7);
   expect((await sweep(now + ttl + 1)).orphans).toBe(0); // within the grace period: the message may still come

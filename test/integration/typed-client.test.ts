@@ -2,10 +2,10 @@
  * The contract through the typed client (client/index.ts), as a shop's backend and a
  * buyer's frontend use it, with BUYER_AUTH=jwt: the admin creates a product, a buyer buys
  * and reads the order. Every answer is checked against the schema the OpenAPI document
- * publishes for it (src/lib/openapi/answers.ts), so the documented answers are the real ones.
+ * publishes for it (services/gateway/openapi/answers.ts), so the documented answers are the real ones.
  */
 import { createFlashSaleClient, placeOrder } from "../../client/index.ts";
-import { auditAnswer, healthAnswer, orderAnswer, productAnswer, reservationAnswer } from "../../src/lib/openapi/answers.ts";
+import { auditAnswer, healthAnswer, orderAnswer, productAnswer, reservationAnswer } from "../../services/gateway/openapi/answers.ts";
 import { compileCheck } from "../../src/lib/params.ts";
 import { startStack, eventually, ADMIN_TOKEN, type Stack } from "../support/stack.ts";
 import { BUYER_SECRET, hs256 } from "../support/buyer-tokens.ts";

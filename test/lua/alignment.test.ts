@@ -5,7 +5,7 @@
  * buyer's behalf.
  */
 import { Cluster } from "ioredis";
-import { createRedis, loadScripts } from "../../src/lib/redis.ts";
+import { createRedis, loadScripts, type ScriptResult } from "../../src/lib/redis.ts";
 import { deploymentKeys } from "../../src/lib/keys.ts";
 import { TEST_REDIS_NODES } from "../support/env.ts";
 
@@ -35,9 +35,11 @@ test("concurrent first calls after SCRIPT FLUSH each get their own reply", async
       const k = productKeys(c.id);
       return round % 2 === 0
         ? s.snapshot([k.meta, k.stock], [])
-        : s.reserve([k.meta, k.stock, k.res, k.exp, k.users, k.noIdem], [`${c.order}-${round}`, 0, "", Date.now(), 1000, "", 60, ""]);
+        : s.reserveBatch([k.meta, k.stock, k.res, k.exp, k.users], [k.idem(""), Date.now(), 1000, 60, `${c.order}-${round}`, 0, "", "", ""]);
     }));
-    replies.forEach((r, n) => {
+    replies.forEach((reply, n) => {
+      // reserveBatch answers one reply per request: a batch of one here
+      const r = round % 2 === 0 ? reply : (reply[0] as unknown as ScriptResult);
       if (round % 2 === 0) {
         const meta: Record<string, string> = {};
         for (let i = 1; i < r.length; i += 2) meta[String(r[i])] = String(r[i + 1]);

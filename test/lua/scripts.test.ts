@@ -3,7 +3,7 @@
  * Every test works on a product id of its own, so nothing is flushed between tests.
  */
 import { Cluster, Redis } from "ioredis";
-import { loadScripts, type Scripts } from "../../src/lib/redis.ts";
+import { loadScripts, type Scripts, type ScriptResult } from "../../src/lib/redis.ts";
 import { deploymentKeys } from "../../src/lib/keys.ts";
 import { TEST_REDIS_NODES } from "../support/env.ts";
 
@@ -50,11 +50,13 @@ async function product(meta: Meta = {}, extra: { sold?: number; users?: Record<s
   return { id, k, loaded: r };
 }
 
-function reserve(k: ReturnType<typeof productKeys>, o: { order: string; qty: number; user?: string; now?: number; key?: string; hash?: string }) {
-  return s.reserve(
-    [k.meta, k.stock, k.res, k.exp, k.users, o.key ? k.idem(o.key) : k.noIdem],
-    [o.order, o.qty, o.user ?? "", o.now ?? NOW, TTL, o.hash ?? "", 86400, o.key ?? ""],
-  );
+/** One request alone: a batch of one, its reply. */
+async function reserve(k: ReturnType<typeof productKeys>, o: { order: string; qty: number; user?: string; now?: number; key?: string; hash?: string }) {
+  const [reply] = (await s.reserveBatch(
+    [k.meta, k.stock, k.res, k.exp, k.users],
+    [k.idem(""), o.now ?? NOW, TTL, 86400, o.order, o.qty, o.user ?? "", o.hash ?? "", o.key ?? ""],
+  )) as unknown as ScriptResult[];
+  return reply;
 }
 
 const release = (k: ReturnType<typeof productKeys>, order: string, forget = false, key?: string) =>

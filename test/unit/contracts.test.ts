@@ -1,7 +1,7 @@
 /**
  * The contracts between services (src/contracts/) are written by hand, below every
  * service; the published answers (client/schema.d.ts) are generated from
- * src/lib/openapi/answers.ts. Where a contract is a published answer, the two must be
+ * services/gateway/openapi/answers.ts. Where a contract is a published answer, the two must be
  * the same type: `npm run typecheck` fails on the line of the one that drifted.
  */
 import type { components } from "../../client/schema.d.ts";

@@ -5,7 +5,7 @@
  */
 import moleculer from "moleculer";
 import { CallerGaveUpError, errorOfValue, errorValue, FlashError, isErrorValue, UnavailableError } from "../../src/lib/errors.ts";
-import { toHttpError } from "../../src/lib/http-envelope.ts";
+import { toHttpError } from "../../services/gateway/http-envelope.ts";
 import { asDependencyError } from "../../src/lib/dependency-errors.ts";
 
 const overTheWire = (err: unknown) => errorOfValue(JSON.parse(JSON.stringify(errorValue(err))));

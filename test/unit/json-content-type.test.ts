@@ -1,8 +1,8 @@
 /**
- * The one Content-Type rule of every JSON route (src/lib/http-envelope.ts): application/json,
+ * The one Content-Type rule of every JSON route (services/gateway/http-envelope.ts): application/json,
  * with no parameter but charset=utf-8; anything else is the 415 of media.unsupported.
  */
-import { checkJsonContentType, isJsonContentType, toHttpError } from "../../src/lib/http-envelope.ts";
+import { checkJsonContentType, isJsonContentType, toHttpError } from "../../services/gateway/http-envelope.ts";
 
 test("application/json is taken, bare or with charset=utf-8, in any case and spacing", () => {
   for (const type of ["application/json", "Application/JSON", "application/json; charset=utf-8", "application/json;charset=UTF-8", 'application/json; charset="utf-8"']) {

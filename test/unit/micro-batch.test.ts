@@ -1,4 +1,4 @@
-import { MicroBatcher } from "../../src/lib/micro-batch.ts";
+import { MicroBatcher } from "../../services/gateway/micro-batch.ts";
 
 test("items of one key added in the same turn go to one run, each caller gets its own result", async () => {
   const runs: Array<[string, number[]]> = [];
@@ -25,15 +25,4 @@ test("a failed run rejects every caller of that batch, and a short answer is a f
   }, 64);
   await expect(Promise.all([b.add("p", 0), b.add("p", 1)])).rejects.toThrow("down");
   await expect(b.add("q", 5)).rejects.toThrow(/0 results for 1 items/);
-});
-
-test("flush(key) runs what waits for that key now; other keys still wait for the end of the turn", async () => {
-  const runs: Array<[string, number[]]> = [];
-  const b = new MicroBatcher<string, number, number>(async (key, items) => (runs.push([key, items]), items), 64);
-  const all = Promise.all([b.add("p", 1), b.add("q", 2), b.add("p", 3)]);
-  b.flush("p");
-  expect(runs).toEqual([["p", [1, 3]]]);
-  b.flush("p"); // nothing waits: no empty run
-  expect(await all).toEqual([1, 2, 3]);
-  expect(runs).toEqual([["p", [1, 3]], ["q", [2]]]);
 });

@@ -1,4 +1,4 @@
-import { objectSchema, ruleSchema } from "../../src/lib/openapi/json-schema.ts";
+import { objectSchema, ruleSchema } from "../../services/gateway/openapi/json-schema.ts";
 import { createProductParams, placeOrderParams } from "../../src/lib/params.ts";
 
 test("a strict params block becomes a closed object with its required fields and bounds", () => {

@@ -1,5 +1,5 @@
 import { ServiceBroker } from "moleculer";
-import { OrderAnswers } from "../../src/lib/order-answers.ts";
+import { OrderAnswers } from "../../services/gateway/order-answers.ts";
 import { METRIC } from "../../src/lib/metrics.ts";
 
 type Snapshot = Array<{ labels: Record<string, string>; value?: number; count?: number; sum?: number; lastValue?: number; buckets?: Record<string, number> }>;

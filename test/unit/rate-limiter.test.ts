@@ -1,4 +1,4 @@
-import { RateLimiter } from "../../src/lib/rate-limiter.ts";
+import { RateLimiter } from "../../services/gateway/rate-limiter.ts";
 
 test("allows a burst, then refuses with a Retry-After until tokens refill", () => {
   let now = 0;

@@ -1,8 +1,9 @@
 /**
  * The sold-out hint's rules on its own, with an injected clock (no Redis: keyed
- * requests are left to the inventory; the multi-gateway test covers replays).
+ * requests are left to the inventory; the multi-gateway test covers replays). Requests
+ * reach it validated: the order route checks the body first.
  */
-import { SoldOutEdge } from "../../src/lib/sold-out-edge.ts";
+import { SoldOutEdge } from "../../services/gateway/sold-out-edge.ts";
 
 const rules = { max_per_order: 2, per_user_limit: null, ends_at_ms: null };
 const req = { product_id: 7, qty: 1, user_id: "u" };
@@ -43,8 +44,6 @@ test("leaves to the inventory what the rule refuses before SOLD_OUT, and keyed r
   e.soldOut(7, { max_per_order: 2, per_user_limit: 1, ends_at_ms: 5_000 });
   expect(e.answer({ ...req, qty: 3 }, null)).toBeNull();
   expect(e.answer({ product_id: 7, qty: 1 }, null)).toBeNull();
-  expect(e.answer({ ...req, qty: 0 }, null)).toBeNull();
-  expect(e.answer({ ...req, extra: 1 }, null)).toBeNull();
   expect(e.answer(req, "key")).toBeNull();
   expect(e.answer(req, null)).toMatchObject({ code: "SOLD_OUT" });
   const late = edge();

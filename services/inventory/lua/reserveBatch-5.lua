@@ -1,11 +1,18 @@
 --[[
-  reserveBatch: the reservations of one product that arrived together, applied in one
-  atomic call, in arrival order, each by the same rule as alone
-  (includes/reserveMany.lua): one request sees the writes of those before it, exactly as
-  if they had been sent one after another. One call instead of N, reading and writing
-  each key once, is what makes a hot product cheap per winner on the inventory node.
+  reserveBatch: the reservations of one product that arrived together (a single request
+  is a batch of one), applied in one atomic call, in arrival order, each by the
+  reservation rule (includes/reserveMany.lua): one request sees the writes of those
+  before it, exactly as if they had been sent one after another; nothing is written for
+  a request unless every check passes. One call instead of N, reading and writing each
+  key once, is what makes a hot product cheap per winner on the inventory node.
 
-  KEYS[1] meta  KEYS[2] stock  KEYS[3] res  KEYS[4] exp  KEYS[5] users   (as reserve-6.lua)
+  KEYS[1] meta   hash   price_cents, stock_total, per_user_limit ("" = none),
+                        max_per_order, starts_at_ms, ends_at_ms ("" = open),
+                        reserved, sold, epoch, name, currency
+  KEYS[2] stock  string available units
+  KEYS[3] res    hash   order id -> reservation record (JSON, src/contracts/shard-record.ts)
+  KEYS[4] exp    zset   order id, scored by expiry (ms)
+  KEYS[5] users  hash   user id -> units held (reserved + sold)
 
   ARGV[1] idempotency key prefix of this product, "{<namespace>:p:<id>}:idem:" (same hash tag, so every
           idempotency record touched lives in this script's slot)
@@ -14,8 +21,18 @@
           order id, qty (integer >= 1), user id ("" = anonymous),
           request hash ("" = no idempotency key), idempotency key as sent ("" = none)
 
-  Returns one reply per request, in order, each exactly reserve-6.lua's reply
-  (codes 0..9 in its header).
+  Returns one reply per request, in order, each {code, ...} (the codes are named in
+  ../script-codes.ts, ScriptCode.reserve)
+    0 RESERVED            {0, order_id, qty, amount_cents, expires_at_ms, created_at_ms, available_after}
+    1 REPLAYED            {1, order_id, qty, amount_cents, expires_at_ms, created_at_ms, user_id}
+    2 KEY_REUSED          {2}   same idempotency key, different request
+    3 NOT_LOADED          {3}   shard absent: load it from the database (or the product does not exist)
+    4 SALE_NOT_ACTIVE     {4, "before" | "after"}
+    5 QTY_OVER_MAX        {5, max_per_order}
+    6 USER_REQUIRED       {6}
+    7 LIMIT_EXCEEDED      {7, units_held, per_user_limit}
+    8 SOLD_OUT            {8, max_per_order, per_user_limit ("" = none), ends_at_ms ("" = open)}
+    9 INSUFFICIENT_STOCK  {9, available}
 ]]
 local rcall = redis.call
 -- @include "reserveMany"

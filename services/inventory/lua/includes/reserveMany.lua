@@ -1,8 +1,8 @@
 --[[
   reserveMany(keys..., now, ttl, idemTtl, reqs): the reservation rule, applied to the
-  requests of one product in arrival order, shared by reserve-6.lua (a batch of one) and
-  reserveBatch-5.lua (a micro-batch), so a request in a batch keeps exactly the rules it
-  has alone. Expects `rcall` (redis.call) to be a local of the including script.
+  requests of one product in arrival order (reserveBatch-5.lua; a single request is a
+  batch of one), so a request in a batch keeps exactly the rules it has alone. Expects
+  `rcall` (redis.call) to be a local of the including script.
 
   reqs[i] = {orderId, qty, userId ("" = anonymous), requestHash ("" = no idempotency key),
              clientKey (the key as sent, "" = none), idemKey (its record's Redis key)}
@@ -20,7 +20,7 @@
   is atomic: nobody sees the state in between). A winner of a drop thus costs a share of
   about ten commands per batch instead of ten of its own.
 
-  Returns one reply per request; the codes are in reserve-6.lua's header.
+  Returns one reply per request; the codes are in reserveBatch-5.lua's header.
 ]]
 local function reserveMany(metaKey, stockKey, resKey, expKey, usersKey, now, ttl, idemTtl, reqs)
   local n = #reqs

@@ -6,7 +6,7 @@
  * histogram update and a change notification to every reporter: on a sold-out answer,
  * that was one microsecond in twenty. The numbers read are the same.
  */
-import { METRIC, ORDER_DURATION_BUCKETS_MS } from "./metrics.ts";
+import { METRIC, ORDER_DURATION_BUCKETS_MS } from "../../src/lib/metrics.ts";
 
 interface Entry {
   status: number;

@@ -14,7 +14,7 @@ export const CLIENT_TYPES_FILE = join(import.meta.dirname, "../../../client/sche
 
 const HEADER = `/**
  * Types of the flash-sale HTTP API, generated from GET /api/openapi.json
- * (src/lib/openapi/document.ts) by openapi-typescript. Do not edit: run
+ * (services/gateway/openapi/document.ts) by openapi-typescript. Do not edit: run
  * \`npm run client:generate\`.
  */
 `;

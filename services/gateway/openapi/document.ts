@@ -7,10 +7,10 @@
  * ../errors.ts: converted by ./json-schema.ts, nothing restated by hand. What is written
  * here is what only prose can say (summaries), and which operation answers which errors.
  */
-import { ERROR_STATUS, type ErrorCode } from "../errors.ts";
+import { ERROR_STATUS, type ErrorCode } from "../../../src/lib/errors.ts";
 import {
   createProductParams, idempotencyKeyRule, orderIdPathParams, paymentEventParams, placeOrderParams, productIdPathParams, restockParams,
-} from "../params.ts";
+} from "../../../src/lib/params.ts";
 import { auditAnswer, healthAnswer, orderAnswer, productAnswer, reservationAnswer, webhookAnswer } from "./answers.ts";
 import { objectSchema, ruleSchema, type JsonSchema } from "./json-schema.ts";
 

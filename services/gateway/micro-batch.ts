@@ -1,9 +1,9 @@
 /**
  * Micro-batching by key: items added for one key in the same turn of the event loop
  * (or up to `max` of them) are handed to `run` together, and each caller gets its own
- * result back. The inventory uses it to apply the reservations of one product that
- * arrive together in one Lua call (reserveBatch-5.lua), and a gateway to send the
- * reservations of one product that it received together as one call (inventory.reserveMany).
+ * result back. The order route sends the reservations of one product that it received
+ * together as one call (inventory.reserveMany), which the inventory applies in one Lua
+ * call (reserveBatch-5.lua).
  *
  * The flush runs on `setImmediate`: after the I/O callbacks of this loop turn, so every
  * request parsed from the same socket reads joins the batch, and a lone request waits
@@ -36,14 +36,6 @@ export class MicroBatcher<K, I, O> {
         setImmediate(() => this.#flushAll());
       }
     });
-  }
-
-  /** Sends what waits for `key` now, without waiting for the end of the turn (items that came as one batch). */
-  flush(key: K): void {
-    const queue = this.#pending.get(key);
-    if (queue === undefined) return;
-    this.#pending.delete(key);
-    this.#flush(key, queue);
   }
 
   #flushAll(): void {

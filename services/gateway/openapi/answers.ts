@@ -4,7 +4,7 @@
  * real answers against them (`compileCheck`), so the documented answers cannot drift from
  * what the service sends.
  */
-import { ORDER_STATUSES } from "../../contracts/order-view.ts";
+import { ORDER_STATUSES } from "../../../src/contracts/order-view.ts";
 
 const int = { type: "number", integer: true } as const;
 const count = { type: "number", integer: true, min: 0 } as const;

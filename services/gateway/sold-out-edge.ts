@@ -3,20 +3,23 @@
  * itself, without a call to another node. Most requests of a drop arrive after the last
  * unit is gone, so this is the answer that must cost the least.
  *
+ * The one sold-out check on an order's path: the inventory keeps none (its script answers).
  * A hint, never a gate: the reserve script stays the only gate. A flag is set when the
  * inventory announces a sell-out (SOLD_OUT_EVENT) or a reply said so, is dropped when it
  * announces units back (STOCK_RETURNED_EVENT), and lapses by itself after
  * SOLD_OUT_FLAG_MS, so a lost "units back" event delays a resale by at most that long.
  *
- * Answered here only what the reserve rule would answer too: a request that the rule
- * would refuse for an earlier reason (invalid body, qty over max_per_order, missing
- * user_id, the sale ended) goes on to the inventory and gets that answer. (A user at the
+ * Answered here only what the reserve rule would answer too: a request (valid: the order
+ * route checked it) that the rule would refuse for an earlier reason (qty over
+ * max_per_order, missing user_id, the sale ended) goes on to the inventory and gets that
+ * answer. (A user at the
  * per-user limit is told SOLD_OUT here where the rule says LIMIT_EXCEEDED: both refuse,
  * and knowing every user's holdings at the edge would cost more than the hint saves.)
  *
  * A request with an Idempotency-Key that already won must get its replay, not a 409:
  * this reads the key's record from Redis directly (one GET on the product's slot), the
- * same record and the same hash comparison as the reserve rule, and hands the replay to
+ * same record (src/contracts/shard-record.ts) and the same hash comparison as the reserve
+ * rule, and hands the replay to
  * the order stream again under its order id, as the inventory does for every replay (a
  * reservation whose first publish timed out is made durable by its retry; the stream
  * keeps one message per id), before the 202. Redis and NATS are data servers, not nodes:
@@ -27,18 +30,19 @@
  * stream (a gateway node without REDIS_NODES/REDIS_URL), keyed requests go to the
  * inventory, and so does a replay whose publish fails (it answers 503 then).
  */
-import type { DeploymentKeys } from "./keys.ts";
-import { checkOrderRequest } from "./params.ts";
-import type { RedisClient } from "./redis.ts";
-import { KEY_REUSED, requestHash, reservedOrder, SOLD_OUT } from "../domain/reservation.ts";
-import type { OrderRequest, ReserveOutcome, ReservedOrder, SoldOutRules } from "../contracts/reservation.ts";
+import type { DeploymentKeys } from "../../src/lib/keys.ts";
+import type { RedisClient } from "../../src/lib/redis.ts";
+import { KEY_REUSED, requestHash, SOLD_OUT } from "../../src/domain/reservation.ts";
+import type { OrderRequest, ReservationRecord, ReserveOutcome, SoldOutRules } from "../../src/contracts/reservation.ts";
+import { decodeShardRecord } from "../../src/contracts/shard-record.ts";
 
 /** What replaying a winning key at the edge needs: the key's record, and the order stream. */
 export interface Replays {
   redis: RedisClient;
   /** the deployment's key names (the idempotency record lives in the product's slot) */
   keys: DeploymentKeys;
-  publish: (order: ReservedOrder, idempotencyKey: string) => Promise<void>;
+  /** hands the reservation to the order stream (src/lib/publish-reservation.ts) */
+  publish: (record: ReservationRecord) => Promise<void>;
 }
 
 interface Flag {
@@ -89,15 +93,12 @@ export class SoldOutEdge {
   }
 
   /**
-   * The answer to an order request when this node can give it without the inventory:
-   * SOLD_OUT, a replay or IDEMPOTENCY_KEY_REUSED; null when the request must go on.
+   * The answer to a (valid) order request when this node can give it without the
+   * inventory: SOLD_OUT, a replay or IDEMPOTENCY_KEY_REUSED; null when the request must go on.
    */
-  answer(params: unknown, idempotencyKey: string | null): ReserveOutcome | Promise<ReserveOutcome | null> | null {
-    const productId = (params as { product_id?: unknown } | null)?.product_id;
-    if (typeof productId !== "number") return null;
-    const flag = this.#fresh(productId);
-    if (!flag || checkOrderRequest(params) !== true) return null;
-    const req = params as OrderRequest;
+  answer(req: OrderRequest, idempotencyKey: string | null): ReserveOutcome | Promise<ReserveOutcome | null> | null {
+    const flag = this.#fresh(req.product_id);
+    if (!flag) return null;
     const r = flag.outcome.soldOut;
     if (req.qty > r.max_per_order || (r.per_user_limit !== null && req.user_id === undefined)) return null;
     if (r.ends_at_ms !== null && this.#now() >= r.ends_at_ms) return null;
@@ -119,12 +120,11 @@ export class SoldOutEdge {
     const raw = await replays.redis.get(replays.keys.product(req.product_id).idem(idempotencyKey)).catch(() => undefined);
     if (raw === undefined) return null;
     if (raw === null) return soldOut;
-    // the record reserve's rule wrote (includes/reserveMany.lua), answered as its replay
-    const rec = JSON.parse(raw) as { o: string; q: number; a: number; e: number; c: number; u: string; h: string };
-    if (rec.h !== requestHash(req)) return KEY_REUSED;
-    const order = reservedOrder(req.product_id, String(rec.o), Number(rec.q), Number(rec.a), Number(rec.c), Number(rec.e), String(rec.u ?? ""));
-    const replay = { ok: true, order, replayed: true } as const;
+    // the record reserve's rule wrote, answered as its replay
+    const { record, requestHash: hash } = decodeShardRecord(req.product_id, raw);
+    if (hash !== requestHash(req.product_id, req.qty, req.user_id)) return KEY_REUSED;
+    const replay = { ok: true, order: record, replayed: true } as const;
     // durable before the 202, like every replay; if the stream does not take it, the inventory answers
-    return replays.publish(replay.order, idempotencyKey).then(() => replay, () => null);
+    return replays.publish(record).then(() => replay, () => null);
   }
 }

@@ -4,7 +4,7 @@
  * its shards' reservations with its process: the alert an operator must hear.
  */
 import { Cluster, type Redis } from "ioredis";
-import type { RedisClient } from "./redis.ts";
+import type { RedisClient } from "../../src/lib/redis.ts";
 
 export interface MasterReplicas {
   master: string;

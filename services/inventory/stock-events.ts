@@ -1,14 +1,14 @@
 /**
  * The inventory's announcements to every node about a product's stock: it sold out, or
- * units came back. Gateways keep their sold-out hint by them (./sold-out-edge.ts).
+ * units came back. Gateways keep their sold-out hint by them (services/gateway/sold-out-edge.ts).
  *
  * `announceStockReturned` is THE "units back" signal: whatever gives units back to a
  * product's shard (release of a reservation: expiry, cancel, failed payment; restock;
  * a rebuild) calls it once the units are back, and every node drops its flag at once.
  */
 import type { ServiceBroker } from "moleculer";
-import type { SoldOutRules } from "../contracts/reservation.ts";
-import { SOLD_OUT_EVENT, STOCK_RETURNED_EVENT, type ProductEvent, type SoldOutNotice } from "../contracts/events.ts";
+import type { SoldOutRules } from "../../src/contracts/reservation.ts";
+import { SOLD_OUT_EVENT, STOCK_RETURNED_EVENT, type ProductEvent, type SoldOutNotice } from "../../src/contracts/events.ts";
 
 /** Units of `productId` are on sale again: tells every node (broadcast, this one included). */
 export function announceStockReturned(broker: ServiceBroker, productId: number): void {

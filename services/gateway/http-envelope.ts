@@ -4,7 +4,7 @@
  */
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { Duplex } from "node:stream";
-import { ERROR_STATUS, errorBody, type ErrorBody, type ErrorCode } from "./errors.ts";
+import { ERROR_STATUS, errorBody, type ErrorBody, type ErrorCode } from "../../src/lib/errors.ts";
 
 export interface HttpError {
   status: number;

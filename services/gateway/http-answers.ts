@@ -5,7 +5,7 @@
  */
 import type { ServerResponse } from "node:http";
 import type { ServiceBroker } from "moleculer";
-import { METRIC } from "./metrics.ts";
+import { METRIC } from "../../src/lib/metrics.ts";
 
 export class HttpAnswers {
   readonly #counts = new Float64Array(600);
