@@ -2,6 +2,7 @@ import { SignJWT } from "jose";
 import { EntryTokens, EntryRefused, ENTRY_TOKEN_TYPE } from "../../src/domain/entry-token.ts";
 import { buyerIdentity } from "../../services/gateway/buyer-identity.ts";
 import { BUYER_SECRET, hs256 } from "../support/buyer-tokens.ts";
+import { refusalOf } from "../support/refusal.ts";
 
 const SECRET = "entry-token-secret-of-at-least-32-bytes";
 const tokens = new EntryTokens(SECRET);
@@ -10,15 +11,7 @@ const entry = { productId: 7, buyer: "u-1", ticketId: "t-abc", expiresAt: now + 
 const expected = { productId: 7, buyer: "u-1" };
 const b64 = (v: unknown) => Buffer.from(JSON.stringify(v)).toString("base64url");
 
-async function refusal(token: string, exp = expected, at = now): Promise<string> {
-  try {
-    await tokens.verify(token, exp, at);
-  } catch (err) {
-    expect(err).toBeInstanceOf(EntryRefused);
-    return (err as Error).message;
-  }
-  throw new Error("the token was accepted");
-}
+const refusal = (token: string, exp = expected, at = now) => refusalOf(tokens.verify(token, exp, at), EntryRefused);
 
 test("an entry token verifies for its product and buyer until its expiry, and says which ticket it admits", async () => {
   const token = await tokens.sign(entry);

@@ -1,4 +1,5 @@
 import { createHash } from "node:crypto";
+import { refusalOf } from "../support/refusal.ts";
 import { JoinChallenges, ChallengeRefused, difficultyFor, DIFFICULTY, CHALLENGE_TTL_MS, type Challenge } from "../../src/domain/join-challenge.ts";
 
 const challenges = new JoinChallenges("challenge-secret-of-at-least-32-bytes!!");
@@ -12,15 +13,7 @@ function solve(c: Challenge, tamper: Partial<Record<"number" | "salt" | "signatu
   return Buffer.from(JSON.stringify(payload)).toString("base64");
 }
 
-async function refusal(payload: string, productId = 7, at = now): Promise<string> {
-  try {
-    await challenges.verify(payload, productId, at);
-  } catch (err) {
-    expect(err).toBeInstanceOf(ChallengeRefused);
-    return (err as Error).message;
-  }
-  throw new Error("the solution was accepted");
-}
+const refusal = (payload: string, productId = 7, at = now) => refusalOf(challenges.verify(payload, productId, at), ChallengeRefused);
 
 test("a solved challenge verifies for its product until it expires, and names the key that makes it single-use", async () => {
   const c = await challenges.create(7, 2000, now);
