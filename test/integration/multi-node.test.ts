@@ -17,7 +17,7 @@ const handledBy = new Map<number, Set<string>>();
 const recorder: Middleware = {
   name: "RecordReserveNode",
   localAction(next: (ctx: never) => Promise<unknown>, action: { name: string }) {
-    if (action.name !== "inventory.reserve" && action.name !== "inventory.reserveMany") return next;
+    if (action.name !== "inventory.reserveMany") return next;
     return (ctx: { params: { product_id: number }; nodeID: string; broker: ServiceBroker }) => {
       const set = handledBy.get(ctx.params.product_id) ?? new Set<string>();
       set.add(ctx.broker.nodeID);
