@@ -1,6 +1,11 @@
 import { defineEntity, p } from "@mikro-orm/core";
-import { STORED_ORDER_STATUSES } from "../src/contracts/order-view.ts";
 import { Product } from "./product.ts";
+
+/**
+ * The statuses an order row can have, in the order of their life (the table's check
+ * constraint). The API's list (src/contracts/order-view.ts) is these after `reserved`.
+ */
+export const STORED_ORDER_STATUSES = ["pending", "paid", "cancelled", "expired", "rejected"] as const;
 
 /**
  * An order that reached the database. Its id is the id the client got with the 202

@@ -4,12 +4,14 @@
  * THE list of order statuses; the database stores all of them but `reserved`, which is
  * an order still only in its shard.
  */
-export const ORDER_STATUSES = ["reserved", "pending", "paid", "cancelled", "expired", "rejected"] as const;
+import { STORED_ORDER_STATUSES } from "../../entities/order.ts";
+
+export const ORDER_STATUSES = ["reserved", ...STORED_ORDER_STATUSES] as const;
 export type OrderStatus = (typeof ORDER_STATUSES)[number];
 
-/** The statuses an order row can have (the `orders` table's check constraint). */
-export type StoredOrderStatus = Exclude<OrderStatus, "reserved">;
-export const STORED_ORDER_STATUSES: readonly StoredOrderStatus[] = ORDER_STATUSES.filter((s): s is StoredOrderStatus => s !== "reserved");
+/** The statuses an order row can have (the `orders` table's check constraint, entities/order.ts). */
+export type StoredOrderStatus = (typeof STORED_ORDER_STATUSES)[number];
+export { STORED_ORDER_STATUSES };
 
 export interface OrderView {
   order_id: string;
