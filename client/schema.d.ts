@@ -875,9 +875,15 @@ export interface operations {
           price_cents: number;
           stock: number;
           currency?: string;
-          /** Format: date-time */
+          /**
+           * Format: date-time
+           * @description an ISO-8601 date-time with Z or an offset (e.g. 2026-12-24T18:00:00Z), years 2000..9999
+           */
           sale_starts_at?: string | null;
-          /** Format: date-time */
+          /**
+           * Format: date-time
+           * @description an ISO-8601 date-time with Z or an offset (e.g. 2026-12-24T18:00:00Z), years 2000..9999, after sale_starts_at
+           */
           sale_ends_at?: string | null;
           per_user_limit?: number | null;
           max_per_order?: number;
