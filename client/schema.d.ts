@@ -69,7 +69,7 @@ export interface paths {
      * @description EventSource cannot send an Authorization header: the dashboard's stream is authorised by a short-lived signed cookie (HttpOnly, SameSite=Strict, Path=/api/admin/dashboard), never by the token in a URL.
      */
     post: operations["postApiAdminDashboardSession"];
-    /** Sign the dashboard out (the browser drops its cookie) */
+    /** Sign the dashboard out: the request's cookie is revoked on every node, and the browser drops it */
     delete: operations["deleteApiAdminDashboardSession"];
   };
   "/api/admin/dashboard/events": {
@@ -1146,10 +1146,10 @@ export interface operations {
       };
     };
   };
-  /** Sign the dashboard out (the browser drops its cookie) */
+  /** Sign the dashboard out: the request's cookie is revoked on every node, and the browser drops it */
   deleteApiAdminDashboardSession: {
     responses: {
-      /** @description the cookie is cleared */
+      /** @description the cookie is revoked and cleared */
       204: {
         content: never;
       };
@@ -1160,6 +1160,21 @@ export interface operations {
             error?: {
               /** @enum {string} */
               code?: "UNAUTHORIZED";
+            };
+          } & components["schemas"]["Error"];
+        };
+      };
+      /** @description `UNAVAILABLE` */
+      503: {
+        headers: {
+          /** @description seconds */
+          "Retry-After"?: number;
+        };
+        content: {
+          "application/json": {
+            error?: {
+              /** @enum {string} */
+              code?: "UNAVAILABLE";
             };
           } & components["schemas"]["Error"];
         };

@@ -34,7 +34,7 @@ import {
 } from "../../src/lib/params.ts";
 import { BODY_LIMIT_BYTES, orderRoute } from "./order-route.ts";
 import { dashboardRoute, type DashboardRoute } from "./dashboard-route.ts";
-import { dashboardSession } from "../../src/ops/dashboard-session.ts";
+import { dashboardSession, localRevokedSessions, redisRevokedSessions } from "../../src/ops/dashboard-session.ts";
 import { DashboardFeed, gatewayReading } from "../../src/ops/dashboard-feed.ts";
 import { SoldOutEdge } from "../../src/lib/sold-out-edge.ts";
 import { deploymentKeys } from "../../src/lib/keys.ts";
@@ -64,6 +64,8 @@ interface GatewayMeta {
   $responseType?: string;
   rawBody?: string;
   signature?: string;
+  /** the Cookie header of DELETE /api/admin/dashboard/session: the session it signs out */
+  dashboardCookie?: string;
   $statusCode?: number;
   $responseHeaders?: Record<string, string>;
 }
@@ -98,11 +100,12 @@ export default function gatewayService(config: Readonly<Config>): ServiceSchema 
   const readiness = new ReadinessProbe(3 * READY_PROBE_MS);
   /** asks an inventory node whether Redis is up, and records the answer (set in started) */
   let probe: () => Promise<void> = async () => undefined;
-  const session = dashboardSession(config.adminToken, config.env !== "development" && config.env !== "test");
-  let dashboard: DashboardRoute | undefined;
-  let feed: DashboardFeed | undefined;
   const edge = new SoldOutEdge(config.soldOutFlagMs);
   const hasRedis = config.redisNodes.length > 0 || config.redisUrl !== undefined;
+  const revokedSessions = hasRedis ? redisRevokedSessions(config) : localRevokedSessions();
+  const session = dashboardSession(config.adminToken, config.env !== "development" && config.env !== "test", revokedSessions);
+  let dashboard: DashboardRoute | undefined;
+  let feed: DashboardFeed | undefined;
   let broker: ServiceBroker;
   const live = new LiveUpdates({
     maxStreams: config.sseMaxStreams,
@@ -148,6 +151,9 @@ export default function gatewayService(config: Readonly<Config>): ServiceSchema 
             "GET /audit": "gateway.audit",
             "POST /dashboard/session": "gateway.dashboardSession",
             "DELETE /dashboard/session": "gateway.dashboardSignOut",
+          },
+          onBeforeCall(ctx: Context<unknown, GatewayMeta>, _route: unknown, req: Req) {
+            if (req.method === "DELETE") ctx.meta.dashboardCookie = req.headers.cookie;
           },
         },
         {
@@ -320,7 +326,8 @@ export default function gatewayService(config: Readonly<Config>): ServiceSchema 
       },
       dashboardSignOut: {
         params: { $$strict: "remove" },
-        handler(ctx: Context<unknown, GatewayMeta>) {
+        async handler(ctx: Context<unknown, GatewayMeta>) {
+          await session.signOut(ctx.meta.dashboardCookie, Date.now());
           ctx.meta.$responseHeaders = { "Set-Cookie": session.clear(), "Cache-Control": "no-store" };
           ctx.meta.$statusCode = 204;
           return null;
@@ -529,6 +536,7 @@ export default function gatewayService(config: Readonly<Config>): ServiceSchema 
       // before moleculer-web closes the server: an open stream would hold it open
       dashboard?.close();
       feed?.stop();
+      await revokedSessions.close();
       if (hasRedis && config.soldOutFlagMs > 0) {
         edge.replayWith(null);
         await Promise.all([redisResource.release(config), jetStreamResource.release(config)]);
