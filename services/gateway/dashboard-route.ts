@@ -14,6 +14,7 @@ import { FlashError } from "../../src/lib/errors.ts";
 import { sendError } from "../../src/lib/http-envelope.ts";
 import type { DashboardSession } from "../../src/ops/dashboard-session.ts";
 import type { DashboardFeed } from "../../src/ops/dashboard-feed.ts";
+import { SseStream } from "./sse-stream.ts";
 
 export const DASHBOARD_EVENTS_PATH = "/api/admin/dashboard/events";
 /** how soon an open stream of a signed-out session ends */
@@ -42,7 +43,14 @@ export interface DashboardRoute {
   close(): void;
 }
 
-export function dashboardRoute(session: DashboardSession, feed: DashboardFeed, logger: Logger): DashboardRoute {
+export interface DashboardStreams {
+  /** what one stream may owe its client (SSE_MAX_BUFFERED_BYTES, ./sse-stream.ts) */
+  maxBytes: number;
+  /** a client that did not keep up was dropped */
+  onDrop?: () => void;
+}
+
+export function dashboardRoute(session: DashboardSession, feed: DashboardFeed, logger: Logger, streams: DashboardStreams): DashboardRoute {
   const open = new Set<() => void>();
 
   async function stream(req: IncomingMessage, res: ServerResponse): Promise<void> {
@@ -58,23 +66,24 @@ export function dashboardRoute(session: DashboardSession, feed: DashboardFeed, l
         logger.error.bind(logger), what);
       return;
     }
-    res.writeHead(200, {
+    const sse = new SseStream(streams.maxBytes, () => streams.onDrop?.());
+    // kept alive as before: a client of the fetch API (undici) answered `Connection: close`
+    // opens a spare connection that never sends a request and holds a stopping gateway
+    sse.answer(res, {
       "Content-Type": "text/event-stream; charset=utf-8",
       "Cache-Control": "no-store",
       "X-Accel-Buffering": "no",
-      Connection: "keep-alive",
-    });
-    res.write("retry: 2000\n\n");
-    const unsubscribe = feed.subscribe((snapshot) => res.write(`event: snapshot\ndata: ${JSON.stringify(snapshot)}\n\n`));
+    }, { keepAlive: true });
+    const unsubscribe = feed.subscribe((snapshot) => sse.send("snapshot", snapshot));
     const end = () => {
       clearTimeout(expiry);
       clearInterval(revocation);
       unsubscribe();
       open.delete(end);
-      if (!res.writableEnded) res.end();
+      sse.end();
     };
     const expired = () => {
-      res.write("event: expired\ndata: {}\n\n");
+      sse.send("expired", {});
       end();
     };
     const expiry = setTimeout(expired, expiresAt - Date.now());
@@ -83,7 +92,8 @@ export function dashboardRoute(session: DashboardSession, feed: DashboardFeed, l
       session.check(req.headers.cookie, Date.now()).then((ok) => ok === null && open.has(end) && expired(), () => undefined);
     }, REVOCATION_CHECK_MS);
     open.add(end);
-    req.on("close", end);
+    // gone: the client left, the stream handed over or was dropped
+    sse.onClose(end);
   }
 
   return {

@@ -438,7 +438,9 @@ export default function gatewayService(config: Readonly<Config>): ServiceSchema 
         });
         const lifecycle = lifecycleOf(this.broker);
         feed = new DashboardFeed(this.broker);
-        const pages = (dashboard = dashboardRoute(session, feed, this.logger));
+        const pages = (dashboard = dashboardRoute(session, feed, this.logger, {
+          maxBytes: config.sseMaxBufferedBytes, onDrop: () => self.metrics.increment(METRIC.liveStreamsDropped, { kind: "dashboard" }),
+        }));
         const server = http.createServer((req, res) => {
           // draining: answer what still arrives, and have the client reconnect elsewhere
           if (lifecycle.draining) res.shouldKeepAlive = false;
