@@ -28,6 +28,15 @@ afterAll(async () => {
   await stack?.stop();
 });
 
+/** The stalled client was sent at most MAX_BYTES, its `event`s and the hand-over, and its stream was ended. */
+async function expectHandedOver(client: StalledReader, event: string) {
+  const { head, body, bytes, ended } = await client.read(MAX_BYTES);
+  expect(head).toMatch(/^HTTP\/1\.1 200 /);
+  expect({ bytes, ended }).toEqual({ bytes: expect.any(Number), ended: true });
+  expect(bytes).toBeLessThanOrEqual(MAX_BYTES);
+  expect(body).toMatch(new RegExp(`^retry: 2000\n\n(event: ${event}\n[^]*)retry: 100\n\n$`));
+}
+
 /** The bytes of the events a follower was sent, about (their JSON, without the framing). */
 const received = (f: SseFollower) => f.connections.flatMap((c) => c.events).reduce((n, e) => n + JSON.stringify(e.data).length, 0);
 
@@ -43,11 +52,7 @@ test("a product stream whose client stopped reading is closed once it was sent S
     expect((await stack.http("POST", `/api/admin/products/${p.id}/restock`, { add: 1 }, admin)).status).toBe(200);
     await stock(total);
   }
-  const { head, body, bytes, ended } = await stalled.read(MAX_BYTES);
-  expect(head).toMatch(/^HTTP\/1\.1 200 /);
-  expect({ bytes, ended }).toEqual({ bytes: expect.any(Number), ended: true });
-  expect(bytes).toBeLessThanOrEqual(MAX_BYTES);
-  expect(body).toMatch(/^retry: 2000\n\n(event: product\n[^]*)retry: 100\n\n$/);
+  await expectHandedOver(stalled, "product");
   // the reader's stream handed over too, and it still follows the product
   expect(reader.connections.length).toBeGreaterThan(1);
   const last = (await stack.http("POST", `/api/admin/products/${p.id}/restock`, { add: 1 }, admin)).body.stock_total;
@@ -62,11 +67,7 @@ test("the dashboard's stream is held to the same bound, and a reader of it keeps
   reader = followSse(stack.baseUrl + path, cookie);
   // both streams are sent each snapshot (the reader's new connections one more each)
   await reader.until(() => received(reader!) > 1.5 * MAX_BYTES, 60_000);
-  const { head, body, bytes, ended } = await stalled.read(MAX_BYTES);
-  expect(head).toMatch(/^HTTP\/1\.1 200 /);
-  expect({ bytes, ended }).toEqual({ bytes: expect.any(Number), ended: true });
-  expect(bytes).toBeLessThanOrEqual(MAX_BYTES);
-  expect(body).toMatch(/^retry: 2000\n\n(event: snapshot\n[^]*)retry: 100\n\n$/);
+  await expectHandedOver(stalled, "snapshot");
   expect(reader.connections.length).toBeGreaterThan(1);
   const after = Date.now();
   await reader.until((e) => e.event === "snapshot" && e.at > after);
