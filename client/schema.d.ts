@@ -69,7 +69,7 @@ export interface paths {
      * @description EventSource cannot send an Authorization header: the dashboard's stream is authorised by a short-lived signed cookie (HttpOnly, SameSite=Strict, Path=/api/admin/dashboard), never by the token in a URL.
      */
     post: operations["postApiAdminDashboardSession"];
-    /** Sign the dashboard out (the browser drops its cookie) */
+    /** Sign the dashboard out: the request's cookie is revoked on every node, and the browser drops it */
     delete: operations["deleteApiAdminDashboardSession"];
   };
   "/api/admin/dashboard/events": {
@@ -886,9 +886,15 @@ export interface operations {
           price_cents: number;
           stock: number;
           currency?: string;
-          /** Format: date-time */
+          /**
+           * Format: date-time
+           * @description an ISO-8601 date-time with Z or an offset (e.g. 2026-12-24T18:00:00Z), years 2000..9999
+           */
           sale_starts_at?: string | null;
-          /** Format: date-time */
+          /**
+           * Format: date-time
+           * @description an ISO-8601 date-time with Z or an offset (e.g. 2026-12-24T18:00:00Z), years 2000..9999, after sale_starts_at
+           */
           sale_ends_at?: string | null;
           per_user_limit?: number | null;
           max_per_order?: number;
@@ -1151,10 +1157,10 @@ export interface operations {
       };
     };
   };
-  /** Sign the dashboard out (the browser drops its cookie) */
+  /** Sign the dashboard out: the request's cookie is revoked on every node, and the browser drops it */
   deleteApiAdminDashboardSession: {
     responses: {
-      /** @description the cookie is cleared */
+      /** @description the cookie is revoked and cleared */
       204: {
         content: never;
       };
@@ -1165,6 +1171,21 @@ export interface operations {
             error?: {
               /** @enum {string} */
               code?: "UNAUTHORIZED";
+            };
+          } & components["schemas"]["Error"];
+        };
+      };
+      /** @description `UNAVAILABLE` */
+      503: {
+        headers: {
+          /** @description seconds */
+          "Retry-After"?: number;
+        };
+        content: {
+          "application/json": {
+            error?: {
+              /** @enum {string} */
+              code?: "UNAVAILABLE";
             };
           } & components["schemas"]["Error"];
         };

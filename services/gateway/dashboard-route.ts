@@ -5,7 +5,8 @@
  * open for minutes, which a request/response action is not made for. The stream is
  * admin data: it needs the session cookie the page got from
  * POST /api/admin/dashboard/session (src/ops/dashboard-session.ts), and ends when
- * that cookie expires, so the page trades its token again.
+ * that cookie expires or is signed out (checked again every REVOCATION_CHECK_MS, on
+ * whichever node it was signed out), so the page trades its token again.
  */
 import { readFileSync } from "node:fs";
 import type { IncomingMessage, ServerResponse } from "node:http";
@@ -13,8 +14,11 @@ import { FlashError } from "../../src/lib/errors.ts";
 import { sendError } from "./http-envelope.ts";
 import type { DashboardSession } from "../../src/ops/dashboard-session.ts";
 import type { DashboardFeed } from "../../src/ops/dashboard-feed.ts";
+import { SseStream } from "./sse-stream.ts";
 
 export const DASHBOARD_EVENTS_PATH = "/api/admin/dashboard/events";
+/** how soon an open stream of a signed-out session ends */
+const REVOCATION_CHECK_MS = 2000;
 
 const page = (file: string, type: string) => ({ body: readFileSync(new URL(`./pages/${file}`, import.meta.url)), type });
 const PAGES: Record<string, { body: Buffer; type: string }> = {
@@ -39,36 +43,57 @@ export interface DashboardRoute {
   close(): void;
 }
 
-export function dashboardRoute(session: DashboardSession, feed: DashboardFeed, logger: Logger): DashboardRoute {
+export interface DashboardStreams {
+  /** what one stream may owe its client (SSE_MAX_BUFFERED_BYTES, ./sse-stream.ts) */
+  maxBytes: number;
+  /** a client that did not keep up was dropped */
+  onDrop?: () => void;
+}
+
+export function dashboardRoute(session: DashboardSession, feed: DashboardFeed, logger: Logger, streams: DashboardStreams): DashboardRoute {
   const open = new Set<() => void>();
 
-  function stream(req: IncomingMessage, res: ServerResponse): void {
-    const expiresAt = session.verify(req.headers.cookie, Date.now());
+  async function stream(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const what = `GET ${DASHBOARD_EVENTS_PATH}`;
+    const expiresAt = await session.check(req.headers.cookie, Date.now()).catch((err: unknown) => {
+      sendError(res, err, logger.error.bind(logger), what);
+      return undefined;
+    });
+    // answered (the check failed), or the client left meanwhile
+    if (expiresAt === undefined || req.socket.destroyed) return;
     if (expiresAt === null) {
       sendError(res, new FlashError("UNAUTHORIZED", "a dashboard session is required: POST /api/admin/dashboard/session with the admin token"),
-        logger.error.bind(logger), `GET ${DASHBOARD_EVENTS_PATH}`);
+        logger.error.bind(logger), what);
       return;
     }
-    res.writeHead(200, {
+    const sse = new SseStream(streams.maxBytes, () => streams.onDrop?.());
+    // kept alive as before: a client of the fetch API (undici) answered `Connection: close`
+    // opens a spare connection that never sends a request and holds a stopping gateway
+    sse.answer(res, {
       "Content-Type": "text/event-stream; charset=utf-8",
       "Cache-Control": "no-store",
       "X-Accel-Buffering": "no",
-      Connection: "keep-alive",
-    });
-    res.write("retry: 2000\n\n");
-    const unsubscribe = feed.subscribe((snapshot) => res.write(`event: snapshot\ndata: ${JSON.stringify(snapshot)}\n\n`));
+    }, { keepAlive: true });
+    const unsubscribe = feed.subscribe((snapshot) => sse.send("snapshot", snapshot));
     const end = () => {
       clearTimeout(expiry);
+      clearInterval(revocation);
       unsubscribe();
       open.delete(end);
-      if (!res.writableEnded) res.end();
+      sse.end();
     };
-    const expiry = setTimeout(() => {
-      res.write("event: expired\ndata: {}\n\n");
+    const expired = () => {
+      sse.send("expired", {});
       end();
-    }, expiresAt - Date.now());
+    };
+    const expiry = setTimeout(expired, expiresAt - Date.now());
+    // signed out (on any node): ended too; Redis unreachable for a moment keeps it open
+    const revocation = setInterval(() => {
+      session.check(req.headers.cookie, Date.now()).then((ok) => ok === null && open.has(end) && expired(), () => undefined);
+    }, REVOCATION_CHECK_MS);
     open.add(end);
-    req.on("close", end);
+    // gone: the client left, the stream handed over or was dropped
+    sse.onClose(end);
   }
 
   return {
@@ -76,7 +101,7 @@ export function dashboardRoute(session: DashboardSession, feed: DashboardFeed, l
       if (req.method !== "GET" && req.method !== "HEAD") return false;
       const path = (req.url ?? "").split("?")[0];
       if (path === DASHBOARD_EVENTS_PATH && req.method === "GET") {
-        stream(req, res);
+        void stream(req, res);
         return true;
       }
       const p = PAGES[path];

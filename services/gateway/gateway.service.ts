@@ -33,7 +33,7 @@ import { orderRoute } from "./order-route.ts";
 import { gatewayRoutes, type GatewayMeta, type Req } from "./routes.ts";
 import { gatewayServer } from "./http-server.ts";
 import { dashboardRoute, type DashboardRoute } from "./dashboard-route.ts";
-import { dashboardSession } from "../../src/ops/dashboard-session.ts";
+import { dashboardSession, localRevokedSessions, redisRevokedSessions } from "../../src/ops/dashboard-session.ts";
 import { DashboardFeed, gatewayReading } from "../../src/ops/dashboard-feed.ts";
 import { deploymentKeys } from "../../src/lib/keys.ts";
 import { jetStreamResource, redisResource } from "../../src/lib/resources.ts";
@@ -108,11 +108,12 @@ export default function gatewayService(config: Readonly<Config>): TypedServiceSc
   const readiness = new ReadinessProbe(3 * READY_PROBE_MS);
   /** asks an inventory node whether Redis is up, and records the answer (set in started) */
   let probe: () => Promise<void> = async () => undefined;
-  const session = dashboardSession(config.adminToken, config.env !== "development" && config.env !== "test");
-  let dashboard: DashboardRoute | undefined;
-  let feed: DashboardFeed | undefined;
   const edge = new SoldOutEdge(config.soldOutFlagMs);
   const hasRedis = config.redisNodes.length > 0 || config.redisUrl !== undefined;
+  const revokedSessions = hasRedis ? redisRevokedSessions(config) : localRevokedSessions();
+  const session = dashboardSession(config.adminToken, config.env !== "development" && config.env !== "test", revokedSessions);
+  let dashboard: DashboardRoute | undefined;
+  let feed: DashboardFeed | undefined;
   let broker: ServiceBroker;
   const live = new LiveUpdates({
     maxStreams: config.sseMaxStreams,
@@ -229,7 +230,8 @@ export default function gatewayService(config: Readonly<Config>): TypedServiceSc
       },
       dashboardSignOut: {
         params: { $$strict: "remove" },
-        handler(ctx: Context<unknown, GatewayMeta>) {
+        async handler(ctx: Context<unknown, GatewayMeta>) {
+          await session.signOut(ctx.meta.dashboardCookie, Date.now());
           ctx.meta.$responseHeaders = { "Set-Cookie": session.clear(), "Cache-Control": "no-store" };
           ctx.meta.$statusCode = 204;
           return null;
@@ -338,7 +340,9 @@ export default function gatewayService(config: Readonly<Config>): TypedServiceSc
           answers: orderAnswers, http: answers,
         });
         feed = new DashboardFeed(this.broker);
-        dashboard = dashboardRoute(session, feed, this.logger);
+        dashboard = dashboardRoute(session, feed, this.logger, {
+          maxBytes: config.sseMaxBufferedBytes, onDrop: () => this.broker.metrics.increment(METRIC.liveStreamsDropped, { kind: "dashboard" }),
+        });
         const router = this.httpHandler.bind(this);
         this.server = gatewayServer({ lifecycle: lifecycleOf(this.broker), orders, dashboard, live, answers, router });
       },
@@ -404,6 +408,7 @@ export default function gatewayService(config: Readonly<Config>): TypedServiceSc
       // before moleculer-web closes the server: an open stream would hold it open
       dashboard?.close();
       feed?.stop();
+      await revokedSessions.close();
       if (hasRedis && config.soldOutFlagMs > 0) {
         edge.replayWith(null);
         await Promise.all([redisResource.release(config), jetStreamResource.release(config)]);

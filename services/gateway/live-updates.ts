@@ -12,8 +12,8 @@
  *
  * Reads of one key are coalesced (Coalescer): at most one per PRODUCT_UPDATE_INTERVAL_MS,
  * the last change always read. Bounded per gateway: SSE_MAX_STREAMS streams (then 503),
- * SSE_MAX_BUFFERED_BYTES per stream (then the slow client is dropped); a stream is
- * forgotten the moment its client goes away.
+ * SSE_MAX_BUFFERED_BYTES per stream (what a stream may owe its client, kernels included:
+ * ./sse-stream.ts); a stream is forgotten the moment its client goes away.
  */
 import type { ServerResponse } from "node:http";
 import type { Readable } from "node:stream";
@@ -183,7 +183,7 @@ export class LiveUpdates {
   readonly products: Topic<number, ProductView>;
   readonly #o: LiveUpdatesOptions;
   readonly #streams = new Map<SseStream, StreamKind>();
-  readonly #bodies = new WeakSet<Readable>();
+  readonly #bodies = new WeakMap<Readable, SseStream>();
   readonly #count: Record<StreamKind, number> = { order: 0, product: 0 };
   #heartbeat: NodeJS.Timeout | undefined;
 
@@ -263,13 +263,7 @@ export class LiveUpdates {
    * A client going away is the normal end of a stream, not an error: it is forgotten.
    */
   send(res: ServerResponse, body: Readable): void {
-    // the connection closes with its stream: a stopping gateway is not held by idle sockets
-    res.shouldKeepAlive = false;
-    res.writeHead(200, STREAM_HEADERS);
-    res.flushHeaders();
-    res.socket?.setNoDelay(true);
-    res.on("close", () => body.destroy());
-    body.pipe(res);
+    this.#bodies.get(body)!.answer(res, STREAM_HEADERS);
   }
 
   get size(): number {
@@ -299,7 +293,7 @@ export class LiveUpdates {
       stream.body.destroy();
       throw err;
     }
-    this.#bodies.add(stream.body);
+    this.#bodies.set(stream.body, stream);
     return stream.body;
   }
 

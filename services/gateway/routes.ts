@@ -22,6 +22,8 @@ export interface GatewayMeta {
   $responseType?: string;
   rawBody?: string;
   signature?: string;
+  /** the Cookie header of DELETE /api/admin/dashboard/session: the session it signs out */
+  dashboardCookie?: string;
   $statusCode?: number;
   $responseHeaders?: Record<string, string>;
 }
@@ -93,6 +95,9 @@ export function gatewayRoutes(openApiJson: string, reference: ApiReference): Api
         "GET /audit": "gateway.audit",
         "POST /dashboard/session": "gateway.dashboardSession",
         "DELETE /dashboard/session": "gateway.dashboardSignOut",
+      },
+      onBeforeCall(ctx: Context<unknown, GatewayMeta>, _route: unknown, req: Req) {
+        if (req.method === "DELETE") ctx.meta.dashboardCookie = req.headers.cookie;
       },
     },
     {

@@ -7,8 +7,9 @@ export interface NewProduct {
   price_cents: number;
   stock: number;
   currency?: string;
-  sale_starts_at?: Date | null;
-  sale_ends_at?: Date | null;
+  /** ISO-8601, as createProductParams leaves them */
+  sale_starts_at?: string | null;
+  sale_ends_at?: string | null;
   per_user_limit?: number | null;
   max_per_order?: number;
 }
@@ -20,8 +21,8 @@ export async function createProduct(em: EntityManager, p: NewProduct): Promise<P
     currency: p.currency ?? "USD",
     stockTotal: p.stock,
     stockCommitted: 0,
-    saleStartsAt: p.sale_starts_at ?? null,
-    saleEndsAt: p.sale_ends_at ?? null,
+    saleStartsAt: p.sale_starts_at ? new Date(p.sale_starts_at) : null,
+    saleEndsAt: p.sale_ends_at ? new Date(p.sale_ends_at) : null,
     perUserLimit: p.per_user_limit ?? null,
     maxPerOrder: p.max_per_order ?? 10,
   });

@@ -307,7 +307,7 @@ export const CONFIG_VARIABLES: Readonly<Record<string, ConfigVariable>> = {
   BUYER_JWT_LEEWAY_SECONDS: { default: "30", meaning: "clock skew tolerated on `exp` and `nbf` (0–300)" },
   SSE_MAX_STREAMS: { default: "10000", meaning: "live-update streams one gateway node holds at most; more are `503` with `Retry-After`" },
   SSE_HEARTBEAT_MS: { default: "10000", meaning: "a comment line on every live stream this often (at most 15000: API.md's 15 s)" },
-  SSE_MAX_BUFFERED_BYTES: { default: "65536", meaning: "unsent bytes a live stream may pile up before its (too slow) client is dropped" },
+  SSE_MAX_BUFFERED_BYTES: { default: "65536", meaning: "what one live stream (and the dashboard's) may owe its client, kernel buffers included: a stream hands over (ends, asking for a reconnect at once) after writing this much, less up to a quarter" },
   PRODUCT_UPDATE_INTERVAL_MS: { default: "250", meaning: "product updates are coalesced to at most one per this interval per product (inventory's announcements and each gateway's reads)" },
   REDIS_CLUSTER_PORT: { default: "17001", readBy: "`npm start`", meaning: "without `REDIS_NODES`/`REDIS_URL`: the first port of its own Redis Cluster (three masters, this port and the next two)" },
 };

@@ -38,6 +38,8 @@ export interface DeploymentKeys {
    * deployments sharing a Redis never sweep each other.
    */
   readonly productIndex: string;
+  /** A signed-out dashboard session (src/ops/dashboard-session.ts), kept until it would have expired. */
+  dashboardSessionRevoked(id: string): string;
 }
 
 /** The key names of one deployment; `namespace` is its STREAM_PREFIX ([A-Za-z0-9_-], no `{}:`). */
@@ -63,5 +65,6 @@ export function deploymentKeys(namespace: string): DeploymentKeys {
     },
     idempotencyOwner: (key) => `idem:{${namespace}:${key}}`,
     productIndex: `{flash}:${namespace}:products`,
+    dashboardSessionRevoked: (id) => `dashboard:revoked:{${namespace}:${id}}`,
   };
 }

@@ -11,11 +11,12 @@ export const MAX_INT = 2_147_483_647;
 /** A compiled check: true, or the list of failures (the `data` of a Moleculer ValidationError). */
 export type Check = (value: unknown) => true | Array<{ field: string; message: string; type: string }>;
 // fastest-validator's typings do not describe its CommonJS export under nodenext.
-const FastestValidator = Validator as unknown as new () => { compile(schema: object): Check };
+const FastestValidator = Validator as unknown as new (options: object) => { compile(schema: object): Check };
 
 /** Compiles a schema once, for code that validates outside an action's `params`. */
 export function compileCheck(schema: object): Check {
-  return new FastestValidator().compile(schema);
+  // the custom checks' signature Moleculer's validator uses (moleculer/src/validators/fastest.js)
+  return new FastestValidator({ useNewCustomCheckerFunction: true }).compile(schema);
 }
 
 /*
@@ -165,14 +166,71 @@ export const buyerClaimsParams = {
   sub: userId,
 } as const;
 
+/*
+ * A timestamp of the admin API (API.md, Admin): an ISO-8601 date-time with seconds and
+ * `Z` or an offset, of a real calendar day, in the years 2000..9999. Checked here by hand:
+ * `new Date(x)` takes numbers, booleans and free text ("Sat Dec 06 2026"), rolls
+ * 2026-02-30 over to March 2nd, and makes years PostgreSQL refuses (a 500 at insert).
+ */
+const TIMESTAMP_RE = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})(?:\.(\d{1,9}))?(?:Z|([+-])(\d{2}):(\d{2}))$/;
+const MIN_YEAR = 2000;
+const MAX_YEAR = 9999;
+
+/** The instant (ms since the epoch) of an admin timestamp, or why it is not one. */
+export function parseTimestamp(value: unknown): { ms: number } | { error: string } {
+  const m = typeof value === "string" ? TIMESTAMP_RE.exec(value) : null;
+  if (!m) return { error: "must be an ISO-8601 date-time with Z or an offset, e.g. 2026-12-24T18:00:00Z" };
+  const [y, mo, d, h, mi, s] = m.slice(1, 7).map(Number);
+  if (y < MIN_YEAR || y > MAX_YEAR) return { error: `must be in the years ${MIN_YEAR}..${MAX_YEAR}` };
+  // day 0 of the next month is the last day of this one
+  if (mo < 1 || mo > 12 || d < 1 || d > new Date(Date.UTC(y, mo, 0)).getUTCDate()) return { error: "must be a real calendar day" };
+  if (h > 23 || mi > 59 || s > 59) return { error: "must be a real time of day" };
+  const [sign, oh, om] = [m[8], Number(m[9] ?? 0), Number(m[10] ?? 0)];
+  if (oh > 23 || om > 59) return { error: "has an offset that is not one" };
+  const ms = Date.UTC(y, mo - 1, d, h, mi, s, Number((m[7] ?? "0").padEnd(3, "0").slice(0, 3)));
+  return { ms: ms - (sign === "-" ? -1 : 1) * (oh * 60 + om) * 60_000 };
+}
+
+type CustomErrors = Array<{ type: string; actual?: unknown }>;
+
+/**
+ * A timestamp field: after the check it holds the instant as `toISOString()` (so a call
+ * that passes it on, over the transporter or not, is checked again the same way).
+ * `after`: the field it must come after, when both are given.
+ */
+const timestampRule = (after?: string) => ({
+  type: "string",
+  format: "date-time",
+  optional: true,
+  nullable: true,
+  description: `an ISO-8601 date-time with Z or an offset (e.g. 2026-12-24T18:00:00Z), years ${MIN_YEAR}..${MAX_YEAR}${after ? `, after ${after}` : ""}`,
+  // `context.data`: the params (fastest-validator passes a root field's `parent` as null)
+  custom(value: unknown, errors: CustomErrors, _schema: unknown, _path: string, _parent: unknown, context: { data?: Record<string, unknown> }) {
+    // absent or null: allowed; not a string: the string rule has said so
+    if (typeof value !== "string") return value;
+    const t = parseTimestamp(value);
+    if ("error" in t) {
+      errors.push({ type: "timestamp", actual: t.error });
+      return value;
+    }
+    const start = after && context.data ? parseTimestamp(context.data[after]) : null;
+    if (start && "ms" in start && t.ms <= start.ms) errors.push({ type: "timestampOrder", actual: value });
+    return new Date(t.ms).toISOString();
+  },
+  messages: {
+    timestamp: "The '{field}' field {actual}.",
+    timestampOrder: `The '{field}' field must be after ${after}.`,
+  },
+} as const);
+
 export const createProductParams = {
   $$strict: true,
   name: { ...textRule(1, 200), trim: true },
   price_cents: { type: "number", integer: true, min: 0, max: 100_000_000 },
   stock: { type: "number", integer: true, min: 0, max: 100_000_000 },
   currency: { type: "string", pattern: /^[A-Z]{3}$/, optional: true },
-  sale_starts_at: { type: "date", convert: true, optional: true, nullable: true },
-  sale_ends_at: { type: "date", convert: true, optional: true, nullable: true },
+  sale_starts_at: timestampRule(),
+  sale_ends_at: timestampRule("sale_starts_at"),
   per_user_limit: { type: "number", integer: true, positive: true, max: 1_000_000, optional: true, nullable: true },
   max_per_order: { type: "number", integer: true, positive: true, max: 10_000, optional: true },
 } as const;

@@ -192,6 +192,34 @@ describe("other paths", () => {
     expectEnvelope(r, 422, "VALIDATION_ERROR");
   });
 
+  test.each([
+    ["year 0", { sale_starts_at: "0000-01-01T00:00:00Z" }, "sale_starts_at"],
+    ["a negative year", { sale_starts_at: "-000001-01-01T00:00:00Z" }, "sale_starts_at"],
+    ["a six-digit year", { sale_ends_at: "+010000-01-01T00:00:00Z" }, "sale_ends_at"],
+    ["February 30th", { sale_starts_at: "2026-02-30T00:00:00Z" }, "sale_starts_at"],
+    ["true", { sale_starts_at: true }, "sale_starts_at"],
+    ["a number", { sale_ends_at: 1700000000 }, "sale_ends_at"],
+    ["Date's own text", { sale_starts_at: "Sat Dec 06 2026" }, "sale_starts_at"],
+    ["a date without time", { sale_starts_at: "2026-12-24" }, "sale_starts_at"],
+    ["a window ending before it starts", { sale_starts_at: "2026-12-24T18:00:00Z", sale_ends_at: "2026-12-24T17:00:00Z" }, "sale_ends_at"],
+    ["a window ending as it starts", { sale_starts_at: "2026-12-24T18:00:00Z", sale_ends_at: "2026-12-24T19:00:00+01:00" }, "sale_ends_at"],
+  ])("admin create product with %s as a timestamp → 422 VALIDATION_ERROR naming the field, nothing written", async (_n, window, field) => {
+    const before = (await stack.db.query("select count(*)::int as n from products")).rows[0].n;
+    const r = await stack.http("POST", "/api/admin/products", { name: "x", price_cents: 1, stock: 1, ...window }, { authorization: `Bearer ${ADMIN_TOKEN}` });
+    expectEnvelope(r, 422, "VALIDATION_ERROR");
+    expect(Object.keys(r.body.error.details.fields)).toEqual([field]);
+    expect((await stack.db.query("select count(*)::int as n from products")).rows[0].n).toBe(before);
+  });
+
+  test("admin timestamps with an offset are stored as the instant they name", async () => {
+    const r = await stack.http("POST", "/api/admin/products", { name: "x", price_cents: 1, stock: 1, sale_starts_at: "2026-12-24T19:00:00.250+01:00", sale_ends_at: "2026-12-24T18:00:01Z" }, { authorization: `Bearer ${ADMIN_TOKEN}` });
+    expect(r.status).toBe(201);
+    expect(r.body).toMatchObject({ sale_starts_at: "2026-12-24T18:00:00.250Z", sale_ends_at: "2026-12-24T18:00:01.000Z" });
+    const { rows } = await stack.db.query("select sale_starts_at, sale_ends_at from products where id = $1", [r.body.id]);
+    expect(rows[0].sale_starts_at.toISOString()).toBe("2026-12-24T18:00:00.250Z");
+    expect(rows[0].sale_ends_at.toISOString()).toBe("2026-12-24T18:00:01.000Z");
+  });
+
   test("restock with a bad amount → 422, of an unknown product → 404", async () => {
     const auth = { authorization: `Bearer ${ADMIN_TOKEN}` };
     expectEnvelope(await stack.http("POST", `/api/admin/products/${productId}/restock`, { add: 0 }, auth), 422, "VALIDATION_ERROR");

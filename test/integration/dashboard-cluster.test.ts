@@ -88,6 +88,32 @@ test("the cluster view lists both gateway nodes, their answers read on each node
   }
 });
 
+test("signing out on one node revokes the cookie on every node: new streams are 401 and the open one ends", async () => {
+  const session = await a.http("POST", "/api/admin/dashboard/session", undefined, { authorization: `Bearer ${ADMIN_TOKEN}` });
+  const cookie = session.headers.get("set-cookie")!.split(";")[0];
+  const open = await openSse(bUrl + "/api/admin/dashboard/events", { cookie });
+  try {
+    expect(open.status).toBe(200);
+    await open.next((e) => e.event === "snapshot", 10_000, "a first snapshot");
+    const out = await a.http("DELETE", "/api/admin/dashboard/session", undefined, { authorization: `Bearer ${ADMIN_TOKEN}`, cookie });
+    expect(out.status).toBe(204);
+    // the cookie-authorised routes of the dashboard (its token-authorised ones take the Bearer token only)
+    for (const base of [a.baseUrl, bUrl]) {
+      const again = await openSse(base + "/api/admin/dashboard/events", { cookie });
+      again.close();
+      expect({ base, status: again.status, code: again.text && JSON.parse(again.text).error.code }).toEqual({ base, status: 401, code: "UNAUTHORIZED" });
+    }
+    await open.next((e) => e.event === "expired", 10_000, "the signed-out stream's end");
+    // another session is not touched by it
+    const other = await a.http("POST", "/api/admin/dashboard/session", undefined, { authorization: `Bearer ${ADMIN_TOKEN}` });
+    const fresh = await openSse(bUrl + "/api/admin/dashboard/events", { cookie: other.headers.get("set-cookie")!.split(";")[0] });
+    fresh.close();
+    expect(fresh.status).toBe(200);
+  } finally {
+    open.close();
+  }
+});
+
 test("a node being drained shows as draining in the cluster view", async () => {
   const session = await a.http("POST", "/api/admin/dashboard/session", undefined, { authorization: `Bearer ${ADMIN_TOKEN}` });
   const s = await openSse(a.baseUrl + "/api/admin/dashboard/events", { cookie: session.headers.get("set-cookie")!.split(";")[0] });

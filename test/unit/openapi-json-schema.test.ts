@@ -17,7 +17,9 @@ test("a strict params block becomes a closed object with its required fields and
 
 test("dates, nullable numbers, patterns and enums keep their meaning", () => {
   const s = objectSchema(createProductParams) as { properties: Record<string, unknown>; required: string[] };
-  expect(s.properties.sale_starts_at).toEqual({ type: ["string", "null"], format: "date-time" });
+  expect(s.properties.sale_starts_at).toEqual({ type: ["string", "null"], format: "date-time", description: expect.stringMatching(/ISO-8601.*2000\.\.9999/) });
+  expect(s.properties.sale_ends_at).toMatchObject({ description: expect.stringMatching(/after sale_starts_at/) });
+  expect(() => ruleSchema({ type: "string", custom: () => true })).toThrow(/needs a description/);
   expect(s.properties.per_user_limit).toEqual({ type: ["integer", "null"], minimum: 1, maximum: 1_000_000 });
   expect(s.properties.currency).toEqual({ type: "string", pattern: "^[A-Z]{3}$" });
   expect(s.properties.price_cents).toEqual({ type: "integer", minimum: 0, maximum: 100_000_000 });

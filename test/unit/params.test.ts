@@ -4,7 +4,7 @@
  * nesting, and a path's product id.
  */
 import {
-  checkDecimalId, checkIdempotencyKey, compileCheck, idRule, jsonBodyText, MAX_JSON_DEPTH, textRule, utf8Body,
+  checkDecimalId, checkIdempotencyKey, compileCheck, createProductParams, idRule, jsonBodyText, MAX_JSON_DEPTH, parseTimestamp, textRule, utf8Body,
 } from "../../src/lib/params.ts";
 
 const text = compileCheck({ $$root: true, ...textRule(1, 200) });
@@ -77,5 +77,58 @@ test("a product id in a path is decimal digits and nothing else", () => {
   for (const id of ["1", "42", "0042", "2147483647", "99999999999999999999"]) expect(checkDecimalId(id)).toBe(true);
   for (const id of ["", "0x10", "1e3", " 1", "1 ", "+1", "-1", "1.0", "0b1", "0o7", "１", "Infinity", 1, undefined]) {
     expect(checkDecimalId(id)).toEqual([expect.objectContaining({ field: "id" })]);
+  }
+});
+
+test.each([
+  ["2026-12-24T18:00:00Z", Date.UTC(2026, 11, 24, 18)],
+  ["2026-12-24T19:00:00.250+01:00", Date.UTC(2026, 11, 24, 18, 0, 0, 250)],
+  ["2026-12-24T13:30:00-04:30", Date.UTC(2026, 11, 24, 18)],
+  ["2028-02-29T00:00:00Z", Date.UTC(2028, 1, 29)],
+  ["2000-01-01T00:00:00Z", Date.UTC(2000, 0, 1)],
+  ["9999-12-31T23:59:59.999999Z", Date.UTC(9999, 11, 31, 23, 59, 59, 999)],
+])("the admin timestamp %s is the instant it names", (text, ms) => {
+  expect(parseTimestamp(text)).toEqual({ ms });
+});
+
+test.each([
+  ["year 0", "0000-01-01T00:00:00Z", /years/],
+  ["a year before 2000", "1999-12-31T23:59:59Z", /years/],
+  ["a negative year", "-000001-01-01T00:00:00Z", /ISO-8601/],
+  ["a six-digit year", "+010000-01-01T00:00:00Z", /ISO-8601/],
+  ["February 30th", "2026-02-30T00:00:00Z", /calendar day/],
+  ["February 29th of a common year", "2027-02-29T00:00:00Z", /calendar day/],
+  ["month 13", "2026-13-01T00:00:00Z", /calendar day/],
+  ["hour 24", "2026-12-24T24:00:00Z", /time of day/],
+  ["a leap second", "2026-12-31T23:59:60Z", /time of day/],
+  ["an offset of 24 hours", "2026-12-24T18:00:00+24:00", /offset/],
+  ["no zone", "2026-12-24T18:00:00", /ISO-8601/],
+  ["no seconds", "2026-12-24T18:00Z", /ISO-8601/],
+  ["a date without time", "2026-12-24", /ISO-8601/],
+  ["Date's own text", "Sat Dec 06 2026", /ISO-8601/],
+  ["milliseconds as a number", 1700000000, /ISO-8601/],
+  ["milliseconds as text", "1700000000", /ISO-8601/],
+  ["true", true, /ISO-8601/],
+  ["null", null, /ISO-8601/],
+])("%s is not an admin timestamp", (_name, value, why) => {
+  const r = parseTimestamp(value);
+  expect(r).toEqual({ error: expect.stringMatching(why) });
+});
+
+test("a product's timestamps are checked by its params, normalised to UTC, and its window must end after it starts", () => {
+  const check = compileCheck(createProductParams);
+  const product = (window: object) => ({ name: "x", price_cents: 1, stock: 1, ...window });
+  const ok = product({ sale_starts_at: "2026-12-24T19:00:00.250+01:00", sale_ends_at: "2026-12-24T18:00:01Z" });
+  expect(check(ok)).toBe(true);
+  expect(ok).toMatchObject({ sale_starts_at: "2026-12-24T18:00:00.250Z", sale_ends_at: "2026-12-24T18:00:01.000Z" });
+  expect(check(product({ sale_starts_at: null, sale_ends_at: "2026-12-24T18:00:00Z" }))).toBe(true);
+  for (const [window, field] of [
+    [{ sale_starts_at: "2026-12-24T18:00:00Z", sale_ends_at: "2026-12-24T19:00:00+01:00" }, "sale_ends_at"],
+    [{ sale_starts_at: "2026-12-24T18:00:00Z", sale_ends_at: "2026-12-24T17:59:59Z" }, "sale_ends_at"],
+    [{ sale_starts_at: 1700000000 }, "sale_starts_at"],
+    [{ sale_ends_at: "2026-02-30T00:00:00Z" }, "sale_ends_at"],
+  ] as const) {
+    const r = check(product(window));
+    expect(r !== true && r.map((e) => e.field)).toEqual([field]);
   }
 });

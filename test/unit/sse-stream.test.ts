@@ -19,33 +19,43 @@ test("frames events as `event:` plus one JSON `data:` line, comments as `:` line
   expect(s.lastKey).toBe("pending");
 });
 
-test("a client that stops reading is dropped once its buffer passes the bound, and nothing more is buffered for it", async () => {
-  let dropped = 0;
-  const s = new SseStream(4096, () => dropped++);
-  // a connection whose far end stopped reading: writes are never acknowledged
-  const stalled = new Writable({ highWaterMark: 1024, write() {} });
-  s.body.pipe(stalled);
+test("a stream hands over once it has written what it may owe: its events, a quick-reconnect `retry:`, its end, and nothing after", async () => {
+  const s = new SseStream(4096, () => undefined, 0);
+  const text = collect(s.body);
   const closed = new Promise((r) => s.onClose(() => r(undefined)));
   const payload = { text: "x".repeat(200) };
-  for (let i = 0; i < 100 && s.open; i++) s.send("product", payload, String(i));
+  let sent = 0;
+  for (; sent < 100 && s.open; sent++) s.send("product", payload, String(sent));
   await closed;
-  expect(dropped).toBe(1);
   expect(s.open).toBe(false);
+  expect(text().length).toBe(s.written);
+  expect(s.written).toBeLessThanOrEqual(4096);
+  expect(s.written).toBeGreaterThan(4096 - 250); // one more event would not have fitted
+  expect(text()).toMatch(/^retry: 2000\n\n(event: product\ndata: \{[^\n]*\}\n\n)+retry: 100\n\n$/);
+  expect(text().split("event: product").length - 1).toBe(sent - 1); // the one that did not fit is not sent
   s.send("product", payload, "after");
   s.comment();
-  expect(dropped).toBe(1);
+  expect(text().length).toBe(s.written);
 });
 
-test("a client that reads keeps its stream however many events pass", async () => {
-  let dropped = 0;
-  const s = new SseStream(4096, () => dropped++);
+test("streams opened together hand over at different points, never past the bound", () => {
+  const budgets = [0, 0.5, 0.99].map((jitter) => {
+    const s = new SseStream(4096, () => undefined, jitter);
+    s.body.resume();
+    while (s.open) s.comment("x".repeat(50));
+    return s.written;
+  });
+  expect(new Set(budgets).size).toBe(3);
+  for (const b of budgets) expect(b).toBeGreaterThan(3000);
+  for (const b of budgets) expect(b).toBeLessThanOrEqual(4096);
+});
+
+test("a stream's first event is sent even when larger than the bound, so every connection makes progress", async () => {
+  const s = new SseStream(1024, () => undefined, 0);
   const text = collect(s.body);
-  for (let i = 0; i < 200; i++) {
-    s.send("product", { text: "x".repeat(200), i }, String(i));
-    await new Promise((r) => setImmediate(r));
-  }
-  expect(dropped).toBe(0);
+  s.send("snapshot", { text: "x".repeat(2000) });
   expect(s.open).toBe(true);
-  expect(text().split("event: product").length - 1).toBe(200);
-  s.end();
+  s.send("snapshot", { text: "y" });
+  await new Promise((r) => s.onClose(() => r(undefined)));
+  expect(text()).toMatch(/^retry: 2000\n\nevent: snapshot\ndata: \{"text":"x{2000}"\}\n\nretry: 100\n\n$/);
 });

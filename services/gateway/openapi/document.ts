@@ -126,10 +126,10 @@ const OPERATIONS: Operation[] = [
     errors: ["UNAUTHORIZED"],
   },
   {
-    method: "delete", path: "/api/admin/dashboard/session", tag: "admin", summary: "Sign the dashboard out (the browser drops its cookie)",
+    method: "delete", path: "/api/admin/dashboard/session", tag: "admin", summary: "Sign the dashboard out: the request's cookie is revoked on every node, and the browser drops it",
     security: ADMIN,
-    ok: { 204: { description: "the cookie is cleared" } },
-    errors: ["UNAUTHORIZED"],
+    ok: { 204: { description: "the cookie is revoked and cleared" } },
+    errors: ["UNAUTHORIZED", "UNAVAILABLE"],
   },
   {
     method: "get", path: "/api/admin/dashboard/events", tag: "admin", summary: "The dashboard's live data (Server-Sent Events), read through the cluster",

@@ -15,7 +15,8 @@ const isOption = (key: string) => key.startsWith("$$");
 /** What each rule type accepts, beyond `type`, `optional`, `nullable` and `convert` (every rule takes those). */
 const KNOWN_OPTIONS: Record<string, string[]> = {
   number: ["integer", "positive", "min", "max"],
-  string: ["min", "max", "pattern", "trim"],
+  // `custom`: a check no JSON Schema keyword says; the rule's description must say it (ruleSchema)
+  string: ["min", "max", "pattern", "trim", "format", "custom"],
   uuid: [],
   date: [],
   enum: ["values"],
@@ -54,6 +55,7 @@ export function ruleSchema(raw: unknown, where = "rule"): JsonSchema {
       throw new Error(`openapi: option "${key}" of the ${rule.type} rule of ${where} has no JSON Schema mapping`);
     }
   }
+  if (rule.custom !== undefined && typeof rule.description !== "string") throw new Error(`openapi: the custom check of ${where} needs a description`);
   const s = base(rule, where);
   if (typeof rule.description === "string") s.description = rule.description;
   if (rule.nullable) {
@@ -80,6 +82,8 @@ function base(rule: Rule, where: string): JsonSchema {
       if (typeof rule.min === "number") s.minLength = rule.min;
       if (typeof rule.max === "number") s.maxLength = rule.max;
       if (rule.pattern !== undefined) s.pattern = patternSource(rule.pattern, where);
+      // JSON Schema's name of what the rule's custom check holds it to (fastest-validator ignores it)
+      if (typeof rule.format === "string") s.format = rule.format;
       return s;
     }
     case "uuid":
