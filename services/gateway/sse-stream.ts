@@ -24,8 +24,11 @@ import { PassThrough } from "node:stream";
 
 /** How long a browser waits before it reconnects (EventSource's `retry`). */
 const RETRY_MS = 2000;
-/** sent last by a stream that hands over: its client comes back at once */
-const HANDOVER = "retry: 100\n\n";
+/**
+ * sent last by a stream that hands over: its client comes back at once, and a page can
+ * tell this planned end (event `handover`) from a lost connection
+ */
+const HANDOVER = "event: handover\ndata: {}\nretry: 100\n\n";
 /** how long an ended stream's last bytes may take to leave Node before the connection is closed */
 const FLUSH_TIMEOUT_MS = 15_000;
 

@@ -161,3 +161,32 @@ describe("with buyer sign-in (BUYER_AUTH=jwt)", () => {
     expect((await jwtStack.http("GET", `/api/products/${p.id}`)).body.stock_available).toBe(5);
   });
 });
+
+describe("with live streams that hand over often (SSE_MAX_BUFFERED_BYTES at its least)", () => {
+  let small: Stack;
+  beforeAll(async () => {
+    small = await startStack({ SSE_MAX_BUFFERED_BYTES: "1024", PRODUCT_UPDATE_INTERVAL_MS: "50" });
+  });
+  afterAll(() => small?.stop());
+
+  test("a stream's planned hand-over never shows \"reconnecting\", and the page misses no update across them", async () => {
+    const p = await small.createProduct({ name: "Restocked", stock: 1 });
+    const page = await open(p.id, { on: small });
+    // every state the connection pill takes, as the buyer would see it
+    await page.evaluate(() => {
+      const pill = document.getElementById("connection")!;
+      const states: string[] = ((window as unknown as { states: string[] }).states = []);
+      new MutationObserver(() => states.push(pill.dataset.state ?? "")).observe(pill, { attributes: true, attributeFilter: ["data-state"] });
+    });
+    for (let i = 0; i < 24; i++) {
+      const r = await small.http("POST", `/api/admin/products/${p.id}/restock`, { add: 1 }, { authorization: "Bearer test-admin-token" });
+      expect(r.status).toBe(200);
+      await page.locator("#stock", { hasText: new RegExp(`^${i + 2}$`) }).waitFor();
+    }
+    const states = await page.evaluate(() => (window as unknown as { states: string[] }).states);
+    // it handed over (each hand-over is one reconnect: "live" again) and never looked lost
+    expect(states.filter((s) => s === "live").length).toBeGreaterThanOrEqual(3);
+    expect(states.filter((s) => s !== "live")).toEqual([]);
+    await page.context().close();
+  });
+});

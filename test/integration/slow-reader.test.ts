@@ -34,7 +34,7 @@ async function expectHandedOver(client: StalledReader, event: string) {
   expect(head).toMatch(/^HTTP\/1\.1 200 /);
   expect({ bytes, ended }).toEqual({ bytes: expect.any(Number), ended: true });
   expect(bytes).toBeLessThanOrEqual(MAX_BYTES);
-  expect(body).toMatch(new RegExp(`^retry: 2000\n\n(event: ${event}\n[^]*)retry: 100\n\n$`));
+  expect(body).toMatch(new RegExp(`^retry: 2000\n\n(event: ${event}\n[^]*)event: handover\ndata: \{\}\nretry: 100\n\n$`));
 }
 
 /** The bytes of the events a follower was sent, about (their JSON, without the framing). */

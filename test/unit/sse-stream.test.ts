@@ -31,7 +31,7 @@ test("a stream hands over once it has written what it may owe: its events, a qui
   expect(text().length).toBe(s.written);
   expect(s.written).toBeLessThanOrEqual(4096);
   expect(s.written).toBeGreaterThan(4096 - 250); // one more event would not have fitted
-  expect(text()).toMatch(/^retry: 2000\n\n(event: product\ndata: \{[^\n]*\}\n\n)+retry: 100\n\n$/);
+  expect(text()).toMatch(/^retry: 2000\n\n(event: product\ndata: \{[^\n]*\}\n\n)+event: handover\ndata: \{\}\nretry: 100\n\n$/);
   expect(text().split("event: product").length - 1).toBe(sent - 1); // the one that did not fit is not sent
   s.send("product", payload, "after");
   s.comment();
@@ -57,5 +57,5 @@ test("a stream's first event is sent even when larger than the bound, so every c
   expect(s.open).toBe(true);
   s.send("snapshot", { text: "y" });
   await new Promise((r) => s.onClose(() => r(undefined)));
-  expect(text()).toMatch(/^retry: 2000\n\nevent: snapshot\ndata: \{"text":"x{2000}"\}\n\nretry: 100\n\n$/);
+  expect(text()).toMatch(/^retry: 2000\n\nevent: snapshot\ndata: \{"text":"x{2000}"\}\n\nevent: handover\ndata: \{\}\nretry: 100\n\n$/);
 });

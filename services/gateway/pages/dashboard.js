@@ -41,7 +41,13 @@ async function connect() {
   $("board").hidden = false;
   source?.close();
   source = new EventSource("/api/admin/dashboard/events");
-  source.addEventListener("open", () => setStatus("live", "live"));
+  // a stream that hands over (it carried what it may) is back within 100 ms: not "reconnecting"
+  let handingOver = false;
+  source.addEventListener("handover", () => (handingOver = true));
+  source.addEventListener("open", () => {
+    handingOver = false;
+    setStatus("live", "live");
+  });
   source.addEventListener("snapshot", (e) => render(JSON.parse(e.data)));
   // the session ended (expired, or the server refused the cookie): trade the token again
   source.addEventListener("expired", () => { source.close(); connect(); });
@@ -49,7 +55,7 @@ async function connect() {
     if (source.readyState === EventSource.CLOSED) {
       setStatus("reconnecting", "reconnecting…");
       setTimeout(connect, 1000);
-    } else {
+    } else if (!handingOver) {
       setStatus("reconnecting", "reconnecting…");
     }
   });

@@ -88,8 +88,16 @@ function followProduct() {
     product = JSON.parse(e.data);
     renderProduct();
   });
-  es.onopen = () => connection("live", "live");
-  es.onerror = () => connection("lost", "reconnecting…");
+  // a stream that hands over (it carried what it may) is back within 100 ms: not "lost"
+  let handingOver = false;
+  es.addEventListener("handover", () => (handingOver = true));
+  es.onopen = () => {
+    handingOver = false;
+    connection("live", "live");
+  };
+  es.onerror = () => {
+    if (!handingOver) connection("lost", "reconnecting…");
+  };
 }
 
 function connection(state, text) {
