@@ -53,8 +53,9 @@ export interface DashboardStreams {
 export function dashboardRoute(session: DashboardSession, feed: DashboardFeed, logger: Logger, streams: DashboardStreams): DashboardRoute {
   const open = new Set<() => void>();
 
+  /** The stream; for HEAD, what GET would answer (the session checked), without a body. */
   async function stream(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    const what = `GET ${DASHBOARD_EVENTS_PATH}`;
+    const what = `${req.method} ${DASHBOARD_EVENTS_PATH}`;
     const expiresAt = await session.check(req.headers.cookie, Date.now()).catch((err: unknown) => {
       sendError(res, err, logger.error.bind(logger), what);
       return undefined;
@@ -66,14 +67,15 @@ export function dashboardRoute(session: DashboardSession, feed: DashboardFeed, l
         logger.error.bind(logger), what);
       return;
     }
+    const headers = { "Content-Type": "text/event-stream; charset=utf-8", "Cache-Control": "no-store", "X-Accel-Buffering": "no" };
+    if (req.method === "HEAD") {
+      res.writeHead(200, headers).end();
+      return;
+    }
     const sse = new SseStream(streams.maxBytes, () => streams.onDrop?.());
     // kept alive as before: a client of the fetch API (undici) answered `Connection: close`
     // opens a spare connection that never sends a request and holds a stopping gateway
-    sse.answer(res, {
-      "Content-Type": "text/event-stream; charset=utf-8",
-      "Cache-Control": "no-store",
-      "X-Accel-Buffering": "no",
-    }, { keepAlive: true });
+    sse.answer(res, headers, { keepAlive: true });
     const unsubscribe = feed.subscribe((snapshot) => sse.send("snapshot", snapshot));
     const end = () => {
       clearTimeout(expiry);
@@ -100,7 +102,7 @@ export function dashboardRoute(session: DashboardSession, feed: DashboardFeed, l
     handle(req, res) {
       if (req.method !== "GET" && req.method !== "HEAD") return false;
       const path = (req.url ?? "").split("?")[0];
-      if (path === DASHBOARD_EVENTS_PATH && req.method === "GET") {
+      if (path === DASHBOARD_EVENTS_PATH) {
         void stream(req, res);
         return true;
       }

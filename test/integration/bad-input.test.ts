@@ -544,6 +544,17 @@ describe("HEAD answers as GET does, without the body", () => {
     expect({ status: h.status, type: h.headers.get("content-type"), body: await h.text() })
       .toEqual({ status: 200, type: expect.stringMatching(/^text\/event-stream/), body: "" });
   });
+
+  test("HEAD of the dashboard's stream: 401 without a session, its headers with one, never a body", async () => {
+    const events = `${stack.baseUrl}/api/admin/dashboard/events`;
+    const without = await fetch(events, { method: "HEAD" });
+    expect({ status: without.status, body: await without.text() }).toEqual({ status: 401, body: "" });
+    const signIn = await fetch(`${stack.baseUrl}/api/admin/dashboard/session`, { method: "POST", headers: { authorization: `Bearer ${ADMIN_TOKEN}` } });
+    const cookie = signIn.headers.get("set-cookie")!.split(";")[0];
+    const withSession = await fetch(events, { method: "HEAD", headers: { cookie } });
+    expect({ status: withSession.status, type: withSession.headers.get("content-type"), body: await withSession.text() })
+      .toEqual({ status: 200, type: expect.stringMatching(/^text\/event-stream/), body: "" });
+  });
 });
 
 test("BUYER_AUTH=none: an order is read without a token, and a token is ignored", async () => {
