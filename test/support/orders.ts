@@ -1,0 +1,95 @@
+/**
+ * Orders and stock as the tests read them: one place an order (202 expected), one
+ * reads its status in PostgreSQL, the shard's counters, the audit, the order stream's
+ * lag. Shared by the pipeline's integration tests.
+ */
+import { newOrderId } from "../../src/domain/order-id.ts";
+import { deploymentKeys } from "../../src/lib/keys.ts";
+import { createRedis, loadScripts } from "../../src/lib/redis.ts";
+import { streamNames } from "../../src/lib/streams.ts";
+import { log } from "./events.ts";
+import { eventually, type Stack } from "./stack.ts";
+
+export interface Placed {
+  order_id: string;
+  amount_cents: number;
+  product_id: number;
+  qty: number;
+  expires_at: string;
+}
+
+/** POST /api/orders, which must answer 202. */
+export async function placeOrder(stack: Stack, productId: number, user: string, qty = 1): Promise<Placed> {
+  const r = await stack.http("POST", "/api/orders", { product_id: productId, qty, user_id: user });
+  expect(r.status).toBe(202);
+  return r.body as Placed;
+}
+
+/**
+ * An order placed and its row written (`pending`): awaits the writer's `orders.persisted`
+ * on the stack's event log (listenForEvents(stack.broker) in beforeAll).
+ */
+export async function pendingOrder(stack: Stack, productId: number, user: string, qty = 1): Promise<Placed> {
+  const o = await placeOrder(stack, productId, user, qty);
+  await log(stack.broker).persisted([o.order_id]);
+  return o;
+}
+
+/**
+ * A reservation that only the shard knows: the node died between the Lua step and the
+ * publish, so no message will ever reach the order writer. The order stays `reserved`
+ * for as long as a test needs, with nothing held, until a cancel, a payment or the
+ * sweeper writes its row. `now`: the reservation's creation time (its TTL counts from it).
+ */
+export async function reservedWithoutMessage(stack: Stack, productId: number, user: string, qty = 1, now = Date.now()): Promise<string> {
+  await stack.http("GET", `/api/products/${productId}`); // loads the shard
+  const redis = createRedis(stack.config);
+  try {
+    const k = deploymentKeys(stack.config.streamPrefix).product(productId);
+    const orderId = newOrderId(productId, now);
+    const reply = await loadScripts(redis).reserve([k.meta, k.stock, k.res, k.exp, k.users, k.noIdem],
+      [orderId, qty, user, now, stack.config.reservationTtlSeconds * 1000, "", 86400, ""]);
+    expect(reply.slice(0, 2)).toEqual([0, orderId]);
+    return orderId;
+  } finally {
+    await redis.quit();
+  }
+}
+
+/** The order's status in PostgreSQL; undefined before its row exists. */
+export async function orderStatus(stack: Stack, orderId: string): Promise<string | undefined> {
+  return (await stack.db.query("select status from orders where id = $1", [orderId])).rows[0]?.status;
+}
+
+export interface ShardCounters {
+  available: number;
+  reserved: number;
+  sold: number;
+  stock_total: number;
+  reservations: number;
+  epoch: string;
+  loaded: boolean;
+}
+
+/** The product's shard in Redis, as inventory.shard reads it. */
+export function shard(stack: Stack, productId: number): Promise<ShardCounters> {
+  return stack.broker.call<ShardCounters, object>("inventory.shard", { product_id: productId });
+}
+
+/** stock_committed of the product's row. */
+export async function committed(stack: Stack, productId: number): Promise<number> {
+  return (await stack.db.query("select stock_committed from products where id = $1", [productId])).rows[0].stock_committed;
+}
+
+/**
+ * Resolves once the order consumer has acknowledged every message of the stream. Polled:
+ * no event announces it (orders.persisted names only rows that were inserted, not the
+ * duplicates or late messages a drained stream also settles).
+ */
+export async function streamDrained(stack: Stack, timeoutMs = 30_000): Promise<void> {
+  const names = streamNames(stack.config.streamPrefix);
+  await eventually(async () => {
+    const info = await stack.nats.jsm.consumers.info(names.orders, names.ordersConsumer);
+    return info.num_pending === 0 && info.num_ack_pending === 0;
+  }, timeoutMs, "the order stream to drain");
+}
