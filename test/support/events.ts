@@ -55,9 +55,21 @@ export class EventLog {
   }
 
   /** Resolves once the order writer announced the rows of all `orderIds` (`orders.persisted`). */
-  async persisted(orderIds: string[], timeoutMs = 20_000): Promise<void> {
+  persisted(orderIds: string[], timeoutMs = 20_000): Promise<void> {
+    return this.ordersIn(ORDERS_PERSISTED_EVENT, orderIds, timeoutMs, "row");
+  }
+
+  /**
+   * Resolves once all `orderIds` were announced in a final status (`orders.changed`: sent
+   * after the inventory committed or released their units).
+   */
+  changed(orderIds: string[], timeoutMs = 20_000): Promise<void> {
+    return this.ordersIn(ORDERS_CHANGED_EVENT, orderIds, timeoutMs, "final status");
+  }
+
+  private async ordersIn(event: string, orderIds: string[], timeoutMs: number, what: string): Promise<void> {
     await Promise.all(orderIds.map((id) =>
-      this.heard<OrdersEvent>(ORDERS_PERSISTED_EVENT, (e) => e.order_ids.includes(id), timeoutMs, `the row of order ${id} (orders.persisted)`)));
+      this.heard<OrdersEvent>(event, (e) => e.order_ids.includes(id), timeoutMs, `the ${what} of order ${id} (${event})`)));
   }
 }
 
