@@ -77,18 +77,25 @@ test("two writers persisting batches of the same products at once never deadlock
   const q = (await stack.createProduct({ stock: 100_000, per_user_limit: null, max_per_order: 5 })).id;
   const batch = (n: number) => Array.from({ length: n }, (_, i) => message(i % 3 === 0 ? q : p, 1, `w${i}`));
   const other = await initOrm(stack.config.databaseUrl, 2);
+  // "at once": rounds whose two transactions overlapped in the database (the second began
+  // before the first committed); a round that ran them one after the other proved nothing
+  let overlapped = 0;
   try {
     for (let round = 0; round < 15; round++) {
       const a = batch(60);
       const b = batch(60);
-      await Promise.all([
-        orm.em.fork().transactional((em) => persistOrders(em, a)),
-        other.em.fork().transactional((em) => persistOrders(em, b)),
-      ]);
+      const spans = await Promise.all([orm, other].map((writer, i) => writer.em.fork().transactional(async (em) => {
+        const [{ began }] = await em.execute<Array<{ began: string }>>("select clock_timestamp()::text as began");
+        await persistOrders(em, i === 0 ? a : b);
+        const [{ ended }] = await em.execute<Array<{ ended: string }>>("select clock_timestamp()::text as ended");
+        return { began: Date.parse(began), ended: Date.parse(ended) };
+      })));
+      if (spans[0].began < spans[1].ended && spans[1].began < spans[0].ended) overlapped++;
     }
   } finally {
     await other.close();
   }
+  expect(overlapped).toBeGreaterThan(0);
   expect((await committed(p)) + (await committed(q))).toBe(15 * 120);
 });
 
