@@ -14,6 +14,14 @@ interface Waiter {
   resolve: (payload: unknown) => void;
 }
 
+export interface HeardOptions {
+  /** a mark: only what was heard after it counts */
+  since?: number;
+  timeoutMs?: number;
+  /** what the timeout's error says was awaited */
+  what?: string;
+}
+
 /** What one node heard, in order, from the moment its log was made. */
 export class EventLog {
   private readonly heardSoFar: Array<{ event: string; payload: unknown }> = [];
@@ -26,24 +34,32 @@ export class EventLog {
     for (const w of met) w.resolve(payload);
   }
 
-  /** The payloads of `event` heard so far. */
-  all<T>(event: string): T[] {
-    return this.heardSoFar.filter((h) => h.event === event).map((h) => h.payload as T);
+  /** A place in the log: `heard(…, { since })` then takes only what was heard after it. */
+  mark(): number {
+    return this.heardSoFar.length;
   }
 
-  /** The first payload of `event` that `match` takes, heard before this call or after it. */
-  heard<T>(event: string, match: (payload: T) => boolean, timeoutMs = 20_000, what = event): Promise<T> {
-    const past = this.all<T>(event).find(match);
+  /** The payloads of `event` heard so far (after `since`, a mark). */
+  all<T>(event: string, since = 0): T[] {
+    return this.heardSoFar.slice(since).filter((h) => h.event === event).map((h) => h.payload as T);
+  }
+
+  /** The first payload of `event` that `match` takes, heard before this call (after `since`) or after it. */
+  heard<T>(event: string, match: (payload: T) => boolean, { since = 0, timeoutMs = 20_000, what = event }: HeardOptions = {}): Promise<T> {
+    const past = this.all<T>(event, since).find(match);
     if (past !== undefined) return Promise.resolve(past);
     return new Promise<T>((resolve, reject) => {
-      const waiter: Waiter = { event, match: match as Waiter["match"], resolve: resolve as Waiter["resolve"] };
       const timer = setTimeout(() => {
         this.waiters = this.waiters.filter((w) => w !== waiter);
         reject(new Error(`timed out after ${timeoutMs} ms waiting for ${what}`));
       }, timeoutMs);
-      waiter.resolve = (payload) => {
-        clearTimeout(timer);
-        resolve(payload as T);
+      const waiter: Waiter = {
+        event,
+        match: match as Waiter["match"],
+        resolve: (payload) => {
+          clearTimeout(timer);
+          resolve(payload as T);
+        },
       };
       this.waiters.push(waiter);
     });
@@ -69,7 +85,7 @@ export class EventLog {
 
   private async ordersIn(event: string, orderIds: string[], timeoutMs: number, what: string): Promise<void> {
     await Promise.all(orderIds.map((id) =>
-      this.heard<OrdersEvent>(event, (e) => e.order_ids.includes(id), timeoutMs, `the ${what} of order ${id} (${event})`)));
+      this.heard<OrdersEvent>(event, (e) => e.order_ids.includes(id), { timeoutMs, what: `the ${what} of order ${id} (${event})` })));
   }
 }
 
