@@ -26,12 +26,19 @@ export async function placeOrder(stack: Stack, productId: number, user: string, 
 }
 
 /**
- * An order placed and its row written (`pending`): awaits the writer's `orders.persisted`
- * on the stack's event log (listenForEvents(stack.broker) in beforeAll).
+ * Resolves once the rows of `orderIds` are written: the writer's `orders.persisted` on
+ * the stack's event log (listenForEvents(stack.broker) in beforeAll). In the pg-lock
+ * mode the reservation is the row: written before the 202, nothing to await.
  */
+export async function rowsWritten(stack: Stack, orderIds: string[], timeoutMs = 20_000): Promise<void> {
+  if (stack.config.inventoryMode === "pg-lock") return;
+  await log(stack.broker).persisted(orderIds, timeoutMs);
+}
+
+/** An order placed and its row written (`pending`). */
 export async function pendingOrder(stack: Stack, productId: number, user: string, qty = 1): Promise<Placed> {
   const o = await placeOrder(stack, productId, user, qty);
-  await log(stack.broker).persisted([o.order_id]);
+  await rowsWritten(stack, [o.order_id]);
   return o;
 }
 
@@ -54,6 +61,16 @@ export async function reservedWithoutMessage(stack: Stack, productId: number, us
   } finally {
     await redis.quit();
   }
+}
+
+/** The product's orders in PostgreSQL. */
+export async function dbOrders(stack: Stack, productId: number): Promise<Array<{ id: string; status: string; qty: number; user_id: string; idempotency_key: string | null }>> {
+  return (await stack.db.query("select id, status, qty, user_id, idempotency_key from orders where product_id = $1", [productId])).rows;
+}
+
+/** stock_available as GET /api/products/{id} answers it. */
+export async function stockAvailable(stack: Stack, productId: number): Promise<number> {
+  return (await stack.http("GET", `/api/products/${productId}`)).body.stock_available;
 }
 
 /** The order's status in PostgreSQL; undefined before its row exists. */
@@ -87,6 +104,7 @@ export async function committed(stack: Stack, productId: number): Promise<number
  * duplicates or late messages a drained stream also settles).
  */
 export async function streamDrained(stack: Stack, timeoutMs = 30_000): Promise<void> {
+  if (stack.config.inventoryMode === "pg-lock") return; // no stream: the reservation is the row
   const names = streamNames(stack.config.streamPrefix);
   await eventually(async () => {
     const info = await stack.nats.jsm.consumers.info(names.orders, names.ordersConsumer);
