@@ -6,10 +6,9 @@ import { jest } from "@jest/globals";
 import { startStack, type Stack } from "../support/stack.ts";
 import { sendWebhook, eventId } from "../support/webhooks.ts";
 import { listenForEvents, log } from "../support/events.ts";
-import { holdOrderWriter } from "../support/hold-writer.ts";
+import { holdOrderWriter, withoutOrdersService } from "../support/hold-writer.ts";
 import { Interleavings, staggered } from "../support/interleavings.ts";
 import { orderStatus, pendingOrder as pendingOf, placeOrder, shard as shardOf } from "../support/orders.ts";
-import ordersService from "../../services/orders/orders.service.ts";
 
 jest.setTimeout(120_000);
 
@@ -28,15 +27,7 @@ const events = async (orderId: string) =>
   (await stack.db.query("select event_id, outcome from payment_events where order_id = $1 order by received_at", [orderId])).rows;
 const shard = (productId: number) => shardOf(stack, productId);
 
-async function holdOrders<T>(fn: () => Promise<T>): Promise<T> {
-  await stack.broker.destroyService(stack.broker.getLocalService("orders")!);
-  try {
-    return await fn();
-  } finally {
-    await stack.broker.createService(ordersService(stack.config));
-    await stack.broker.waitForServices(["orders"]);
-  }
-}
+const holdOrders = <T>(fn: () => Promise<T>) => withoutOrdersService(stack, fn);
 
 test("a succeeded payment pays the order and sells its units; the same event again gets the same answer and does nothing more", async () => {
   const p = await stack.createProduct({ stock: 5, price_cents: 700 });
