@@ -8,7 +8,7 @@ import { deploymentKeys } from "../../src/lib/keys.ts";
 import { createRedis, loadScripts } from "../../src/lib/redis.ts";
 import { streamNames } from "../../src/lib/streams.ts";
 import { log } from "./events.ts";
-import { eventually, type Stack } from "./stack.ts";
+import { eventually, type HttpReply, type Stack } from "./stack.ts";
 
 export interface Placed {
   order_id: string;
@@ -16,6 +16,19 @@ export interface Placed {
   product_id: number;
   qty: number;
   expires_at: string;
+}
+
+/**
+ * The answers to many orders, counted: "202", or the status and error code of a
+ * refusal ("409 SOLD_OUT"). One expect on the tally shows what every request got.
+ */
+export function tally(replies: HttpReply[]): Record<string, number> {
+  const counts: Record<string, number> = {};
+  for (const r of replies) {
+    const answer = r.status === 202 ? "202" : `${r.status} ${r.body?.error?.code}`;
+    counts[answer] = (counts[answer] ?? 0) + 1;
+  }
+  return counts;
 }
 
 /** POST /api/orders, which must answer 202. */
