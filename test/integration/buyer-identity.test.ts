@@ -4,6 +4,7 @@
  * only by its buyer; per-user limits and rate limits count sub.
  */
 import { startStack, type Stack } from "../support/stack.ts";
+import { expectEnvelope } from "../support/envelope.ts";
 import { listenForEvents } from "../support/events.ts";
 import { rowsWritten } from "../support/orders.ts";
 import { holdOrderWriter } from "../support/hold-writer.ts";
@@ -28,11 +29,6 @@ afterAll(async () => {
 });
 
 const order = (body: Record<string, unknown>, headers: Record<string, string> = {}) => stack.http("POST", "/api/orders", body, headers);
-
-function expectEnvelope(r: { status: number; body: any }, status: number, code: string) {
-  expect({ status: r.status, code: r.body?.error?.code }).toEqual({ status, code });
-  expect(r.body.error.message).toEqual(expect.any(String));
-}
 
 async function expectUntouched(productId: number, stock: number) {
   expect((await stack.http("GET", `/api/products/${productId}`)).body.stock_available).toBe(stock);

@@ -10,7 +10,7 @@ import { jest } from "@jest/globals";
 import { listenForEvents, log } from "../support/events.ts";
 import { holdOrderWriter } from "../support/hold-writer.ts";
 import { Interleavings, staggered } from "../support/interleavings.ts";
-import { committed as committedOf, orderStatus, pendingOrder as pendingOf, placeOrder, reservedWithoutMessage, shard as shardOf } from "../support/orders.ts";
+import { audit as auditOf, committed as committedOf, orderStatus, pendingOrder as pendingOf, placeOrder, reservedWithoutMessage, shard as shardOf } from "../support/orders.ts";
 import { startStack, eventually, type Stack } from "../support/stack.ts";
 import { sendWebhook, eventId } from "../support/webhooks.ts";
 
@@ -31,10 +31,7 @@ const dbStatus = (id: string) => orderStatus(stack, id);
 const pendingOrder = (productId: number, user: string, qty = 1) => pendingOf(stack, productId, user, qty);
 const shard = (productId: number) => shardOf(stack, productId);
 const committed = (productId: number) => committedOf(stack, productId);
-const audit = (productId: number) =>
-  stack.broker.call<{ ok: boolean; products: Array<{ consistent: boolean }>; pipeline: { drained: boolean } }, object>(
-    "sweeper.audit", { product_id: productId },
-  );
+const audit = (productId: number) => auditOf(stack, productId);
 
 /**
  * The audit once the pipeline drained (every message written: the drained-only invariants

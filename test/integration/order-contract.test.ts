@@ -8,7 +8,7 @@ import { randomUUID } from "node:crypto";
 import { startStack, type Stack } from "../support/stack.ts";
 import { listenForEvents } from "../support/events.ts";
 import { holdOrderWriter } from "../support/hold-writer.ts";
-import { dbOrders as dbOrdersOf, rowsWritten, stockAvailable as stockAvailableOf, streamDrained, tally } from "../support/orders.ts";
+import { committed, dbOrders as dbOrdersOf, rowsWritten, stockAvailable as stockAvailableOf, streamDrained, tally } from "../support/orders.ts";
 
 // the pg-lock baseline's stampede below is as slow as the machine (one row lock, one buyer at a time)
 jest.setTimeout(300_000);
@@ -48,8 +48,7 @@ test("3,000 concurrent buyers for 200 units: exactly 200 win, all others are tol
   expect(rows.every((r) => r.status === "pending")).toBe(true);
   expect(new Set(rows.map((r) => r.id))).toEqual(new Set(winners.map((r) => r.body.order_id)));
   expect(await stockAvailable(p.id)).toBe(0);
-  const { rows: [prod] } = await stack.db.query("select stock_committed from products where id = $1", [p.id]);
-  expect(prod.stock_committed).toBe(200);
+  expect(await committed(stack, p.id)).toBe(200);
 });
 
 test("a 202 carries the order, its Location, and the order can be read at once (reserved until its row is written), then from the database", async () => {

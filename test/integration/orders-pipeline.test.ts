@@ -7,7 +7,7 @@ import { randomUUID } from "node:crypto";
 import { startStack, type Stack } from "../support/stack.ts";
 import { listenForEvents } from "../support/events.ts";
 import { withoutOrdersService } from "../support/hold-writer.ts";
-import { dbOrders as dbOrdersOf, rowsWritten, stockAvailable as stockAvailableOf, streamDrained } from "../support/orders.ts";
+import { committed, dbOrders as dbOrdersOf, rowsWritten, stockAvailable as stockAvailableOf, streamDrained } from "../support/orders.ts";
 import { streamNames } from "../../src/lib/streams.ts";
 import { encodeOrderMessage } from "../../src/domain/order-message.ts";
 import { newOrderId } from "../../src/domain/order-id.ts";
@@ -61,8 +61,7 @@ test("the same order.reserved message delivered twice makes one order", async ()
   const rows = await dbOrders(p.id);
   expect(rows).toHaveLength(1);
   expect(rows[0].id).toBe(orderId);
-  const { rows: [prod] } = await stack.db.query("select stock_committed from products where id = $1", [p.id]);
-  expect(prod.stock_committed).toBe(1);
+  expect(await committed(stack, p.id)).toBe(1);
 });
 
 test("an order in a batch message and again alone (its replay in a later batch) is one order; the batch's others land", async () => {
@@ -80,8 +79,7 @@ test("an order in a batch message and again alone (its replay in a later batch) 
   const rows = await dbOrders(p.id);
   expect(rows.map((r) => r.id).sort()).toEqual(batch.map((o) => o.order_id).sort());
   expect(rows.find((r) => r.id === batch[0].order_id)).toMatchObject({ idempotency_key: "batch-key-1", status: "pending" });
-  const { rows: [prod] } = await stack.db.query("select stock_committed from products where id = $1", [p.id]);
-  expect(prod.stock_committed).toBe(3);
+  expect(await committed(stack, p.id)).toBe(3);
 });
 
 test("when the order stream cannot take the message, the buyer gets 503 with Retry-After and the stock is as it was", async () => {

@@ -8,7 +8,7 @@ import { sendWebhook, eventId } from "../support/webhooks.ts";
 import { listenForEvents, log } from "../support/events.ts";
 import { holdOrderWriter, withoutOrdersService } from "../support/hold-writer.ts";
 import { Interleavings, staggered } from "../support/interleavings.ts";
-import { orderStatus, pendingOrder as pendingOf, placeOrder, shard as shardOf } from "../support/orders.ts";
+import { committed, orderStatus, pendingOrder as pendingOf, placeOrder, shard as shardOf } from "../support/orders.ts";
 
 jest.setTimeout(120_000);
 
@@ -52,8 +52,7 @@ test("a failed payment cancels the order and returns its units once", async () =
   expect((await sendWebhook(stack, ev)).body).toEqual({ received: true, order_status: "cancelled" });
   expect(await status(o.order_id)).toBe("cancelled");
   expect(await shard(p.id)).toMatchObject({ available: 5, reserved: 0, sold: 0 });
-  const { rows } = await stack.db.query("select stock_committed from products where id = $1", [p.id]);
-  expect(rows[0].stock_committed).toBe(0);
+  expect(await committed(stack, p.id)).toBe(0);
 });
 
 test("forged, stale, unsigned and malformed signatures are refused with 401 and change nothing", async () => {

@@ -7,6 +7,7 @@
 import { jest } from "@jest/globals";
 import type { MikroORM } from "@mikro-orm/postgresql";
 import { startStack, type Stack } from "../support/stack.ts";
+import { committed as committedOf } from "../support/orders.ts";
 import { initOrm } from "../../src/lib/db.ts";
 import { persistOrders } from "../../src/db/persist-orders.ts";
 import { executeBound } from "../../src/db/sql.ts";
@@ -35,9 +36,7 @@ function message(productId: number, qty: number, user: string): ReservationRecor
   };
 }
 
-async function committed(id: number): Promise<number> {
-  return (await stack.db.query("select stock_committed from products where id = $1", [id])).rows[0].stock_committed;
-}
+const committed = (id: number) => committedOf(stack, id);
 
 async function statuses(ids: string[]): Promise<string[]> {
   const { rows } = await stack.db.query("select id, status from orders where id = any($1::uuid[])", [ids]);

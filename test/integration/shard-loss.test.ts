@@ -10,7 +10,7 @@ import { startStack, type Stack } from "../support/stack.ts";
 import { startRedisCluster, stopRedisCluster } from "../support/redis-cluster.ts";
 import { streamNames } from "../../src/lib/streams.ts";
 import { withoutOrdersService } from "../support/hold-writer.ts";
-import { streamDrained } from "../support/orders.ts";
+import { audit as auditOf, shard as shardOf, streamDrained } from "../support/orders.ts";
 import { SHARD_LOSS_REDIS_PORT } from "../support/env.ts";
 import { METRIC } from "../../src/lib/metrics.ts";
 
@@ -32,10 +32,8 @@ afterAll(async () => {
   await stopRedisCluster(PORT);
 });
 
-const shard = (productId: number) =>
-  stack.broker.call<{ available: number; epoch: string }, object>("inventory.shard", { product_id: productId });
-const audit = (productId: number) =>
-  stack.broker.call<{ products: Array<{ consistent: boolean; available: number }> }, object>("sweeper.audit", { product_id: productId });
+const shard = (productId: number) => shardOf(stack, productId);
+const audit = (productId: number) => auditOf(stack, productId);
 
 const drained = () => streamDrained(stack);
 

@@ -11,7 +11,7 @@ import { holdOrderWriter } from "../support/hold-writer.ts";
 import { startNodeProcess, type StackNode } from "../support/node-process.ts";
 import { startStack, type HttpReply, type Stack } from "../support/stack.ts";
 import { listenForEvents } from "../support/events.ts";
-import { orderStatus, placeOrder, rowsWritten, type Placed } from "../support/orders.ts";
+import { committed, orderStatus, placeOrder, rowsWritten, shard as shardOf, type Placed } from "../support/orders.ts";
 import { sendWebhook, eventId } from "../support/webhooks.ts";
 
 jest.setTimeout(120_000);
@@ -64,8 +64,7 @@ afterAll(async () => {
 
 const place = (productId: number, user: string) => placeOrder(stack, productId, user);
 const dbStatus = (id: string) => orderStatus(stack, id);
-const shard = (productId: number) =>
-  stack.broker.call<{ available: number; reserved: number; sold: number }, object>("inventory.shard", { product_id: productId });
+const shard = (productId: number) => shardOf(stack, productId);
 
 /**
  * Two orders of a new product, kept `reserved` (the writer held back on the product);
@@ -104,8 +103,7 @@ test("a cancel of a reserved order waiting on a stalled inventory node lets the 
   expect(reply).toMatchObject({ status: 200, body: { order_id: a.order_id, status: "cancelled" } });
   expect(await dbStatus(a.order_id)).toBe("cancelled");
   expect(await dbStatus(b.order_id)).toBe("pending");
-  const { rows } = await stack.db.query("select stock_committed from products where id = $1", [product.id]);
-  expect(rows[0].stock_committed).toBe(1);
+  expect(await committed(stack, product.id)).toBe(1);
   expect(await shard(product.id)).toMatchObject({ available: 4, reserved: 1, sold: 0 });
 });
 

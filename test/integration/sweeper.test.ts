@@ -8,7 +8,7 @@ import { Cluster } from "ioredis";
 import { startStack, type Stack } from "../support/stack.ts";
 import { listenForEvents } from "../support/events.ts";
 import { Interleavings, staggered } from "../support/interleavings.ts";
-import { orderStatus, pendingOrder as pendingOf, reservedWithoutMessage, shard as shardOf, streamDrained } from "../support/orders.ts";
+import { audit as auditOf, committed, orderStatus, pendingOrder as pendingOf, reservedWithoutMessage, shard as shardOf, streamDrained } from "../support/orders.ts";
 import { sendWebhook, eventId } from "../support/webhooks.ts";
 import { TEST_REDIS_NODES } from "../support/env.ts";
 import { deploymentKeys } from "../../src/lib/keys.ts";
@@ -33,10 +33,7 @@ afterAll(async () => {
 const status = (id: string) => orderStatus(stack, id);
 const shard = (productId: number) => shardOf(stack, productId);
 const sweep = (now: number) => stack.broker.call<{ expired: number; released: number; orphans: number }, object>("sweeper.sweep", { now });
-const audit = (productId?: number) =>
-  stack.broker.call<{ ok: boolean; products: Array<{ id: number; consistent: boolean; failures: Array<{ invariant: string; by: number }> }> }, object>(
-    "sweeper.audit", productId ? { product_id: productId } : {},
-  );
+const audit = (productId?: number) => auditOf(stack, productId);
 const pendingOrder = (productId: number, user: string, qty = 1) => pendingOf(stack, productId, user, qty);
 const drained = () => streamDrained(stack);
 
@@ -75,8 +72,7 @@ test("two sweepers at once expire each order once and release its units once", a
     await other.stop();
   }
   expect(await shard(p.id)).toMatchObject({ available: 50, reserved: 0 });
-  const { rows } = await stack.db.query("select stock_committed from products where id = $1", [p.id]);
-  expect(rows[0].stock_committed).toBe(0);
+  expect(await committed(stack, p.id)).toBe(0);
   expect((await audit(p.id)).ok).toBe(true);
 });
 
@@ -127,8 +123,7 @@ test("a reservation whose message never reached the stream is released after its
   }, null), { msgID: `late-${orderId}` });
   await drained();
   expect(await status(orderId)).toBe("expired");
-  const { rows } = await stack.db.query("select stock_committed from products where id = $1", [p.id]);
-  expect(rows[0].stock_committed).toBe(0);
+  expect(await committed(stack, p.id)).toBe(0);
 });
 
 test("the audit names the invariant a tampered shard breaks, and by how much", async () => {

@@ -3,6 +3,7 @@
  * reads its status in PostgreSQL, the shard's counters, the audit, the order stream's
  * lag. Shared by the pipeline's integration tests.
  */
+import type { AuditReport } from "../../src/contracts/reports.ts";
 import { newOrderId } from "../../src/domain/order-id.ts";
 import { deploymentKeys } from "../../src/lib/keys.ts";
 import { createRedis, loadScripts } from "../../src/lib/redis.ts";
@@ -104,6 +105,11 @@ export interface ShardCounters {
 /** The product's shard in Redis, as inventory.shard reads it. */
 export function shard(stack: Stack, productId: number): Promise<ShardCounters> {
   return stack.broker.call<ShardCounters, object>("inventory.shard", { product_id: productId });
+}
+
+/** The audit of one product (or of all), as sweeper.audit answers it. */
+export function audit(stack: Stack, productId?: number): Promise<AuditReport> {
+  return stack.broker.call<AuditReport, object>("sweeper.audit", productId === undefined ? {} : { product_id: productId });
 }
 
 /** stock_committed of the product's row. */
