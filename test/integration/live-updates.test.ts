@@ -54,6 +54,7 @@ async function follow(url: string): Promise<SseClient> {
 
 const place = (productId: number, user: string, qty = 1) => placeOrder(stack, productId, user, qty);
 
+/** The streams a gateway holds open, by its metric: polled where a test waits on it (no event says a stream closed). */
 async function streams(base: string, kind: "order" | "product"): Promise<number> {
   const text = await (await fetch(`${base}/metrics`)).text();
   const line = text.split("\n").find((l) => l.startsWith("flash_live_streams{") && l.includes(`kind="${kind}"`));
