@@ -9,7 +9,8 @@ import { deploymentKeys } from "../../src/lib/keys.ts";
 import { createRedis, loadScripts } from "../../src/lib/redis.ts";
 import { streamNames } from "../../src/lib/streams.ts";
 import { log } from "./events.ts";
-import { eventually, type HttpReply, type Stack } from "./stack.ts";
+import { eventually } from "./eventually.ts";
+import type { HttpReply, Stack } from "./stack.ts";
 
 export interface Placed {
   order_id: string;
