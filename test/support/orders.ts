@@ -6,7 +6,7 @@
 import type { AuditReport } from "../../src/contracts/reports.ts";
 import { newOrderId } from "../../src/domain/order-id.ts";
 import { deploymentKeys } from "../../src/lib/keys.ts";
-import { createRedis, loadScripts } from "../../src/lib/redis.ts";
+import { createRedis, loadScripts, type ScriptResult } from "../../src/lib/redis.ts";
 import { streamNames } from "../../src/lib/streams.ts";
 import { log } from "./events.ts";
 import { eventually } from "./eventually.ts";
@@ -69,8 +69,9 @@ export async function reservedWithoutMessage(stack: Stack, productId: number, us
   try {
     const k = deploymentKeys(stack.config.streamPrefix).product(productId);
     const orderId = newOrderId(productId, now);
-    const reply = await loadScripts(redis).reserve([k.meta, k.stock, k.res, k.exp, k.users, k.noIdem],
-      [orderId, qty, user, now, stack.config.reservationTtlSeconds * 1000, "", 86400, ""]);
+    // a batch of one request, no idempotency key: one reply per request
+    const [reply] = (await loadScripts(redis).reserveBatch([k.meta, k.stock, k.res, k.exp, k.users],
+      [k.idem(""), now, stack.config.reservationTtlSeconds * 1000, 86400, orderId, qty, user, "", ""])) as unknown as ScriptResult[];
     expect(reply.slice(0, 2)).toEqual([0, orderId]);
     return orderId;
   } finally {
