@@ -230,7 +230,8 @@ describe("races (looped)", () => {
     ]);
     for (let i = 0; i < rounds; i++) {
       const id = await pendingOrReserved(i, p.id, `re-${i}`);
-      const [c] = await staggered(i >> 1, () => cancel(id), () => stack.broker.call("sweeper.sweep", { now: later() }));
+      // head starts up to 200 ms: a sweep (an expiry pass, then the shard's orphans) takes longer than a cancel
+      const [c] = await staggered(i >> 1, () => cancel(id), () => stack.broker.call("sweeper.sweep", { now: later() }), [0, 10, 30, 80, 200]);
       const winner = c.status === 200 ? "cancel first" : "expiry first";
       seen.saw(`${i % 2 === 0 ? "on the row" : "on the reservation"}: ${winner}`);
       expect({ cancel: [c.status, c.body.status ?? c.body.error.code], status: await dbStatus(id) }).toEqual(CANCEL_VS_EXPIRY[winner]);
