@@ -96,8 +96,9 @@ describe("npm run demo", () => {
     expect(summary.paid).toBeGreaterThan(0);
     expect(summary.payment_failed).toBeGreaterThan(0);
     expect(summary.expired).toBeGreaterThan(0);
-    if (summary.cancel_available) expect(summary.cancelled_by_buyer).toBeGreaterThan(0);
-    else expect(summary.cancelled_by_buyer).toBe(0);
+    // this server has POST /api/orders/{id}/cancel: buyers who meant to cancel did
+    expect(summary.cancel_available).toBe(true);
+    expect(summary.cancelled_by_buyer).toBeGreaterThan(0);
 
     // the server's TTL (4 s) lies between expires_at minus the answer's arrival and minus its sending
     const [lo, hi] = summary.reservation_ttl_bounds;

@@ -155,10 +155,11 @@ describe("Kubernetes manifests (deploy/k8s)", () => {
       expect(a["prometheus.io/scrape"]).toBe("true");
       expect(a["prometheus.io/path"]).toBe("/metrics");
       expect(c.ports.map((p: { containerPort: number }) => String(p.containerPort))).toContain(a["prometheus.io/port"]);
-      for (const ref of c.envFrom) {
-        if (ref.configMapRef) expect(find("ConfigMap", ref.configMapRef.name)).toBeDefined();
-        if (ref.secretRef) expect(find("Secret", ref.secretRef.name)).toBeDefined();
-      }
+      // the config map and the secret, both rendered
+      const refs = c.envFrom.map((ref: { configMapRef?: { name: string }; secretRef?: { name: string } }) =>
+        ref.configMapRef ? ["ConfigMap", ref.configMapRef.name] : ["Secret", ref.secretRef?.name]);
+      expect(refs.map(([kind]: string[]) => kind).sort()).toEqual(["ConfigMap", "Secret"]);
+      for (const [kind, name] of refs) expect([kind, name, find(kind, name) !== undefined]).toEqual([kind, name, true]);
       // the node's own graceful shutdown (drain, then finish and ack) ends before Kubernetes kills it
       expect(spec.terminationGracePeriodSeconds * 1000).toBeGreaterThan(config.shutdownTimeoutMs);
       expect(config.shutdownTimeoutMs).toBeGreaterThan(config.shutdownDrainMs + config.requestTimeoutMs);

@@ -3,7 +3,11 @@
  * nothing (no reservation in the shard, no order row, stock unchanged); an order is read
  * only by its buyer; per-user limits and rate limits count sub.
  */
-import { startStack, eventually, type Stack } from "../support/stack.ts";
+import { startStack, type Stack } from "../support/stack.ts";
+import { expectEnvelope } from "../support/envelope.ts";
+import { listenForEvents } from "../support/events.ts";
+import { rowsWritten } from "../support/orders.ts";
+import { holdOrderWriter } from "../support/hold-writer.ts";
 import {
   BUYER_SECRET, bearer, es256, hs256, hs256WithPublicKey, identityProvider, rs256, tampered, unsigned, type Signer,
 } from "../support/buyer-tokens.ts";
@@ -18,17 +22,13 @@ beforeAll(async () => {
     BUYER_AUTH: "jwt", BUYER_JWT_SECRET: BUYER_SECRET, BUYER_JWKS: idp.jwksFile,
     RATE_LIMIT_PER_SECOND: "1", RATE_LIMIT_BURST: "3",
   });
+  await listenForEvents(stack.broker);
 });
 afterAll(async () => {
   await stack?.stop();
 });
 
 const order = (body: Record<string, unknown>, headers: Record<string, string> = {}) => stack.http("POST", "/api/orders", body, headers);
-
-function expectEnvelope(r: { status: number; body: any }, status: number, code: string) {
-  expect({ status: r.status, code: r.body?.error?.code }).toEqual({ status, code });
-  expect(r.body.error.message).toEqual(expect.any(String));
-}
 
 async function expectUntouched(productId: number, stock: number) {
   expect((await stack.http("GET", `/api/products/${productId}`)).body.stock_available).toBe(stock);
@@ -70,23 +70,29 @@ describe("the buyer is the token's sub", () => {
   test("HS256: an order without user_id is the sub's; only its buyer reads it, before and after it lands", async () => {
     const p = await stack.createProduct({ stock: 5, price_cents: 700 });
     const alice = bearer(await hs256({ sub: "alice-hs" }));
-    const r = await order({ product_id: p.id, qty: 2 }, alice);
-    expect(r.status).toBe(202);
-    expect(r.body).toMatchObject({ user_id: "alice-hs", qty: 2, amount_cents: 1400 });
-    const path = `/api/orders/${r.body.order_id}`;
-
-    const reads = async () => ({
+    const reads = async (path: string) => ({
       buyer: await stack.http("GET", path, undefined, alice),
       other: await stack.http("GET", path, undefined, bearer(await hs256({ sub: "bob-hs" }))),
       anonymous: await stack.http("GET", path),
     });
-    const early = await reads();
-    expect(early.buyer.status).toBe(200);
+    // before it lands: the writer held back, the order only `reserved` in its shard
+    const release = await holdOrderWriter(stack, p.id);
+    let r, early;
+    try {
+      r = await order({ product_id: p.id, qty: 2 }, alice);
+      early = await reads(`/api/orders/${r.body.order_id}`);
+    } finally {
+      await release();
+    }
+    expect(r.status).toBe(202);
+    expect(r.body).toMatchObject({ user_id: "alice-hs", qty: 2, amount_cents: 1400 });
+    const path = `/api/orders/${r.body.order_id}`;
+    expect([early.buyer.status, early.buyer.body.status]).toEqual([200, "reserved"]);
     expectEnvelope(early.other, 403, "FORBIDDEN");
     expectEnvelope(early.anonymous, 401, "UNAUTHORIZED");
 
-    await eventually(async () => (await stack.http("GET", path, undefined, alice)).body.status === "pending", 20_000, "the order row");
-    const late = await reads();
+    await rowsWritten(stack, [r.body.order_id]);
+    const late = await reads(path);
     expect(late.buyer.body).toMatchObject({ order_id: r.body.order_id, status: "pending", user_id: "alice-hs" });
     expectEnvelope(late.other, 403, "FORBIDDEN");
     expectEnvelope(late.anonymous, 401, "UNAUTHORIZED");

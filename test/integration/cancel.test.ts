@@ -7,7 +7,10 @@
  * its units counted once and the audit consistent.
  */
 import { jest } from "@jest/globals";
+import { listenForEvents, log } from "../support/events.ts";
 import { holdOrderWriter } from "../support/hold-writer.ts";
+import { Interleavings, staggered } from "../support/interleavings.ts";
+import { audit as auditOf, committed as committedOf, orderStatus, pendingOrder as pendingOf, placeOrder, reservedWithoutMessage, shard as shardOf } from "../support/orders.ts";
 import { startStack, eventually, type Stack } from "../support/stack.ts";
 import { sendWebhook, eventId } from "../support/webhooks.ts";
 
@@ -16,33 +19,24 @@ jest.setTimeout(120_000);
 let stack: Stack;
 beforeAll(async () => {
   stack = await startStack();
+  await listenForEvents(stack.broker);
 });
 afterAll(async () => {
   await stack?.stop();
 });
 
-const place = async (productId: number, user: string, qty = 1) => {
-  const r = await stack.http("POST", "/api/orders", { product_id: productId, qty, user_id: user });
-  expect(r.status).toBe(202);
-  return r.body as { order_id: string; amount_cents: number };
-};
+const place = (productId: number, user: string, qty = 1) => placeOrder(stack, productId, user, qty);
 const cancel = (id: string) => stack.http("POST", `/api/orders/${id}/cancel`);
-const dbStatus = async (id: string) => (await stack.db.query("select status from orders where id = $1", [id])).rows[0]?.status;
-const pendingOrder = async (productId: number, user: string, qty = 1) => {
-  const o = await place(productId, user, qty);
-  await eventually(async () => (await dbStatus(o.order_id)) === "pending", 20_000, "the order row");
-  return o;
-};
-const shard = (productId: number) =>
-  stack.broker.call<{ available: number; reserved: number; sold: number; stock_total: number }, object>("inventory.shard", { product_id: productId });
-const committed = async (productId: number) =>
-  (await stack.db.query("select stock_committed from products where id = $1", [productId])).rows[0].stock_committed as number;
-const audit = (productId: number) =>
-  stack.broker.call<{ ok: boolean; products: Array<{ consistent: boolean }>; pipeline: { drained: boolean } }, object>(
-    "sweeper.audit", { product_id: productId },
-  );
+const dbStatus = (id: string) => orderStatus(stack, id);
+const pendingOrder = (productId: number, user: string, qty = 1) => pendingOf(stack, productId, user, qty);
+const shard = (productId: number) => shardOf(stack, productId);
+const committed = (productId: number) => committedOf(stack, productId);
+const audit = (productId: number) => auditOf(stack, productId);
 
-/** The audit once the pipeline drained (every message written: the drained-only invariants are checked too). */
+/**
+ * The audit once the pipeline drained (every message written: the drained-only invariants
+ * are checked too). Polled: no event announces a drained pipeline.
+ */
 async function expectConsistent(productId: number) {
   const a = await eventually(async () => {
     const r = await audit(productId);
@@ -145,78 +139,114 @@ describe("cancel", () => {
 describe("races (looped)", () => {
   const ROUNDS = 12;
 
-  test("cancel right after the 202, against the consumer writing the row", async () => {
-    // bursts: the consumer writes in batches, so some cancels find the row, some only the reservation
-    const BURST = 8;
-    const p = await stack.createProduct({ stock: ROUNDS * BURST });
+  /**
+   * The order of round `i`: even rounds race on a `pending` order (its row awaited), odd
+   * ones on a `reserved` one that stays so until a racer writes its row (its message
+   * never reached the stream: reservedWithoutMessage).
+   */
+  const pendingOrReserved = async (i: number, productId: number, user: string) =>
+    i % 2 === 0 ? (await pendingOrder(productId, user)).order_id : reservedWithoutMessage(stack, productId, user);
+  const kind = (i: number) => (i % 2 === 0 ? "pending" : "reserved");
+
+  test("a cancel against the consumer writing the row: some cancels find the row, some only the reservation", async () => {
+    // Left alone the writer almost always wins (the row lands within milliseconds of the
+    // 202). So each round's order waits reserved behind a held writer, and the writer is
+    // let go about when the cancel leaves (staggered): they meet at the product's lock.
+    // One order a round: a second cancel of the product would queue behind the waiting
+    // writer (PostgreSQL's tuple lock queue), not race it.
+    const rounds = 2 * ROUNDS;
+    const p = await stack.createProduct({ stock: rounds });
     const ids: string[] = [];
-    for (let i = 0; i < ROUNDS; i++) {
-      const replies = await Promise.all(Array.from({ length: BURST }, async (_, j) => {
-        const o = await place(p.id, `rw-${i}-${j}`);
-        ids.push(o.order_id);
-        return cancel(o.order_id);
-      }));
-      for (const r of replies) expect(r).toMatchObject({ status: 200, body: { status: "cancelled" } });
+    for (let i = 0; i < rounds; i++) {
+      const release = await holdOrderWriter(stack, p.id);
+      const o = await place(p.id, `rw-${i}`);
+      ids.push(o.order_id);
+      const [r] = await staggered(i, () => cancel(o.order_id), release);
+      expect(r).toMatchObject({ status: 200, body: { status: "cancelled" } });
     }
     await expectConsistent(p.id);
     const { rows } = await stack.db.query("select status, count(*)::int as n from orders where id = any($1) group by status", [ids]);
-    expect(rows).toEqual([{ status: "cancelled", n: ROUNDS * BURST }]);
+    expect(rows).toEqual([{ status: "cancelled", n: rounds }]);
     expect(await committed(p.id)).toBe(0);
-    expect(await shard(p.id)).toMatchObject({ available: ROUNDS * BURST, reserved: 0, sold: 0 });
+    expect(await shard(p.id)).toMatchObject({ available: rounds, reserved: 0, sold: 0 });
+    // who went first, per order: the writer inserted the row (orders.persisted names it) and
+    // the cancel found it pending, or the cancel wrote the row and the writer's insert was a no-op
+    const inserted = log(stack.broker).persistedIds();
+    const seen = new Interleavings(["the cancel found the row", "the cancel found only the reservation"]);
+    for (const id of ids) seen.saw(inserted.has(id) ? "the cancel found the row" : "the cancel found only the reservation");
+    seen.expectEachSeen();
   });
 
-  test("cancel against a payment: one of them wins, the other learns it", async () => {
-    const p = await stack.createProduct({ stock: ROUNDS, price_cents: 100 });
+  /** What each way the race of a cancel and a payment can go leaves, for the buyer, the provider and the database. */
+  const CANCEL_VS_PAYMENT: Record<string, object> = {
+    "payment first, the cancel refused":
+      { cancel: 409, payment: [200, { received: true, order_status: "paid" }], status: "paid", parked: [{ outcome: "applied" }] },
+    "payment parked, then settled by the cancel":
+      { cancel: 200, payment: [202, { received: true, order_status: "reserved" }], status: "cancelled", parked: [{ outcome: "final" }] },
+    "cancel first, the payment told refund_required":
+      { cancel: 200, payment: [200, { received: true, order_status: "cancelled", refund_required: true }], status: "cancelled", parked: [{ outcome: "final" }] },
+  };
+
+  test("cancel against a payment, on pending and reserved orders: either one wins, the other learns it (409, refund_required, or a parked payment settled)", async () => {
+    const rounds = 4 * ROUNDS;
+    const p = await stack.createProduct({ stock: rounds, price_cents: 100 });
+    const seen = new Interleavings([
+      "pending: cancel first, the payment told refund_required",
+      "pending: payment first, the cancel refused",
+      "reserved: cancel first, the payment told refund_required",
+      "reserved: payment parked, then settled by the cancel",
+    ]);
     let paid = 0;
-    for (let i = 0; i < ROUNDS; i++) {
-      // half of the rounds race on a pending order, half on one still reserved
-      const o = i % 2 === 0 ? await pendingOrder(p.id, `rp-${i}`) : await place(p.id, `rp-${i}`);
-      const [c, w] = await Promise.all([
-        cancel(o.order_id),
-        sendWebhook(stack, { event_id: eventId(), order_id: o.order_id, status: "succeeded", amount_cents: 100 }),
-      ]);
-      const final = await eventually(async () => {
-        const s = await dbStatus(o.order_id);
-        return s === "paid" || s === "cancelled" ? s : null;
-      }, 20_000, "a final status");
-      if (c.status === 200) {
-        expect(final).toBe("cancelled");
-        // the payment landed after the cancel (refund), or was parked and settled by it
-        if (w.status === 200) expect(w.body).toEqual({ received: true, order_status: "cancelled", refund_required: true });
-        else expect(w.status).toBe(202);
-      } else {
-        expect(c.status).toBe(409);
-        expect(final).toBe("paid");
-        paid++;
-      }
+    for (let i = 0; i < rounds; i++) {
+      const id = await pendingOrReserved(i, p.id, `rp-${i}`);
+      const pay = () => sendWebhook(stack, { event_id: eventId(), order_id: id, status: "succeeded", amount_cents: 100 });
+      const [c, w] = await staggered(i >> 1, () => cancel(id), pay);
+      const parked = (await stack.db.query("select outcome from payment_events where order_id = $1", [id])).rows;
+      const observed = { cancel: c.status, payment: [w.status, w.body], status: await dbStatus(id), parked };
+      const way = c.status === 409 ? "payment first, the cancel refused"
+        : w.status === 202 ? "payment parked, then settled by the cancel" : "cancel first, the payment told refund_required";
+      seen.saw(`${kind(i)}: ${way}`);
+      expect(observed).toEqual(CANCEL_VS_PAYMENT[way]);
+      if (way === "payment first, the cancel refused") paid++;
     }
+    seen.expectEachSeen();
     await expectConsistent(p.id);
-    expect(await shard(p.id)).toMatchObject({ available: ROUNDS - paid, reserved: 0, sold: paid });
+    expect(await shard(p.id)).toMatchObject({ available: rounds - paid, reserved: 0, sold: paid });
     expect(await committed(p.id)).toBe(paid);
   });
 
-  test("cancel against expiry by the sweeper", async () => {
-    const p = await stack.createProduct({ stock: ROUNDS });
+  /** What each way the race of a cancel and the sweeper's expiry can go leaves, for the buyer and the database. */
+  const CANCEL_VS_EXPIRY: Record<string, object> = {
+    "cancel first": { cancel: [200, "cancelled"], status: "cancelled" },
+    "expiry first": { cancel: [409, "ORDER_NOT_CANCELLABLE"], status: "expired" },
+  };
+
+  test("cancel against expiry by the sweeper, on the row and on the reservation alone: either one wins, the order ends as the winner says", async () => {
+    const rounds = 2 * ROUNDS;
+    const p = await stack.createProduct({ stock: rounds });
     const later = () => Date.now() + (stack.config.reservationTtlSeconds + stack.config.orphanGraceSeconds + 5) * 1000;
-    for (let i = 0; i < ROUNDS; i++) {
-      const o = i % 2 === 0 ? await pendingOrder(p.id, `re-${i}`) : await place(p.id, `re-${i}`);
-      const [c] = await Promise.all([cancel(o.order_id), stack.broker.call("sweeper.sweep", { now: later() })]);
-      const final = await eventually(async () => {
-        const s = await dbStatus(o.order_id);
-        return s === "expired" || s === "cancelled" ? s : null;
-      }, 20_000, "a final status");
-      expect(c.status === 200 ? "cancelled" : c.status === 409 ? "expired" : `HTTP ${c.status}`).toBe(final);
+    const seen = new Interleavings([
+      "on the row: cancel first", "on the row: expiry first", "on the reservation: cancel first", "on the reservation: expiry first",
+    ]);
+    for (let i = 0; i < rounds; i++) {
+      const id = await pendingOrReserved(i, p.id, `re-${i}`);
+      // head starts up to 200 ms: a sweep (an expiry pass, then the shard's orphans) takes longer than a cancel
+      const [c] = await staggered(i >> 1, () => cancel(id), () => stack.broker.call("sweeper.sweep", { now: later() }), [0, 10, 30, 80, 200]);
+      const winner = c.status === 200 ? "cancel first" : "expiry first";
+      seen.saw(`${i % 2 === 0 ? "on the row" : "on the reservation"}: ${winner}`);
+      expect({ cancel: [c.status, c.body.status ?? c.body.error.code], status: await dbStatus(id) }).toEqual(CANCEL_VS_EXPIRY[winner]);
     }
+    seen.expectEachSeen();
     await expectConsistent(p.id);
-    expect(await shard(p.id)).toMatchObject({ available: ROUNDS, reserved: 0, sold: 0 });
+    expect(await shard(p.id)).toMatchObject({ available: rounds, reserved: 0, sold: 0 });
     expect(await committed(p.id)).toBe(0);
   });
 
-  test("two cancels at once: both answer the same 200, the units come back once", async () => {
+  test("two cancels at once, on pending and on reserved orders: both answer the same 200, the units come back once", async () => {
     const p = await stack.createProduct({ stock: ROUNDS, per_user_limit: 1, max_per_order: 1 });
     for (let i = 0; i < ROUNDS; i++) {
-      const o = i % 2 === 0 ? await pendingOrder(p.id, `rc-${i}`) : await place(p.id, `rc-${i}`);
-      const [a, b] = await Promise.all([cancel(o.order_id), cancel(o.order_id)]);
+      const id = await pendingOrReserved(i, p.id, `rc-${i}`);
+      const [a, b] = await Promise.all([cancel(id), cancel(id)]);
       expect([a.status, b.status]).toEqual([200, 200]);
       expect(a.body).toEqual(b.body);
       expect(a.body.status).toBe("cancelled");

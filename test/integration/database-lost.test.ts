@@ -9,7 +9,9 @@
 import { jest } from "@jest/globals";
 import { newOrderId } from "../../src/domain/order-id.ts";
 import { withClient } from "../../src/lib/db.ts";
-import { ADMIN_TOKEN, copyTemplateDatabase, eventually, startStack, type Stack } from "../support/stack.ts";
+import { ADMIN_TOKEN, copyTemplateDatabase, startStack, type Stack } from "../support/stack.ts";
+import { listenForEvents } from "../support/events.ts";
+import { rowsWritten } from "../support/orders.ts";
 import { PG_ADMIN_URL } from "../support/env.ts";
 
 jest.setTimeout(90_000);
@@ -17,6 +19,7 @@ jest.setTimeout(90_000);
 let stack: Stack;
 beforeAll(async () => {
   stack = await startStack();
+  await listenForEvents(stack.broker);
   // the pool's idle clients are cut off by the drop: expected here, not a crash
   stack.db.on("error", () => undefined);
 });
@@ -35,7 +38,7 @@ test("a dropped database: held orders read from the shard, other reads and write
   const p = await stack.createProduct({ stock: 10 });
   const before = await stack.http("POST", "/api/orders", { product_id: p.id, qty: 1, user_id: "db-lost-1" });
   expect(before.status).toBe(202);
-  await eventually(() => rowOf(before.body.order_id), 20_000, "the first order in PostgreSQL");
+  await rowsWritten(stack, [before.body.order_id]);
   const [product] = (await stack.db.query("select * from products where id = $1", [p.id])).rows;
 
   await admin(`drop database ${name} with (force)`);
@@ -71,8 +74,8 @@ test("a dropped database: held orders read from the shard, other reads and write
     columns.map((col) => product[col]),
   ));
   await admin(`alter database ${name}_restore rename to ${name}`);
-  const landed = await eventually(() => rowOf(during.body.order_id), 60_000, "the order taken during the outage in PostgreSQL");
-  expect(landed.status).toBe("pending");
+  await rowsWritten(stack, [during.body.order_id], 60_000);
+  expect(await rowOf(during.body.order_id)).toEqual({ status: "pending" });
   const read = await stack.http("GET", `/api/orders/${during.body.order_id}`);
   expect(read.status).toBe(200);
   expect(read.body).toMatchObject({ order_id: during.body.order_id, status: "pending", qty: 2, user_id: "db-lost-2" });

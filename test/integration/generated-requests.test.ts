@@ -11,7 +11,9 @@ import { ERROR_STATUS } from "../../src/lib/errors.ts";
 import { MAX_JSON_DEPTH } from "../../src/lib/params.ts";
 import { signWebhook } from "../../src/domain/webhook-signature.ts";
 import { TEST_SEED } from "../support/env.ts";
-import { ADMIN_TOKEN, WEBHOOK_SECRET, eventually, startStack, type Stack } from "../support/stack.ts";
+import { ADMIN_TOKEN, WEBHOOK_SECRET, startStack, type Stack } from "../support/stack.ts";
+import { listenForEvents } from "../support/events.ts";
+import { rowsWritten } from "../support/orders.ts";
 
 jest.setTimeout(120_000);
 
@@ -26,6 +28,7 @@ const accepted = new Map<string, { user_id: string | null; qty: number }>();
 beforeAll(async () => {
   // the limiter would answer most generated requests 429 (one address, few buyers): out of the way
   stack = await startStack({ RATE_LIMIT_PER_SECOND: "1000000", RATE_LIMIT_BURST: "1000000" });
+  await listenForEvents(stack.broker);
   products = [
     (await stack.createProduct({ stock: 1_000_000, max_per_order: 10_000, price_cents: 250 })).id,
     (await stack.createProduct({ stock: 1_000_000, max_per_order: 5, per_user_limit: 3, price_cents: 99 })).id,
@@ -413,10 +416,8 @@ test(`${RUNS} generated requests at every endpoint: never a 500, every error the
 
   // landed as sent: a buyer id changed on its way (U+FFFD for an unpaired surrogate) is an order lost too
   const ids = [...accepted.keys()];
-  const rows = await eventually(async () => {
-    const { rows } = await stack.db.query("select id, user_id, qty from orders where id = any($1::uuid[])", [ids]);
-    return rows.length === ids.length ? rows : null;
-  }, 30_000, `all ${ids.length} accepted orders in PostgreSQL`);
+  await rowsWritten(stack, ids, 30_000);
+  const { rows } = await stack.db.query("select id, user_id, qty from orders where id = any($1::uuid[])", [ids]);
   expect(Object.fromEntries(rows.map((r) => [r.id, { user_id: r.user_id, qty: r.qty }]))).toEqual(Object.fromEntries(accepted));
   const audit = await stack.http("GET", "/api/admin/audit", undefined, { authorization: `Bearer ${ADMIN_TOKEN}` });
   expect(audit.status).toBe(200);

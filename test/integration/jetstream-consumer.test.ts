@@ -16,10 +16,11 @@ import {
   type JsMsg,
 } from "@nats-io/jetstream";
 import { DurableConsumer, ensureDurableConsumer, type DurableConsumerOptions } from "../../src/lib/jetstream-consumer.ts";
+import { NATS_URL } from "../support/env.ts";
+import { eventually } from "../support/eventually.ts";
 
 jest.setTimeout(20_000);
 
-const NATS_URL = process.env.NATS_URL ?? "nats://127.0.0.1:4222";
 const enc = (s: string) => new TextEncoder().encode(s);
 const dec = (b: Uint8Array) => new TextDecoder().decode(b);
 
@@ -51,16 +52,6 @@ function deferred<T = void>() {
 }
 
 /** Polls `probe` until it returns a non-null value, failing after `timeoutMs`. */
-async function eventually<T>(probe: () => Promise<T | null | undefined | false>, what: string, timeoutMs = 10_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await probe();
-    if (v !== null && v !== undefined && v !== false) return v;
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 25));
-  }
-}
-
 /** Settles `p` within `ms`, or rejects naming what was awaited. */
 async function within<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
@@ -133,7 +124,7 @@ async function settled(f: Fixture) {
   return eventually(async () => {
     const ci = await f.info();
     return ci.num_ack_pending === 0 && ci.num_pending === 0 ? ci : null;
-  }, "the consumer to have nothing pending or unacked");
+  }, 10_000, "the consumer to have nothing pending or unacked");
 }
 
 test("start() refuses a durable the setup step has not created, naming the setup step", async () => {
@@ -233,7 +224,7 @@ test("a message that always fails goes to the dead-letter stream after maxDelive
   const dead = await eventually(async () => {
     const s = await jsm.streams.info(f.deadLetterStream);
     return s.state.messages === 1 ? s : null;
-  }, "the dead-letter message");
+  }, 10_000, "the dead-letter message");
   await settled(f); // terminated: nothing unacked or pending for the consumer
   expect(dead.state.messages).toBe(1);
 
@@ -300,7 +291,7 @@ test("stop() waits for the running batch to finish and acks it; the messages it 
   await a.start();
   await within(firstBatchRunning.promise, 5_000, "the first batch to start");
   // A holds more than its running batch: the next batch is waiting in its buffer
-  await eventually(async () => (await f.info()).num_ack_pending >= 20, "A to hold 20 messages");
+  await eventually(async () => (await f.info()).num_ack_pending >= 20, 10_000, "A to hold 20 messages");
 
   let stopResolved = false;
   const stopping = a.stop().then(() => { stopResolved = true; });
@@ -316,7 +307,7 @@ test("stop() waits for the running batch to finish and acks it; the messages it 
   expect(handledByA).toEqual(range(1, 10));
   expect(a.stats).toMatchObject({ batches: 1, acked: 10 });
   // the acks reached the server: the work queue dropped exactly the handled batch
-  await eventually(async () => (await f.streamMessages()) === 20, "the first batch to be acked");
+  await eventually(async () => (await f.streamMessages()) === 20, 10_000, "the first batch to be acked");
 
   const handledByB = new Set<number>();
   const allBack = deferred();
@@ -374,10 +365,10 @@ test("when the durable is deleted under it, the consume loop logs the error and 
   await f.publish(["before"]);
   await within(onHandled.promise, 5_000, "the first message");
   // its ack must have reached the server, or the new durable rightly delivers it again
-  await eventually(async () => (await f.streamMessages()) === 0, "the first message to be acked");
+  await eventually(async () => (await f.streamMessages()) === 0, 10_000, "the first message to be acked");
 
   await jsm.consumers.delete(f.stream, f.durable);
-  await eventually(async () => f.logs.some((l) => l.startsWith("error") && l.includes("consume failed")), "the consume failure to be logged");
+  await eventually(async () => f.logs.some((l) => l.startsWith("error") && l.includes("consume failed")), 10_000, "the consume failure to be logged");
   onHandled = deferred();
   await ensureDurableConsumer(jsm, { stream: f.stream, durable: f.durable, filterSubject: f.subject, ackWaitMs: 5_000 });
   await f.publish(["after"]);
@@ -403,7 +394,7 @@ test("a dependency outage (isTransient) longer than maxDeliver attempts dead-let
   await c.start();
   const seqs = await f.publish(["a", "b", "c"]);
   // far more failed deliveries than maxDeliver allows
-  await eventually(async () => calls >= 6, "six failed deliveries", 15_000);
+  await eventually(async () => calls >= 6, 15_000, "six failed deliveries");
   expect((await jsm.streams.info(f.deadLetterStream)).state.messages).toBe(0);
   down = false;
   await settled(f);

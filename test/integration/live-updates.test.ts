@@ -11,6 +11,8 @@ import type { Server } from "node:http";
 import type { ServiceBroker } from "moleculer";
 import { holdOrderWriter } from "../support/hold-writer.ts";
 import { startStack, eventually, testConfig, type Stack } from "../support/stack.ts";
+import { listenForEvents } from "../support/events.ts";
+import { placeOrder, rowsWritten } from "../support/orders.ts";
 import { sendWebhook, eventId } from "../support/webhooks.ts";
 import { openSse, type SseClient } from "../support/event-stream.ts";
 import { createBroker } from "../../services/index.ts";
@@ -26,6 +28,7 @@ const clients: SseClient[] = [];
 
 beforeAll(async () => {
   stack = await startStack({ TRANSPORTER: "nats", NODE_ID: "gw-a", SSE_HEARTBEAT_MS: String(HEARTBEAT_MS) });
+  await listenForEvents(stack.broker);
   gatewayB = createBroker(testConfig({
     TRANSPORTER: "nats", SERVICES: "gateway", NODE_ID: "gw-b", STREAM_PREFIX: stack.config.streamPrefix,
     DATABASE_URL: stack.config.databaseUrl, SSE_MAX_STREAMS: "3",
@@ -49,12 +52,9 @@ async function follow(url: string): Promise<SseClient> {
   return c;
 }
 
-const place = async (productId: number, user: string, qty = 1) => {
-  const r = await stack.http("POST", "/api/orders", { product_id: productId, qty, user_id: user });
-  expect(r.status).toBe(202);
-  return r.body as { order_id: string; amount_cents: number };
-};
+const place = (productId: number, user: string, qty = 1) => placeOrder(stack, productId, user, qty);
 
+/** The streams a gateway holds open, by its metric: polled where a test waits on it (no event says a stream closed). */
 async function streams(base: string, kind: "order" | "product"): Promise<number> {
   const text = await (await fetch(`${base}/metrics`)).text();
   const line = text.split("\n").find((l) => l.startsWith("flash_live_streams{") && l.includes(`kind="${kind}"`));
@@ -148,7 +148,7 @@ test("two gateways over NATS: a buyer on gateway B sees the reservation, the pay
   const order = await follow(`${baseB}/api/orders/${o.order_id}/events`);
   await order.next((e) => e.event === "order");
   await product.next((e) => e.data.stock_available === 9);
-  await eventually(async () => (await stack.db.query("select 1 from orders where id = $1", [o.order_id])).rowCount === 1, 20_000, "the row");
+  await rowsWritten(stack, [o.order_id]);
   const w = await sendWebhook(stack, { event_id: eventId(), order_id: o.order_id, status: "succeeded", amount_cents: 90 });
   expect(w.body.order_status).toBe("paid");
   await order.next((e) => e.data.status === "paid");

@@ -6,7 +6,9 @@
  */
 import { connect } from "node:net";
 import { jest } from "@jest/globals";
-import { startStack, eventually, type Stack } from "../support/stack.ts";
+import { startStack, type Stack } from "../support/stack.ts";
+import { listenForEvents } from "../support/events.ts";
+import { rowsWritten, streamDrained } from "../support/orders.ts";
 import { METRIC } from "../../src/lib/metrics.ts";
 import type { ReserveOutcome } from "../../src/contracts/reservation.ts";
 import { streamNames } from "../../src/lib/streams.ts";
@@ -18,10 +20,21 @@ jest.setTimeout(60_000);
 let stack: Stack;
 beforeAll(async () => {
   stack = await startStack({ RESERVE_BATCH_MAX: "64" });
+  await listenForEvents(stack.broker);
 });
 afterAll(async () => {
   await stack?.stop();
 });
+
+/** The order ids of the reservations made (not replayed) among `outcomes`. */
+const madeIds = (outcomes: ReserveOutcome[]) => outcomes.flatMap((o) => (o.ok && !o.replayed ? [o.order.order_id] : []));
+/** Resolves once `ids` were written and every message taken; then the product's orders are counted. */
+async function landed(ids: string[]) {
+  await rowsWritten(stack, ids, 30_000);
+  await streamDrained(stack);
+}
+const ordersOf = async (productId: number) =>
+  (await stack.db.query("select count(*)::int as n from orders where product_id = $1", [productId])).rows[0].n as number;
 
 const counter = (name: string) => Number(stack.broker.metrics.getMetric(name)?.get()?.value ?? 0);
 /** Messages ever stored on the order stream (a work queue: they leave it once written). */
@@ -48,10 +61,8 @@ test("50 reservations of one product sent together are one script call, each wit
   expect(ids.size).toBe(30);
   // the 30 reservations and the replay were handed to the stream as one message
   expect((await streamSeq()) - seq0).toBe(1);
-  await eventually(async () => {
-    const { rows } = await stack.db.query("select count(*)::int as n from orders where product_id = $1", [p.id]);
-    return rows[0].n === 30;
-  }, 30_000, "30 orders in PostgreSQL");
+  await landed(madeIds(outcomes));
+  expect(await ordersOf(p.id)).toBe(30);
 });
 
 /** Calls of `action` this node made, by Moleculer's moleculer_request_total. */
@@ -144,10 +155,8 @@ test("orders that reach the gateway together are one inventory.reserveMany call 
   expect(counter(METRIC.reserveBatches) - batches0).toBe(2);
   expect(counter(METRIC.reserveBatched) - requests0).toBe(16);
   // the reuser's unit went back: 8 orders of p land, and 1 unit is on sale again
-  await eventually(async () => {
-    const { rows } = await stack.db.query("select product_id, count(*)::int as n from orders where product_id = any($1) group by product_id order by product_id", [[p.id, q.id]]);
-    return rows.length === 2 && rows[0].n === 8 && rows[1].n === 2;
-  }, 30_000, "8 orders of p and 2 of q in PostgreSQL");
+  await landed(answers.flatMap((a) => (a.status === 202 && !a.headers["idempotent-replayed"] ? [a.body.order_id as string] : [])));
+  expect([await ordersOf(p.id), await ordersOf(q.id)]).toEqual([8, 2]);
   expect((await stack.http("GET", `/api/products/${p.id}`)).body.stock_available).toBe(1);
 });
 
@@ -159,10 +168,8 @@ test("more reservations than RESERVE_BATCH_MAX in one call make script calls of 
   expect(outcomes.every((o) => o.ok && !o.replayed)).toBe(true);
   expect(counter(METRIC.reserveBatches) - batches0).toBe(3);
   expect((await streamSeq()) - seq0).toBe(3);
-  await eventually(async () => {
-    const { rows } = await stack.db.query("select count(*)::int as n from orders where product_id = $1", [p.id]);
-    return rows[0].n === 150;
-  }, 30_000, "150 orders in PostgreSQL");
+  await landed(madeIds(outcomes));
+  expect(await ordersOf(p.id)).toBe(150);
 });
 
 test("when the order stream refuses a batch's message, every reservation of the batch is 503 and its units are back", async () => {
@@ -186,8 +193,6 @@ test("when the order stream refuses a batch's message, every reservation of the 
   // the stream is back: the same buyers (and keys, and users' limits) reserve afresh
   const retried = await reserveMany(stack.broker, p.id, buyers());
   expect(retried.every((o) => "ok" in o && o.ok && !o.replayed)).toBe(true);
-  await eventually(async () => {
-    const { rows } = await stack.db.query("select count(*)::int as n from orders where product_id = $1", [p.id]);
-    return rows[0].n === 20;
-  }, 30_000, "20 orders in PostgreSQL");
+  await landed(madeIds(retried as ReserveOutcome[]));
+  expect(await ordersOf(p.id)).toBe(20);
 });

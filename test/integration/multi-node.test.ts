@@ -6,6 +6,8 @@
 import { jest } from "@jest/globals";
 import type { Middleware } from "moleculer";
 import { startStack, eventually, type Stack } from "../support/stack.ts";
+import { listenForEvents } from "../support/events.ts";
+import { rowsWritten, streamDrained, tally } from "../support/orders.ts";
 import { createBroker } from "../../services/index.ts";
 import { testConfig } from "../support/stack.ts";
 import type { ServiceBroker } from "moleculer";
@@ -37,6 +39,7 @@ const bExited = new Promise<number>((resolve) => (exitOfB = resolve));
 
 beforeAll(async () => {
   gateway = await startStack({ TRANSPORTER: "nats", SERVICES: "gateway,orders,payments,sweeper", NODE_ID: "gw" });
+  await listenForEvents(gateway.broker);
   const env = {
     TRANSPORTER: "nats", SERVICES: "inventory", STREAM_PREFIX: gateway.config.streamPrefix, DATABASE_URL: gateway.config.databaseUrl,
   };
@@ -60,15 +63,14 @@ test("every product is served by one inventory node, and a sale across nodes sel
   const replies = await Promise.all(
     products.flatMap((p) => Array.from({ length: 20 }, (_, i) => gateway.http("POST", "/api/orders", { product_id: p.id, qty: 1, user_id: `n${i}` }))),
   );
-  expect(replies.filter((r) => r.status === 202)).toHaveLength(24 * 5);
-  expect(replies.filter((r) => r.status === 409).every((r) => r.body.error.code === "SOLD_OUT")).toBe(true);
+  expect(tally(replies)).toEqual({ "202": 24 * 5, "409 SOLD_OUT": 24 * 15 });
   for (const p of products) expect(handledBy.get(p.id)?.size).toBe(1);
   // the load spreads: both nodes own some products
   expect(new Set(products.map((p) => [...handledBy.get(p.id)!][0])).size).toBe(2);
-  await eventually(async () => {
-    const { rows } = await gateway.db.query("select count(*)::int as n from orders where product_id = any($1)", [products.map((p) => p.id)]);
-    return rows[0].n === 120;
-  }, 30_000, "all orders in PostgreSQL");
+  await rowsWritten(gateway, replies.filter((r) => r.status === 202).map((r) => r.body.order_id), 30_000);
+  await streamDrained(gateway);
+  const { rows: [{ n }] } = await gateway.db.query("select count(*)::int as n from orders where product_id = any($1)", [products.map((p) => p.id)]);
+  expect(n).toBe(120);
 });
 
 test("the REPL's drain takes a node out: it stops cleanly, leaves the cluster, and its products move to the other node", async () => {

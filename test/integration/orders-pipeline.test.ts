@@ -4,7 +4,10 @@
  */
 import { jest } from "@jest/globals";
 import { randomUUID } from "node:crypto";
-import { startStack, eventually, type Stack } from "../support/stack.ts";
+import { startStack, type Stack } from "../support/stack.ts";
+import { listenForEvents } from "../support/events.ts";
+import { withoutOrdersService } from "../support/hold-writer.ts";
+import { committed, dbOrders as dbOrdersOf, rowsWritten, stockAvailable as stockAvailableOf, streamDrained } from "../support/orders.ts";
 import { streamNames } from "../../src/lib/streams.ts";
 import { encodeOrderMessage } from "../../src/domain/order-message.ts";
 import { newOrderId } from "../../src/domain/order-id.ts";
@@ -15,6 +18,7 @@ jest.setTimeout(120_000);
 let stack: Stack;
 beforeAll(async () => {
   stack = await startStack({ RATE_LIMIT_PER_SECOND: "20", RATE_LIMIT_BURST: "40" });
+  await listenForEvents(stack.broker);
 });
 afterAll(async () => {
   await stack?.stop();
@@ -22,33 +26,23 @@ afterAll(async () => {
 
 const order = (body: Record<string, unknown>, headers: Record<string, string> = {}) => stack.http("POST", "/api/orders", body, headers);
 
-async function dbOrders(productId: number) {
-  const { rows } = await stack.db.query("select id, status, qty, user_id, idempotency_key from orders where product_id = $1", [productId]);
-  return rows;
-}
-
-async function stockAvailable(productId: number): Promise<number> {
-  const r = await stack.http("GET", `/api/products/${productId}`);
-  return r.body.stock_available;
-}
+const dbOrders = (productId: number) => dbOrdersOf(stack, productId);
+const stockAvailable = (productId: number) => stockAvailableOf(stack, productId);
 
 test("a reservation is readable as `reserved` before its row exists", async () => {
   const p = await stack.createProduct({ stock: 5 });
   // hold the order writer back: stop the consumer's service, reserve, read
-  await stack.broker.destroyService(stack.broker.getLocalService("orders")!);
-  try {
+  const r = await withoutOrdersService(stack, async () => {
     const r = await order({ product_id: p.id, qty: 1, user_id: "early" });
     expect(r.status).toBe(202);
     expect(await dbOrders(p.id)).toHaveLength(0);
     // orders.get lives in the orders service: ask the inventory directly, as orders.get would
     const held = await stack.broker.call("inventory.reservation", { product_id: p.id, order_id: r.body.order_id });
     expect(held).toMatchObject({ order_id: r.body.order_id, status: "reserved", qty: 1 });
-  } finally {
-    const { default: ordersService } = await import("../../services/orders/orders.service.ts");
-    await stack.broker.createService(ordersService(stack.config));
-    await stack.broker.waitForServices(["orders"]);
-  }
-  await eventually(async () => (await dbOrders(p.id)).length === 1, 20_000, "the held order to land");
+    return r;
+  });
+  await rowsWritten(stack, [r.body.order_id]);
+  expect(await dbOrders(p.id)).toEqual([expect.objectContaining({ id: r.body.order_id, status: "pending" })]);
 });
 
 test("the same order.reserved message delivered twice makes one order", async () => {
@@ -63,15 +57,11 @@ test("the same order.reserved message delivered twice makes one order", async ()
   // two deliveries of the same content, past the stream's deduplication (different message ids)
   await stack.nats.js.publish(names.ordersSubject(p.id), payload, { msgID: `${orderId}-a` });
   await stack.nats.js.publish(names.ordersSubject(p.id), payload, { msgID: `${orderId}-b` });
-  await eventually(async () => {
-    const info = await stack.nats.jsm.consumers.info(names.orders, names.ordersConsumer);
-    return info.num_pending === 0 && info.num_ack_pending === 0;
-  }, 20_000, "both deliveries to be acked");
+  await streamDrained(stack); // both deliveries acked
   const rows = await dbOrders(p.id);
   expect(rows).toHaveLength(1);
   expect(rows[0].id).toBe(orderId);
-  const { rows: [prod] } = await stack.db.query("select stock_committed from products where id = $1", [p.id]);
-  expect(prod.stock_committed).toBe(1);
+  expect(await committed(stack, p.id)).toBe(1);
 });
 
 test("an order in a batch message and again alone (its replay in a later batch) is one order; the batch's others land", async () => {
@@ -85,15 +75,11 @@ test("an order in a batch message and again alone (its replay in a later batch) 
   const batch = [reserved("b1", "batch-key-1"), reserved("b2", null), reserved("b3", null)];
   await publishReservations(stack.nats.js, names, batch, 5_000);
   await publishReservations(stack.nats.js, names, [batch[0]], 5_000);
-  await eventually(async () => {
-    const info = await stack.nats.jsm.consumers.info(names.orders, names.ordersConsumer);
-    return info.num_pending === 0 && info.num_ack_pending === 0;
-  }, 20_000, "both messages to be acked");
+  await streamDrained(stack); // both messages acked
   const rows = await dbOrders(p.id);
   expect(rows.map((r) => r.id).sort()).toEqual(batch.map((o) => o.order_id).sort());
   expect(rows.find((r) => r.id === batch[0].order_id)).toMatchObject({ idempotency_key: "batch-key-1", status: "pending" });
-  const { rows: [prod] } = await stack.db.query("select stock_committed from products where id = $1", [p.id]);
-  expect(prod.stock_committed).toBe(3);
+  expect(await committed(stack, p.id)).toBe(3);
 });
 
 test("when the order stream cannot take the message, the buyer gets 503 with Retry-After and the stock is as it was", async () => {
@@ -121,5 +107,6 @@ test("when the order stream cannot take the message, the buyer gets 503 with Ret
   const retry = await order({ product_id: p.id, qty: 2, user_id: "unlucky" }, { "idempotency-key": key });
   expect(retry.status).toBe(202);
   expect(retry.headers.get("idempotent-replayed")).toBeNull();
-  await eventually(async () => (await dbOrders(p.id)).length === 1, 20_000, "the retried order to land");
+  await rowsWritten(stack, [retry.body.order_id]);
+  expect(await dbOrders(p.id)).toEqual([expect.objectContaining({ id: retry.body.order_id, status: "pending" })]);
 });

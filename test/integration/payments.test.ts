@@ -3,41 +3,31 @@
  * final statuses, amount checks — against the real pipeline.
  */
 import { jest } from "@jest/globals";
-import { startStack, eventually, type Stack } from "../support/stack.ts";
+import { startStack, type Stack } from "../support/stack.ts";
 import { sendWebhook, eventId } from "../support/webhooks.ts";
-import ordersService from "../../services/orders/orders.service.ts";
+import { listenForEvents, log } from "../support/events.ts";
+import { holdOrderWriter, withoutOrdersService } from "../support/hold-writer.ts";
+import { Interleavings, staggered } from "../support/interleavings.ts";
+import { committed, orderStatus, pendingOrder as pendingOf, placeOrder, shard as shardOf } from "../support/orders.ts";
 
 jest.setTimeout(120_000);
 
 let stack: Stack;
 beforeAll(async () => {
   stack = await startStack();
+  await listenForEvents(stack.broker);
 });
 afterAll(async () => {
   await stack?.stop();
 });
 
-async function pendingOrder(productId: number, user = "payer", qty = 1) {
-  const r = await stack.http("POST", "/api/orders", { product_id: productId, qty, user_id: user });
-  expect(r.status).toBe(202);
-  await eventually(async () => (await stack.http("GET", `/api/orders/${r.body.order_id}`)).body.status === "pending", 20_000, "order row");
-  return r.body as { order_id: string; amount_cents: number; product_id: number; qty: number };
-}
-
-const status = async (id: string) => (await stack.db.query("select status from orders where id = $1", [id])).rows[0]?.status;
+const pendingOrder = (productId: number, user = "payer", qty = 1) => pendingOf(stack, productId, user, qty);
+const status = (id: string) => orderStatus(stack, id);
 const events = async (orderId: string) =>
   (await stack.db.query("select event_id, outcome from payment_events where order_id = $1 order by received_at", [orderId])).rows;
-const shard = (productId: number) => stack.broker.call<{ available: number; reserved: number; sold: number }, object>("inventory.shard", { product_id: productId });
+const shard = (productId: number) => shardOf(stack, productId);
 
-async function holdOrders<T>(fn: () => Promise<T>): Promise<T> {
-  await stack.broker.destroyService(stack.broker.getLocalService("orders")!);
-  try {
-    return await fn();
-  } finally {
-    await stack.broker.createService(ordersService(stack.config));
-    await stack.broker.waitForServices(["orders"]);
-  }
-}
+const holdOrders = <T>(fn: () => Promise<T>) => withoutOrdersService(stack, fn);
 
 test("a succeeded payment pays the order and sells its units; the same event again gets the same answer and does nothing more", async () => {
   const p = await stack.createProduct({ stock: 5, price_cents: 700 });
@@ -62,8 +52,7 @@ test("a failed payment cancels the order and returns its units once", async () =
   expect((await sendWebhook(stack, ev)).body).toEqual({ received: true, order_status: "cancelled" });
   expect(await status(o.order_id)).toBe("cancelled");
   expect(await shard(p.id)).toMatchObject({ available: 5, reserved: 0, sold: 0 });
-  const { rows } = await stack.db.query("select stock_committed from products where id = $1", [p.id]);
-  expect(rows[0].stock_committed).toBe(0);
+  expect(await committed(stack, p.id)).toBe(0);
 });
 
 test("forged, stale, unsigned and malformed signatures are refused with 401 and change nothing", async () => {
@@ -143,29 +132,43 @@ test("an early webhook is parked with 202 and applied when the order row is writ
     return { order, early };
   });
   expect(early).toMatchObject({ status: 202, body: { received: true, order_status: "reserved" } });
-  await eventually(async () => (await status(order.body.order_id)) === "paid", 20_000, "the parked payment to apply");
+  // the writer applies the parked payment with the row, then commits the units: orders.changed
+  await log(stack.broker).changed([order.body.order_id]);
+  expect(await status(order.body.order_id)).toBe("paid");
   expect(await events(order.body.order_id)).toEqual([expect.objectContaining({ outcome: "applied" })]);
-  await eventually(async () => (await shard(p.id)).sold === 1, 10_000, "the shard to commit");
+  expect(await shard(p.id)).toMatchObject({ sold: 1, reserved: 0 });
 });
 
-test("a webhook racing the order consumer is never parked forever and never leaves a paid order unpaid (looped)", async () => {
-  const p = await stack.createProduct({ stock: 200, price_cents: 100 });
+/** What the provider is told when its webhook comes before the order's row, or after it. */
+const WEBHOOK_VS_WRITER: Record<string, [number, object]> = {
+  "before the row: parked, then applied by the writer": [202, { received: true, order_status: "reserved" }],
+  "after the row: applied at once": [200, { received: true, order_status: "paid" }],
+};
+
+test("a webhook racing the order consumer, before or after the row, is never parked forever and never leaves a paid order unpaid (looped)", async () => {
+  const rounds = 40;
+  const p = await stack.createProduct({ stock: rounds, price_cents: 100 });
+  const seen = new Interleavings(Object.keys(WEBHOOK_VS_WRITER));
   const ids: string[] = [];
-  for (let i = 0; i < 40; i++) {
-    const r = await stack.http("POST", "/api/orders", { product_id: p.id, qty: 1, user_id: `race-${i}` });
-    expect(r.status).toBe(202);
-    ids.push(r.body.order_id);
-    // no waiting: the webhook lands while the consumer may be writing the row
-    const w = await sendWebhook(stack, { event_id: eventId(), order_id: r.body.order_id, status: "succeeded", amount_cents: 100 });
-    expect([200, 202]).toContain(w.status);
+  for (let i = 0; i < rounds; i++) {
+    // Left alone the row always lands first (within milliseconds of the 202). So the order
+    // waits reserved behind a held writer, let go about when the webhook leaves (staggered).
+    const release = await holdOrderWriter(stack, p.id);
+    const o = await placeOrder(stack, p.id, `race-${i}`);
+    ids.push(o.order_id);
+    const [w] = await staggered(i, () => sendWebhook(stack, { event_id: eventId(), order_id: o.order_id, status: "succeeded", amount_cents: 100 }), release);
+    const way = w.status === 202 ? "before the row: parked, then applied by the writer" : "after the row: applied at once";
+    seen.saw(way);
+    expect([w.status, w.body]).toEqual(WEBHOOK_VS_WRITER[way]);
   }
-  await eventually(async () => {
-    const { rows } = await stack.db.query("select count(*)::int as n from orders where id = any($1) and status = 'paid'", [ids]);
-    return rows[0].n === ids.length;
-  }, 30_000, "every raced order to be paid");
-  const { rows } = await stack.db.query("select count(*)::int as n from payment_events where order_id = any($1) and outcome <> 'applied'", [ids]);
-  expect(rows[0].n).toBe(0);
-  await eventually(async () => (await shard(p.id)).sold === ids.length, 10_000, "the shard to count them sold");
+  seen.expectEachSeen();
+  // every order announced in its final status, its units committed
+  await log(stack.broker).changed(ids, 30_000);
+  const { rows } = await stack.db.query("select status, count(*)::int as n from orders where id = any($1) group by status", [ids]);
+  expect(rows).toEqual([{ status: "paid", n: rounds }]);
+  const { rows: [notApplied] } = await stack.db.query("select count(*)::int as n from payment_events where order_id = any($1) and outcome <> 'applied'", [ids]);
+  expect(notApplied.n).toBe(0);
+  expect(await shard(p.id)).toMatchObject({ sold: rounds, reserved: 0, available: 0 });
 });
 
 test("duplicated and reordered events: failed then succeeded leaves the order cancelled and asks for a refund", async () => {

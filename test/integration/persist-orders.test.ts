@@ -7,6 +7,7 @@
 import { jest } from "@jest/globals";
 import type { MikroORM } from "@mikro-orm/postgresql";
 import { startStack, type Stack } from "../support/stack.ts";
+import { committed as committedOf } from "../support/orders.ts";
 import { initOrm } from "../../src/lib/db.ts";
 import { persistOrders } from "../../src/db/persist-orders.ts";
 import { executeBound } from "../../src/db/sql.ts";
@@ -35,9 +36,7 @@ function message(productId: number, qty: number, user: string): ReservationRecor
   };
 }
 
-async function committed(id: number): Promise<number> {
-  return (await stack.db.query("select stock_committed from products where id = $1", [id])).rows[0].stock_committed;
-}
+const committed = (id: number) => committedOf(stack, id);
 
 async function statuses(ids: string[]): Promise<string[]> {
   const { rows } = await stack.db.query("select id, status from orders where id = any($1::uuid[])", [ids]);
@@ -77,18 +76,25 @@ test("two writers persisting batches of the same products at once never deadlock
   const q = (await stack.createProduct({ stock: 100_000, per_user_limit: null, max_per_order: 5 })).id;
   const batch = (n: number) => Array.from({ length: n }, (_, i) => message(i % 3 === 0 ? q : p, 1, `w${i}`));
   const other = await initOrm(stack.config.databaseUrl, 2);
+  // "at once": rounds whose two transactions overlapped in the database (the second began
+  // before the first committed); a round that ran them one after the other proved nothing
+  let overlapped = 0;
   try {
     for (let round = 0; round < 15; round++) {
       const a = batch(60);
       const b = batch(60);
-      await Promise.all([
-        orm.em.fork().transactional((em) => persistOrders(em, a)),
-        other.em.fork().transactional((em) => persistOrders(em, b)),
-      ]);
+      const spans = await Promise.all([orm, other].map((writer, i) => writer.em.fork().transactional(async (em) => {
+        const [{ began }] = await em.execute<Array<{ began: string }>>("select clock_timestamp()::text as began");
+        await persistOrders(em, i === 0 ? a : b);
+        const [{ ended }] = await em.execute<Array<{ ended: string }>>("select clock_timestamp()::text as ended");
+        return { began: Date.parse(began), ended: Date.parse(ended) };
+      })));
+      if (spans[0].began < spans[1].ended && spans[1].began < spans[0].ended) overlapped++;
     }
   } finally {
     await other.close();
   }
+  expect(overlapped).toBeGreaterThan(0);
   expect((await committed(p)) + (await committed(q))).toBe(15 * 120);
 });
 

@@ -6,9 +6,11 @@
  */
 import { jest } from "@jest/globals";
 import { Cluster } from "ioredis";
-import { startStack, eventually, type Stack } from "../support/stack.ts";
+import { startStack, type Stack } from "../support/stack.ts";
 import { startRedisCluster, stopRedisCluster } from "../support/redis-cluster.ts";
 import { streamNames } from "../../src/lib/streams.ts";
+import { withoutOrdersService } from "../support/hold-writer.ts";
+import { audit as auditOf, shard as shardOf, streamDrained } from "../support/orders.ts";
 import { SHARD_LOSS_REDIS_PORT } from "../support/env.ts";
 import { METRIC } from "../../src/lib/metrics.ts";
 import { reserveMany } from "../support/reserve.ts";
@@ -31,18 +33,10 @@ afterAll(async () => {
   await stopRedisCluster(PORT);
 });
 
-const shard = (productId: number) =>
-  stack.broker.call<{ available: number; epoch: string }, object>("inventory.shard", { product_id: productId });
-const audit = (productId: number) =>
-  stack.broker.call<{ products: Array<{ consistent: boolean; available: number }> }, object>("sweeper.audit", { product_id: productId });
+const shard = (productId: number) => shardOf(stack, productId);
+const audit = (productId: number) => auditOf(stack, productId);
 
-async function drained() {
-  const names = streamNames(stack.config.streamPrefix);
-  await eventually(async () => {
-    const info = await stack.nats.jsm.consumers.info(names.orders, names.ordersConsumer);
-    return info.num_pending === 0 && info.num_ack_pending === 0;
-  }, 30_000, "the stream to drain");
-}
+const drained = () => streamDrained(stack);
 
 test("a FLUSHALL of the cluster mid-sale: the shard is rebuilt from PostgreSQL and the stream, and nothing is oversold", async () => {
   const stock = 300;
@@ -78,9 +72,7 @@ test("a FLUSHALL of the cluster mid-sale: the shard is rebuilt from PostgreSQL a
 
 test("a rebuild counts the reservations still in flight on the stream, not stock_total alone", async () => {
   const p = await stack.createProduct({ stock: 10, per_user_limit: 5 });
-  const { default: ordersService } = await import("../../services/orders/orders.service.ts");
-  await stack.broker.destroyService(stack.broker.getLocalService("orders")!);
-  try {
+  await withoutOrdersService(stack, async () => {
     for (const user of ["a", "b", "c"]) {
       expect((await stack.http("POST", "/api/orders", { product_id: p.id, qty: 2, user_id: user })).status).toBe(202);
     }
@@ -97,10 +89,7 @@ test("a rebuild counts the reservations still in flight on the stream, not stock
     const more = await stack.http("POST", "/api/orders", { product_id: p.id, qty: 4, user_id: "a" });
     expect(more.status).toBe(409);
     expect(more.body.error.code).toBe("LIMIT_EXCEEDED");
-  } finally {
-    await stack.broker.createService(ordersService(stack.config));
-    await stack.broker.waitForServices(["orders"]);
-  }
+  });
   await drained();
   const { rows } = await stack.db.query("select count(*)::int as n, sum(qty)::int as units from orders where product_id = $1 and status = 'pending'", [p.id]);
   expect(rows[0]).toEqual({ n: 5, units: 8 });

@@ -9,7 +9,9 @@ import { randomInt, randomUUID } from "node:crypto";
 import { Cluster } from "ioredis";
 import { deploymentKeys } from "../../src/lib/keys.ts";
 import { TEST_REDIS_NODES } from "../support/env.ts";
-import { ADMIN_TOKEN, eventually, startStack, type Stack } from "../support/stack.ts";
+import { ADMIN_TOKEN, startStack, type Stack } from "../support/stack.ts";
+import { listenForEvents } from "../support/events.ts";
+import { rowsWritten, streamDrained } from "../support/orders.ts";
 
 jest.setTimeout(60_000);
 
@@ -22,6 +24,7 @@ beforeAll(async () => {
   // startStack gives every database a random product id base: make the two collide
   const base = randomInt(2001, 2147) * 1_000_000;
   for (const s of [staging, production]) await s.db.query(`alter sequence products_id_seq restart with ${base}`);
+  for (const s of [staging, production]) await listenForEvents(s.broker);
   redis = new Cluster(TEST_REDIS_NODES.map((n) => ({ host: "127.0.0.1", port: Number(n.split(":")[1]) })));
 });
 afterAll(async () => {
@@ -45,7 +48,9 @@ test("a sale in one deployment leaves the other's product of the same id, its ke
 
   const sold = await buy(staging, id, key, 2);
   expect(sold.status).toBe(202);
-  await eventually(async () => (await ordersWithKey(staging, key)).length === 1, 20_000, "the staging order row");
+  await rowsWritten(staging, [sold.body.order_id]);
+  await streamDrained(staging);
+  expect(await ordersWithKey(staging, key)).toEqual([{ id: sold.body.order_id, product_id: id, qty: 2 }]);
 
   expect(await stock(staging, id)).toMatchObject({ name: "Staging console", stock_available: 8, price_cents: 100 });
   expect(await stock(production, id)).toMatchObject({ name: "Production console", stock_available: 7, price_cents: 300 });
@@ -74,14 +79,11 @@ test("the same Idempotency-Key in both deployments creates one order in each", a
   expect(second.headers.get("idempotent-replayed")).toBeNull();
   expect(second.body.order_id).not.toBe(first.body.order_id);
 
-  const [inStaging, inProduction] = await Promise.all(
-    [staging, production].map((s) => eventually(async () => {
-      const rows = await ordersWithKey(s, key);
-      return rows.length === 1 ? rows : null;
-    }, 20_000, "one order row")),
-  );
-  expect(inStaging[0].id).toBe(first.body.order_id);
-  expect(inProduction[0].id).toBe(second.body.order_id);
+  await rowsWritten(staging, [first.body.order_id]);
+  await rowsWritten(production, [second.body.order_id]);
+  await Promise.all([streamDrained(staging), streamDrained(production)]);
+  expect((await ordersWithKey(staging, key)).map((r) => r.id)).toEqual([first.body.order_id]);
+  expect((await ordersWithKey(production, key)).map((r) => r.id)).toEqual([second.body.order_id]);
   // a retry in each deployment replays that deployment's own order
   const again = await buy(production, b.id, key, 1);
   expect(again.status).toBe(202);

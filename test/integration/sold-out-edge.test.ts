@@ -10,7 +10,9 @@ import { jest } from "@jest/globals";
 import { randomUUID } from "node:crypto";
 import type { Middleware } from "moleculer";
 import { ADMIN_TOKEN, startStack, eventually, type HttpReply, type Stack } from "../support/stack.ts";
-import { STOCK_RETURNED_EVENT } from "../../src/contracts/events.ts";
+import { SOLD_OUT_EVENT, STOCK_RETURNED_EVENT, type ProductEvent } from "../../src/contracts/events.ts";
+import { EventLog, listenForEvents, log } from "../support/events.ts";
+import { committed, streamDrained, tally } from "../support/orders.ts";
 import { eventId, sendWebhook } from "../support/webhooks.ts";
 
 jest.setTimeout(120_000);
@@ -22,15 +24,19 @@ const SHORT_LAPSE_MS = 4_000;
 
 interface Observed {
   remoteCalls: number;
-  returned: Set<number>;
-  dropped: Set<number>;
+  /** the sold-out and units-back events this gateway's handlers took, and the units-back events dropped */
+  heard: EventLog;
   dropReturned: boolean;
 }
 
+/** What the log calls a units-back event the gateway dropped. */
+const DROPPED = `${STOCK_RETURNED_EVENT} (dropped)`;
+
 /**
- * Counts the calls this node sends to other nodes, records (or drops) "units back" events.
- * The gateway's readiness probe (a timer asking inventory.health, not caused by any
- * request) is not counted.
+ * Counts the calls this node sends to other nodes, records (or drops) "units back" events
+ * and records "sold out" ones, once the gateway's own handler has taken them (its flag is
+ * set or lifted by then). The gateway's readiness probe (a timer asking
+ * inventory.health, not caused by any request) is not counted.
  */
 function observer(o: Observed): Middleware {
   return {
@@ -42,21 +48,28 @@ function observer(o: Observed): Middleware {
         return next(ctx);
       };
     },
-    localEvent(next: (ctx: { params: { product_id: number } }) => Promise<unknown>, event: { name: string }) {
-      if (event.name !== STOCK_RETURNED_EVENT) return next;
-      return (ctx: { params: { product_id: number } }) => {
-        if (o.dropReturned) {
-          o.dropped.add(ctx.params.product_id);
-          return Promise.resolve();
+    localEvent(next: (ctx: { params: ProductEvent }) => Promise<unknown>, event: { name: string }) {
+      if (event.name !== STOCK_RETURNED_EVENT && event.name !== SOLD_OUT_EVENT) return next;
+      return async (ctx: { params: ProductEvent }) => {
+        if (o.dropReturned && event.name === STOCK_RETURNED_EVENT) {
+          o.heard.record(DROPPED, ctx.params);
+          return;
         }
-        o.returned.add(ctx.params.product_id);
-        return next(ctx);
+        await next(ctx);
+        o.heard.record(event.name, ctx.params);
       };
     },
   } as unknown as Middleware;
 }
 
-const observed = (): Observed => ({ remoteCalls: 0, returned: new Set(), dropped: new Set(), dropReturned: false });
+const observed = (): Observed => ({ remoteCalls: 0, heard: new EventLog(), dropReturned: false });
+
+/** Resolves once gateway `g`'s handlers took `event` about product `productId`, after mark `since`. */
+const told = (g: "a" | "b" | "c", event: string, productId: number, since: number) =>
+  gw[g].seen.heard.heard<ProductEvent>(event, (e) => e.product_id === productId, { since, what: `gateway ${g} told ${event} of ${productId}` });
+
+/** Marks of every gateway's log, to await what comes after them. */
+const marks = () => ({ a: gw.a.seen.heard.mark(), b: gw.b.seen.heard.mark(), c: gw.c.seen.heard.mark() });
 
 let backend: Stack;
 const gw: Record<"a" | "b" | "c", { stack: Stack; seen: Observed }> = {} as never;
@@ -81,6 +94,7 @@ beforeAll(async () => {
     gw[name] = { stack, seen };
   }
   for (const { stack } of Object.values(gw)) await stack.broker.waitForServices(["inventory", "orders"]);
+  await listenForEvents(backend.broker);
   // every gateway must receive broadcasts before a test relies on them
   await eventually(async () => Object.values(gw).every(({ stack }) => stack.broker.registry.getNodeList({ onlyAvailable: true }).length === 4), 10_000, "all nodes known");
 });
@@ -105,12 +119,23 @@ async function restock(id: number, add: number) {
   expect(r.status).toBe(200);
 }
 
-/** Sells a product out and waits until gateway `g` answers it from its flag. */
-async function flagged(g: "a" | "b" | "c", productId: number) {
-  await eventually(async () => {
-    const { replies, calls } = await counted(g, async () => [await order(g, { product_id: productId, qty: 1, user_id: `probe-${randomUUID()}` })]);
-    return replies[0].status === 409 && replies[0].body.error.code === "SOLD_OUT" && calls === 0;
-  }, 20_000, `gateway ${g} flags product ${productId}`);
+type Gateway = "a" | "b" | "c";
+const probe = (g: Gateway, productId: number) => order(g, { product_id: productId, qty: 1, user_id: `probe-${randomUUID()}` });
+
+/**
+ * A product with no units left is sold out everywhere: a probe through gateway `via` is
+ * refused SOLD_OUT by the inventory, whose announcement each of `gateways` then takes;
+ * after that each answers the product from its flag, without a call.
+ */
+async function soldOutEverywhere(productId: number, via: Gateway = "a", gateways: Gateway[] = ["a", "b"]) {
+  const since = marks();
+  const refused = await counted(via, async () => [await probe(via, productId)]);
+  expect([refused.replies[0].status, refused.replies[0].body.error.code, refused.calls]).toEqual([409, "SOLD_OUT", 1]);
+  for (const g of gateways) {
+    await told(g, SOLD_OUT_EVENT, productId, since[g]);
+    const { replies, calls } = await counted(g, async () => [await probe(g, productId)]);
+    expect([replies[0].status, replies[0].body.error.code, calls]).toEqual([409, "SOLD_OUT", 0]);
+  }
 }
 
 test("a gateway that knows a product is sold out answers 409 SOLD_OUT itself, with or without a key, and still refuses bad input", async () => {
@@ -119,9 +144,8 @@ test("a gateway that knows a product is sold out answers 409 SOLD_OUT itself, wi
   const sale = await counted("a", async () => [await order("a", { product_id: p.id, qty: 2, user_id: "first" })]);
   expect(sale.replies[0].status).toBe(202);
   expect(sale.calls).toBe(1);
-  // gateway A learns it from a reply; B from the inventory's announcement
-  expect((await order("a", { product_id: p.id, qty: 1, user_id: "late" })).body.error.code).toBe("SOLD_OUT");
-  await flagged("b", p.id);
+  // the first refusal, through gateway A, is the inventory's: it announces the sell-out to every gateway
+  await soldOutEverywhere(p.id);
 
   for (const g of ["a", "b"] as const) {
     const { replies, calls } = await counted(g, () => Promise.all(Array.from({ length: 40 }, (_, i) =>
@@ -146,24 +170,22 @@ test("units returned anywhere are on sale again on every gateway at once", async
   const p = await gw.a.stack.createProduct({ stock: 1, max_per_order: 1 });
   const won = await order("a", { product_id: p.id, qty: 1, user_id: "w" });
   expect(won.status).toBe(202);
-  await flagged("a", p.id);
-  await flagged("b", p.id);
+  await soldOutEverywhere(p.id);
 
   // a restock through gateway A's admin route: units back on both gateways, whose flags would hold for a minute
+  let since = marks();
   await restock(p.id, 2);
-  await eventually(async () => gw.a.seen.returned.has(p.id) && gw.b.seen.returned.has(p.id), 10_000, "both gateways told");
+  await Promise.all([told("a", STOCK_RETURNED_EVENT, p.id, since.a), told("b", STOCK_RETURNED_EVENT, p.id, since.b)]);
   expect((await order("b", { product_id: p.id, qty: 1, user_id: "b1" })).status).toBe(202);
   expect((await order("a", { product_id: p.id, qty: 1, user_id: "a1" })).status).toBe(202);
-  await flagged("a", p.id);
-  await flagged("b", p.id);
+  await soldOutEverywhere(p.id);
 
   // a failed payment, through gateway B to the payments node: the order is cancelled, its units released
-  gw.a.seen.returned.delete(p.id);
-  gw.b.seen.returned.delete(p.id);
-  await eventually(async () => (await backend.db.query("select 1 from orders where id = $1", [won.body.order_id])).rowCount === 1, 30_000, "the order row");
+  await log(backend.broker).persisted([won.body.order_id], 30_000);
+  since = marks();
   const failed = await sendWebhook(gw.b.stack, { event_id: eventId(), order_id: won.body.order_id, status: "failed", amount_cents: won.body.amount_cents });
   expect(failed.body).toMatchObject({ order_status: "cancelled" });
-  await eventually(async () => gw.a.seen.returned.has(p.id) && gw.b.seen.returned.has(p.id), 10_000, "both gateways told");
+  await Promise.all([told("a", STOCK_RETURNED_EVENT, p.id, since.a), told("b", STOCK_RETURNED_EVENT, p.id, since.b)]);
   const again = await Promise.all([order("a", { product_id: p.id, qty: 1, user_id: "a2" }), order("b", { product_id: p.id, qty: 1, user_id: "b2" })]);
   expect(again.map((r) => r.status).sort()).toEqual([202, 409]);
   expect(again.find((r) => r.status === 409)!.body.error.code).toBe("SOLD_OUT");
@@ -172,15 +194,18 @@ test("units returned anywhere are on sale again on every gateway at once", async
 test("a gateway that lost the 'units back' event sells again once its flag lapsed", async () => {
   const p = await gw.a.stack.createProduct({ stock: 1, max_per_order: 1 });
   expect((await order("c", { product_id: p.id, qty: 1, user_id: "w" })).status).toBe(202);
-  await flagged("c", p.id);
+  await soldOutEverywhere(p.id, "c", ["c"]);
   gw.c.seen.dropReturned = true;
   try {
+    const since = marks();
     await restock(p.id, 1);
-    await eventually(async () => gw.c.seen.dropped.has(p.id) && gw.a.seen.returned.has(p.id), 10_000, "the event reached A and was lost on C");
+    // the event reached A and was lost on C
+    await Promise.all([told("c", DROPPED, p.id, since.c), told("a", STOCK_RETURNED_EVENT, p.id, since.a)]);
     // gateway C still believes it sold out (the hint)
     const stale = await counted("c", async () => [await order("c", { product_id: p.id, qty: 1, user_id: "c1" })]);
     expect([stale.replies[0].status, stale.calls]).toEqual([409, 0]);
-    // ... until its flag lapses: then its next request reaches the inventory and wins
+    // ... until its flag lapses: then its next request reaches the inventory and wins (polled:
+    // nothing announces a lapse, which is the point of it)
     const sold = await eventually(async () => {
       const r = await order("c", { product_id: p.id, qty: 1, user_id: "c2" });
       return r.status === 202 ? r : null;
@@ -196,8 +221,7 @@ test("a winning key is replayed after the sell-out without a call; another body 
   const keys = [randomUUID(), randomUUID()];
   const wins = await Promise.all(keys.map((k, i) => order(i ? "b" : "a", { product_id: p.id, qty: 1, user_id: `k${i}` }, { "idempotency-key": k })));
   expect(wins.map((r) => r.status)).toEqual([202, 202]);
-  await flagged("a", p.id);
-  await flagged("b", p.id);
+  await soldOutEverywhere(p.id);
 
   for (const g of ["a", "b"] as const) {
     for (const [i, k] of keys.entries()) {
@@ -214,13 +238,12 @@ test("a winning key is replayed after the sell-out without a call; another body 
     expect(calls).toBe(0);
     expect(replies.map((r) => [r.status, r.body.error.code])).toEqual([[422, "IDEMPOTENCY_KEY_REUSED"], [409, "SOLD_OUT"]]);
   }
-  // the replays were handed to the stream again under their order ids: still exactly two orders
-  await eventually(async () => {
-    const { rows } = await backend.db.query("select id from orders where product_id = $1", [p.id]);
-    return rows.length === 2 && rows.every((r) => wins.some((w) => w.body.order_id === r.id));
-  }, 30_000, "the two orders, once each");
-  const { rows } = await backend.db.query("select count(*)::int as n from orders where product_id = $1", [p.id]);
-  expect(rows[0].n).toBe(2);
+  // the replays were handed to the stream again under their order ids: once the writer took
+  // every message, still exactly the two orders
+  await log(backend.broker).persisted(wins.map((w) => w.body.order_id), 30_000);
+  await streamDrained(backend);
+  const { rows } = await backend.db.query("select id from orders where product_id = $1 order by id", [p.id]);
+  expect(rows.map((r) => r.id)).toEqual(wins.map((w) => w.body.order_id).sort());
 });
 
 describe("the contract across two gateways, the hint on", () => {
@@ -232,32 +255,25 @@ describe("the contract across two gateways, the hint on", () => {
     const replies = await Promise.all(Array.from({ length: 1000 }, (_, i) =>
       order(both(i), { product_id: p.id, qty: 1, user_id: `buyer-${i}` }, { "idempotency-key": key(i) })));
     // as a tally, so a failure shows what the others got
-    const tally: Record<string, number> = {};
-    for (const r of replies) {
-      const answer = r.status === 202 ? "202" : `${r.status} ${r.body?.error?.code} ${r.body?.error?.message}`;
-      tally[answer] = (tally[answer] ?? 0) + 1;
-    }
-    expect(tally).toEqual({ "202": 100, "409 SOLD_OUT the product is sold out": 900 });
+    expect(tally(replies)).toEqual({ "202": 100, "409 SOLD_OUT": 900 });
+    expect(new Set(replies.filter((r) => r.status === 409).map((r) => r.body.error.message))).toEqual(new Set(["the product is sold out"]));
     // retries through the other gateway
     const retries = await Promise.all(replies.map((_, i) =>
       order(both(i + 1), { product_id: p.id, qty: 1, user_id: `buyer-${i}` }, { "idempotency-key": key(i) })));
-    retries.forEach((r, i) => {
-      expect(r.status).toBe(replies[i].status);
-      if (r.status === 202) expect(r.body.order_id).toBe(replies[i].body.order_id);
-    });
-    await eventually(async () => {
-      const { rows } = await backend.db.query("select count(*)::int as n from orders where product_id = $1", [p.id]);
-      return rows[0].n === 100;
-    }, 30_000, "100 orders in PostgreSQL");
-    const { rows: [prod] } = await backend.db.query("select stock_committed from products where id = $1", [p.id]);
-    expect(prod.stock_committed).toBe(100);
+    // each retry answered as the first time: the same order, or the same refusal
+    const answer = (r: HttpReply) => [r.status, r.body.order_id ?? r.body.error.code];
+    expect(retries.map(answer)).toEqual(replies.map(answer));
+    await log(backend.broker).persisted(replies.filter((r) => r.status === 202).map((r) => r.body.order_id), 30_000);
+    await streamDrained(backend);
+    const { rows: [{ n }] } = await backend.db.query("select count(*)::int as n from orders where product_id = $1", [p.id]);
+    expect(n).toBe(100);
+    expect(await committed(backend, p.id)).toBe(100);
   });
 
   test("the per-user limit holds under a burst from one user through two gateways", async () => {
     const p = await gw.a.stack.createProduct({ stock: 100, per_user_limit: 3, max_per_order: 3 });
     const replies = await Promise.all(Array.from({ length: 30 }, (_, i) => order(both(i), { product_id: p.id, qty: 1, user_id: "greedy" })));
-    expect(replies.filter((r) => r.status === 202)).toHaveLength(3);
-    expect(replies.filter((r) => r.status === 409).every((r) => r.body.error.code === "LIMIT_EXCEEDED")).toBe(true);
+    expect(tally(replies)).toEqual({ "202": 3, "409 LIMIT_EXCEEDED": 27 });
   });
 
   test("20 concurrent retries of one key through two gateways make one order", async () => {
@@ -267,9 +283,9 @@ describe("the contract across two gateways, the hint on", () => {
     expect(replies.every((r) => r.status === 202)).toBe(true);
     expect(new Set(replies.map((r) => r.body.order_id)).size).toBe(1);
     expect(replies.filter((r) => r.headers.get("idempotent-replayed") === "true")).toHaveLength(19);
-    await eventually(async () => {
-      const { rows } = await backend.db.query("select count(*)::int as n from orders where idempotency_key = $1", [key]);
-      return rows[0].n === 1;
-    }, 30_000, "one order");
+    await log(backend.broker).persisted([replies[0].body.order_id], 30_000);
+    await streamDrained(backend);
+    const { rows: [{ n }] } = await backend.db.query("select count(*)::int as n from orders where idempotency_key = $1", [key]);
+    expect(n).toBe(1);
   });
 });

@@ -9,7 +9,9 @@ import { jest } from "@jest/globals";
 import type { Middleware } from "moleculer";
 import { holdOrderWriter } from "../support/hold-writer.ts";
 import { startNodeProcess, type StackNode } from "../support/node-process.ts";
-import { startStack, eventually, type HttpReply, type Stack } from "../support/stack.ts";
+import { startStack, type HttpReply, type Stack } from "../support/stack.ts";
+import { listenForEvents } from "../support/events.ts";
+import { committed, orderStatus, placeOrder, rowsWritten, shard as shardOf, type Placed } from "../support/orders.ts";
 import { sendWebhook, eventId } from "../support/webhooks.ts";
 
 jest.setTimeout(120_000);
@@ -52,6 +54,7 @@ const patient = { HEARTBEAT_TIMEOUT_S: "120", REQUEST_TIMEOUT_MS: "120000" };
 
 beforeAll(async () => {
   stack = await startStack({ TRANSPORTER: "nats", SERVICES: "gateway,orders,payments,sweeper", ...patient }, { middlewares: [staller] });
+  await listenForEvents(stack.broker);
   inventory = await startNodeProcess(stack, ["inventory"], patient);
 });
 afterAll(async () => {
@@ -59,15 +62,9 @@ afterAll(async () => {
   await stack?.stop();
 });
 
-type Placed = { order_id: string; amount_cents: number };
-const place = async (productId: number, user: string): Promise<Placed> => {
-  const r = await stack.http("POST", "/api/orders", { product_id: productId, qty: 1, user_id: user });
-  expect(r.status).toBe(202);
-  return r.body;
-};
-const dbStatus = async (id: string) => (await stack.db.query("select status from orders where id = $1", [id])).rows[0]?.status;
-const shard = (productId: number) =>
-  stack.broker.call<{ available: number; reserved: number; sold: number }, object>("inventory.shard", { product_id: productId });
+const place = (productId: number, user: string) => placeOrder(stack, productId, user);
+const dbStatus = (id: string) => orderStatus(stack, id);
+const shard = (productId: number) => shardOf(stack, productId);
 
 /**
  * Two orders of a new product, kept `reserved` (the writer held back on the product);
@@ -88,10 +85,9 @@ async function whileInventoryStalls(action: string, send: (order: Placed) => Pro
     await asked;
     await holding();
     holding = null;
-    await eventually(async () => {
-      const statuses = await Promise.all(orders.map((o) => dbStatus(o.order_id)));
-      return statuses.every((s) => s === "pending");
-    }, 15_000, "the consumer to write the product's orders while the request waits on the stalled node");
+    // the consumer writes the product's orders while the request waits on the stalled node
+    await rowsWritten(stack, orders.map((o) => o.order_id), 15_000);
+    expect(await Promise.all(orders.map((o) => dbStatus(o.order_id)))).toEqual(["pending", "pending"]);
     expect(answered).toBe(false);
   } finally {
     stallAt = null;
@@ -107,8 +103,7 @@ test("a cancel of a reserved order waiting on a stalled inventory node lets the 
   expect(reply).toMatchObject({ status: 200, body: { order_id: a.order_id, status: "cancelled" } });
   expect(await dbStatus(a.order_id)).toBe("cancelled");
   expect(await dbStatus(b.order_id)).toBe("pending");
-  const { rows } = await stack.db.query("select stock_committed from products where id = $1", [product.id]);
-  expect(rows[0].stock_committed).toBe(1);
+  expect(await committed(stack, product.id)).toBe(1);
   expect(await shard(product.id)).toMatchObject({ available: 4, reserved: 1, sold: 0 });
 });
 

@@ -5,13 +5,14 @@
  */
 import { jest } from "@jest/globals";
 import { Cluster } from "ioredis";
-import { startStack, eventually, type Stack } from "../support/stack.ts";
+import { startStack, type Stack } from "../support/stack.ts";
+import { listenForEvents } from "../support/events.ts";
+import { Interleavings, staggered } from "../support/interleavings.ts";
+import { audit as auditOf, committed, orderStatus, pendingOrder as pendingOf, reservedWithoutMessage, shard as shardOf, streamDrained } from "../support/orders.ts";
 import { sendWebhook, eventId } from "../support/webhooks.ts";
 import { TEST_REDIS_NODES } from "../support/env.ts";
-import { loadScripts, type ScriptResult } from "../../src/lib/redis.ts";
 import { deploymentKeys } from "../../src/lib/keys.ts";
 import { streamNames } from "../../src/lib/streams.ts";
-import { newOrderId } from "../../src/domain/order-id.ts";
 import { encodeOrderMessage } from "../../src/domain/order-message.ts";
 import { replCommands } from "../../src/ops/repl-commands.ts";
 
@@ -21,6 +22,7 @@ let stack: Stack;
 let redis: Cluster;
 beforeAll(async () => {
   stack = await startStack({ SWEEP_INTERVAL_MS: "3600000", ORPHAN_GRACE_SECONDS: "30" });
+  await listenForEvents(stack.broker);
   redis = new Cluster(TEST_REDIS_NODES.map((n) => ({ host: "127.0.0.1", port: Number(n.split(":")[1]) })));
 });
 afterAll(async () => {
@@ -28,29 +30,12 @@ afterAll(async () => {
   await stack?.stop();
 });
 
-const status = async (id: string) => (await stack.db.query("select status from orders where id = $1", [id])).rows[0]?.status;
-const shard = (productId: number) =>
-  stack.broker.call<{ available: number; reserved: number; sold: number; epoch: string; loaded: boolean }, object>("inventory.shard", { product_id: productId });
+const status = (id: string) => orderStatus(stack, id);
+const shard = (productId: number) => shardOf(stack, productId);
 const sweep = (now: number) => stack.broker.call<{ expired: number; released: number; orphans: number }, object>("sweeper.sweep", { now });
-const audit = (productId?: number) =>
-  stack.broker.call<{ ok: boolean; products: Array<{ id: number; consistent: boolean; failures: Array<{ invariant: string; by: number }> }> }, object>(
-    "sweeper.audit", productId ? { product_id: productId } : {},
-  );
-
-async function pendingOrder(productId: number, user: string, qty = 1) {
-  const r = await stack.http("POST", "/api/orders", { product_id: productId, qty, user_id: user });
-  expect(r.status).toBe(202);
-  await eventually(async () => (await status(r.body.order_id)) === "pending", 20_000, "order row");
-  return r.body as { order_id: string; amount_cents: number; expires_at: string };
-}
-
-async function drained() {
-  const names = streamNames(stack.config.streamPrefix);
-  await eventually(async () => {
-    const info = await stack.nats.jsm.consumers.info(names.orders, names.ordersConsumer);
-    return info.num_pending === 0 && info.num_ack_pending === 0;
-  }, 30_000, "the stream to drain");
-}
+const audit = (productId?: number) => auditOf(stack, productId);
+const pendingOrder = (productId: number, user: string, qty = 1) => pendingOf(stack, productId, user, qty);
+const drained = () => streamDrained(stack);
 
 test("an unpaid order expires after its TTL: status expired, units back once", async () => {
   const p = await stack.createProduct({ stock: 5, per_user_limit: 2 });
@@ -87,44 +72,43 @@ test("two sweepers at once expire each order once and release its units once", a
     await other.stop();
   }
   expect(await shard(p.id)).toMatchObject({ available: 50, reserved: 0 });
-  const { rows } = await stack.db.query("select stock_committed from products where id = $1", [p.id]);
-  expect(rows[0].stock_committed).toBe(0);
+  expect(await committed(stack, p.id)).toBe(0);
   expect((await audit(p.id)).ok).toBe(true);
 });
 
-test("expiry racing a payment: exactly one wins, and the units follow the winner (looped)", async () => {
-  const p = await stack.createProduct({ stock: 100, price_cents: 100 });
-  const outcomes = { paid: 0, expired: 0 };
-  for (let i = 0; i < 15; i++) {
+/** What each way the race of a payment and the sweeper's expiry can go leaves, for the provider and the database. */
+const PAYMENT_VS_EXPIRY: Record<string, object> = {
+  "payment first": { webhook: { received: true, order_status: "paid" }, status: "paid" },
+  "expiry first": { webhook: { received: true, order_status: "expired", refund_required: true }, status: "expired" },
+};
+
+test("expiry racing a payment: either one wins, exactly one, and the units follow the winner (looped)", async () => {
+  const rounds = 20;
+  const p = await stack.createProduct({ stock: rounds, price_cents: 100 });
+  const seen = new Interleavings(Object.keys(PAYMENT_VS_EXPIRY));
+  let paid = 0;
+  for (let i = 0; i < rounds; i++) {
     const o = await pendingOrder(p.id, `racer-${i}`);
-    const [w] = await Promise.all([
-      sendWebhook(stack, { event_id: eventId(), order_id: o.order_id, status: "succeeded", amount_cents: 100 }),
-      sweep(Date.parse(o.expires_at) + 1),
-    ]);
+    const [w] = await staggered(i,
+      () => sendWebhook(stack, { event_id: eventId(), order_id: o.order_id, status: "succeeded", amount_cents: 100 }),
+      () => sweep(Date.parse(o.expires_at) + 1));
     const final = await status(o.order_id);
-    expect(["paid", "expired"]).toContain(final);
-    outcomes[final as "paid" | "expired"]++;
-    if (final === "paid") expect(w.body).toEqual({ received: true, order_status: "paid" });
-    else expect(w.body).toEqual({ received: true, order_status: "expired", refund_required: true });
+    const winner = final === "paid" ? "payment first" : "expiry first";
+    seen.saw(winner);
+    expect({ webhook: w.body, status: final }).toEqual(PAYMENT_VS_EXPIRY[winner]);
+    if (winner === "payment first") paid++;
   }
-  const s = await shard(p.id);
-  expect(s.sold).toBe(outcomes.paid);
-  expect(s.reserved).toBe(0);
-  expect(s.available).toBe(100 - outcomes.paid);
+  seen.expectEachSeen();
+  expect(await shard(p.id)).toMatchObject({ sold: paid, reserved: 0, available: rounds - paid });
   expect((await audit(p.id)).ok).toBe(true);
 });
 
 test("a reservation whose message never reached the stream is released after its TTL, and a late message changes nothing", async () => {
   const p = await stack.createProduct({ stock: 10, price_cents: 100 });
-  await stack.http("GET", `/api/products/${p.id}`);
   // the process died between the Lua step and the publish: only the shard knows
-  const scripts = loadScripts(redis);
-  const k = deploymentKeys(stack.config.streamPrefix).product(p.id);
-  const orderId = newOrderId(p.id);
   const now = Date.now();
   const ttl = stack.config.reservationTtlSeconds * 1000;
-  const [r] = (await scripts.reserveBatch([k.meta, k.stock, k.res, k.exp, k.users], [k.idem(""), now, ttl, 86400, orderId, 3, "ghost", "", ""])) as unknown as ScriptResult[];
-  expect(r[0]).toBe(0);
+  const orderId = await reservedWithoutMessage(stack, p.id, "ghost", 3, now);
   expect((await shard(p.id)).available).toBe(7);
   expect((await sweep(now + ttl + 1)).orphans).toBe(0); // within the grace period: the message may still come
   const report = await sweep(now + ttl + 31_000);
@@ -139,8 +123,7 @@ test("a reservation whose message never reached the stream is released after its
   }, null), { msgID: `late-${orderId}` });
   await drained();
   expect(await status(orderId)).toBe("expired");
-  const { rows } = await stack.db.query("select stock_committed from products where id = $1", [p.id]);
-  expect(rows[0].stock_committed).toBe(0);
+  expect(await committed(stack, p.id)).toBe(0);
 });
 
 test("the audit names the invariant a tampered shard breaks, and by how much", async () => {

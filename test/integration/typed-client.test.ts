@@ -7,12 +7,15 @@
 import { createFlashSaleClient, placeOrder } from "../../client/index.ts";
 import { auditAnswer, healthAnswer, orderAnswer, productAnswer, reservationAnswer } from "../../services/gateway/openapi/answers.ts";
 import { compileCheck } from "../../src/lib/params.ts";
-import { startStack, eventually, ADMIN_TOKEN, type Stack } from "../support/stack.ts";
+import { startStack, ADMIN_TOKEN, type Stack } from "../support/stack.ts";
+import { listenForEvents } from "../support/events.ts";
+import { rowsWritten } from "../support/orders.ts";
 import { BUYER_SECRET, hs256 } from "../support/buyer-tokens.ts";
 
 let stack: Stack;
 beforeAll(async () => {
   stack = await startStack({ BUYER_AUTH: "jwt", BUYER_JWT_SECRET: BUYER_SECRET });
+  await listenForEvents(stack.broker);
 });
 afterAll(async () => {
   await stack?.stop();
@@ -49,12 +52,10 @@ test("the admin creates a product, a buyer buys it and reads the order, each ans
   expect(limited.error?.error?.code).toBe("LIMIT_EXCEEDED");
 
   const id = bought.data!.order_id;
-  const order = await eventually(async () => {
-    const r = await buyer.GET("/api/orders/{id}", { params: { path: { id } } });
-    return r.data?.status === "pending" ? r.data : null;
-  }, 20_000, "the order row");
+  await rowsWritten(stack, [id]);
+  const order = (await buyer.GET("/api/orders/{id}", { params: { path: { id } } })).data;
   conforms(orderAnswer, order);
-  expect(order).toMatchObject({ order_id: id, product_id: product.id, user_id: "shopper-1" });
+  expect(order).toMatchObject({ order_id: id, product_id: product.id, user_id: "shopper-1", status: "pending" });
 
   const stranger = createFlashSaleClient({ baseUrl: stack.baseUrl, buyerToken: () => hs256({ sub: "shopper-2" }) });
   const refused = await stranger.GET("/api/orders/{id}", { params: { path: { id } } });

@@ -8,6 +8,7 @@ import { Cluster } from "ioredis";
 import { createRedis, loadScripts, type ScriptResult } from "../../src/lib/redis.ts";
 import { deploymentKeys } from "../../src/lib/keys.ts";
 import { TEST_REDIS_NODES } from "../support/env.ts";
+import { ScriptCode } from "../../services/inventory/script-codes.ts";
 
 /** the keys of a deployment of this file's own */
 const productKeys = (id: number) => deploymentKeys("lua-alignment").product(id);
@@ -45,9 +46,13 @@ test("concurrent first calls after SCRIPT FLUSH each get their own reply", async
         for (let i = 1; i < r.length; i += 2) meta[String(r[i])] = String(r[i + 1]);
         expect(Number(meta.stock_total)).toBe(calls[n].units);
       } else {
-        // qty 0 never changes stock: SOLD_OUT for the empty product, else "reserved" with all units left
-        expect(r[0] === 8 ? 0 : r[6]).toBe(calls[n].units);
-        if (r[0] !== 8) expect(r[1]).toBe(`${calls[n].order}-${round}`);
+        // qty 0 never changes stock: the empty product answers SOLD_OUT (with its rules: max
+        // 100 a order, no per-user limit, no end), every other one "reserved" with all its units left
+        const { units, order } = calls[n];
+        const [answer, expected] = units === 0
+          ? [r, [ScriptCode.reserve.SOLD_OUT, 100, "", ""]]
+          : [[r[0], r[1], r[6]], [ScriptCode.reserve.RESERVED, `${order}-${round}`, units]];
+        expect(answer).toEqual(expected);
       }
     });
   }

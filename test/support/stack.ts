@@ -12,6 +12,7 @@ import { loadConfig, type Config } from "../../src/lib/config.ts";
 import { withClient } from "../../src/lib/db.ts";
 import { connectJetStream, deleteStreams, ensureStreams, streamNames, type JetStreamHandle } from "../../src/lib/streams.ts";
 import { createBroker } from "../../services/index.ts";
+export { eventually } from "./eventually.ts";
 import { NATS_URL, PG_ADMIN_URL, TEST_DATABASE, TEST_DATABASE_URL, TEST_REDIS_NODES } from "./env.ts";
 
 export const ADMIN_TOKEN = "test-admin-token";
@@ -147,20 +148,4 @@ export async function startStack(env: Record<string, string> = {}, brokerOptions
       await nats.nc.close().catch(() => undefined);
     },
   };
-}
-
-/** Resolves once `check` returns a truthy value; polls (the pipeline is asynchronous by design). */
-export async function eventually<T>(check: () => Promise<T | undefined | null | false>, timeoutMs = 20_000, what = "condition"): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let last: unknown;
-  while (Date.now() < deadline) {
-    try {
-      const v = await check();
-      if (v) return v;
-    } catch (err) {
-      last = err;
-    }
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  throw new Error(`timed out waiting for ${what}${last ? `: ${String(last)}` : ""}`);
 }
