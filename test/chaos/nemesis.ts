@@ -88,7 +88,11 @@ async function pausable(c: TestCluster): Promise<string[]> {
 
 const choose = <T>(items: T[], pick: number) => items[Math.floor(pick * items.length)];
 
-/** Injects one fault; answers its target. Whatever it breaks it mends before it returns, or in `mend`. */
+/**
+ * Injects one fault; answers its target. Whatever it breaks it mends before it returns;
+ * `mend` holds the repairs still due (run if the fault failed half-way: only then, as
+ * `cluster.sh start` of a running process waits for its lock a minute).
+ */
 async function inject(f: PlannedFault, d: NemesisDeps, mend: Array<() => Promise<void>>): Promise<string> {
   const c = d.cluster;
   switch (f.kind) {
@@ -109,6 +113,7 @@ async function inject(f: PlannedFault, d: NemesisDeps, mend: Array<() => Promise
       mend.push(cont);
       await sleep(f.durationMs);
       await cont();
+      mend.pop();
       return name;
     }
     case "nats-restart":
@@ -117,19 +122,20 @@ async function inject(f: PlannedFault, d: NemesisDeps, mend: Array<() => Promise
       const t = Date.now();
       await c.stop(name);
       d.log(`nemesis: ${name} stopped in ${Date.now() - t} ms`);
-      const start = () => c.start(name).catch(() => undefined);
-      mend.push(start);
+      mend.push(() => c.start(name).catch(() => undefined));
       await sleep(f.durationMs);
       await c.start(name);
+      mend.pop();
       return name;
     }
     case "rolling-restart": {
       const role = choose(ROLES, f.pick);
       for (const name of SERVICE_NODES.filter((n) => n.startsWith(role))) {
         const t = Date.now();
-        await c.stop(name); // SIGTERM: unready, drain, exit
         mend.push(() => c.start(name).catch(() => undefined));
+        await c.stop(name); // SIGTERM: unready, drain, exit
         await c.start(name);
+        mend.pop();
         await untilWhole(c, 60_000);
         d.log(`nemesis: ${name} restarted in ${Date.now() - t} ms`);
       }
@@ -140,8 +146,11 @@ async function inject(f: PlannedFault, d: NemesisDeps, mend: Array<() => Promise
       await d.partitioner.isolate(port);
       mend.push(() => d.partitioner.heal());
       await sleep(f.durationMs);
+      // the cut-off node still calls itself master: a fourth master means a replica took over
+      const masters = (await c.ps()).filter((p) => p.role === "redis-master").length;
       await d.partitioner.heal();
-      return `redis-${port}`;
+      mend.pop();
+      return `redis-${port} (${masters > 3 ? "a replica took over" : "no failover"} during the partition)`;
     }
   }
 }
