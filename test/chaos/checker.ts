@@ -22,6 +22,7 @@
  *   not_recovered       a fault after which the cluster was not whole again by itself
  */
 import { isDeepStrictEqual } from "node:util";
+import type { AuditReport, ProductAudit } from "../../src/contracts/reports.ts";
 import type { Entry, Fault, Op } from "./history.ts";
 
 export interface OrderRow {
@@ -32,21 +33,11 @@ export interface OrderRow {
   qty: number;
 }
 
-export interface AuditLine {
-  id: number;
-  stock_total: number;
-  available: number;
-  reserved: number;
-  pending: number;
-  paid: number;
-  failures: Array<{ invariant: string; detail: string; by: number }>;
-}
-
 export interface FinalState {
   orders: OrderRow[];
   products: Array<{ id: number; stock_total: number }>;
   /** GET /api/admin/audit once the run drained (null: it never answered) */
-  audit: { ok: boolean; products: AuditLine[]; pipeline?: { drained: boolean } } | null;
+  audit: Pick<AuditReport, "ok" | "products"> & { pipeline?: AuditReport["pipeline"] } | null;
 }
 
 export interface Anomaly {
@@ -76,7 +67,7 @@ export function oversoldReads(history: Entry[]): Anomaly[] {
   for (const op of ops(history)) {
     if (op.res.status !== 200) continue;
     if (op.kind === "audit") {
-      for (const p of (body(op).products ?? []) as AuditLine[]) {
+      for (const p of (body(op).products ?? []) as ProductAudit[]) {
         const bad = p.failures.filter((f) => ALWAYS.has(f.invariant));
         if (bad.length) out.push({ check: "oversold_read", message: `product ${p.id} at an audit read: ${bad.map((f) => `${f.invariant} by ${f.by}`).join(", ")}`, ops: [op.id] });
       }

@@ -3,7 +3,8 @@
  * Idempotency-Key each, retried with that key after no answer, a 5xx or a 503 (nothing
  * reserved, Retry-After at most a second); replays of keys already answered 202;
  * cancels; payment webhooks (signed as the provider does, some sent twice); reads of
- * orders and products; and an auditor reading GET /api/admin/audit. Every request is an
+ * orders and products (a product read with fewer than 50 units left is restocked by
+ * 200); and an auditor reading GET /api/admin/audit. Every request is an
  * operation of the history, with its outcome.
  */
 import { randomUUID } from "node:crypto";
@@ -99,7 +100,14 @@ async function worker(o: ClientOptions, name: string): Promise<void> {
       if (!again) mine.events.push(event);
       await call(o, name, "pay", "POST", "/api/payments/webhook", { body: event });
     } else if (r < 0.92) await call(o, name, "read-order", "GET", `/api/orders/${mine.orderId}`);
-    else await call(o, name, "read-product", "GET", `/api/products/${rand.pick(o.products)}`);
+    else {
+      const read = await call(o, name, "read-product", "GET", `/api/products/${rand.pick(o.products)}`);
+      // a product running out is restocked, so that a long run keeps selling
+      const p = read.res.body as { id?: number; stock_available?: number };
+      if (read.res.status === 200 && p.stock_available! < 50) {
+        await call(o, name, "restock", "POST", `/api/admin/products/${p.id}/restock`, { body: { add: 200 }, headers: { authorization: `Bearer ${o.adminToken}` } });
+      }
+    }
     await sleep(rand.int(10, 100)); // a pace the shared 2-core machine keeps up with
   }
 }

@@ -9,7 +9,7 @@ import { dirname } from "node:path";
 /** ok: a 2xx; fail: a definite refusal (4xx, 503: nothing was done); unknown: no answer, a timeout, another 5xx */
 export type Outcome = "ok" | "fail" | "unknown";
 
-export type OpKind = "order" | "replay" | "cancel" | "pay" | "read-order" | "read-product" | "audit";
+export type OpKind = "order" | "replay" | "cancel" | "pay" | "read-order" | "read-product" | "restock" | "audit";
 
 export interface Op {
   type: "op";

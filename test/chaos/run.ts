@@ -12,7 +12,7 @@
  */
 import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { ADMIN_TOKEN, WEBHOOK_SECRET, startCluster, type TestCluster } from "../support/cluster.ts";
+import { ADMIN_TOKEN, WEBHOOK_SECRET, faultSettings, startCluster, type TestCluster } from "../support/cluster.ts";
 import { eventually } from "../support/stack.ts";
 import { deploymentKeys } from "../../src/lib/keys.ts";
 import { check, windowOf, type Anomaly, type FinalState } from "./checker.ts";
@@ -62,16 +62,8 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosReport> {
   let c: TestCluster | null = null;
   try {
     log(`chaos: seed ${o.seed}, ${o.minutes} min: starting the cluster on ${o.base} (HAProxy ${o.port})`);
-    c = await startCluster({
-      REDIS_HOSTS: "distinct",
-      RESERVATION_TTL_SECONDS: "8",
-      ORPHAN_GRACE_SECONDS: "1",
-      SWEEP_INTERVAL_MS: "500",
-      CONSUMER_ACK_WAIT_MS: "3000",
-      SHUTDOWN_DRAIN_MS: "1200",
-      REQUEST_TIMEOUT_MS: "5000",
-      REDIS_FAILOVER_WAIT_MS: "3000",
-    }, { base: o.base, port: o.port });
+    // Redis nodes on addresses of their own: the partition needs them
+    c = await startCluster({ ...faultSettings(8), REDIS_HOSTS: "distinct" }, { base: o.base, port: o.port });
     const cluster = c;
     const history = new History(historyFile); // its times count from here
     await cluster.supervise(true); // the cluster heals itself; the nemesis only breaks things

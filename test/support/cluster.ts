@@ -65,6 +65,23 @@ function sh(args: string[], env: Record<string, string>, timeoutMs = 240_000): P
   });
 }
 
+/**
+ * The settings of a cluster that faults are broken into: reservations of `ttlSeconds`,
+ * orphans settled and the sweeper run within a second or so, redeliveries after 3 s, a
+ * 1.2 s drain on SIGTERM, 5 s request timeouts, 3 s to wait out a Redis failover.
+ */
+export function faultSettings(ttlSeconds: number): Record<string, string> {
+  return {
+    RESERVATION_TTL_SECONDS: String(ttlSeconds),
+    ORPHAN_GRACE_SECONDS: "1",
+    SWEEP_INTERVAL_MS: "500",
+    CONSUMER_ACK_WAIT_MS: "3000",
+    SHUTDOWN_DRAIN_MS: "1200",
+    REQUEST_TIMEOUT_MS: "5000",
+    REDIS_FAILOVER_WAIT_MS: "3000",
+  };
+}
+
 /** Where the cluster listens: CLUSTER_PORT_BASE (its ports are base..base+40) and HAProxy's PORT. */
 export interface ClusterPorts {
   base: number;

@@ -27,7 +27,11 @@ const audit = (invoke: number, failures: Array<{ invariant: string; by: number }
 const finalOf = (orders: FinalState["orders"], auditOk = true): FinalState => ({
   orders,
   products: [{ id: 1, stock_total: 10 }],
-  audit: { ok: auditOk, products: [{ id: 1, stock_total: 10, available: 9, reserved: 0, pending: 0, paid: 1, failures: auditOk ? [] : [{ invariant: "drained_sold_is_paid", detail: "", by: 1 }] }], pipeline: { drained: true } },
+  audit: {
+    ok: auditOk,
+    products: [{ id: 1, stock_total: 10, available: 9, reserved: 0, pending: 0, paid: 1, consistent: auditOk, drift: 0, failures: auditOk ? [] : [{ invariant: "drained_sold_is_paid", detail: "", by: 1 }] }],
+    pipeline: { drained: true, in_flight: 0, dead_letters: 0 },
+  },
 });
 const paidRow = { id: ID, status: "paid", idempotency_key: "k1", product_id: 1, qty: 1 };
 
