@@ -47,6 +47,8 @@ export interface Fault {
   end: number;
   /** how long the cluster took to be whole again after the fault ended (null: it did not) */
   recoveredAfterMs: number | null;
+  /** the nemesis could not inject it (say, no iptables): the run did not test what it says */
+  error?: string;
 }
 
 export type Entry = Op | Fault;

@@ -166,17 +166,18 @@ export async function runNemesis(plan: PlannedFault[], d: NemesisDeps): Promise<
     const start = d.history.now();
     const mend: Array<() => Promise<void>> = [];
     let target = "?";
+    let error: string | undefined;
     try {
       target = await inject(f, d, mend);
     } catch (err) {
-      target = `${target} (failed: ${String(err).slice(0, 200)})`;
+      error = String(err).slice(0, 300);
     } finally {
       for (const m of mend.reverse()) await m();
     }
     const end = d.history.now();
     const recoveredAfterMs = await untilWhole(d.cluster, 120_000);
-    d.history.add({ type: "fault", id: d.history.id(), kind: f.kind, target, start, end, recoveredAfterMs });
-    d.log(`nemesis: ${f.kind} ${target} ${start}..${end} ms, whole again ${recoveredAfterMs === null ? "never (120 s)" : `after ${recoveredAfterMs} ms`}`);
+    d.history.add({ type: "fault", id: d.history.id(), kind: f.kind, target, start, end, recoveredAfterMs, ...(error ? { error } : {}) });
+    d.log(`nemesis: ${f.kind} ${target} ${start}..${end} ms${error ? ` NOT INJECTED: ${error}` : ""}, whole again ${recoveredAfterMs === null ? "never (120 s)" : `after ${recoveredAfterMs} ms`}`);
   }
 }
 

@@ -40,7 +40,7 @@ export interface ChaosReport {
   minutes: number;
   started_at: string;
   duration_s: number;
-  faults: { total: number; by_kind: Record<string, number>; unrecovered: number; list: Array<Omit<Fault, "type" | "id">> };
+  faults: { total: number; by_kind: Record<string, number>; unrecovered: number; not_injected: number; list: Array<Omit<Fault, "type" | "id">> };
   ops: { total: number; by_kind: Record<string, Record<string, number>> };
   anomalies: Anomaly[];
   /** the smallest window of the history around the first anomaly */
@@ -123,6 +123,7 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosReport> {
         total: faults.length,
         by_kind: Object.fromEntries(FAULT_KINDS.map((k) => [k, faults.filter((f) => f.kind === k).length])),
         unrecovered: faults.filter((f) => f.recoveredAfterMs === null).length,
+        not_injected: faults.filter((f) => f.error !== undefined).length,
         list: faults.map(({ type: _t, id: _i, ...f }) => f),
       },
       ops: { total: ops.length, by_kind: byKind },
@@ -142,7 +143,8 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosReport> {
 export function formatReport(r: ChaosReport): string {
   const lines = [
     `chaos: seed ${r.seed}, ${r.minutes} min (${r.duration_s} s in all)`,
-    `faults: ${r.faults.total} (${Object.entries(r.faults.by_kind).map(([k, n]) => `${k} ${n}`).join(", ")}), not recovered: ${r.faults.unrecovered}`,
+    `faults: ${r.faults.total} (${Object.entries(r.faults.by_kind).map(([k, n]) => `${k} ${n}`).join(", ")}), not recovered: ${r.faults.unrecovered}, not injected: ${r.faults.not_injected}`,
+    ...r.faults.list.filter((f) => f.error).map((f) => `  not injected: ${f.kind}: ${f.error}`),
     `operations checked: ${r.ops.total}`,
     ...Object.entries(r.ops.by_kind).map(([k, n]) => `  ${k}: ok ${n.ok}, fail ${n.fail}, unknown ${n.unknown}`),
     `anomalies: ${r.anomalies.length}`,

@@ -1,6 +1,6 @@
 /**
  * A short seeded chaos run (test/chaos/run.ts, the same as `npm run chaos`): a cluster of
- * the test's own (ports FLASH_TEST_PORT_BASE+100..+150), buyers through HAProxy and a
+ * the test's own (ports FLASH_TEST_PORT_BASE+200..+250), buyers through HAProxy and a
  * nemesis whose faults come from the seed (kill -9, SIGSTOP past the timeouts, NATS
  * restart, PostgreSQL stop, Redis master kill, a rolling restart, a partition of a Redis
  * master from its replicas and the other masters), the cluster's supervisor on. The
@@ -21,8 +21,8 @@ test("a seeded run of buyers and faults of every kind leaves a history without a
   const report = await runChaos({
     seed: SEED,
     minutes: 1.5,
-    base: TEST_PORT_BASE + 100,
-    port: TEST_PORT_BASE + 150,
+    base: TEST_PORT_BASE + 200,
+    port: TEST_PORT_BASE + 250,
     outDir: fileURLToPath(new URL("../../.data/chaos", import.meta.url)),
     workers: 6,
     faults: 7, // one of each kind: the suite's time allows no more
@@ -30,6 +30,7 @@ test("a seeded run of buyers and faults of every kind leaves a history without a
   });
   console.log(formatReport(report));
   expect(report.faults.total).toBe(7);
+  expect(report.faults.list.filter((f) => f.error)).toEqual([]);
   expect(Object.values(report.faults.by_kind).every((n) => n === 1)).toBe(true);
   expect(report.ops.by_kind.order.ok).toBeGreaterThan(0);
   expect(report.anomalies).toEqual([]);
