@@ -60,6 +60,13 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosReport> {
   const cut = partitioner(o.base + 10, REDIS_NODES);
   await cut.heal(); // what a killed run may have left
   let c: TestCluster | null = null;
+  // Ctrl-C or a kill mid-run: the rules out, the cluster purged, then the exit
+  const interrupted = (signal: NodeJS.Signals) => {
+    log(`chaos: ${signal}: removing the partition's rules and purging the cluster`);
+    void cut.heal().catch(() => undefined).then(() => c?.down()).finally(() => process.exit(130));
+  };
+  process.once("SIGINT", interrupted);
+  process.once("SIGTERM", interrupted);
   try {
     log(`chaos: seed ${o.seed}, ${o.minutes} min: starting the cluster on ${o.base} (HAProxy ${o.port})`);
     // Redis nodes on addresses of their own: the partition needs them
@@ -134,6 +141,8 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosReport> {
     writeFileSync(join(o.outDir, `chaos-${o.seed}-${stamp}.report.json`), JSON.stringify(report, null, 2) + "\n");
     return report;
   } finally {
+    process.off("SIGINT", interrupted);
+    process.off("SIGTERM", interrupted);
     await cut.heal().catch((err) => log(`chaos: could not remove the partition's rules: ${String(err)}`));
     if (c && process.env.KEEP_CHAOS_CLUSTER !== "1") await c.down();
   }
