@@ -92,7 +92,7 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosReport> {
     log(`chaos: the nemesis plans ${plan.map((f) => f.kind).join(", ")}`);
     const until = o.minutes * 60_000;
     let nemesisDone = false;
-    const nemesis = runNemesis(plan, { cluster, history, partitioner: cut, hotMaster, log }).finally(() => (nemesisDone = true));
+    const nemesis = runNemesis(plan, { cluster, history, partitioner: cut, hotMaster, log }, until).finally(() => (nemesisDone = true));
     await runClients({
       url: cluster.url, products, workers: o.workers ?? 8, adminToken: ADMIN_TOKEN, webhookSecret: WEBHOOK_SECRET, history,
       rand: rand.fork("clients"), stopped: () => nemesisDone && history.now() >= until,
