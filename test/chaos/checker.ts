@@ -218,20 +218,26 @@ export function check(history: Entry[], final: FinalState): Anomaly[] {
   ].sort((a, b) => when(a) - when(b));
 }
 
+/** The order ids and idempotency keys an operation concerns. */
+function subjects(op: Op): string[] {
+  const b = body(op);
+  return [op.req.key, b.order_id, op.req.body?.order_id as string | undefined, op.req.path.split("/")[3]].filter((x): x is string => typeof x === "string" && x.length > 8);
+}
+
 /**
- * The smallest window of the history that shows an anomaly: every entry that overlaps
- * the span from the first invoke to the last completion of its operations (faults
- * included), at most `limit` of them, nearest first.
+ * The smallest window of the history that shows an anomaly: the span from the first
+ * invoke to the last completion of its operations; in it, its operations, every other
+ * operation on the same keys and orders, and every fault that overlapped it (the rest
+ * that overlapped is only counted).
  */
-export function windowOf(history: Entry[], anomaly: Anomaly, limit = 40): { from: number; to: number; entries: Entry[] } {
+export function windowOf(history: Entry[], anomaly: Anomaly): { from: number; to: number; entries: Entry[]; others: number } {
   const mine = history.filter((e) => anomaly.ops.includes(e.id));
-  if (!mine.length) return { from: 0, to: 0, entries: [] };
+  if (!mine.length) return { from: 0, to: 0, entries: [], others: 0 };
   const from = Math.min(...mine.map((e) => (e.type === "op" ? e.invoke : e.start)));
   const to = Math.max(...mine.map((e) => (e.type === "op" ? e.complete : e.end)));
+  const about = new Set(mine.flatMap((e) => (e.type === "op" ? subjects(e) : [])));
   const overlaps = history.filter((e) => (e.type === "op" ? e.invoke <= to && e.complete >= from : e.start <= to && e.end >= from));
-  const mid = (from + to) / 2;
-  const distance = (e: Entry) => (anomaly.ops.includes(e.id) && e.type === "op" ? -1 : Math.abs((e.type === "op" ? e.invoke : e.start) - mid));
+  const shown = (e: Entry) => e.type === "fault" || anomaly.ops.includes(e.id) || subjects(e).some((x) => about.has(x));
   const begins = (e: Entry) => (e.type === "op" ? e.invoke : e.start);
-  const kept: Entry[] = [...overlaps.filter((e) => e.type === "fault"), ...overlaps.filter((e) => e.type === "op").sort((a, b) => distance(a) - distance(b)).slice(0, limit)];
-  return { from, to, entries: kept.sort((a, b) => begins(a) - begins(b)) };
+  return { from, to, entries: overlaps.filter(shown).sort((a, b) => begins(a) - begins(b)), others: overlaps.filter((e) => !shown(e)).length };
 }

@@ -44,7 +44,7 @@ export interface ChaosReport {
   ops: { total: number; by_kind: Record<string, Record<string, number>> };
   anomalies: Anomaly[];
   /** the smallest window of the history around the first anomaly */
-  first_anomaly_window: { from: number; to: number; entries: Entry[] } | null;
+  first_anomaly_window: { from: number; to: number; entries: Entry[]; others: number } | null;
   history_file: string;
 }
 
@@ -161,7 +161,8 @@ export function formatReport(r: ChaosReport): string {
   for (const a of r.anomalies.slice(0, 20)) lines.push(`  ${a.check}: ${a.message}`);
   if (r.first_anomaly_window) {
     lines.push(`the smallest window around the first anomaly (seed ${r.seed}), ${r.first_anomaly_window.from}..${r.first_anomaly_window.to} ms:`);
-    for (const e of r.first_anomaly_window.entries) lines.push(`  ${JSON.stringify(e)}`);
+    for (const e of r.first_anomaly_window.entries) lines.push(`  ${JSON.stringify(e).slice(0, 800)}`);
+    lines.push(`  (and ${r.first_anomaly_window.others} other operations in that span)`);
   }
   lines.push(`history: ${r.history_file}`);
   return lines.join("\n");

@@ -110,7 +110,7 @@ test("a fault the cluster did not recover from, a final audit not ok and units o
   expect(checks(clean(), finalOf([paidRow, ...many]))).toEqual(["final_oversold"]);
 });
 
-test("the window of an anomaly holds its operations and what overlapped them, not the rest", () => {
+test("the window of an anomaly holds its operations, those on the same order and the faults of its span, and counts the rest", () => {
   const h = [...clean(), read(300, 305, 404, { error: { code: "ORDER_NOT_FOUND" } }), op("read-product", 302, 303, { path: "/api/products/1" }, 200, { id: 1, stock_total: 10, stock_available: 9 }), read(900, 905, 200, { order_id: ID, status: "paid" })];
   const [anomaly] = check(h, finalOf([paidRow]));
   const w = windowOf(h, anomaly);
@@ -118,6 +118,10 @@ test("the window of an anomaly holds its operations and what overlapped them, no
   expect(w.to).toBe(305);
   expect(w.entries.some((e) => e.type === "op" && e.invoke === 900)).toBe(false);
   expect(w.entries.filter((e) => anomaly.ops.includes(e.id))).toHaveLength(2);
+  // the reads, replay and payments of the same order in that span are shown, the product read is counted
+  expect(w.entries.filter((e) => e.type === "op").map((e) => (e as Op).kind)).toEqual(["order", "read-order", "replay", "pay", "pay", "read-order", "cancel", "read-order"]);
+  expect(w.entries.some((e) => e.type === "fault")).toBe(true);
+  expect(w.others).toBe(4);
 });
 
 test("a seed names its faults: the same seed the same schedule, every kind in the first faults", () => {
