@@ -4,7 +4,6 @@
  * and records each (kind, target, start, end, how long the cluster took to be whole
  * again) in the history.
  */
-import { execFile } from "node:child_process";
 import type { TestCluster } from "../support/cluster.ts";
 import { FAULT_KINDS, type FaultKind, type History } from "./history.ts";
 import type { Rng } from "./prng.ts";
@@ -77,7 +76,7 @@ async function untilWhole(c: TestCluster, timeoutMs: number): Promise<number | n
   return null;
 }
 
-/** The processes that SIGKILL may hit: every kind the cluster has (never the supervisor: it is the human). */
+/** The processes that SIGKILL may hit: every kind the cluster has (never the supervisor: it stands in for the human who is not there). */
 async function killable(c: TestCluster): Promise<string[]> {
   return (await c.ps()).filter((p) => p.role !== "supervisor" && p.pid !== null).map((p) => p.name);
 }
@@ -181,11 +180,4 @@ export async function runNemesis(plan: PlannedFault[], d: NemesisDeps, until: nu
     d.history.add({ type: "fault", id: d.history.id(), kind: f.kind, target, start, end, recoveredAfterMs, ...(error ? { error } : {}) });
     d.log(`nemesis: ${f.kind} ${target} ${start}..${end} ms${error ? ` NOT INJECTED: ${error}` : ""}, whole again ${recoveredAfterMs === null ? "never (120 s)" : `after ${recoveredAfterMs} ms`}`);
   }
-}
-
-/** Runs a command as root would, resolving with its stdout. */
-export function run(cmd: string, args: string[]): Promise<string> {
-  return new Promise((resolve, reject) =>
-    execFile(cmd, args, { timeout: 30_000 }, (err, stdout, stderr) => (err ? reject(new Error(`${cmd} ${args.join(" ")}: ${String(stderr).trim() || err.message}`)) : resolve(String(stdout)))),
-  );
 }

@@ -8,7 +8,14 @@
  * lasts. Every rule names only this cluster's addresses; heal() removes the jump and the
  * chain, and is safe to call any number of times (a run calls it first and last).
  */
-import { run } from "./nemesis.ts";
+import { execFile } from "node:child_process";
+
+/** Runs a command, resolving with its stdout. */
+function run(cmd: string, args: string[]): Promise<string> {
+  return new Promise((resolve, reject) =>
+    execFile(cmd, args, { timeout: 30_000 }, (err, stdout, stderr) => (err ? reject(new Error(`${cmd} ${args.join(" ")}: ${String(stderr).trim() || err.message}`)) : resolve(String(stdout)))),
+  );
+}
 
 export interface Partitioner {
   /** cuts the node on `port` off from every other node of the cluster */
