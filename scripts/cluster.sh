@@ -36,6 +36,7 @@
 #   CLUSTER_PG_URL     the PostgreSQL admin URL to use (else found as npm start does)
 #   REDIS_NODE_TIMEOUT_MS  Redis cluster-node-timeout: failover time       (1500)
 #   REDIS_REPLICAS     replicas per Redis master                          (2)
+#   REDIS_HOSTS=distinct  each Redis node on a loopback address of its own (scripts/redis-cluster.sh)
 #   anything else (RESERVATION_TTL_SECONDS, CONSUMER_ACK_WAIT_MS, …) reaches the nodes.
 # Ports from the base: NATS +0, gateways +20 +21, Redis +10..+18, PostgreSQL +40.
 set -euo pipefail

@@ -11,6 +11,11 @@
 #
 # REDIS_REPLICAS (0|1|2, default 0), REDIS_NODE_TIMEOUT_MS (cluster-node-timeout: how
 # long a silent master has before its replica takes over; default 2000).
+# REDIS_HOSTS=distinct (opt-in, for the chaos run's partitions): each node also listens
+# on a loopback address of its own, 127.<BASE_PORT/256%256>.<BASE_PORT%256>.<n> (n = 1,
+# 2, …), announces it to the cluster and sends its replication and bus traffic from it,
+# so that iptables can cut nodes off from each other while clients (from 127.0.0.1)
+# still reach them. `start` remembers the choice in DATA_DIR/hosts for `start-node`.
 #
 # DATA_DIR defaults to <repo>/.data/redis-cluster-BASE_PORT; each node lives in
 # DATA_DIR/<port>. `start` is idempotent (a healthy cluster is left alone, missing
@@ -46,6 +51,18 @@ HOST=127.0.0.1
 # the seeds clients start from: the three first masters (the client learns the rest)
 REDIS_NODES="$HOST:${PORTS[0]},$HOST:${PORTS[1]},$HOST:${PORTS[2]}"
 REDIS_SERVER="$(command -v redis-server || echo /usr/bin/redis-server)"
+HOSTS="${REDIS_HOSTS:-}"
+[[ -n "$HOSTS" || ! -f "$DATA_DIR/hosts" ]] || HOSTS="$(<"$DATA_DIR/hosts")"
+[[ -z "$HOSTS" || "$HOSTS" == distinct ]] || usage
+
+# node_host PORT: the address the node announces (the shared $HOST unless distinct)
+node_host() {
+  if [[ "$HOSTS" == distinct ]]; then
+    echo "127.$((BASE_PORT >> 8 & 255)).$((BASE_PORT & 255)).$(($1 - BASE_PORT + 1))"
+  else
+    echo "$HOST"
+  fi
+}
 
 log() { echo "redis-cluster[$BASE_PORT]: $*" >&2; }
 die() {
@@ -137,11 +154,16 @@ start_node() {
   local p="$1" dir
   dir="$(node_dir "$p")"
   mkdir -p "$dir"
-  log "starting node $HOST:$p"
+  log "starting node $(node_host "$p"):$p"
+  local bind=(--bind "$HOST")
+  if [[ "$HOSTS" == distinct ]]; then
+    # protected mode would take only 127.0.0.1 for loopback: every address here is one
+    bind=(--bind "$(node_host "$p")" "$HOST" --bind-source-addr "$(node_host "$p")" --cluster-announce-ip "$(node_host "$p")" --protected-mode no)
+  fi
   # 9>&-: the daemon must not inherit our lock.
   "$REDIS_SERVER" \
     --cluster-enabled yes --cluster-config-file nodes.conf \
-    --bind "$HOST" --port "$p" \
+    "${bind[@]}" --port "$p" \
     --daemonize yes --pidfile "$(pidfile "$p")" --logfile "$dir/redis.log" --dir "$dir" \
     --appendonly yes --appendfsync everysec --maxmemory-policy noeviction \
     --cluster-node-timeout "$NODE_TIMEOUT_MS" 9>&- >/dev/null
@@ -217,7 +239,7 @@ create_cluster() {
   local out
   log "creating cluster $REDIS_NODES"
   local p addrs=()
-  for p in "${PORTS[@]}"; do addrs+=("$HOST:$p"); done
+  for p in "${PORTS[@]}"; do addrs+=("$(node_host "$p"):$p"); done
   # the first three become masters, the next three their replicas
   out="$(redis-cli --cluster create "${addrs[@]}" --cluster-replicas "$REPLICAS" --cluster-yes 2>&1)" || {
     echo "$out" >&2
@@ -234,6 +256,7 @@ cmd_start() {
 
   # Serialise concurrent starts/stops of the same cluster (e.g. two test runs).
   mkdir -p "$DATA_DIR"
+  [[ -z "$HOSTS" ]] || echo "$HOSTS" >"$DATA_DIR/hosts"
   exec 9>"$DATA_DIR/.lock"
   flock -w 60 9 || die "could not lock $DATA_DIR/.lock within 60 s"
 

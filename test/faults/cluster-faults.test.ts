@@ -13,7 +13,7 @@
  * retry: the graceful drain alone must leave them nothing to retry.
  */
 import { jest } from "@jest/globals";
-import { startCluster, exited, type TestCluster } from "../support/cluster.ts";
+import { startCluster, exited, faultSettings, type TestCluster } from "../support/cluster.ts";
 import { burst, type BurstReport } from "../support/buyers.ts";
 import { eventually } from "../support/stack.ts";
 import { deploymentKeys } from "../../src/lib/keys.ts";
@@ -25,17 +25,7 @@ const TTL_SECONDS = 6;
 let c: TestCluster;
 
 beforeAll(async () => {
-  c = await startCluster({
-    RESERVATION_TTL_SECONDS: String(TTL_SECONDS),
-    ORPHAN_GRACE_SECONDS: "1",
-    SWEEP_INTERVAL_MS: "500",
-    CONSUMER_ACK_WAIT_MS: "3000",
-    // longer than HAProxy needs to see a draining gateway unready (fall 2 × inter 500 ms) on
-    // a loaded machine: only then may the gateway close its idle keep-alive connections
-    SHUTDOWN_DRAIN_MS: "3000",
-    REQUEST_TIMEOUT_MS: "5000",
-    REDIS_FAILOVER_WAIT_MS: "3000",
-  });
+  c = await startCluster(faultSettings(TTL_SECONDS));
 }, 300_000);
 
 afterAll(async () => {

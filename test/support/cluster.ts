@@ -65,9 +65,35 @@ function sh(args: string[], env: Record<string, string>, timeoutMs = 240_000): P
   });
 }
 
-export async function startCluster(settings: Record<string, string> = {}): Promise<TestCluster> {
-  const base = TEST_PORT_BASE + 20;
-  const port = TEST_PORT_BASE + 70;
+/**
+ * The settings of a cluster that faults are broken into: reservations of `ttlSeconds`,
+ * orphans settled and the sweeper run within a second or so, redeliveries after 3 s, a
+ * 1.2 s drain on SIGTERM, 5 s request timeouts, 3 s to wait out a Redis failover.
+ */
+export function faultSettings(ttlSeconds: number): Record<string, string> {
+  return {
+    RESERVATION_TTL_SECONDS: String(ttlSeconds),
+    ORPHAN_GRACE_SECONDS: "1",
+    SWEEP_INTERVAL_MS: "500",
+    CONSUMER_ACK_WAIT_MS: "3000",
+    // longer than HAProxy needs to see a draining gateway unready (fall 2 × inter 500 ms) on
+    // a loaded machine: only then may the gateway close its idle keep-alive connections
+    SHUTDOWN_DRAIN_MS: "3000",
+    REQUEST_TIMEOUT_MS: "5000",
+    REDIS_FAILOVER_WAIT_MS: "3000",
+  };
+}
+
+/** Where the cluster listens: CLUSTER_PORT_BASE (its ports are base..base+40) and HAProxy's PORT. */
+export interface ClusterPorts {
+  base: number;
+  port: number;
+}
+
+export async function startCluster(
+  settings: Record<string, string> = {},
+  { base, port }: ClusterPorts = { base: TEST_PORT_BASE + 20, port: TEST_PORT_BASE + 70 },
+): Promise<TestCluster> {
   const prefix = `F${randomBytes(4).toString("hex")}`;
   const env: Record<string, string> = {
     PORT: String(port),
@@ -126,7 +152,7 @@ function ofThisCluster(pid: number, dir: string, prefix: string, base: number): 
     const ports = Array.from({ length: 9 }, (_, i) => base + 10 + i); // Redis: 3 masters, 2 replicas each
     return cmdline.includes(dir) || readlinkSync(`/proc/${pid}/cwd`).startsWith(dir) ||
       environ.includes(`STREAM_PREFIX=${prefix}\0`) || cmdline.includes(` -p ${base + 40} `) || // the nodes; PostgreSQL
-      ports.some((p) => new RegExp(`redis-server 127\\.0\\.0\\.1:${p}\\b`).test(cmdline));
+      ports.some((p) => new RegExp(`redis-server 127\\.[0-9.]+:${p}\\b`).test(cmdline)); // 127.0.0.1, or its own (REDIS_HOSTS=distinct)
   } catch {
     return false; // gone
   }

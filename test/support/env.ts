@@ -8,6 +8,7 @@
  *   +20..+79  the cluster tests (test/faults)   +80..+85  the script test's Redis Cluster
  *   +86       the graceful-shutdown test's node +90  the image test (test/deploy)
  *   +91..+97  the README check (test/deploy/readme.test.ts): two gateways, a Redis Cluster
+ *   +200..+250  the chaos run (test/faults/chaos.test.ts): its cluster, HAProxy on +250
  * FLASH_TEST_SEED replays the generated requests of a failed property-based run.
  */
 const base = Number(process.env.FLASH_TEST_PORT_BASE ?? 17100);
