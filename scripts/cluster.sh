@@ -354,15 +354,22 @@ pg_ctl_own() { # start|stop: the cluster's own PostgreSQL (CLUSTER_OWN_PG=1)
 # start|stop NAME for the data servers: Redis nodes rejoin the cluster (a failed-over
 # master comes back as a replica), PostgreSQL restarts on its data directory.
 start_named() {
-  local lock
+  local lock status=0
   mkdir -p "$DIR/locks"
   exec {lock}>"$DIR/locks/$1"
   flock -w 60 "$lock" || die "another start of $1 holds its lock"
-  case "$1" in
-    redis-*) REDIS_REPLICAS="$REDIS_REPLICAS" REDIS_NODE_TIMEOUT_MS="$REDIS_NODE_TIMEOUT_MS" bash scripts/redis-cluster.sh start-node "$REDIS_BASE" "$DIR/redis" "${1#redis-}" ;;
-    postgres) pg_ctl_own start ;;
-    *) relaunch "$1" ;;
-  esac
+  # the process started must not inherit the lock: it would hold it as long as it runs,
+  # and the next start of it (the supervisor's, an operator's) would wait for nothing
+  (
+    exec {lock}>&-
+    case "$1" in
+      redis-*) REDIS_REPLICAS="$REDIS_REPLICAS" REDIS_NODE_TIMEOUT_MS="$REDIS_NODE_TIMEOUT_MS" bash scripts/redis-cluster.sh start-node "$REDIS_BASE" "$DIR/redis" "${1#redis-}" ;;
+      postgres) pg_ctl_own start ;;
+      *) relaunch "$1" ;;
+    esac
+  ) || status=$?
+  exec {lock}>&-
+  return "$status"
 }
 stop_named() {
   case "$1" in
