@@ -5,26 +5,18 @@
  * the numbers, keep a screenshot (.data/artifacts/dashboard.png).
  */
 import { jest } from "@jest/globals";
-import { launchChromium } from "../support/browser.ts";
+import { useBrowser } from "../support/browser.ts";
 import { mkdirSync } from "node:fs";
 import { type Browser, type Page } from "playwright-core";
-import { startStack, ADMIN_TOKEN, type Stack } from "../support/stack.ts";
+import { useStack, ADMIN_TOKEN, type Stack } from "../support/stack.ts";
 
 jest.setTimeout(90_000);
 
 const SCREENSHOT = ".data/artifacts/dashboard.png";
 let stack: Stack;
 let browser: Browser;
-
-beforeAll(async () => {
-  stack = await startStack();
-  browser = await launchChromium();
-});
-
-afterAll(async () => {
-  await browser?.close();
-  await stack?.stop();
-});
+useStack((s) => (stack = s));
+useBrowser((b) => (browser = b));
 
 /** The text of one cell of the products table, in the row of `productId`. */
 const productCell = (page: Page, productId: number, column: number) =>

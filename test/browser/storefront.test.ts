@@ -8,10 +8,10 @@
  * of each other state there as storefront-<state>.png.
  */
 import { jest } from "@jest/globals";
-import { launchChromium } from "../support/browser.ts";
+import { useBrowser } from "../support/browser.ts";
 import { mkdirSync } from "node:fs";
 import { type Browser, type Page } from "playwright-core";
-import { startStack, type Stack } from "../support/stack.ts";
+import { startStack, useStack, type Stack } from "../support/stack.ts";
 import { BUYER_SECRET } from "../support/buyer-tokens.ts";
 
 jest.setTimeout(120_000);
@@ -19,15 +19,8 @@ jest.setTimeout(120_000);
 const ARTIFACTS = new URL("../../.data/artifacts/", import.meta.url).pathname;
 let stack: Stack;
 let browser: Browser;
-
-beforeAll(async () => {
-  stack = await startStack();
-  browser = await launchChromium();
-});
-afterAll(async () => {
-  await browser?.close();
-  await stack?.stop();
-});
+useStack((s) => (stack = s));
+useBrowser((b) => (browser = b));
 
 /** The storefront of `productId` (any text: the page's query), once live unless `live` is false. */
 async function open(productId: number | string, { on = stack, live = true } = {}): Promise<Page> {

@@ -7,23 +7,17 @@
  * its units counted once and the audit consistent.
  */
 import { jest } from "@jest/globals";
-import { listenForEvents, log } from "../support/events.ts";
+import { log } from "../support/events.ts";
 import { holdOrderWriter } from "../support/hold-writer.ts";
 import { Interleavings, staggered } from "../support/interleavings.ts";
 import { audit as auditOf, committed as committedOf, orderStatus, pendingOrder as pendingOf, placeOrder, reservedWithoutMessage, shard as shardOf } from "../support/orders.ts";
-import { startStack, eventually, type Stack } from "../support/stack.ts";
+import { useStack, eventually, type Stack } from "../support/stack.ts";
 import { sendWebhook, eventId } from "../support/webhooks.ts";
 
 jest.setTimeout(120_000);
 
 let stack: Stack;
-beforeAll(async () => {
-  stack = await startStack();
-  await listenForEvents(stack.broker);
-});
-afterAll(async () => {
-  await stack?.stop();
-});
+useStack((s) => (stack = s), {}, { events: true });
 
 const place = (productId: number, user: string, qty = 1) => placeOrder(stack, productId, user, qty);
 const cancel = (id: string) => stack.http("POST", `/api/orders/${id}/cancel`);

@@ -5,8 +5,7 @@
  */
 import { jest } from "@jest/globals";
 import { randomUUID } from "node:crypto";
-import { startStack, type Stack } from "../support/stack.ts";
-import { listenForEvents } from "../support/events.ts";
+import { useStack, type Stack } from "../support/stack.ts";
 import { holdOrderWriter } from "../support/hold-writer.ts";
 import { committed, dbOrders as dbOrdersOf, rowsWritten, stockAvailable as stockAvailableOf, streamDrained, tally } from "../support/orders.ts";
 
@@ -15,17 +14,11 @@ jest.setTimeout(300_000);
 
 describe.each(["redis", "pg-lock"])("INVENTORY_MODE=%s", (mode) => {
 let stack: Stack;
-beforeAll(async () => {
-  // The pg-lock baseline queues all 3,000 buyers of the stampede behind one row lock: on a
-  // loaded 2-core machine the last ones wait longer than the default 10 s call timeout (94 s
-  // once, on a machine slowed to a third of its speed: a minute was not enough). This suite
-  // checks what each mode answers, not how fast: the calls may wait four minutes.
-  stack = await startStack({ INVENTORY_MODE: mode, RATE_LIMIT_PER_SECOND: "20", RATE_LIMIT_BURST: "40", REQUEST_TIMEOUT_MS: "240000" });
-  await listenForEvents(stack.broker);
-});
-afterAll(async () => {
-  await stack?.stop();
-});
+// The pg-lock baseline queues all 3,000 buyers of the stampede behind one row lock: on a
+// loaded 2-core machine the last ones wait longer than the default 10 s call timeout (94 s
+// once, on a machine slowed to a third of its speed: a minute was not enough). This suite
+// checks what each mode answers, not how fast: the calls may wait four minutes.
+useStack((s) => (stack = s), { INVENTORY_MODE: mode, RATE_LIMIT_PER_SECOND: "20", RATE_LIMIT_BURST: "40", REQUEST_TIMEOUT_MS: "240000" }, { events: true });
 
 const order = (body: Record<string, unknown>, headers: Record<string, string> = {}) => stack.http("POST", "/api/orders", body, headers);
 

@@ -4,8 +4,7 @@
  */
 import { jest } from "@jest/globals";
 import { randomUUID } from "node:crypto";
-import { startStack, type Stack } from "../support/stack.ts";
-import { listenForEvents } from "../support/events.ts";
+import { useStack, type Stack } from "../support/stack.ts";
 import { withoutOrdersService } from "../support/hold-writer.ts";
 import { committed, dbOrders as dbOrdersOf, rowsWritten, stockAvailable as stockAvailableOf, streamDrained } from "../support/orders.ts";
 import { streamNames } from "../../src/lib/streams.ts";
@@ -16,13 +15,7 @@ import { publishReservations } from "../../src/lib/publish-reservation.ts";
 jest.setTimeout(120_000);
 
 let stack: Stack;
-beforeAll(async () => {
-  stack = await startStack({ RATE_LIMIT_PER_SECOND: "20", RATE_LIMIT_BURST: "40" });
-  await listenForEvents(stack.broker);
-});
-afterAll(async () => {
-  await stack?.stop();
-});
+useStack((s) => (stack = s), { RATE_LIMIT_PER_SECOND: "20", RATE_LIMIT_BURST: "40" }, { events: true });
 
 const order = (body: Record<string, unknown>, headers: Record<string, string> = {}) => stack.http("POST", "/api/orders", body, headers);
 

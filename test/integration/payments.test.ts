@@ -3,9 +3,9 @@
  * final statuses, amount checks — against the real pipeline.
  */
 import { jest } from "@jest/globals";
-import { startStack, type Stack } from "../support/stack.ts";
+import { useStack, type Stack } from "../support/stack.ts";
 import { sendWebhook, eventId } from "../support/webhooks.ts";
-import { listenForEvents, log } from "../support/events.ts";
+import { log } from "../support/events.ts";
 import { holdOrderWriter, withoutOrdersService } from "../support/hold-writer.ts";
 import { Interleavings, staggered } from "../support/interleavings.ts";
 import { committed, orderStatus, pendingOrder as pendingOf, placeOrder, shard as shardOf } from "../support/orders.ts";
@@ -13,13 +13,7 @@ import { committed, orderStatus, pendingOrder as pendingOf, placeOrder, shard as
 jest.setTimeout(120_000);
 
 let stack: Stack;
-beforeAll(async () => {
-  stack = await startStack();
-  await listenForEvents(stack.broker);
-});
-afterAll(async () => {
-  await stack?.stop();
-});
+useStack((s) => (stack = s), {}, { events: true });
 
 const pendingOrder = (productId: number, user = "payer", qty = 1) => pendingOf(stack, productId, user, qty);
 const status = (id: string) => orderStatus(stack, id);

@@ -11,3 +11,15 @@ export function launchChromium(): Promise<Browser> {
       "--disable-background-networking", "--disable-component-update", "--disable-sync"],
   });
 }
+
+/** Headless Chromium for the whole test file: launched before its tests, closed after them, handed to `set`. */
+export function useBrowser(set: (browser: Browser) => void): void {
+  let browser: Browser | undefined;
+  beforeAll(async () => {
+    browser = await launchChromium();
+    set(browser);
+  });
+  afterAll(async () => {
+    await browser?.close();
+  });
+}

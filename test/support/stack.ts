@@ -14,6 +14,7 @@ import { connectJetStream, deleteStreams, ensureStreams, streamNames, type JetSt
 import { createBroker } from "../../services/index.ts";
 export { eventually } from "./eventually.ts";
 import { NATS_URL, PG_ADMIN_URL, TEST_DATABASE, TEST_DATABASE_URL, TEST_REDIS_NODES } from "./env.ts";
+import { listenForEvents } from "./events.ts";
 
 export const ADMIN_TOKEN = "test-admin-token";
 export const WEBHOOK_SECRET = "test-webhook-secret";
@@ -148,4 +149,21 @@ export async function startStack(env: Record<string, string> = {}, brokerOptions
       await nats.nc.close().catch(() => undefined);
     },
   };
+}
+
+/**
+ * A stack for the whole test file: started before its tests, stopped after them, handed
+ * to `set`. With `events`, the stack's broker records the services' events (./events.ts),
+ * so tests can await them.
+ */
+export function useStack(set: (stack: Stack) => void, env: Record<string, string> = {}, { events = false } = {}): void {
+  let stack: Stack | undefined;
+  beforeAll(async () => {
+    stack = await startStack(env);
+    if (events) await listenForEvents(stack.broker);
+    set(stack);
+  });
+  afterAll(async () => {
+    await stack?.stop();
+  });
 }
