@@ -73,14 +73,8 @@ usage() {
 
 port_open() { timeout 0.5 bash -c "exec 3<>/dev/tcp/$HOST/$1" 2>/dev/null; }
 
-wait_for() { # SECONDS COMMAND...: polls every 0.1 s
-  local end=$((SECONDS + $1))
-  shift
-  until "$@" >/dev/null 2>&1; do
-    ((SECONDS < end)) || return 1
-    sleep 0.1
-  done
-}
+# shellcheck source=scripts/poll.sh
+source "$ROOT/scripts/poll.sh" # wait_for SECONDS COMMAND...
 
 pid_of() { # NAME: the live pid of a process we started, or fail
   local f="$DIR/pids/$1.pid" pid

@@ -21,15 +21,9 @@ port_open() {
 
 _ls_log() { echo "local-stack: $*" >&2; }
 
-# _ls_wait SECONDS COMMAND...: polls COMMAND every 0.1 s until it succeeds or time is up.
-_ls_wait() {
-  local end=$((SECONDS + $1))
-  shift
-  until "$@" >/dev/null 2>&1; do
-    ((SECONDS < end)) || return 1
-    sleep 0.1
-  done
-}
+# wait_for SECONDS COMMAND...: polls COMMAND every 0.1 s until it succeeds or time is up.
+# shellcheck source=scripts/poll.sh
+source "$(dirname "${BASH_SOURCE[0]}")/poll.sh"
 
 # Runs a command as the postgres OS user when we are root (PostgreSQL refuses root).
 _ls_as_pg() {
@@ -78,7 +72,7 @@ _ls_postgres() {
       _ls_log "pg_ctl start failed; see $dir/postgres.log"
       return 1
     }
-    _ls_wait 30 "$bin/pg_isready" -q -h 127.0.0.1 -p "$port" || {
+    wait_for 30 "$bin/pg_isready" -q -h 127.0.0.1 -p "$port" || {
       _ls_log "PostgreSQL on 127.0.0.1:$port is not ready after 30 s; see $dir/postgres.log"
       return 1
     }
@@ -111,7 +105,7 @@ _ls_nats() {
     setsid nohup "$bin" -a 127.0.0.1 -p "$port" -js -sd "$dir" -P "$dir/nats.pid" -l "$dir/nats.log" \
       </dev/null >/dev/null 2>&1 &
     disown $! 2>/dev/null || true
-    _ls_wait 10 port_open 127.0.0.1 "$port" || {
+    wait_for 10 port_open 127.0.0.1 "$port" || {
       _ls_log "nats-server did not open 127.0.0.1:$port within 10 s; see $dir/nats.log"
       return 1
     }
@@ -143,10 +137,10 @@ _ls_redis() {
 
 _LS_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 if _ls_postgres && _ls_nats && _ls_redis; then
-  unset -f _ls_log _ls_wait _ls_as_pg _ls_postgres _ls_nats _ls_redis
+  unset -f _ls_log _ls_as_pg _ls_postgres _ls_nats _ls_redis
   unset _LS_ROOT
 else
-  unset -f _ls_log _ls_wait _ls_as_pg _ls_postgres _ls_nats _ls_redis
+  unset -f _ls_log _ls_as_pg _ls_postgres _ls_nats _ls_redis
   unset _LS_ROOT
   echo "local-stack: FAILED to prepare the local services" >&2
   return 1
