@@ -396,10 +396,18 @@ export default function gatewayService(config: Readonly<Config>): TypedServiceSc
       await probe();
       // replays of winning keys on a sold-out product: read from Redis, handed to the stream, no node asked
       if (hasRedis && config.soldOutFlagMs > 0) {
-        const { redis } = await redisResource.acquire(config);
+        const { scripts, replicated } = await redisResource.acquire(config);
         const { js } = await jetStreamResource.acquire(config);
         const streams = streamNames(config.streamPrefix);
-        edge.replayWith({ redis, keys: deploymentKeys(config.streamPrefix), publish: (record) => publishReservations(js, streams, [record], config.publishTimeoutMs) });
+        const need = config.redisMinReplicas;
+        edge.replayWith({
+          replayKey: need > 0
+            ? (keys, args) => replicated.replayKey(keys, args, need, config.redisWaitTimeoutMs)
+            : async (keys, args) => ({ reply: await scripts.replayKey(keys, args), replicas: Infinity }),
+          minReplicas: need,
+          keys: deploymentKeys(config.streamPrefix),
+          publish: (record) => publishReservations(js, streams, [record], config.publishTimeoutMs),
+        });
       }
     },
     async stopped() {

@@ -17,28 +17,38 @@
  * and knowing every user's holdings at the edge would cost more than the hint saves.)
  *
  * A request with an Idempotency-Key that already won must get its replay, not a 409:
- * this reads the key's record from Redis directly (one GET on the product's slot), the
- * same record (src/contracts/shard-record.ts) and the same hash comparison as the reserve
- * rule, and hands the replay to
- * the order stream again under its order id, as the inventory does for every replay (a
- * reservation whose first publish timed out is made durable by its retry; the stream
- * keeps one message per id), before the 202. Redis and NATS are data servers, not nodes:
- * no Moleculer call. The alternative, the inventory telling every gateway which keys won,
+ * this asks Redis directly (replayKey-2.lua, one script call on the product's slot) for
+ * the key's record (src/contracts/shard-record.ts), compared by the same request hash as
+ * the reserve rule; the script marks a reservation still held as answered, as the rule
+ * does for every replay, so that the release of a reservation its own call did not
+ * answer (a 503 for want of replicas) keeps it. With REDIS_MIN_REPLICAS > 0 the call is
+ * followed by WAIT, which that write makes cover the reservation, and a replay that did
+ * not reach enough replicas goes to the inventory (which answers 503). The replay is
+ * handed to the order stream again under its order id, as the inventory does for every
+ * replay (a reservation whose first publish timed out is made durable by its retry; the
+ * stream keeps one message per id), before the 202. Redis and NATS are data servers,
+ * not nodes: no Moleculer call. The alternative, the inventory telling every gateway which keys won,
  * would send every winner's key to every gateway and keep them for the whole idempotency
- * TTL (48 h) to be exact, and could not make a timed-out publish durable; the GET costs a
+ * TTL (48 h) to be exact, and could not make a timed-out publish durable; the script costs a
  * Redis round trip only for keyed requests on flagged products. Without Redis or the
  * stream (a gateway node without REDIS_NODES/REDIS_URL), keyed requests go to the
  * inventory, and so does a replay whose publish fails (it answers 503 then).
  */
 import type { DeploymentKeys } from "../../src/lib/keys.ts";
-import type { RedisClient } from "../../src/lib/redis.ts";
+import type { ScriptResult } from "../../src/lib/redis.ts";
 import { KEY_REUSED, requestHash, SOLD_OUT } from "../../src/domain/reservation.ts";
 import type { OrderRequest, ReservationRecord, ReserveOutcome, SoldOutRules } from "../../src/contracts/reservation.ts";
 import { decodeShardRecord } from "../../src/contracts/shard-record.ts";
 
 /** What replaying a winning key at the edge needs: the key's record, and the order stream. */
 export interface Replays {
-  redis: RedisClient;
+  /**
+   * replayKey-2.lua on the product's slot; `replicas` is how many replicas acknowledged it
+   * (followed by WAIT when REDIS_MIN_REPLICAS > 0, else Infinity)
+   */
+  replayKey: (keys: string[], args: string[]) => Promise<{ reply: ScriptResult | string | null; replicas: number }>;
+  /** REDIS_MIN_REPLICAS */
+  minReplicas: number;
   /** the deployment's key names (the idempotency record lives in the product's slot) */
   keys: DeploymentKeys;
   /** hands the reservation to the order stream (src/lib/publish-reservation.ts) */
@@ -116,15 +126,20 @@ export class SoldOutEdge {
   }
 
   async #replayOrSoldOut(replays: Replays, req: OrderRequest, idempotencyKey: string, soldOut: ReserveOutcome): Promise<ReserveOutcome | null> {
+    const k = replays.keys.product(req.product_id);
     // Redis unreachable: let the inventory answer (it owns the 503)
-    const raw = await replays.redis.get(replays.keys.product(req.product_id).idem(idempotencyKey)).catch(() => undefined);
-    if (raw === undefined) return null;
-    if (raw === null) return soldOut;
+    const hash = requestHash(req.product_id, req.qty, req.user_id);
+    const r = await replays.replayKey([k.res, k.idem(idempotencyKey)], [hash]).catch(() => undefined);
+    if (r === undefined) return null;
+    if (r.reply === null) return soldOut;
+    const { record, requestHash: stored } = decodeShardRecord(req.product_id, String(r.reply));
+    if (stored !== hash) return KEY_REUSED;
+    // not on enough replicas yet: the inventory answers (503, or its own replay once they caught up)
+    if (r.replicas < replays.minReplicas) return null;
     // the record reserve's rule wrote, answered as its replay
-    const { record, requestHash: hash } = decodeShardRecord(req.product_id, raw);
-    if (hash !== requestHash(req.product_id, req.qty, req.user_id)) return KEY_REUSED;
     const replay = { ok: true, order: record, replayed: true } as const;
     // durable before the 202, like every replay; if the stream does not take it, the inventory answers
     return replays.publish(record).then(() => replay, () => null);
   }
+
 }

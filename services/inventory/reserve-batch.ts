@@ -41,7 +41,10 @@ export interface ReserveBatchDeps {
   streamConnected?: () => boolean;
   /** builds a product's shard that is not loaded; false for an unknown product */
   load: (productId: number) => Promise<boolean>;
-  /** gives a reservation's units back */
+  /**
+   * gives back the units of a reservation its call did not answer 202, and forgets its key
+   * (release-6.lua with ARGV[2] "1"); keeps it if a replay answered it meanwhile. True when released.
+   */
   release: (productId: number, orderId: string, idempotencyKey: string | null, forgetKey: boolean) => Promise<boolean>;
   /** told the size of every batch sent to Redis (metrics) */
   onBatch?: (size: number) => void;
@@ -100,7 +103,9 @@ export class ReserveBatches {
    * enough replicas in time is not safe from the loss of its master, so it is not
    * answered 202: its units are given back and its caller gets 503 (if the master dies
    * before that release lands, the reservation has no message on the stream and the
-   * sweeper writes it off as an orphan).
+   * sweeper writes it off as an orphan). A replay of it that was answered meanwhile (its
+   * own call's WAIT succeeded after this one's failed) keeps it: the release leaves a
+   * reservation a replay marked (lua/includes/markAnswered.lua).
    */
   async #reserve(pid: number, requests: readonly ReserveManyRequest[]): Promise<ReserveAnswer[]> {
     const n = requests.length;
@@ -231,8 +236,8 @@ export class ReserveBatches {
         const key = requests[i].idempotency_key ?? null;
         results[i] = unavailable;
         if (!notStored || r.replayed) return;
-        await this.#d.release(pid, r.order.order_id, key, true).catch(() => undefined);
-        if (key) await this.#d.redis.del(this.#d.keys.idempotencyOwner(key)).catch(() => undefined);
+        const released = await this.#d.release(pid, r.order.order_id, key, true).catch(() => false);
+        if (key && released) await this.#d.redis.del(this.#d.keys.idempotencyOwner(key)).catch(() => undefined);
       }));
     }
   }

@@ -17,7 +17,7 @@ export const ScriptCode = {
     INSUFFICIENT_STOCK: 9,
   },
   /** release-6.lua */
-  release: { NOTHING_HELD: 0, RELEASED: 1 },
+  release: { NOTHING_HELD: 0, RELEASED: 1, ANSWERED: 2 },
   /** commit-3.lua */
   commit: { NOTHING_HELD: 0, COMMITTED: 1 },
   /** load-5.lua */

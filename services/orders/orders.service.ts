@@ -18,7 +18,7 @@ import { streamNames } from "../../src/lib/streams.ts";
 import { DurableConsumer } from "../../src/lib/jetstream-consumer.ts";
 import { METRIC } from "../../src/lib/metrics.ts";
 import { productIdOfOrder } from "../../src/domain/order-id.ts";
-import { decodeOrderMessages } from "../../src/domain/order-message.ts";
+import { decodeOrderMessages, encodeOrdersMessage } from "../../src/domain/order-message.ts";
 import type { ReservationRecord } from "../../src/contracts/reservation.ts";
 import { STORED_ORDER_STATUSES, type OrderView } from "../../src/contracts/order-view.ts";
 import { ORDERS_PERSISTED_EVENT, type OrdersEvent } from "../../src/contracts/events.ts";
@@ -156,13 +156,19 @@ export default function ordersService(config: Readonly<Config>): TypedServiceSch
     methods: {
       /** The consumer's handler: one transaction per batch, then give back what the gate refused. */
       async persistBatch(msgs: JsMsg[]): Promise<PersistResult> {
-        const orders = msgs.flatMap((m) => decodeOrderMessages(m.data));
+        const from = new Map<string, JsMsg>();
+        const orders = msgs.flatMap((m) => decodeOrderMessages(m.data).map((o) => (from.set(o.order_id, m), o)));
         const result = await orm.em.fork().transactional((em) => persistOrders(em, orders));
+        // a 202 order that can never be written (its key is another order's): not dropped
+        // silently, but set aside where the audit and the operator see it
+        for (const { order, held_by } of result.duplicates) {
+          await consumer!.deadLetter(encodeOrdersMessage([order]), `order ${order.order_id} not written: its Idempotency-Key ${JSON.stringify(order.idempotency_key)} belongs to order ${held_by ?? "(unknown)"}`, `dup-${order.order_id}`, from.get(order.order_id)!);
+        }
         // If this fails the batch is redelivered; the rows are already there, so the
         // sweeper settles these reservations from the orders' statuses when they expire.
         await applyInventoryEffects(this.broker, [
           ...result.rejected.map((r) => ({ kind: "release" as const, product_id: r.product_id, order_id: r.order_id })),
-          ...result.duplicates.map((d) => ({ kind: "release" as const, product_id: d.product_id, order_id: d.order_id })),
+          ...result.duplicates.map(({ order }) => ({ kind: "release" as const, product_id: order.product_id, order_id: order.order_id })),
           ...result.effects,
         ]);
         if (result.rejected.length > 0) {

@@ -10,10 +10,11 @@ export interface PersistResult {
   /** orders refused by the database gate (stock_committed + qty > stock_total) */
   rejected: Array<{ order_id: string; product_id: number; qty: number }>;
   /**
-   * orders not written because another order already holds their Idempotency-Key
-   * (possible only after a shard lost its idempotency records): their units go back
+   * orders not written because another order (`held_by`) already holds their
+   * Idempotency-Key (possible only after a shard lost its idempotency records): their
+   * units go back, and the consumer sets them aside with the dead letters
    */
-  duplicates: Array<{ order_id: string; product_id: number; idempotency_key: string | null }>;
+  duplicates: Array<{ order: ReservationRecord; held_by: string | null }>;
   /** what parked early webhooks did to the new orders, for the inventory after commit */
   effects: InventoryEffect[];
 }
@@ -63,9 +64,15 @@ export async function persistOrders(em: EntityManager, orders: ReservationRecord
       idArray(skipped.map((o) => o.order_id)),
     ]);
     const known = new Set(existing.map((r) => r.id));
-    duplicates = skipped
-      .filter((o) => !known.has(o.order_id))
-      .map((o) => ({ order_id: o.order_id, product_id: o.product_id, idempotency_key: o.idempotency_key }));
+    const lost = skipped.filter((o) => !known.has(o.order_id));
+    if (lost.length > 0) {
+      const holders = await executeBound<{ id: string; idempotency_key: string }>(em,
+        `select id, idempotency_key from orders where idempotency_key = any($1::varchar[])`,
+        [lost.map((o) => o.idempotency_key ?? "")],
+      );
+      const holder = new Map(holders.map((h) => [h.idempotency_key, h.id]));
+      duplicates = lost.map((order) => ({ order, held_by: holder.get(order.idempotency_key ?? "") ?? null }));
+    }
   }
   const byProduct = new Map<number, ReservationRecord[]>();
   for (const o of unique) {

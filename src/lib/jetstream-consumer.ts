@@ -467,6 +467,29 @@ export class DurableConsumer {
     this.#counters.naked++;
   }
 
+  /**
+   * Sets aside what the handler took from a message but could not keep (the message itself
+   * is fine and is acknowledged): `data` goes to the dead-letter subject with `reason`, once
+   * per `id` (the stream's duplicate window), where the audit and the operator see it.
+   * Throws if the publish fails, so that the handler fails and the message comes again.
+   */
+  async deadLetter(data: Uint8Array, reason: string, id: string, from: JsMsg): Promise<void> {
+    await this.#publishDeadLetter(data, reason, `dlq-${id}`, {
+      "Flash-Original-Subject": from.subject,
+      "Flash-Original-Stream": from.info.stream,
+      "Flash-Original-Seq": String(from.seq),
+    });
+    this.#counters.deadLettered++;
+    this.#log.error(`consumer ${this.#durable}: set aside to ${this.#deadLetterSubject} from ${from.info.stream}#${from.seq}: ${reason}`);
+  }
+
+  async #publishDeadLetter(data: Uint8Array, reason: string, msgID: string, fields: Record<string, string>): Promise<void> {
+    const h = headers();
+    for (const [name, value] of Object.entries(fields)) h.set(name, value);
+    h.set("Flash-Error", reason.replace(/[\r\n]+/g, " ").trim().slice(0, MAX_ERROR_HEADER) || "unknown error");
+    await this.#js.publish(this.#deadLetterSubject, data, { headers: h, msgID });
+  }
+
   /** A single message failed: nak it with backoff, or dead-letter it after maxDeliver deliveries. */
   async #fail(m: JsMsg, err: unknown): Promise<void> {
     const count = m.info.deliveryCount;
@@ -474,15 +497,14 @@ export class DurableConsumer {
       this.#nak(m);
       return;
     }
-    const reason = errorMessage(err).replace(/[\r\n]+/g, " ").trim().slice(0, MAX_ERROR_HEADER) || "unknown error";
+    const reason = errorMessage(err);
     try {
-      const h = headers();
-      h.set("Flash-Original-Subject", m.subject);
-      h.set("Flash-Original-Stream", m.info.stream);
-      h.set("Flash-Original-Seq", String(m.seq));
-      h.set("Flash-Delivery-Count", String(count));
-      h.set("Flash-Error", reason);
-      await this.#js.publish(this.#deadLetterSubject, m.data, { headers: h, msgID: `dlq-${m.info.stream}-${m.seq}` });
+      await this.#publishDeadLetter(m.data, reason, `dlq-${m.info.stream}-${m.seq}`, {
+        "Flash-Original-Subject": m.subject,
+        "Flash-Original-Stream": m.info.stream,
+        "Flash-Original-Seq": String(m.seq),
+        "Flash-Delivery-Count": String(count),
+      });
     } catch (pubErr) {
       // never drop it: keep it in the stream and try again on the next delivery
       this.#log.error(`consumer ${this.#durable}: dead-letter publish of ${m.info.stream}#${m.seq} failed (${errorMessage(pubErr)}); nak'ing it instead`);

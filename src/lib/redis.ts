@@ -19,7 +19,7 @@ export type RedisClient = Redis | Cluster;
 const LUA_DIR = join(import.meta.dirname, "../../services/inventory/lua");
 
 export const SCRIPT_NAMES = [
-  "reserveBatch", "release", "commit", "load", "restock", "snapshot",
+  "reserveBatch", "replayKey", "release", "commit", "load", "restock", "snapshot",
   "lineOpen", "lineJoin", "lineLeave", "lineAdmit", "lineRead",
 ] as const;
 export type ScriptName = (typeof SCRIPT_NAMES)[number];

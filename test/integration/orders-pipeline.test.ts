@@ -4,11 +4,15 @@
  */
 import { jest } from "@jest/globals";
 import { randomUUID } from "node:crypto";
-import { useStack, type Stack } from "../support/stack.ts";
+import { Cluster } from "ioredis";
+import { startStack, useStack, type Stack } from "../support/stack.ts";
+import { eventually } from "../support/eventually.ts";
+import { listenForEvents } from "../support/events.ts";
+import { deploymentKeys } from "../../src/lib/keys.ts";
 import { withoutOrdersService } from "../support/hold-writer.ts";
-import { committed, dbOrders as dbOrdersOf, rowsWritten, stockAvailable as stockAvailableOf, streamDrained } from "../support/orders.ts";
+import { audit as auditOf, committed, dbOrders as dbOrdersOf, rowsWritten, stockAvailable as stockAvailableOf, streamDrained } from "../support/orders.ts";
 import { streamNames } from "../../src/lib/streams.ts";
-import { encodeOrderMessage } from "../../src/domain/order-message.ts";
+import { decodeOrderMessages, encodeOrderMessage } from "../../src/domain/order-message.ts";
 import { newOrderId } from "../../src/domain/order-id.ts";
 import { publishReservations } from "../../src/lib/publish-reservation.ts";
 
@@ -102,4 +106,40 @@ test("when the order stream cannot take the message, the buyer gets 503 with Ret
   expect(retry.headers.get("idempotent-replayed")).toBeNull();
   await rowsWritten(stack, [retry.body.order_id]);
   expect(await dbOrders(p.id)).toEqual([expect.objectContaining({ id: retry.body.order_id, status: "pending" })]);
+});
+
+test("a 202 order that can never be written (a shard that lost its key records made a second order for a key) is set aside with the dead letters, its units given back, and the audit fails", async () => {
+  const own = await startStack();
+  try {
+    await listenForEvents(own.broker);
+    const p = await own.createProduct({ stock: 5, per_user_limit: null });
+    const names = streamNames(own.config.streamPrefix);
+    const key = `lost-${p.id}`;
+    const buy = () => own.http("POST", "/api/orders", { product_id: p.id, qty: 1, user_id: "k" }, { "idempotency-key": key });
+    const first = await buy();
+    await rowsWritten(own, [first.body.order_id]);
+    // the shard forgets the key (what the loss of its records does), so the key makes a second order
+    const idem = deploymentKeys(own.config.streamPrefix).product(p.id).idem(key);
+    const redis = new Cluster(own.config.redisNodes.map((n) => ({ host: n.split(":")[0], port: Number(n.split(":")[1]) })));
+    try {
+      expect(await redis.del(idem)).toBe(1);
+    } finally {
+      await redis.quit();
+    }
+    const second = await buy();
+    expect([second.status, second.headers.get("idempotent-replayed")]).toEqual([202, null]);
+    expect(second.body.order_id).not.toBe(first.body.order_id);
+
+    await streamDrained(own);
+    const dlq = await eventually(async () => (await own.nats.jsm.streams.info(names.deadLetter)).state.messages === 1 &&
+      own.nats.jsm.streams.getMessage(names.deadLetter, { seq: 1 }), 20_000, "the dead letter");
+    expect(decodeOrderMessages(dlq.data)).toEqual([expect.objectContaining({ order_id: second.body.order_id, idempotency_key: key })]);
+    expect(dlq.header.get("Flash-Error")).toContain(first.body.order_id);
+    expect((await dbOrdersOf(own, p.id)).map((o) => o.id)).toEqual([first.body.order_id]);
+    await eventually(async () => (await stockAvailableOf(own, p.id)) === 4, 20_000, "the second order's unit back");
+    const report = await auditOf(own);
+    expect([report.ok, report.pipeline.dead_letters]).toEqual([false, 1]);
+  } finally {
+    await own.stop();
+  }
 });

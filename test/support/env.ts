@@ -6,7 +6,8 @@
  * run their suites side by side on one machine. The suite's ports, from the base:
  *   +1..+3    the shared Redis Cluster          +11..+13  the shard-loss cluster
  *   +20..+79  the cluster tests (test/faults)   +80..+85  the script test's Redis Cluster
- *   +86       the graceful-shutdown test's node +90  the image test (test/deploy)
+ *   +86       the graceful-shutdown test's node +87..+88  the replay test's Redis master and replica
+ *   +90       the image test (test/deploy)
  *   +91..+97  the README check (test/deploy/readme.test.ts): two gateways, a Redis Cluster
  *   +200..+250  the chaos run (test/faults/chaos.test.ts): its cluster, HAProxy on +250
  * FLASH_TEST_SEED replays the generated requests of a failed property-based run.
@@ -17,6 +18,7 @@ export const TEST_PORT_BASE = base;
 export const TEST_REDIS_CLUSTER_PORT = base + 1;
 export const TEST_REDIS_NODES = [0, 1, 2].map((i) => `127.0.0.1:${TEST_REDIS_CLUSTER_PORT + i}`);
 export const SHARD_LOSS_REDIS_PORT = base + 11;
+export const REPLAY_REDIS_PORT = base + 87;
 export const TEST_DATABASE = process.env.FLASH_TEST_DB ?? "flash_sale_test";
 if (!/^[a-z_][a-z0-9_]{0,40}$/.test(TEST_DATABASE)) throw new Error(`FLASH_TEST_DB must be a lower-case SQL identifier, got ${TEST_DATABASE}`);
 export const PG_ADMIN_URL = process.env.PG_ADMIN_URL ?? "postgres://postgres@127.0.0.1:5432/postgres";

@@ -12,6 +12,10 @@ test("the reserve reply codes named in script-codes.ts are the ones reserveBatch
   expect(documented("reserveBatch-5.lua")).toEqual(ScriptCode.reserve);
 });
 
+test("release-6.lua's reply codes named in script-codes.ts are the ones its header documents", () => {
+  expect(documented("release-6.lua")).toEqual(ScriptCode.release);
+});
+
 test("the line scripts' reply codes named in script-codes.ts are the ones their headers document", () => {
   for (const [name, script] of [["lineOpen", "lineOpen-1.lua"], ["lineJoin", "lineJoin-4.lua"], ["lineLeave", "lineLeave-5.lua"], ["lineAdmit", "lineAdmit-6.lua"], ["lineRead", "lineRead-4.lua"]] as const) {
     expect([script, documented(script)]).toEqual([script, ScriptCode[name]]);

@@ -25,6 +25,7 @@
   ../script-codes.ts, ScriptCode.reserve)
     0 RESERVED            {0, order_id, qty, amount_cents, expires_at_ms, created_at_ms, available_after}
     1 REPLAYED            {1, order_id, qty, amount_cents, expires_at_ms, created_at_ms, user_id}
+                          (a reservation still held is marked answered: includes/markAnswered.lua)
     2 KEY_REUSED          {2}   same idempotency key, different request
     3 NOT_LOADED          {3}   shard absent: load it from the database (or the product does not exist)
     4 SALE_NOT_ACTIVE     {4, "before" | "after"}
@@ -35,6 +36,7 @@
     9 INSUFFICIENT_STOCK  {9, available}
 ]]
 local rcall = redis.call
+-- @include "markAnswered"
 -- @include "reserveMany"
 
 local idemPrefix = ARGV[1]

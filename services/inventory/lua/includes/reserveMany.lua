@@ -60,7 +60,7 @@ local function reserveMany(metaKey, stockKey, resKey, expKey, usersKey, now, ttl
   local storedIdem = #idemKeys > 0 and rcall("MGET", unpack(idemKeys)) or {}
 
   -- what this call wrote, read before the stored state: order id -> record, idempotency key -> record
-  local newRes, newIdem = {}, {}
+  local newRes, newIdem, marked = {}, {}, {}
   local resArgs, expArgs, idemSets, changedUsers, userChanged = {}, {}, {}, {}, {}
   local taken = 0
 
@@ -80,7 +80,13 @@ local function reserveMany(metaKey, stockKey, resKey, expKey, usersKey, now, ttl
       if not rec and storedRes[i] then rec = cjson.decode(storedRes[i]) end
     end
     if reused then replies[i] = {2}
-    elseif rec then replies[i] = {1, rec.o, rec.q, rec.a, rec.e, rec.c, rec.u}
+    elseif rec then
+      replies[i] = {1, rec.o, rec.q, rec.a, rec.e, rec.c, rec.u}
+      -- made by an earlier call (whose answer may have been a 503): this replay answers it
+      if not newRes[rec.o] and not marked[rec.o] then
+        marked[rec.o] = true
+        markAnswered(resKey, rec.o)
+      end
     elseif qty > maxPerOrder then replies[i] = {5, maxPerOrder}
     elseif limit and userId == "" then replies[i] = {6}
     elseif startsAt and now < startsAt then replies[i] = {4, "before"}
