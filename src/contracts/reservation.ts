@@ -22,6 +22,12 @@ export interface ReserveManyRequest {
   user_id?: string;
   order_id?: string;
   idempotency_key?: string | null;
+  /**
+   * the ticket of the entry this order is placed with (a `queue` or `draw` product): the
+   * gateway verified the Entry-Token's signature, product, buyer and expiry; the reserve
+   * step consumes the entry with the units (one order per entry: ENTRY_USED otherwise)
+   */
+  entry_ticket?: string;
 }
 
 /** The params of `inventory.reserveMany` (src/lib/params.ts, reserveManyParams); answered one ReserveOutcome or ErrorValue per request, in order. */

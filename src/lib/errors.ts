@@ -16,12 +16,19 @@ export const ERROR_STATUS = {
   NOT_FOUND: 404,
   PRODUCT_NOT_FOUND: 404,
   ORDER_NOT_FOUND: 404,
+  TICKET_NOT_FOUND: 404,
+  ENTRY_REQUIRED: 403,
+  ENTRY_INVALID: 403,
+  CHALLENGE_FAILED: 403,
   PAYLOAD_TOO_LARGE: 413,
   SOLD_OUT: 409,
   INSUFFICIENT_STOCK: 409,
   SALE_NOT_ACTIVE: 409,
   LIMIT_EXCEEDED: 409,
   ORDER_NOT_CANCELLABLE: 409,
+  ENTRY_USED: 409,
+  QUEUE_NOT_OPEN: 409,
+  QUEUE_CLOSED: 409,
   VALIDATION_ERROR: 422,
   IDEMPOTENCY_KEY_REUSED: 422,
   AMOUNT_MISMATCH: 422,
@@ -65,7 +72,7 @@ export class CallerGaveUpError extends UnavailableError {
   }
 }
 
-export const notFound = (code: "PRODUCT_NOT_FOUND" | "ORDER_NOT_FOUND" | "NOT_FOUND", message: string) =>
+export const notFound = (code: "PRODUCT_NOT_FOUND" | "ORDER_NOT_FOUND" | "TICKET_NOT_FOUND" | "NOT_FOUND", message: string) =>
   new FlashError(code, message);
 
 export const validation = (message: string, fields: Record<string, string>) =>
