@@ -28,6 +28,11 @@ export interface ReserveManyRequest {
    * step consumes the entry with the units (one order per entry: ENTRY_USED otherwise)
    */
   entry_ticket?: string;
+  /**
+   * the Entry-Token sent did not verify at the gateway (the reason, in words): the reserve
+   * step answers an idempotent replay first, whatever the token, else ENTRY_INVALID
+   */
+  entry_refused?: string;
 }
 
 /** The params of `inventory.reserveMany` (src/lib/params.ts, reserveManyParams); answered one ReserveOutcome or ErrorValue per request, in order. */

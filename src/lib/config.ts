@@ -5,6 +5,7 @@
  * from CONFIG_VARIABLES below by `npm run docs:config`).
  */
 import { readFileSync } from "node:fs";
+import { hkdfSync } from "node:crypto";
 
 export type InventoryMode = "redis" | "pg-lock";
 
@@ -29,6 +30,8 @@ export interface Config {
   host: string;
   adminToken: string;
   webhookSecret: string;
+  /** HS256 key of the entry tokens (src/domain/entry-token.ts): ENTRY_TOKEN_SECRET, or derived from ADMIN_TOKEN */
+  entryTokenSecret: string;
   webhookToleranceSeconds: number;
   databaseUrl: string;
   redisNodes: string[];
@@ -149,6 +152,19 @@ function jwksSource(raw: string, relaxed: boolean): BuyerJwks {
 /** ADMIN_TOKEN when it is unset in development and test (`npm start` says so). */
 export const DEV_ADMIN_TOKEN = "dev-admin-token";
 
+/**
+ * The entry tokens' key: ENTRY_TOKEN_SECRET (at least 32 bytes) when set, else one derived
+ * from ADMIN_TOKEN (HKDF-SHA256, its own label): every node of a deployment shares it
+ * without another secret to hand out, and an entry token never verifies as anything else.
+ */
+function entryTokenSecret(given: string | undefined, adminToken: string): string {
+  if (given) {
+    if (Buffer.byteLength(given) < 32) throw new ConfigError("ENTRY_TOKEN_SECRET must be at least 32 bytes");
+    return given;
+  }
+  return Buffer.from(hkdfSync("sha256", adminToken, "flash-sale", "entry-token", 32)).toString("base64url");
+}
+
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Readonly<Config> {
   const nodeEnv = str(env, "NODE_ENV", "development");
   const relaxed = nodeEnv === "development" || nodeEnv === "test";
@@ -197,6 +213,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Readonly<Confi
     host: str(env, "HOST", "0.0.0.0"),
     adminToken: adminToken || DEV_ADMIN_TOKEN,
     webhookSecret: webhookSecret || "dev-webhook-secret",
+    entryTokenSecret: entryTokenSecret(env.ENTRY_TOKEN_SECRET, adminToken || DEV_ADMIN_TOKEN),
     webhookToleranceSeconds: int(env, "WEBHOOK_TOLERANCE_SECONDS", 300, 1, 3600),
     databaseUrl: str(env, "DATABASE_URL", "postgres://postgres@127.0.0.1:5432/flash_sale"),
     redisNodes,
@@ -265,6 +282,7 @@ export const CONFIG_VARIABLES: Readonly<Record<string, ConfigVariable>> = {
   NODE_ENV: { default: "development", meaning: "outside `development` and `test`, `ADMIN_TOKEN` and `WEBHOOK_SECRET` are required" },
   ADMIN_TOKEN: { default: DEV_ADMIN_TOKEN, note: "(dev/test only)", meaning: "bearer token of `/api/admin/*` (compared in constant time)" },
   WEBHOOK_SECRET: { default: "dev-webhook-secret", note: "(dev/test only)", meaning: "HMAC-SHA256 key of the payment provider's `X-Signature`" },
+  ENTRY_TOKEN_SECRET: { default: "derived from `ADMIN_TOKEN` (HKDF-SHA256)", meaning: "HS256 key of the entry tokens of a line (API.md, Fair access), at least 32 bytes; set it to rotate entries apart from the admin token" },
   WEBHOOK_TOLERANCE_SECONDS: { default: "300", meaning: "accepted age of a webhook signature" },
   DATABASE_URL: { default: "postgres://postgres@127.0.0.1:5432/flash_sale", meaning: "PostgreSQL (created if missing)" },
   REDIS_NODES: { meaning: "Redis Cluster seed nodes `host:port,…` (the design)" },
