@@ -95,6 +95,9 @@ export class PgLockInventory implements Inventory {
       sold: snap?.sold ?? 0,
       reservations: snap?.pending.length ?? 0,
       reservation_units: reserved,
+      aside: 0,
+      open_entries: 0,
+      per_entry: 0,
     };
   }
 

@@ -194,10 +194,12 @@ export class RedisInventory implements Inventory {
 
   async shardState(productId: number): Promise<ShardState> {
     const k = this.#keys.product(productId);
-    const [meta, stock, records] = await this.#redis(() => Promise.all([
+    const [meta, stock, records, line, entries] = await this.#redis(() => Promise.all([
       this.#d.redis.hgetall(k.meta),
       this.#d.redis.get(k.stock),
       this.#d.redis.hvals(k.res),
+      this.#d.redis.hmget(k.line, "aside", "per_entry"),
+      this.#d.redis.zcard(k.lineEntries),
     ]));
     return {
       loaded: meta.epoch !== undefined && stock !== null,
@@ -208,6 +210,9 @@ export class RedisInventory implements Inventory {
       sold: Number(meta.sold ?? 0),
       reservations: records.length,
       reservation_units: records.reduce((sum, raw) => sum + recordQty(raw), 0),
+      aside: Number(line[0] ?? 0),
+      open_entries: entries,
+      per_entry: Number(line[1] ?? 0),
     };
   }
 

@@ -8,6 +8,7 @@ import { jest } from "@jest/globals";
 import { useStack, type Stack } from "../support/stack.ts";
 import { log } from "../support/events.ts";
 import { reserveMany } from "../support/reserve.ts";
+import { audit as auditOf } from "../support/orders.ts";
 import { LINE_CHANGED_EVENT, type LineChanged, type LineJoined, type TicketReading } from "../../src/contracts/line.ts";
 import type { LineView } from "../../src/domain/line-view.ts";
 import { EntryTokens } from "../../src/domain/entry-token.ts";
@@ -94,6 +95,9 @@ test("joins before the start are drawn at it; entries go out as units allow; an 
   await log(stack.broker).heard<LineChanged>(LINE_CHANGED_EVENT, (e) => e.product_id === p.id && e.changed.length > 0 && !e.changed.includes(entry.ticket_id), { timeoutMs: 20_000 });
   const after = await call<LineView>("line", { product_id: p.id });
   expect([after.admitted, after.waiting]).toEqual([2, 2]);
+  // the audit counts the units set aside for the open entry, and finds them owed to it
+  const audit = await auditOf(stack, p.id);
+  expect(audit.products).toEqual([expect.objectContaining({ id: p.id, consistent: true, available: 0, reserved: 1 })]);
 });
 
 test("an open product has no line; an unknown product is not found", async () => {
