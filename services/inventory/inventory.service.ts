@@ -9,7 +9,7 @@ import type { TypedServiceSchema } from "../../src/lib/service-schema.ts";
 import { CallerGaveUpError, errorValue, FlashError, notFound, type ErrorValue } from "../../src/lib/errors.ts";
 import { asDependencyError } from "../../src/lib/dependency-errors.ts";
 import { createProductParams, lineJoinParams, lineParams, linePatchParams, productIdPathParams, reserveManyParams, restockParams, ticketRefParams } from "../../src/lib/params.ts";
-import { LINE_CHANGED_EVENT, type LineChanged, type LineJoin, type LinePatch, type TicketRef } from "../../src/contracts/line.ts";
+import { LINE_CHANGED_EVENT, type LineChanged, type LineJoin, type LinePatch, type LineStats, type TicketRef } from "../../src/contracts/line.ts";
 import type { Lines } from "./lines.ts";
 import { jetStreamResource, ormResource, redisResource } from "../../src/lib/resources.ts";
 import { inFlightOrders, streamNames } from "../../src/lib/streams.ts";
@@ -214,6 +214,14 @@ export default function inventoryService(config: Readonly<Config>): TypedService
           return linesOf().patch(product_id, change);
         },
       },
+      lineStats: {
+        ...idempotent,
+        ...byProductId,
+        params: lineParams,
+        handler(ctx: Context<{ product_id: number }>) {
+          return linesOf().stats(ctx.params.product_id);
+        },
+      },
       /** One admission step (the admission timer of every inventory node calls it; the owner runs it). */
       lineStep: {
         ...byProductId,
@@ -257,6 +265,20 @@ export default function inventoryService(config: Readonly<Config>): TypedService
           // a master gone from the topology must not keep its last value
           (this.broker.metrics.getMetric(METRIC.redisMasterReplicas) as unknown as { clear(): void } | null)?.clear();
           for (const m of masters) this.broker.metrics.set(METRIC.redisMasterReplicas, m.replicas, { master: m.master });
+          // each line as its owner reads it (the pace is measured there)
+          if (lines) {
+            for (const id of await lines.products()) {
+              const s = await this.broker.call<LineStats, object>("inventory.lineStats", { product_id: id }).catch(() => null);
+              if (!s) continue;
+              const product = { product: String(id) };
+              this.broker.metrics.set(METRIC.lineWaiting, s.waiting, product);
+              this.broker.metrics.set(METRIC.lineOpenEntries, s.open_entries, product);
+              this.broker.metrics.set(METRIC.lineAdmitted, s.admitted, product);
+              this.broker.metrics.set(METRIC.lineUsed, s.used, product);
+              this.broker.metrics.set(METRIC.lineNoShows, s.expired, product);
+              this.broker.metrics.set(METRIC.lineAdmittedPerSecond, s.admitted_per_second ?? 0, product);
+            }
+          }
           return true;
         },
       },
@@ -306,6 +328,14 @@ export default function inventoryService(config: Readonly<Config>): TypedService
       this.broker.metrics.register({ name: METRIC.reserveBatches, type: "counter", description: "reserveBatch script calls" });
       this.broker.metrics.register({ name: METRIC.reserveBatched, type: "counter", description: "Reservation requests sent in those calls" });
       this.broker.metrics.register({ name: METRIC.shardLoads, type: "counter", description: "Product shards built from PostgreSQL and the stream (creation, restock, rebuild after a loss)" });
+      for (const [name, description] of [
+        [METRIC.lineWaiting, "Tickets waiting (or sold out) in a product's line"],
+        [METRIC.lineOpenEntries, "Entries issued and not yet used or expired (their units set aside)"],
+        [METRIC.lineAdmitted, "Entries issued so far by a product's line"],
+        [METRIC.lineUsed, "Entries that placed their order"],
+        [METRIC.lineNoShows, "Entries that expired unused (their units went back to the line)"],
+        [METRIC.lineAdmittedPerSecond, "Entries issued per second lately (measured by the product's owner)"],
+      ] as const) this.broker.metrics.register({ name, type: "gauge", labelNames: ["product"], description });
       this.broker.metrics.register({
         name: METRIC.redisMasterReplicas, type: "gauge", labelNames: ["master"],
         description: "Replicas connected to each Redis master of the inventory store",

@@ -30,6 +30,8 @@ export interface Admission {
 }
 
 export interface StepResult {
+  /** the sale's end (ms; null: none), as the step read the line */
+  endsAt: number | null;
   served: number;
   available: number;
   aside: number;
@@ -104,7 +106,7 @@ export class LineEngine {
       const code = replyCode(reply);
       if (code === ScriptCode.lineAdmit.NO_LINE) return null;
       if (code === ScriptCode.lineAdmit.STALE) continue; // drawn in this step, or another node stepped: read again
-      const result = stepResult(reply);
+      const result = { ...stepResult(reply), endsAt: state.endsAt };
       this.#measure(productId, pace, now, result.admitted.length);
       return result;
     }
@@ -146,7 +148,7 @@ export function joinsOfNextPlaces(state: LineState, budget: number): number[] {
   return joins;
 }
 
-function stepResult(reply: ArrayLike<unknown>): StepResult {
+function stepResult(reply: ArrayLike<unknown>): Omit<StepResult, "endsAt"> {
   const r = Array.from(reply, (v) => (typeof v === "number" ? v : String(v)));
   const admitted: Admission[] = [];
   for (let i = 7; i + 2 < r.length; i += 3) admitted.push({ ticketId: String(r[i]), place: Number(r[i + 1]), entryExpiresAt: Number(r[i + 2]) });

@@ -11,7 +11,7 @@ import { FlashError, notFound } from "../../src/lib/errors.ts";
 import type { DeploymentKeys } from "../../src/lib/keys.ts";
 import type { RedisClient, Scripts } from "../../src/lib/redis.ts";
 import type { ProductView } from "../../src/contracts/product-view.ts";
-import type { LineChanged, LineJoined, TicketReading } from "../../src/contracts/line.ts";
+import type { LineChanged, LineJoined, LineStats, TicketReading } from "../../src/contracts/line.ts";
 import { LineOrder } from "../../src/domain/line-order.ts";
 import { EntryTokens } from "../../src/domain/entry-token.ts";
 import {
@@ -109,6 +109,17 @@ export class Lines {
     return lineView(productId, state, this.#d.now());
   }
 
+  async stats(productId: number): Promise<LineStats> {
+    const view = await this.line(productId);
+    const k = this.#d.keys.product(productId);
+    const [fields, open] = await this.#d.run(() => Promise.all([
+      this.#d.redis.hmget(k.line, "aside", "used", "expired", "left_waiting", "left_admitted"),
+      this.#d.redis.zcard(k.lineEntries),
+    ]));
+    const [aside, used, expired, leftWaiting, leftAdmitted] = fields.map((v) => Number(v ?? 0));
+    return { ...view, open_entries: open, aside, used, expired, left: leftWaiting + leftAdmitted, admitted_per_second: this.#engine.admitsPerSecond(productId) };
+  }
+
   /** The operator's controls: the pace of entries and the pause; kept in the product's row too. */
   async patch(productId: number, change: { admit_per_second?: number | null; paused?: boolean }): Promise<LineView> {
     await this.#read(productId, ""); // the line exists (or a refusal)
@@ -134,7 +145,9 @@ export class Lines {
     const k = this.#d.keys.product(productId);
     const result = await this.#d.run(() => this.#engine.step(productId, k, this.#d.now()));
     if (!result) return null;
-    const all = result.available === 0 && result.aside === 0 && result.reserved === 0;
+    // every waiting ticket's status flips when the line is sold out (rule 3) or the sale ends (lost)
+    const all = (result.available === 0 && result.aside === 0 && result.reserved === 0) ||
+      (result.endsAt !== null && this.#d.now() >= result.endsAt);
     const flipped = this.#allFlag.get(productId) !== all;
     this.#allFlag.set(productId, all);
     if (result.admitted.length > 0 || result.expired > 0 || flipped) {

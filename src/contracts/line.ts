@@ -12,6 +12,7 @@
  *   inventory.lineLeave  { product_id, ticket_id }          → TicketView, now `left` (or its final status)
  *   inventory.line       { product_id }                     → LineView     (PRODUCT_NOT_FOUND; QUEUE_NOT_OPEN for an `open` product)
  *   inventory.linePatch  { product_id, admit_per_second?: number | null, paused?: boolean } → LineView
+ *   inventory.lineStats  { product_id }                     → LineStats (operators: REPL, dashboard, metrics)
  *
  * A TicketView carries `user_id`: the gateway compares it with the caller's identity
  * (BUYER_AUTH=jwt: 403 for another buyer's ticket) before showing it. `entry_token` is
@@ -70,4 +71,20 @@ export interface LineChanged {
   changed: string[];
   /** true when every waiting ticket's status flipped (sold out, or units back after sold out, or the sale ended) */
   all: boolean;
+}
+
+/** A line as operators watch it (REPL `line`, the dashboard, Prometheus). */
+export interface LineStats extends LineView {
+  /** entries issued and not yet used or expired (their units set aside) */
+  open_entries: number;
+  /** units set aside for them */
+  aside: number;
+  /** entries that placed their order */
+  used: number;
+  /** no-shows: entries that expired unused (their units went back to the line) */
+  expired: number;
+  /** tickets that left the line (waiting or admitted) */
+  left: number;
+  /** entries issued per second lately, as the owner measures it (null: none yet) */
+  admitted_per_second: number | null;
 }

@@ -47,6 +47,12 @@ export const METRIC = {
   redisMasterReplicas: "flash_redis_master_replicas",
   liveStreams: "flash_live_streams",
   liveStreamsDropped: "flash_live_streams_dropped_total",
+  lineWaiting: "flash_line_waiting",
+  lineOpenEntries: "flash_line_open_entries",
+  lineAdmitted: "flash_line_admitted",
+  lineUsed: "flash_line_used",
+  lineNoShows: "flash_line_no_shows",
+  lineAdmittedPerSecond: "flash_line_admitted_per_second",
 } as const;
 
 /** bucket bounds of flash_order_duration_ms: a drop's answers are milliseconds, a stalled dependency seconds */

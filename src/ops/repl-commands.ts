@@ -8,6 +8,7 @@ import type { ServiceBroker } from "moleculer";
 import type { AuditReport, ShardState, SweepReport } from "../contracts/reports.ts";
 import type { ProductView } from "../contracts/product-view.ts";
 import type { ReservationRecord } from "../contracts/reservation.ts";
+import type { LineStats } from "../contracts/line.ts";
 import { fields, table, type Cell } from "./table.ts";
 
 type Print = (...lines: unknown[]) => void;
@@ -47,6 +48,16 @@ export function replCommands(print: Print = console.log): ReplCommand[] {
   ): ReplCommand => ({ command: name, description, options: JSON_OPTION, action });
 
   return [
+    command("line <productId>", "A product's line (queue or draw): waiting, entries open and used, no-shows, pace, pause", async (broker, args) => {
+      const productId = id(args.productId, "productId");
+      const line = await broker.call<LineStats, object>("inventory.lineStats", { product_id: productId });
+      answer(args, line, (l) => table([{
+        product: l.product_id, access: l.access, joined: l.joined, drawn: l.early_joiners ?? "not yet", waiting: l.waiting,
+        admitted: l.admitted, open_entries: l.open_entries, used: l.used, no_shows: l.expired, left: l.left,
+        per_second: l.admitted_per_second === null ? "-" : l.admitted_per_second.toFixed(1),
+        pace: l.admit_per_second ?? "units", paused: l.paused,
+      }], ["product", "access", "joined", "drawn", "waiting", "admitted", "open_entries", "used", "no_shows", "left", "per_second", "pace", "paused"]));
+    }),
     command("stock <productId>", "A product's shard: stock, reserved, sold, reservations, and the product as buyers see it", async (broker, args) => {
       const productId = id(args.productId, "productId");
       const [shard, product] = await Promise.all([

@@ -65,6 +65,8 @@ describe("the series of the dashboard and the alerts, on a running node", () => 
   beforeAll(async () => {
     stack = await startStack();
     const product = await stack.createProduct({ stock: 1, per_user_limit: 1 });
+    // a product sold through a line: its series exist from its creation
+    await stack.createProduct({ stock: 1, access: "queue", sale_starts_at: new Date(Date.now() + 3_600_000).toISOString() });
     const order = await stack.http("POST", "/api/orders", { product_id: product.id, qty: 1, user_id: "obs-1" });
     expect(order.status).toBe(202);
     expect((await stack.http("POST", "/api/orders", { product_id: product.id, qty: 1, user_id: "obs-2" })).status).toBe(409);

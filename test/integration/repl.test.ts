@@ -42,10 +42,13 @@ async function type(line: string): Promise<string> {
 let stack: Stack;
 let home: string;
 let productId: number;
+let queueId: number;
 
 beforeAll(async () => {
   stack = await startStack({ TRANSPORTER: "nats" });
   productId = (await stack.createProduct({ stock: 5 })).id;
+  queueId = (await stack.createProduct({ stock: 5, access: "queue", sale_starts_at: new Date(Date.now() + 3_600_000).toISOString() })).id;
+  await stack.broker.call("inventory.lineJoin", { product_id: queueId, user_id: "first" });
   home = mkdtempSync(join(tmpdir(), "flash-repl-")); // the REPL's history file goes there
   const env = { NODE_ENV: "test", NATS_URL: stack.config.natsUrl, STREAM_PREFIX: stack.config.streamPrefix, HOME: home, PATH: process.env.PATH ?? "" };
   const command = ["exec", "env", ...Object.entries(env).map(([k, v]) => `${k}='${v}'`), `'${process.execPath}'`, "scripts/repl.ts"].join(" ");
@@ -67,6 +70,13 @@ test.each([
   ["drain no-such-node", /^no node "no-such-node" in the cluster\nusage: drain <nodeId> \[--json\]$/],
 ])("a typo (%s) is answered with the command's usage, no stack trace", async (line, expected) => {
   expect(await type(line)).toMatch(expected);
+});
+
+test("`line` shows a product's line as a table: joined, waiting, entries, no-shows, pace", async () => {
+  const answer = await typeAfterDiscovery(`line ${queueId}`);
+  expect(answer.split("\n")[0]).toMatch(/^\s*product\s+access\s+joined\s+drawn\s+waiting\s+admitted\s+open_entries\s+used\s+no_shows\s+left\s+per_second\s+pace\s+paused/);
+  expect(answer.split("\n")[2]).toMatch(new RegExp(`^\\s*${queueId}\\s+queue\\s+1\\s+not yet\\s+1\\s+0\\s+0\\s+0\\s+0\\s+0\\s+0\\.0\\s+units\\s+no`));
+  expect(await typeAfterDiscovery(`line ${productId}`)).toBe(`QUEUE_NOT_OPEN: product ${productId} is sold open: it has no line`);
 });
 
 test("something the cluster refuses (an unknown product) is one line with its code", async () => {
