@@ -190,6 +190,21 @@ export interface components {
       sale_ends_at: string | null;
       per_user_limit: number | null;
       max_per_order: number;
+      /**
+       * @description open: first come; queue: a waiting room; draw: a raffle (API.md, Fair access)
+       * @enum {string}
+       */
+      access: "open" | "queue" | "draw";
+      /** @description when buyers may join the line (null: open product) */
+      queue_opens_at: string | null;
+      /** @description how long an admitted buyer has to order */
+      entry_ttl_seconds: number;
+      /** @description the most entries issued per second (null: as units allow) */
+      admit_per_second: number | null;
+      /** @description joining needs a solved proof of work */
+      challenge: boolean;
+      /** @description units one entry lets its buyer order */
+      per_entry: number;
     };
     Reservation: {
       /** Format: uuid */
@@ -1519,6 +1534,16 @@ export interface operations {
           sale_ends_at?: string | null;
           per_user_limit?: number | null;
           max_per_order?: number;
+          /** @enum {string} */
+          access?: "open" | "queue" | "draw";
+          /**
+           * Format: date-time
+           * @description an ISO-8601 date-time with Z or an offset (e.g. 2026-12-24T18:00:00Z), years 2000..9999
+           */
+          queue_opens_at?: string | null;
+          entry_ttl_seconds?: number;
+          admit_per_second?: number | null;
+          challenge?: boolean;
         };
       };
     };

@@ -3,7 +3,7 @@
  * (or up to `max` of them) are handed to `run` together, and each caller gets its own
  * result back. The order route sends the reservations of one product that it received
  * together as one call (inventory.reserveMany), which the inventory applies in one Lua
- * call (reserveBatch-5.lua).
+ * call (reserveBatch-8.lua).
  *
  * The flush runs on `setImmediate`: after the I/O callbacks of this loop turn, so every
  * request parsed from the same socket reads joins the batch, and a lone request waits

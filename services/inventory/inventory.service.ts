@@ -233,7 +233,7 @@ export default function inventoryService(config: Readonly<Config>): TypedService
         name: METRIC.reservations, type: "counter", labelNames: ["outcome"],
         description: "Answers to reservation requests, by outcome (reserved, replayed, SOLD_OUT, ...)",
       });
-      // requests / batches = the mean micro-batch size of reserveBatch-5.lua
+      // requests / batches = the mean micro-batch size of reserveBatch-8.lua
       this.broker.metrics.register({ name: METRIC.reserveBatches, type: "counter", description: "reserveBatch script calls" });
       this.broker.metrics.register({ name: METRIC.reserveBatched, type: "counter", description: "Reservation requests sent in those calls" });
       this.broker.metrics.register({ name: METRIC.shardLoads, type: "counter", description: "Product shards built from PostgreSQL and the stream (creation, restock, rebuild after a loss)" });

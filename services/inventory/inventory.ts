@@ -8,6 +8,7 @@ import type { ProductView } from "../../src/contracts/product-view.ts";
 import type { ShardState } from "../../src/contracts/reports.ts";
 import type { NewProduct } from "../../src/db/create-product.ts";
 import type { ProductRow } from "../../src/db/product-snapshot.ts";
+import { perEntry } from "../../src/domain/line-view.ts";
 
 /** A request's answer: the reservation rule's outcome, or why it cannot be answered (its own error). */
 export type ReserveAnswer = ReserveOutcome | Error;
@@ -45,5 +46,11 @@ export function productView(p: ProductRow, available: number): ProductView {
     sale_ends_at: iso(p.sale_ends_at),
     per_user_limit: p.per_user_limit ?? null,
     max_per_order: p.max_per_order,
+    access: p.access,
+    queue_opens_at: iso(p.queue_opens_at),
+    entry_ttl_seconds: p.entry_ttl_seconds,
+    admit_per_second: p.admit_per_second ?? null,
+    challenge: p.challenge,
+    per_entry: perEntry(p),
   };
 }

@@ -14,6 +14,7 @@ import { deploymentKeys, type DeploymentKeys } from "../../src/lib/keys.ts";
 import type { StreamNames } from "../../src/lib/streams.ts";
 import type { ReservationRecord, ReserveManyRequest, SoldOutRules } from "../../src/contracts/reservation.ts";
 import type { ProductView } from "../../src/contracts/product-view.ts";
+import type { ProductRow } from "../../src/db/product-snapshot.ts";
 import type { ShardState } from "../../src/contracts/reports.ts";
 import { createProduct, type NewProduct } from "../../src/db/create-product.ts";
 import { restockProduct } from "../../src/db/restock-product.ts";
@@ -139,6 +140,12 @@ export class RedisInventory implements Inventory {
         sale_ends_at: m.ends_at_ms ? new Date(Number(m.ends_at_ms)) : null,
         per_user_limit: m.per_user_limit === "" || m.per_user_limit === undefined ? null : Number(m.per_user_limit),
         max_per_order: Number(m.max_per_order),
+        // a shard loaded before the line's fields existed is an open product's
+        access: (m.access || "open") as ProductRow["access"],
+        queue_opens_at: m.opens_at_ms ? new Date(Number(m.opens_at_ms)) : null,
+        entry_ttl_seconds: Number(m.entry_ttl_s || 120),
+        admit_per_second: m.admit_per_second ? Number(m.admit_per_second) : null,
+        challenge: m.challenge === "1",
       },
       Number(snap[0]),
     );

@@ -1,6 +1,6 @@
 /**
  * The path of a batch of reservations in the inventory: the requests of one product that
- * a gateway sent together (inventory.reserveMany) go to Redis as one reserveBatch-5.lua
+ * a gateway sent together (inventory.reserveMany) go to Redis as one reserveBatch-8.lua
  * call, in the order given, each by the reservation rule as alone
  * (lua/includes/reserveMany.lua); then each keyed winner claims its key across products,
  * and the batch's reservations and replays go to the order stream as one message, each
@@ -10,7 +10,7 @@
 import type { JetStreamClient } from "@nats-io/jetstream";
 import type { Config } from "../../src/lib/config.ts";
 import type { RedisClient, ReplicatedScripts, ScriptResult, Scripts } from "../../src/lib/redis.ts";
-import type { DeploymentKeys } from "../../src/lib/keys.ts";
+import { reserveBatchKeys, type DeploymentKeys } from "../../src/lib/keys.ts";
 import { UnavailableError } from "../../src/lib/errors.ts";
 import type { StreamNames } from "../../src/lib/streams.ts";
 import { newOrderId, productIdOfOrder } from "../../src/domain/order-id.ts";
@@ -112,8 +112,8 @@ export class ReserveBatches {
     const k = this.#d.keys.product(pid);
     const cfg = this.#d.config;
     let now = this.#d.now();
-    const keys = [k.meta, k.stock, k.res, k.exp, k.users];
-    // reserveBatch-5.lua's ARGV: 4, then 5 per request (its header)
+    const keys = reserveBatchKeys(k);
+    // reserveBatch-8.lua's ARGV: 4, then 7 per request (its header)
     const args: Array<string | number> = [k.idem(""), now, cfg.reservationTtlSeconds * 1000, cfg.idempotencyTtlSeconds];
     const orderIds: string[] = new Array(n);
     for (let i = 0; i < n; i++) {
@@ -121,7 +121,7 @@ export class ReserveBatches {
       const given = r.order_id;
       const orderId = (orderIds[i] = given !== undefined && productIdOfOrder(given) === pid ? given : newOrderId(pid, now));
       const key = r.idempotency_key ?? "";
-      args.push(orderId, r.qty, r.user_id ?? "", key === "" ? "" : requestHash(pid, r.qty, r.user_id), key);
+      args.push(orderId, r.qty, r.user_id ?? "", key === "" ? "" : requestHash(pid, r.qty, r.user_id), key, r.entry_ticket ?? "", r.entry_refused ?? "");
     }
     let { replies, replicas } = await this.#script(keys, args, n);
     if (replyCode(replies[0]) === ScriptCode.reserve.NOT_LOADED) {

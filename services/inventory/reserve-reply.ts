@@ -1,5 +1,5 @@
 /**
- * Reads one request's reply of reserveBatch-5.lua (codes: ./script-codes.ts, documented
+ * Reads one request's reply of reserveBatch-8.lua (codes: ./script-codes.ts, documented
  * in the script's header) as the reservation rule's typed outcome.
  */
 import type { ReserveOutcome, SoldOutRules } from "../../src/contracts/reservation.ts";
@@ -7,6 +7,7 @@ import { KEY_REUSED, refuse, reservedOrder, SOLD_OUT } from "../../src/domain/re
 import { replyCode, ScriptCode } from "./script-codes.ts";
 
 const R = ScriptCode.reserve;
+const ENTRY_REQUIRED = refuse("ENTRY_REQUIRED", "this product is sold through its line: join it (POST /api/products/{id}/queue) and order with the Entry-Token you get when admitted");
 
 const optionalNumber = (v: string | number | undefined) => (v === undefined || v === "" || v === null ? null : Number(v));
 
@@ -45,6 +46,12 @@ export function decodeReserve(productId: number, userId: string, r: Array<string
       return r.length > 1 ? { ...SOLD_OUT, soldOut: soldOutRules(r) } : SOLD_OUT;
     case R.INSUFFICIENT_STOCK:
       return refuse("INSUFFICIENT_STOCK", `only ${r[1]} units left`, { available: Number(r[1]) });
+    case R.ENTRY_INVALID:
+      return refuse("ENTRY_INVALID", `the Entry-Token is not good: ${r[1]}`);
+    case R.ENTRY_REQUIRED:
+      return ENTRY_REQUIRED;
+    case R.ENTRY_USED:
+      return refuse("ENTRY_USED", "this entry has already placed an order");
     default:
       throw new Error(`reserve: reply code ${r[0]} is not an outcome`);
   }

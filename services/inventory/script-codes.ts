@@ -3,7 +3,7 @@
  * its replies, and TypeScript reads a reply's first element only through these.
  */
 export const ScriptCode = {
-  /** reserveBatch-5.lua (each request's reply): {code, ...} */
+  /** reserveBatch-8.lua (each request's reply): {code, ...} */
   reserve: {
     RESERVED: 0,
     REPLAYED: 1,
@@ -15,12 +15,15 @@ export const ScriptCode = {
     LIMIT_EXCEEDED: 7,
     SOLD_OUT: 8,
     INSUFFICIENT_STOCK: 9,
+    ENTRY_INVALID: 10,
+    ENTRY_REQUIRED: 11,
+    ENTRY_USED: 12,
   },
   /** release-6.lua */
   release: { NOTHING_HELD: 0, RELEASED: 1, ANSWERED: 2 },
   /** commit-3.lua */
   commit: { NOTHING_HELD: 0, COMMITTED: 1 },
-  /** load-5.lua */
+  /** load-6.lua */
   load: { ALREADY_THERE: 0, LOADED: 1 },
   /** restock-2.lua */
   restock: { APPLIED: 0, ALREADY_APPLIED: 1, DISAGREES: 2, NOT_LOADED: 3 },

@@ -1,6 +1,6 @@
 /**
  * Builds a product's shard from PostgreSQL (paid = sold, pending = reserved) plus the
- * reservations still in flight on the stream, in one load-5.lua call. Never from
+ * reservations still in flight on the stream, in one load-6.lua call. Never from
  * stock_total alone: units held by orders not yet written would be sold twice.
  */
 import type { MikroORM } from "@mikro-orm/postgresql";
@@ -85,7 +85,7 @@ export class ShardLoader {
       reservations: [...reservations.values()],
     };
     await this.#d.run(() =>
-      this.#d.scripts.load([k.meta, k.stock, k.res, k.exp, k.users], [JSON.stringify(snapshot), force ? "force" : ""]),
+      this.#d.scripts.load([k.meta, k.stock, k.res, k.exp, k.users, k.line], [JSON.stringify(snapshot), force ? "force" : ""]),
     );
     await this.#d.run(() => this.#d.redis.sadd(this.#d.keys.productIndex, String(productId)));
     this.#d.unitsBack(productId);
@@ -93,7 +93,7 @@ export class ShardLoader {
   }
 }
 
-/** The product's rules as load-5.lua's snapshot carries them ("" = none). */
+/** The product's rules as load-6.lua's snapshot carries them ("" = none). */
 function metaOf(p: ProductRow) {
   return {
     name: p.name,
@@ -104,5 +104,10 @@ function metaOf(p: ProductRow) {
     max_per_order: p.max_per_order,
     starts_at_ms: p.sale_starts_at ? new Date(p.sale_starts_at).getTime() : "",
     ends_at_ms: p.sale_ends_at ? new Date(p.sale_ends_at).getTime() : "",
+    access: p.access,
+    opens_at_ms: p.queue_opens_at ? new Date(p.queue_opens_at).getTime() : "",
+    entry_ttl_s: p.entry_ttl_seconds,
+    admit_per_second: p.admit_per_second ?? "",
+    challenge: p.challenge ? "1" : "0",
   };
 }

@@ -2,7 +2,7 @@
  * The reservation record as a shard stores it: one JSON object per order in the `res`
  * hash (and the same object as its idempotency record), with one-letter fields because a
  * drop writes one per winner. services/inventory/lua/includes/reserveMany.lua writes it,
- * load-5.lua takes it; in TypeScript it is written and read only here (by the inventory,
+ * load-6.lua takes it; in TypeScript it is written and read only here (by the inventory,
  * and by a gateway replaying a winning key: services/gateway/sold-out-edge.ts):
  *
  *   { o: order id, q: qty, u: user id ("" = anonymous), a: amount (cents),
@@ -28,7 +28,7 @@ export type RecordSource = Pick<ReservationRecord, "order_id" | "qty" | "user_id
   created_at: Date | string;
 };
 
-/** A reservation as the shard holds it (for load-5.lua's snapshot). The request hash is not kept elsewhere: "". */
+/** A reservation as the shard holds it (for load-6.lua's snapshot). The request hash is not kept elsewhere: "". */
 export function shardRecord(r: RecordSource): ShardRecord {
   return {
     o: r.order_id, q: r.qty, u: r.user_id ?? "", a: r.amount_cents, e: new Date(r.expires_at).getTime(), c: new Date(r.created_at).getTime(),

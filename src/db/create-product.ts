@@ -12,6 +12,11 @@ export interface NewProduct {
   sale_ends_at?: string | null;
   per_user_limit?: number | null;
   max_per_order?: number;
+  access?: "open" | "queue" | "draw";
+  queue_opens_at?: string | null;
+  entry_ttl_seconds?: number;
+  admit_per_second?: number | null;
+  challenge?: boolean;
 }
 
 export async function createProduct(em: EntityManager, p: NewProduct): Promise<ProductRow> {
@@ -25,6 +30,12 @@ export async function createProduct(em: EntityManager, p: NewProduct): Promise<P
     saleEndsAt: p.sale_ends_at ? new Date(p.sale_ends_at) : null,
     perUserLimit: p.per_user_limit ?? null,
     maxPerOrder: p.max_per_order ?? 10,
+    access: p.access ?? "open",
+    // a line opens when it is created unless told otherwise (API.md)
+    queueOpensAt: p.access && p.access !== "open" ? new Date(p.queue_opens_at ?? Date.now()) : null,
+    entryTtlSeconds: p.entry_ttl_seconds ?? 120,
+    admitPerSecond: p.admit_per_second ?? null,
+    challenge: p.challenge ?? false,
   });
   await em.flush();
   return {
@@ -38,5 +49,10 @@ export async function createProduct(em: EntityManager, p: NewProduct): Promise<P
     sale_ends_at: product.saleEndsAt ?? null,
     per_user_limit: product.perUserLimit ?? null,
     max_per_order: product.maxPerOrder,
+    access: product.access as ProductRow["access"],
+    queue_opens_at: product.queueOpensAt ?? null,
+    entry_ttl_seconds: product.entryTtlSeconds,
+    admit_per_second: product.admitPerSecond ?? null,
+    challenge: product.challenge,
   };
 }

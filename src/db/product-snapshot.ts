@@ -23,10 +23,15 @@ export interface ProductRow {
   sale_ends_at: Date | null;
   per_user_limit: number | null;
   max_per_order: number;
+  access: "open" | "queue" | "draw";
+  queue_opens_at: Date | null;
+  entry_ttl_seconds: number;
+  admit_per_second: number | null;
+  challenge: boolean;
 }
 
 export const PRODUCT_COLUMNS =
-  "id, name, price_cents::float8 as price_cents, currency, stock_total, stock_committed, sale_starts_at, sale_ends_at, per_user_limit, max_per_order";
+  "id, name, price_cents::float8 as price_cents, currency, stock_total, stock_committed, sale_starts_at, sale_ends_at, per_user_limit, max_per_order, access, queue_opens_at, entry_ttl_seconds, admit_per_second, challenge";
 
 export async function productSnapshot(em: EntityManager, productId: number): Promise<ProductSnapshot | null> {
   const [product] = await em.execute<ProductRow[]>(`select ${PRODUCT_COLUMNS} from products where id = ?`, [productId]);

@@ -159,3 +159,52 @@ export function lineView(productId: number, s: LineState, now: number): LineView
     paused: s.paused, admit_per_second: s.admitPerSecond,
   };
 }
+
+/** A product's fields a line is made of (API.md, "Fair access"); times as Date or ISO strings. */
+export interface LineFields {
+  access: "open" | Access;
+  max_per_order: number;
+  per_user_limit: number | null;
+  sale_starts_at: Date | string | null;
+  sale_ends_at: Date | string | null;
+  queue_opens_at: Date | string | null;
+  entry_ttl_seconds: number;
+  admit_per_second: number | null;
+}
+
+/** The units one entry lets its buyer order: the smaller of max_per_order and per_user_limit. */
+export const perEntry = (p: Pick<LineFields, "max_per_order" | "per_user_limit">): number =>
+  p.per_user_limit === null ? p.max_per_order : Math.min(p.max_per_order, p.per_user_limit);
+
+const ms = (t: Date | string | null): number | null => (t === null ? null : new Date(t).getTime());
+
+/**
+ * The rules between a new product's access fields (API.md): a line needs sale_starts_at;
+ * a queue opens at or before it, a draw strictly before it. Field -> what is wrong.
+ */
+export function lineFieldErrors(p: LineFields, now: number): Record<string, string> {
+  const errors: Record<string, string> = {};
+  if (p.access === "open") {
+    if (p.queue_opens_at !== null) errors.queue_opens_at = "only a queue or a draw has a line to open";
+    return errors;
+  }
+  const starts = ms(p.sale_starts_at);
+  if (starts === null) {
+    errors.sale_starts_at = `is required for access "${p.access}"`;
+    return errors;
+  }
+  const opens = ms(p.queue_opens_at) ?? now;
+  if (p.access === "queue" && opens > starts) errors.queue_opens_at = "must be at or before sale_starts_at";
+  if (p.access === "draw" && opens >= starts) errors.queue_opens_at = "must be before sale_starts_at (entries close at the draw)";
+  return errors;
+}
+
+/** The line a product is sold through, from its fields (null for an open product). */
+export function lineSettingsOf(p: LineFields & { queue_opens_at: Date | string | null }): LineSettings | null {
+  if (p.access === "open") return null;
+  const endsAt = ms(p.sale_ends_at);
+  return {
+    mode: p.access, opensAt: ms(p.queue_opens_at)!, drawsAt: ms(p.sale_starts_at)!, endsAt, perEntry: perEntry(p),
+    entryTtlMs: p.entry_ttl_seconds * 1000, admitPerSecond: p.admit_per_second,
+  };
+}

@@ -282,7 +282,7 @@ export const CONFIG_VARIABLES: Readonly<Record<string, ConfigVariable>> = {
   NODE_ENV: { default: "development", meaning: "outside `development` and `test`, `ADMIN_TOKEN` and `WEBHOOK_SECRET` are required" },
   ADMIN_TOKEN: { default: DEV_ADMIN_TOKEN, note: "(dev/test only)", meaning: "bearer token of `/api/admin/*` (compared in constant time)" },
   WEBHOOK_SECRET: { default: "dev-webhook-secret", note: "(dev/test only)", meaning: "HMAC-SHA256 key of the payment provider's `X-Signature`" },
-  ENTRY_TOKEN_SECRET: { default: "derived from `ADMIN_TOKEN` (HKDF-SHA256)", meaning: "HS256 key of the entry tokens of a line (API.md, Fair access), at least 32 bytes; set it to rotate entries apart from the admin token" },
+  ENTRY_TOKEN_SECRET: { note: "derived from `ADMIN_TOKEN` (HKDF-SHA256)", meaning: "HS256 key of the entry tokens of a line (API.md, Fair access), at least 32 bytes; set it to rotate entries apart from the admin token" },
   WEBHOOK_TOLERANCE_SECONDS: { default: "300", meaning: "accepted age of a webhook signature" },
   DATABASE_URL: { default: "postgres://postgres@127.0.0.1:5432/flash_sale", meaning: "PostgreSQL (created if missing)" },
   REDIS_NODES: { meaning: "Redis Cluster seed nodes `host:port,…` (the design)" },

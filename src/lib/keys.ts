@@ -38,6 +38,8 @@ export interface DeploymentKeys {
    * deployments sharing a Redis never sweep each other.
    */
   readonly productIndex: string;
+  /** Products sold through a line (a set on one slot): the inventory's admission timer steps each. */
+  readonly lineIndex: string;
   /** A signed-out dashboard session (src/ops/dashboard-session.ts), kept until it would have expired. */
   dashboardSessionRevoked(id: string): string;
 }
@@ -65,6 +67,10 @@ export function deploymentKeys(namespace: string): DeploymentKeys {
     },
     idempotencyOwner: (key) => `idem:{${namespace}:${key}}`,
     productIndex: `{flash}:${namespace}:products`,
+    lineIndex: `{flash}:${namespace}:lines`,
     dashboardSessionRevoked: (id) => `dashboard:revoked:{${namespace}:${id}}`,
   };
 }
+
+/** reserveBatch-8.lua's KEYS for a product, in its order. */
+export const reserveBatchKeys = (k: ProductKeys): string[] => [k.meta, k.stock, k.res, k.exp, k.users, k.line, k.lineTickets, k.lineEntries];

@@ -119,6 +119,9 @@ export const checkOrderRequest = compileCheck(placeOrderParams);
  * resent call replays it) and its Idempotency-Key. Each request is held to the rules of
  * POST /api/orders's body.
  */
+/** A line's ticket id: 128 random bits or more, URL-safe base64 (services/inventory/line-engine.ts, newTicketId). */
+export const ticketIdRule = { type: "string", pattern: /^[A-Za-z0-9_-]{16,64}$/ } as const;
+
 export const reserveManyParams = {
   $$strict: true,
   product_id: productId,
@@ -131,6 +134,8 @@ export const reserveManyParams = {
         user_id: placeOrderParams.user_id,
         order_id: { type: "string", max: 64, optional: true },
         idempotency_key: { ...idempotencyKeyRule, optional: true, nullable: true },
+        entry_ticket: { ...ticketIdRule, optional: true },
+        entry_refused: { type: "string", max: 200, optional: true },
       },
     },
   },
@@ -263,6 +268,12 @@ export const createProductParams = {
   sale_ends_at: timestampRule("sale_starts_at"),
   per_user_limit: { type: "number", integer: true, positive: true, max: 1_000_000, optional: true, nullable: true },
   max_per_order: { type: "number", integer: true, positive: true, max: 10_000, optional: true },
+  // API.md, Fair access (the rules between them: src/domain/line-view.ts, lineFieldErrors)
+  access: { type: "enum", values: ["open", "queue", "draw"], optional: true },
+  queue_opens_at: timestampRule(),
+  entry_ttl_seconds: { type: "number", integer: true, min: 10, max: 3600, optional: true },
+  admit_per_second: { type: "number", integer: true, positive: true, max: 1_000_000, optional: true, nullable: true },
+  challenge: { type: "boolean", optional: true },
 } as const;
 
 export const restockParams = {

@@ -19,7 +19,7 @@ async function product(stock: number, line: Partial<LineSettings> = {}) {
     epoch: "e1", sold: 0, users: {}, reservations: [],
     meta: { name: "P", currency: "USD", price_cents: 100, stock_total: stock, per_user_limit: 1, max_per_order: 1, starts_at_ms: T0 + 10_000, ends_at_ms: "" },
   };
-  await lua.scripts.load([k.meta, k.stock, k.res, k.exp, k.users], [JSON.stringify(snapshot), ""]);
+  await lua.scripts.load([k.meta, k.stock, k.res, k.exp, k.users, k.line], [JSON.stringify(snapshot), ""]);
   const engine = new LineEngine(lua.scripts);
   const opened = await engine.open(k, { mode: "queue", opensAt: T0, drawsAt: T0 + 10_000, endsAt: null, perEntry: 1, entryTtlMs: 60_000, admitPerSecond: null, ...line });
   return { id, k, engine, opened };

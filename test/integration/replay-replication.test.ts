@@ -13,7 +13,7 @@ import { REPLAY_REDIS_PORT } from "../support/env.ts";
 import { startStack, type Stack } from "../support/stack.ts";
 import { eventually } from "../support/eventually.ts";
 import { loadScripts, replicatedScripts } from "../../src/lib/redis.ts";
-import { deploymentKeys } from "../../src/lib/keys.ts";
+import { deploymentKeys, reserveBatchKeys } from "../../src/lib/keys.ts";
 import { requestHash } from "../../src/domain/reservation.ts";
 import { newOrderId } from "../../src/domain/order-id.ts";
 import { ScriptCode } from "../../services/inventory/script-codes.ts";
@@ -119,9 +119,9 @@ test("a replay's WAIT covers the reservation an earlier call made on another con
   const p = await stack.createProduct({ stock: 5, per_user_limit: null });
   await stack.broker.call("inventory.rebuild", { product_id: p.id });
   const k = deploymentKeys(stack.config.streamPrefix).product(p.id);
-  const keys = [k.meta, k.stock, k.res, k.exp, k.users];
+  const keys = reserveBatchKeys(k);
   const key = `conn-${p.id}`;
-  const args = (orderId: string) => [k.idem(""), Date.now(), 60_000, 3600, orderId, 1, "u1", requestHash(p.id, 1, "u1"), key];
+  const args = (orderId: string) => [k.idem(""), Date.now(), 60_000, 3600, orderId, 1, "u1", requestHash(p.id, 1, "u1"), key, "", ""];
   const [one, two] = [new Redis(pair.url), new Redis(pair.url)];
   loadScripts(two);
   try {
@@ -148,7 +148,7 @@ test("the release of a call's unanswered reservation keeps it once a replay mark
   const k = deploymentKeys(stack.config.streamPrefix).product(p.id);
   const scripts = loadScripts(pair.master);
   const reserve = (orderId: string, key: string) =>
-    scripts.reserveBatch([k.meta, k.stock, k.res, k.exp, k.users], [k.idem(""), Date.now(), 60_000, 3600, orderId, 1, "u1", requestHash(p.id, 1, "u1"), key]);
+    scripts.reserveBatch(reserveBatchKeys(k), [k.idem(""), Date.now(), 60_000, 3600, orderId, 1, "u1", requestHash(p.id, 1, "u1"), key, "", ""]);
   const release = (orderId: string, key: string) => scripts.release([k.meta, k.stock, k.res, k.exp, k.users, k.idem(key)], [orderId, "1"]);
 
   const [answered, unanswered] = [newOrderId(p.id, Date.now()), newOrderId(p.id, Date.now())];

@@ -6,7 +6,7 @@
  */
 import { Cluster } from "ioredis";
 import { createRedis, loadScripts, type ScriptResult } from "../../src/lib/redis.ts";
-import { deploymentKeys } from "../../src/lib/keys.ts";
+import { deploymentKeys, reserveBatchKeys } from "../../src/lib/keys.ts";
 import { TEST_REDIS_NODES } from "../support/env.ts";
 import { ScriptCode } from "../../services/inventory/script-codes.ts";
 
@@ -27,7 +27,7 @@ test("concurrent first calls after SCRIPT FLUSH each get their own reply", async
   await Promise.all(products.map((id, i) => {
     const k = productKeys(id);
     const snap = { epoch: "e", meta: { name: "P", currency: "USD", price_cents: 1, stock_total: i, per_user_limit: "", max_per_order: 100, starts_at_ms: "", ends_at_ms: "" }, sold: 0, users: {}, reservations: [] };
-    return s.load([k.meta, k.stock, k.res, k.exp, k.users], [JSON.stringify(snap), "force"]);
+    return s.load([k.meta, k.stock, k.res, k.exp, k.users, k.line], [JSON.stringify(snap), "force"]);
   }));
   const calls = products.flatMap((id, i) => Array.from({ length: 25 }, (_, j) => ({ id, units: i, order: `o-${id}-${j}` })));
   for (let round = 0; round < 5; round++) {
@@ -36,7 +36,7 @@ test("concurrent first calls after SCRIPT FLUSH each get their own reply", async
       const k = productKeys(c.id);
       return round % 2 === 0
         ? s.snapshot([k.meta, k.stock], [])
-        : s.reserveBatch([k.meta, k.stock, k.res, k.exp, k.users], [k.idem(""), Date.now(), 1000, 60, `${c.order}-${round}`, 0, "", "", ""]);
+        : s.reserveBatch(reserveBatchKeys(k), [k.idem(""), Date.now(), 1000, 60, `${c.order}-${round}`, 0, "", "", "", "", ""]);
     }));
     replies.forEach((reply, n) => {
       // reserveBatch answers one reply per request: a batch of one here

@@ -31,7 +31,7 @@ async function lineProduct(o: { stock: number; perEntry?: number; mode?: "queue"
     epoch: "e1", sold: 0, users: {}, reservations: [],
     meta: { name: "P", currency: "USD", price_cents: 100, stock_total: o.stock, per_user_limit: "", max_per_order: o.perEntry ?? 2, starts_at_ms: T0 + 10_000, ends_at_ms: o.ends ?? "" },
   };
-  await lua.scripts.load([k.meta, k.stock, k.res, k.exp, k.users], [JSON.stringify(snapshot), ""]);
+  await lua.scripts.load([k.meta, k.stock, k.res, k.exp, k.users, k.line], [JSON.stringify(snapshot), ""]);
   const seed = createHash("sha256").update(`line-${id}`).digest();
   const opened = await lua.scripts.lineOpen([k.line], [o.mode ?? "queue", T0, T0 + 10_000, o.ends ?? "", o.perEntry ?? 2, TTL, 0, seed.toString("hex"), createHash("sha256").update(seed).digest("hex")]);
   expect(opened[0]).toBe(ScriptCode.lineOpen.OPENED);

@@ -4,7 +4,7 @@
  */
 import { Cluster, Redis } from "ioredis";
 import { loadScripts, type Scripts, type ScriptResult } from "../../src/lib/redis.ts";
-import { deploymentKeys } from "../../src/lib/keys.ts";
+import { deploymentKeys, reserveBatchKeys } from "../../src/lib/keys.ts";
 import { TEST_REDIS_NODES } from "../support/env.ts";
 
 /** the keys of a deployment of this file's own */
@@ -46,15 +46,15 @@ async function product(meta: Meta = {}, extra: { sold?: number; users?: Record<s
     users: extra.users ?? {},
     reservations: extra.reservations ?? [],
   };
-  const r = await s.load([k.meta, k.stock, k.res, k.exp, k.users], [JSON.stringify(snapshot), ""]);
+  const r = await s.load([k.meta, k.stock, k.res, k.exp, k.users, k.line], [JSON.stringify(snapshot), ""]);
   return { id, k, loaded: r };
 }
 
 /** One request alone: a batch of one, its reply. */
 async function reserve(k: ReturnType<typeof productKeys>, o: { order: string; qty: number; user?: string; now?: number; key?: string; hash?: string }) {
   const [reply] = (await s.reserveBatch(
-    [k.meta, k.stock, k.res, k.exp, k.users],
-    [k.idem(""), o.now ?? NOW, TTL, 86400, o.order, o.qty, o.user ?? "", o.hash ?? "", o.key ?? ""],
+    reserveBatchKeys(k),
+    [k.idem(""), o.now ?? NOW, TTL, 86400, o.order, o.qty, o.user ?? "", o.hash ?? "", o.key ?? "", "", ""],
   )) as unknown as ScriptResult[];
   return reply;
 }
@@ -82,9 +82,9 @@ describe("load", () => {
   test("leaves a present shard alone unless forced", async () => {
     const { k } = await product({ stock_total: 20 });
     const snap = JSON.stringify({ epoch: "e2", meta: { name: "P", currency: "USD", price_cents: 1, stock_total: 7, per_user_limit: "", max_per_order: 5, starts_at_ms: "", ends_at_ms: "" }, sold: 0, users: {}, reservations: [] });
-    expect(await s.load([k.meta, k.stock, k.res, k.exp, k.users], [snap, ""])).toEqual([0]);
+    expect(await s.load([k.meta, k.stock, k.res, k.exp, k.users, k.line], [snap, ""])).toEqual([0]);
     expect(await redis.get(k.stock)).toBe("20");
-    expect(await s.load([k.meta, k.stock, k.res, k.exp, k.users], [snap, "force"])).toEqual([1, 7]);
+    expect(await s.load([k.meta, k.stock, k.res, k.exp, k.users, k.line], [snap, "force"])).toEqual([1, 7]);
     expect(await redis.hget(k.meta, "epoch")).toBe("e2");
   });
 });
@@ -178,8 +178,8 @@ describe("reserveBatch", () => {
   type Req = { order: string; qty: number; user?: string; key?: string; hash?: string };
   const batch = (k: ReturnType<typeof productKeys>, reqs: Req[], now = NOW) =>
     s.reserveBatch(
-      [k.meta, k.stock, k.res, k.exp, k.users],
-      [k.idem(""), now, TTL, 86400, ...reqs.flatMap((r) => [r.order, r.qty, r.user ?? "", r.hash ?? "", r.key ?? ""])],
+      reserveBatchKeys(k),
+      [k.idem(""), now, TTL, 86400, ...reqs.flatMap((r) => [r.order, r.qty, r.user ?? "", r.hash ?? "", r.key ?? "", "", ""])],
     ) as unknown as Promise<unknown[]>;
 
   test("answers each request of a batch in order, each seeing the writes of those before it", async () => {

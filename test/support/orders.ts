@@ -5,7 +5,7 @@
  */
 import type { AuditReport } from "../../src/contracts/reports.ts";
 import { newOrderId } from "../../src/domain/order-id.ts";
-import { deploymentKeys } from "../../src/lib/keys.ts";
+import { deploymentKeys, reserveBatchKeys } from "../../src/lib/keys.ts";
 import { createRedis, loadScripts, type ScriptResult } from "../../src/lib/redis.ts";
 import { streamNames } from "../../src/lib/streams.ts";
 import { log } from "./events.ts";
@@ -70,8 +70,8 @@ export async function reservedWithoutMessage(stack: Stack, productId: number, us
     const k = deploymentKeys(stack.config.streamPrefix).product(productId);
     const orderId = newOrderId(productId, now);
     // a batch of one request, no idempotency key: one reply per request
-    const [reply] = (await loadScripts(redis).reserveBatch([k.meta, k.stock, k.res, k.exp, k.users],
-      [k.idem(""), now, stack.config.reservationTtlSeconds * 1000, 86400, orderId, qty, user, "", ""])) as unknown as ScriptResult[];
+    const [reply] = (await loadScripts(redis).reserveBatch(reserveBatchKeys(k),
+      [k.idem(""), now, stack.config.reservationTtlSeconds * 1000, 86400, orderId, qty, user, "", "", "", ""])) as unknown as ScriptResult[];
     expect(reply.slice(0, 2)).toEqual([0, orderId]);
     return orderId;
   } finally {

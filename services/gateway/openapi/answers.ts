@@ -22,6 +22,12 @@ export const productAnswer = {
   sale_ends_at: { ...timestamp, nullable: true },
   per_user_limit: { ...int, positive: true, nullable: true },
   max_per_order: { ...int, positive: true },
+  access: { type: "enum", values: ["open", "queue", "draw"], description: "open: first come; queue: a waiting room; draw: a raffle (API.md, Fair access)" },
+  queue_opens_at: { ...timestamp, nullable: true, description: "when buyers may join the line (null: open product)" },
+  entry_ttl_seconds: { ...int, positive: true, description: "how long an admitted buyer has to order" },
+  admit_per_second: { ...int, positive: true, nullable: true, description: "the most entries issued per second (null: as units allow)" },
+  challenge: { type: "boolean", description: "joining needs a solved proof of work" },
+  per_entry: { ...int, positive: true, description: "units one entry lets its buyer order" },
 } as const;
 
 /** The 202 of POST /api/orders. */

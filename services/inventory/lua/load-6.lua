@@ -5,10 +5,14 @@
   nodes loading at once cannot overwrite each other's newer state.
 
   KEYS[1] meta  KEYS[2] stock  KEYS[3] res  KEYS[4] exp  KEYS[5] users
+  KEYS[6] line  the product's line, if it has one (lineOpen-1.lua): the units it set aside
+                for entries are not available (they are the entries')
 
   ARGV[1] snapshot JSON:
           { epoch, meta = { name, currency, price_cents, stock_total, per_user_limit,
-                            max_per_order, starts_at_ms, ends_at_ms },
+                            max_per_order, starts_at_ms, ends_at_ms, and the line's:
+                            access ("open" if absent), opens_at_ms, entry_ttl_s,
+                            admit_per_second, challenge ("1"/"0") },
             sold, users = { [user_id] = units },
             reservations = [ { o, q, u, a, e, c, k, h } ] }
   ARGV[2] "force" to replace a present shard, "" to fill only an absent one
@@ -37,12 +41,14 @@ for user, units in pairs(snap.users) do
 end
 
 local m = snap.meta
-local available = m.stock_total - snap.sold - reserved
+local aside = tonumber(rcall("HGET", KEYS[6], "aside") or "0")
+local available = m.stock_total - snap.sold - reserved - aside
 rcall("HSET", metaKey,
   "epoch", snap.epoch, "name", m.name, "currency", m.currency,
   "price_cents", m.price_cents, "stock_total", m.stock_total,
   "per_user_limit", m.per_user_limit, "max_per_order", m.max_per_order,
-  "starts_at_ms", m.starts_at_ms, "ends_at_ms", m.ends_at_ms,
-  "reserved", reserved, "sold", snap.sold)
+  "starts_at_ms", m.starts_at_ms, "ends_at_ms", m.ends_at_ms, "access", m.access or "open",
+  "opens_at_ms", m.opens_at_ms or "", "entry_ttl_s", m.entry_ttl_s or 120, "admit_per_second", m.admit_per_second or "",
+  "challenge", m.challenge or "0", "reserved", reserved, "sold", snap.sold)
 rcall("SET", stockKey, available)
 return {1, available}

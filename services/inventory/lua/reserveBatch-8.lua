@@ -13,13 +13,17 @@
   KEYS[3] res    hash   order id -> reservation record (JSON, src/contracts/shard-record.ts)
   KEYS[4] exp    zset   order id, scored by expiry (ms)
   KEYS[5] users  hash   user id -> units held (reserved + sold)
+  KEYS[6] line, KEYS[7] line tickets, KEYS[8] line entries: the product's line, when its
+          access is "queue" or "draw" (lineOpen-1.lua): an order then needs its entry
 
   ARGV[1] idempotency key prefix of this product, "{<namespace>:p:<id>}:idem:" (same hash tag, so every
           idempotency record touched lives in this script's slot)
   ARGV[2] now (ms)   ARGV[3] reservation ttl (ms)   ARGV[4] idempotency ttl (s)
-  then 5 per request, from ARGV[5]:
+  then 7 per request, from ARGV[5]:
           order id, qty (integer >= 1), user id ("" = anonymous),
-          request hash ("" = no idempotency key), idempotency key as sent ("" = none)
+          request hash ("" = no idempotency key), idempotency key as sent ("" = none),
+          entry ticket ("" = none: the Entry-Token's ticket, verified by the gateway),
+          entry refused ("" = not: why the gateway refused the Entry-Token sent)
 
   Returns one reply per request, in order, each {code, ...} (the codes are named in
   ../script-codes.ts, ScriptCode.reserve)
@@ -34,15 +38,19 @@
     7 LIMIT_EXCEEDED      {7, units_held, per_user_limit}
     8 SOLD_OUT            {8, max_per_order, per_user_limit ("" = none), ends_at_ms ("" = open)}
     9 INSUFFICIENT_STOCK  {9, available}
+   10 ENTRY_INVALID       {10, reason}   the entry is not good (forged, expired, another buyer's)
+   11 ENTRY_REQUIRED      {11}           a line's product, and no entry
+   12 ENTRY_USED          {12}           the entry placed another order already
 ]]
 local rcall = redis.call
 -- @include "markAnswered"
+-- @include "lineTicket"
 -- @include "reserveMany"
 
 local idemPrefix = ARGV[1]
 local reqs = {}
-for i = 5, #ARGV, 5 do
+for i = 5, #ARGV, 7 do
   local clientKey = ARGV[i + 4]
-  reqs[#reqs + 1] = {ARGV[i], tonumber(ARGV[i + 1]), ARGV[i + 2], ARGV[i + 3], clientKey, idemPrefix .. clientKey}
+  reqs[#reqs + 1] = {ARGV[i], tonumber(ARGV[i + 1]), ARGV[i + 2], ARGV[i + 3], clientKey, idemPrefix .. clientKey, ARGV[i + 5], ARGV[i + 6]}
 end
-return reserveMany(KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], tonumber(ARGV[2]), tonumber(ARGV[3]), tonumber(ARGV[4]), reqs)
+return reserveMany(KEYS, tonumber(ARGV[2]), tonumber(ARGV[3]), tonumber(ARGV[4]), reqs)
