@@ -40,8 +40,8 @@ export function lineActions({ buyers, limits, live }: LineActionsDeps) {
   async function asksChallenge(ctx: Ctx<unknown>, productId: number): Promise<boolean> {
     let on = challengeOn.get(productId);
     if (on === undefined) {
-      const product = await ctx.call<ProductView & { challenge?: boolean }, object>("inventory.product", { id: productId });
-      on = product.challenge === true;
+      const product = await ctx.call<ProductView, object>("inventory.product", { id: productId });
+      on = product.challenge;
       if (challengeOn.size >= MAX_KNOWN_PRODUCTS) challengeOn.clear();
       challengeOn.set(productId, on);
     }

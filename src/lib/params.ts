@@ -170,7 +170,7 @@ export const orderIdPathParams = {
  * is a random secret the inventory made (128 bits, URL-safe base64: 22 characters); a
  * path that cannot be one is 422, like an order id that is not a UUID.
  */
-const ticketId = { type: "string", pattern: /^[A-Za-z0-9_-]{16,64}$/, messages: { stringPattern: "The '{field}' field must be 16..64 URL-safe base64 characters." } } as const;
+const ticketId = { ...ticketIdRule, messages: { stringPattern: "The '{field}' field must be 16..64 URL-safe base64 characters." } } as const;
 
 /** POST /api/products/{id}/queue: the path's product and the body (a buyer, and a solved challenge when the product asks one). */
 export const joinLineParams = {
