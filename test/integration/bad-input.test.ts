@@ -178,7 +178,7 @@ describe("a product's line refuses, with the envelope and no change", () => {
     ["PATCH", "/api/admin/products/{p}/queue", { paused: 1 }, auth, 422, "VALIDATION_ERROR"],
     ["PATCH", "/api/admin/products/{p}/queue", { paused: true, seed: "00" }, auth, 422, "VALIDATION_ERROR"],
     ["PATCH", "/api/admin/products/2000000000/queue", { paused: true }, auth, 404, "PRODUCT_NOT_FOUND"],
-  ] as Array<[string, string, unknown, Record<string, string>, number, string]>)("%s %s %j → %d %s", async (method, path, body, headers, status, code) => {
+  ] as Array<[string, string, unknown, Record<string, string>, number, string]>)("%s %s %j %j → %d %s", async (method, path, body, headers, status, code) => {
     const r = await stack.http(method, path.replace("{p}", String(productId)), body, typeof body === "string" ? { "content-type": "application/json", ...headers } : headers);
     expectEnvelope(r, status, code);
   });
