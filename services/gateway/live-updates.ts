@@ -28,7 +28,7 @@ import type { OrderStatus, OrderView } from "../../src/contracts/order-view.ts";
 import type { ProductView } from "../../src/contracts/product-view.ts";
 import { ORDERS_CHANGED_EVENT, ORDERS_PERSISTED_EVENT, STOCK_RETURNED_EVENT, STOCK_TAKEN_EVENT } from "../../src/contracts/events.ts";
 import { LINE_CHANGED_EVENT, type LineChanged, type LineView, type TicketReading, type TicketView } from "../../src/contracts/line.ts";
-import { SseStream } from "./sse-stream.ts";
+import { SseStream, watchFrom, type Watchers } from "./sse-stream.ts";
 import { TicketUpdates } from "./ticket-updates.ts";
 
 /** setTimeout's limit (about 24.8 days): a later sale boundary is re-scheduled when reached */
@@ -71,11 +71,7 @@ interface TopicSpec<K, V> {
   recheckAt: (value: V) => number | null;
 }
 
-interface Watch<V> {
-  /** streams sent every new state */
-  streams: Set<SseStream>;
-  /** streams whose first state is being read and admitted: sent nothing yet */
-  opening: Set<SseStream>;
+interface Watch<V> extends Watchers {
   /** reads started / the newest one applied: an older read finishing late is not sent */
   started: number;
   applied: number;
@@ -114,20 +110,10 @@ class Topic<K, V> {
       watch = { streams: new Set(), opening: new Set(), started: 0, applied: 0 };
       this.#watches.set(key, watch);
     }
-    // watched before the first read: a change between the read and the watch is not missed
-    watch.opening.add(stream);
-    stream.onClose(() => this.#unwatch(key, stream));
-    try {
-      const first = await this.#read(key);
-      admit?.(first);
-    } catch (err) {
-      this.#unwatch(key, stream);
-      throw err;
-    }
-    watch.opening.delete(stream);
-    if (!stream.open) return this.#unwatch(key, stream);
-    watch.streams.add(stream);
-    this.#deliver(key, watch, stream);
+    const w = watch;
+    return watchFrom(w, stream, {
+      read: () => this.#read(key), admit, unwatch: () => this.#unwatch(key, stream), deliver: () => this.#deliver(key, w, stream),
+    });
   }
 
   /** `key` may have changed: re-read it (coalesced) if anyone follows it. */

@@ -19,7 +19,7 @@ import type { LineChanged, LineView, TicketReading, TicketView } from "../../src
 import { LineOrder } from "../../src/domain/line-order.ts";
 import { Coalescer } from "../../src/lib/coalescer.ts";
 import { mapLimit } from "../../src/lib/concurrency.ts";
-import type { SseStream } from "./sse-stream.ts";
+import { watchFrom, type SseStream, type Watchers } from "./sse-stream.ts";
 
 /** a ticket's position is pushed at most this often (API.md) */
 const POSITION_INTERVAL_MS = 1000;
@@ -38,13 +38,9 @@ export interface TicketFeed {
   now?: () => number;
 }
 
-interface Watch {
+interface Watch extends Watchers {
   productId: number;
   ticketId: string;
-  /** streams sent every new state */
-  streams: Set<SseStream>;
-  /** streams whose first state is being read and admitted: sent nothing yet */
-  opening: Set<SseStream>;
   /** reads started / the newest one applied: an older read finishing late is not applied */
   started: number;
   applied: number;
@@ -87,19 +83,9 @@ export class TicketUpdates {
     let w = line.watches.get(ticketId);
     if (!w) line.watches.set(ticketId, (w = { productId, ticketId, streams: new Set(), opening: new Set(), started: 0, applied: 0, place: null, pace: null }));
     const watch = w;
-    // watched before the first read: an event between the read and the watch is not missed
-    watch.opening.add(stream);
-    stream.onClose(() => this.#unwatch(watch, stream));
-    try {
-      admit?.(await this.#read(watch));
-    } catch (err) {
-      this.#unwatch(watch, stream);
-      throw err;
-    }
-    watch.opening.delete(stream);
-    if (!stream.open) return this.#unwatch(watch, stream);
-    watch.streams.add(stream);
-    this.#deliver(watch, stream);
+    return watchFrom(watch, stream, {
+      read: () => this.#read(watch), admit, unwatch: () => this.#unwatch(watch, stream), deliver: () => this.#deliver(watch, stream),
+    });
   }
 
   /** LINE_CHANGED_EVENT: positions move by `served`; the tickets named (or all) are read again. */
