@@ -6,9 +6,11 @@
 import type { Context } from "moleculer";
 import type { Config } from "../../src/lib/config.ts";
 import type { TypedServiceSchema } from "../../src/lib/service-schema.ts";
-import { CallerGaveUpError, errorValue, notFound, type ErrorValue } from "../../src/lib/errors.ts";
+import { CallerGaveUpError, errorValue, FlashError, notFound, type ErrorValue } from "../../src/lib/errors.ts";
 import { asDependencyError } from "../../src/lib/dependency-errors.ts";
-import { createProductParams, productIdPathParams, reserveManyParams, restockParams } from "../../src/lib/params.ts";
+import { createProductParams, lineJoinParams, lineParams, linePatchParams, productIdPathParams, reserveManyParams, restockParams, ticketRefParams } from "../../src/lib/params.ts";
+import { LINE_CHANGED_EVENT, type LineChanged, type LineJoin, type LinePatch, type TicketRef } from "../../src/contracts/line.ts";
+import type { Lines } from "./lines.ts";
 import { jetStreamResource, ormResource, redisResource } from "../../src/lib/resources.ts";
 import { inFlightOrders, streamNames } from "../../src/lib/streams.ts";
 import type { ReserveMany, ReserveOutcome } from "../../src/contracts/reservation.ts";
@@ -49,11 +51,22 @@ const orderRef = {
 
 interface InventoryMethods {
   countOutcomes(productId: number, answers: ReserveAnswer[]): void;
+  stepLine(productId: number): void;
 }
+
+/** How often every inventory node asks for a step of each line (the owner runs it). */
+const LINE_STEP_MS = 200;
 
 export default function inventoryService(config: Readonly<Config>): TypedServiceSchema<InventoryMethods> {
   let engine: Inventory;
+  let lines: Lines | null = null;
+  let lineTimer: NodeJS.Timeout | undefined;
+  let stepping = false;
   let redis: RedisClient | null = null;
+  const linesOf = (): Lines => {
+    if (!lines) throw new FlashError("QUEUE_NOT_OPEN", "this inventory keeps no lines (INVENTORY_MODE=pg-lock)");
+    return lines;
+  };
   let stockTaken: Coalescer<number>;
 
   return {
@@ -161,6 +174,55 @@ export default function inventoryService(config: Readonly<Config>): TypedService
           return engine.knownProducts();
         },
       },
+      // the product's line (src/contracts/line.ts), on the node that owns the product
+      lineJoin: {
+        ...byProductId,
+        params: lineJoinParams,
+        handler(ctx: Context<LineJoin>) {
+          return linesOf().join(ctx.params.product_id, ctx.params.user_id);
+        },
+      },
+      lineTicket: {
+        ...idempotent,
+        ...byProductId,
+        params: ticketRefParams,
+        handler(ctx: Context<TicketRef>) {
+          return linesOf().ticket(ctx.params.product_id, ctx.params.ticket_id);
+        },
+      },
+      lineLeave: {
+        ...idempotent,
+        ...byProductId,
+        params: ticketRefParams,
+        handler(ctx: Context<TicketRef>) {
+          return linesOf().leave(ctx.params.product_id, ctx.params.ticket_id);
+        },
+      },
+      line: {
+        ...idempotent,
+        ...byProductId,
+        params: lineParams,
+        handler(ctx: Context<{ product_id: number }>) {
+          return linesOf().line(ctx.params.product_id);
+        },
+      },
+      linePatch: {
+        ...byProductId,
+        params: linePatchParams,
+        handler(ctx: Context<LinePatch>) {
+          const { product_id, ...change } = ctx.params;
+          return linesOf().patch(product_id, change);
+        },
+      },
+      /** One admission step (the admission timer of every inventory node calls it; the owner runs it). */
+      lineStep: {
+        ...byProductId,
+        visibility: "public",
+        params: lineParams,
+        async handler(ctx: Context<{ product_id: number }>) {
+          return (await linesOf().step(ctx.params.product_id)) !== null;
+        },
+      },
       createProduct: {
         params: createProductParams,
         handler(ctx: Context<NewProduct>) {
@@ -203,10 +265,17 @@ export default function inventoryService(config: Readonly<Config>): TypedService
     events: {
       [STOCK_RETURNED_EVENT](ctx: Context<ProductEvent>) {
         engine?.stockReturned(ctx.params.product_id);
+        // units back go to the line first (rule 3): step it now, not at the next tick
+        if (lines) this.stepLine(ctx.params.product_id);
       },
     },
 
     methods: {
+      /** One step of a product's line, on the node that owns it (a failure is the next tick's to retry). */
+      stepLine(productId: number) {
+        this.broker.call("inventory.lineStep", { product_id: productId }).catch((err: Error) =>
+          this.logger.debug(`line step of product ${productId}: ${err.message}`));
+      },
       /** flash_reservations_total by outcome, and the live product streams told that units were taken */
       countOutcomes(productId: number, answers: ReserveAnswer[]) {
         let reserved = 0;
@@ -261,10 +330,23 @@ export default function inventoryService(config: Readonly<Config>): TypedService
           this.broker.metrics.increment(METRIC.reserveBatched, undefined, size);
         },
         inFlight: (productId) => inFlightOrders(jsm, streams, productId),
+        onLineChanged: (change) => void this.broker.broadcast(LINE_CHANGED_EVENT, change satisfies LineChanged),
       });
+      lines = (engine as RedisInventory).lines;
+      // every node asks for every line's step; the Shard strategy sends each to its product's owner
+      lineTimer = setInterval(() => {
+        if (stepping) return;
+        stepping = true;
+        linesOf().products()
+          .then((ids) => { for (const id of ids) this.stepLine(id); })
+          .catch((err: Error) => this.logger.debug(`line products: ${err.message}`))
+          .finally(() => (stepping = false));
+      }, LINE_STEP_MS);
+      lineTimer.unref();
     },
 
     async stopped() {
+      if (lineTimer) clearInterval(lineTimer);
       if (config.inventoryMode === "pg-lock") return ormResource.release(config);
       await Promise.all([redisResource.release(config), ormResource.release(config), jetStreamResource.release(config)]);
     },

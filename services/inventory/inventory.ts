@@ -8,7 +8,8 @@ import type { ProductView } from "../../src/contracts/product-view.ts";
 import type { ShardState } from "../../src/contracts/reports.ts";
 import type { NewProduct } from "../../src/db/create-product.ts";
 import type { ProductRow } from "../../src/db/product-snapshot.ts";
-import { perEntry } from "../../src/domain/line-view.ts";
+import { lineFieldErrors, perEntry } from "../../src/domain/line-view.ts";
+import { validation as invalid } from "../../src/lib/errors.ts";
 
 /** A request's answer: the reservation rule's outcome, or why it cannot be answered (its own error). */
 export type ReserveAnswer = ReserveOutcome | Error;
@@ -33,6 +34,22 @@ export interface Inventory {
 }
 
 const iso = (d: Date | null) => (d ? new Date(d).toISOString() : null);
+
+/**
+ * A new product's access fields against each other (API.md, Fair access): 422 naming the
+ * fields. `lines`: whether this inventory keeps lines (INVENTORY_MODE=redis).
+ */
+export function checkAccess(input: NewProduct, now: number, lines: boolean): void {
+  const access = input.access ?? "open";
+  if (access !== "open" && !lines) throw invalid("a product sold through a line needs INVENTORY_MODE=redis", { access: "only \"open\" with INVENTORY_MODE=pg-lock" });
+  if (input.challenge) throw invalid("the join challenge is not available yet", { challenge: "must be false" });
+  const errors = lineFieldErrors({
+    access, max_per_order: input.max_per_order ?? 10, per_user_limit: input.per_user_limit ?? null,
+    sale_starts_at: input.sale_starts_at ?? null, sale_ends_at: input.sale_ends_at ?? null, queue_opens_at: input.queue_opens_at ?? null,
+    entry_ttl_seconds: input.entry_ttl_seconds ?? 120, admit_per_second: input.admit_per_second ?? null,
+  }, now);
+  if (Object.keys(errors).length > 0) throw invalid(`invalid fields for access "${access}"`, errors);
+}
 
 export function productView(p: ProductRow, available: number): ProductView {
   return {

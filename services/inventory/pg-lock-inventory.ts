@@ -15,7 +15,7 @@ import { restockProduct } from "../../src/db/restock-product.ts";
 import type { ReservationRecord } from "../../src/contracts/reservation.ts";
 import type { ProductView } from "../../src/contracts/product-view.ts";
 import type { ShardState } from "../../src/contracts/reports.ts";
-import { productView, type Inventory, type ReserveAnswer } from "./inventory.ts";
+import { checkAccess, productView, type Inventory, type ReserveAnswer } from "./inventory.ts";
 
 export class PgLockInventory implements Inventory {
   readonly #orm: MikroORM;
@@ -68,6 +68,7 @@ export class PgLockInventory implements Inventory {
   }
 
   async createProduct(input: NewProduct): Promise<ProductView> {
+    checkAccess(input, Date.now(), false);
     const row = await createProduct(this.#orm.em.fork(), input);
     return productView(row, row.stock_total);
   }
@@ -94,6 +95,9 @@ export class PgLockInventory implements Inventory {
       sold: snap?.sold ?? 0,
       reservations: snap?.pending.length ?? 0,
       reservation_units: reserved,
+      aside: 0,
+      open_entries: 0,
+      per_entry: 0,
     };
   }
 

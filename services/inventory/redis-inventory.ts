@@ -19,7 +19,9 @@ import type { ShardState } from "../../src/contracts/reports.ts";
 import { createProduct, type NewProduct } from "../../src/db/create-product.ts";
 import { restockProduct } from "../../src/db/restock-product.ts";
 import { replyCode, ScriptCode } from "./script-codes.ts";
-import { productView, type Inventory, type ReserveAnswer } from "./inventory.ts";
+import { checkAccess, productView, type Inventory, type ReserveAnswer } from "./inventory.ts";
+import { Lines } from "./lines.ts";
+import type { LineChanged } from "../../src/contracts/line.ts";
 import { ReserveBatches } from "./reserve-batch.ts";
 import { ShardLoader } from "./shard-loader.ts";
 import { decodeShardRecord, recordQty } from "../../src/contracts/shard-record.ts";
@@ -45,6 +47,8 @@ export interface InventoryDeps {
   onBatch?: (size: number) => void;
   /** a product's shard was (re)built from PostgreSQL and the stream */
   onLoad?: (productId: number) => void;
+  /** a product's line moved (LINE_CHANGED_EVENT) */
+  onLineChanged?: (change: LineChanged) => void;
   /** reservations of a product still in flight to PostgreSQL (messages not yet written) */
   inFlight?: (productId: number) => Promise<ReservationRecord[]>;
 }
@@ -56,6 +60,8 @@ export class RedisInventory implements Inventory {
   readonly #redis: RunRedis;
   readonly #batches: ReserveBatches;
   readonly #loader: ShardLoader;
+  /** the lines of the products sold through one (./lines.ts) */
+  readonly lines: Lines;
 
   constructor(deps: InventoryDeps) {
     this.#d = deps;
@@ -72,6 +78,10 @@ export class RedisInventory implements Inventory {
       load: (productId) => this.#loader.load(productId),
       release: (productId, orderId, key, forget) => this.release(productId, orderId, key, forget),
       onBatch: deps.onBatch, onSoldOut: deps.onSoldOut,
+    });
+    this.lines = new Lines({
+      redis: deps.redis, scripts: deps.scripts, orm: deps.orm, keys: this.#keys, run: this.#redis, now: this.#now,
+      entryTokenSecret: deps.config.entryTokenSecret, product: (productId) => this.product(productId), onChanged: deps.onLineChanged,
     });
   }
 
@@ -152,9 +162,13 @@ export class RedisInventory implements Inventory {
   }
 
   async createProduct(input: NewProduct): Promise<ProductView> {
+    checkAccess(input, this.#now(), true);
     const row = await createProduct(this.#d.orm.em.fork(), input);
     await this.load(row.id, true, true);
-    return (await this.product(row.id))!;
+    const view = (await this.product(row.id))!;
+    // its seed's hash is fixed now, before anyone can join
+    await this.lines.open(view);
+    return view;
   }
 
   /** A demo product for the quick start, only when the database has no product yet. */
@@ -180,10 +194,12 @@ export class RedisInventory implements Inventory {
 
   async shardState(productId: number): Promise<ShardState> {
     const k = this.#keys.product(productId);
-    const [meta, stock, records] = await this.#redis(() => Promise.all([
+    const [meta, stock, records, line, entries] = await this.#redis(() => Promise.all([
       this.#d.redis.hgetall(k.meta),
       this.#d.redis.get(k.stock),
       this.#d.redis.hvals(k.res),
+      this.#d.redis.hmget(k.line, "aside", "per_entry"),
+      this.#d.redis.zcard(k.lineEntries),
     ]));
     return {
       loaded: meta.epoch !== undefined && stock !== null,
@@ -194,6 +210,9 @@ export class RedisInventory implements Inventory {
       sold: Number(meta.sold ?? 0),
       reservations: records.length,
       reservation_units: records.reduce((sum, raw) => sum + recordQty(raw), 0),
+      aside: Number(line[0] ?? 0),
+      open_entries: entries,
+      per_entry: Number(line[1] ?? 0),
     };
   }
 

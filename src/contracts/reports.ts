@@ -16,6 +16,10 @@ export interface ShardState {
   /** number of reservation records, and the units they hold */
   reservations: number;
   reservation_units: number;
+  /** a line's (API.md, Fair access): units set aside for entries, and entries admitted and not yet used or expired, of per_entry units each */
+  aside: number;
+  open_entries: number;
+  per_entry: number;
 }
 
 /** The orders by status in PostgreSQL, and the order stream's backlog (null: the stream did not answer). */

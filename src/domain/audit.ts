@@ -5,7 +5,8 @@
 import type { ProductAudit, ShardState } from "../contracts/reports.ts";
 
 /** What the audit reads of a shard: its counters (reserved: unpaid units, sold: paid units) and the units its reservation records hold. */
-export type ShardReading = Pick<ShardState, "loaded" | "stock_total" | "available" | "reserved" | "sold" | "reservation_units">;
+export type ShardReading = Pick<ShardState, "loaded" | "stock_total" | "available" | "reserved" | "sold" | "reservation_units"> &
+  Partial<Pick<ShardState, "aside" | "open_entries" | "per_entry">>;
 
 export interface DbReading {
   stock_total: number;
@@ -22,10 +23,14 @@ export interface DbReading {
 export function auditProduct(id: number, shard: ShardReading, db: DbReading, drained: boolean): ProductAudit {
   const failures: ProductAudit["failures"] = [];
   const fail = (invariant: string, detail: string, by: number) => failures.push({ invariant, detail, by });
-  const drift = shard.available + shard.reserved + shard.sold - shard.stock_total;
+  const aside = shard.aside ?? 0;
+  const drift = shard.available + shard.reserved + shard.sold + aside - shard.stock_total;
 
   if (shard.loaded) {
-    if (drift !== 0) fail("shard_conservation", "available + reserved + sold == stock_total in the shard", drift);
+    if (drift !== 0) fail("shard_conservation", "available + reserved + sold + set aside for entries == stock_total in the shard", drift);
+    // a line's: every unit set aside belongs to an open entry, and every open entry has its units
+    const owed = (shard.open_entries ?? 0) * (shard.per_entry ?? 0);
+    if (aside !== owed) fail("line_aside_is_entries", "units set aside == open entries × per_entry", aside - owed);
     if (shard.available < 0) fail("shard_available_non_negative", "available >= 0 in the shard", shard.available);
     if (shard.reservation_units !== shard.reserved) {
       fail("shard_reservations_match_counter", "reservation records add up to the reserved counter", shard.reservation_units - shard.reserved);

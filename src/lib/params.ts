@@ -122,6 +122,17 @@ export const checkOrderRequest = compileCheck(placeOrderParams);
 /** A line's ticket id: 128 random bits or more, URL-safe base64 (services/inventory/line-engine.ts, newTicketId). */
 export const ticketIdRule = { type: "string", pattern: /^[A-Za-z0-9_-]{16,64}$/ } as const;
 
+/** The inventory's line actions (src/contracts/line.ts). */
+export const lineJoinParams = { $$strict: true, product_id: productId, user_id: userId } as const;
+export const ticketRefParams = { $$strict: true, product_id: productId, ticket_id: ticketIdRule } as const;
+export const lineParams = { $$strict: true, product_id: productId } as const;
+export const linePatchParams = {
+  $$strict: true,
+  product_id: productId,
+  admit_per_second: { type: "number", integer: true, positive: true, max: 1_000_000, optional: true, nullable: true },
+  paused: { type: "boolean", optional: true },
+} as const;
+
 export const reserveManyParams = {
   $$strict: true,
   product_id: productId,

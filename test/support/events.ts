@@ -2,11 +2,12 @@
  * The events the services broadcast (src/contracts/events.ts), as a test hears them: a
  * test awaits the event that announces a change instead of polling for the change.
  */
+import { LINE_CHANGED_EVENT } from "../../src/contracts/line.ts";
 import type { ServiceBroker } from "moleculer";
 import { ORDERS_CHANGED_EVENT, ORDERS_PERSISTED_EVENT, SOLD_OUT_EVENT, STOCK_RETURNED_EVENT, type OrdersEvent } from "../../src/contracts/events.ts";
 
 /** Every event a log records. */
-export const HEARD_EVENTS = [ORDERS_PERSISTED_EVENT, ORDERS_CHANGED_EVENT, SOLD_OUT_EVENT, STOCK_RETURNED_EVENT] as const;
+export const HEARD_EVENTS = [ORDERS_PERSISTED_EVENT, ORDERS_CHANGED_EVENT, SOLD_OUT_EVENT, STOCK_RETURNED_EVENT, LINE_CHANGED_EVENT] as const;
 
 interface Waiter {
   event: string;

@@ -29,3 +29,11 @@ test("per-user limit and double application of a payment are named", () => {
   const a = auditProduct(1, shard, { ...db, max_user_units: 3, doubly_applied_events: 1 }, true);
   expect(a.failures.map((f) => f.invariant).sort()).toEqual(["payment_applied_once", "per_user_limit"]);
 });
+
+test("a line's units set aside for entries count in the shard, and must be owed to open entries", () => {
+  const lined = { ...shard, available: 50, aside: 10, open_entries: 5, per_entry: 2 };
+  expect(auditProduct(1, lined, db, true)).toMatchObject({ consistent: true, drift: 0 });
+  const leaked = auditProduct(1, { ...lined, open_entries: 4 }, db, true);
+  expect(leaked.failures).toEqual([expect.objectContaining({ invariant: "line_aside_is_entries", by: 2 })]);
+  expect(auditProduct(1, { ...lined, aside: 8 }, db, true).failures.map((f) => f.invariant)).toEqual(["shard_conservation", "line_aside_is_entries"]);
+});
