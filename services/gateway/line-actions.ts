@@ -94,7 +94,8 @@ export function lineActions({ buyers, limits, live }: LineActionsDeps) {
       async handler(ctx: Ctx<TicketPath>) {
         // with buyer tokens, only its buyer leaves it: read first (with none, its id is the proof)
         if (buyers.mode === "jwt") await readTicket(ctx);
-        return ctx.call<TicketView, TicketRef>("inventory.lineLeave", { product_id: ctx.params.id, ticket_id: ctx.params.ticket_id });
+        const { ticket } = await ctx.call<TicketReading, TicketRef>("inventory.lineLeave", { product_id: ctx.params.id, ticket_id: ctx.params.ticket_id });
+        return ticket;
       },
     },
     ticketEvents: {

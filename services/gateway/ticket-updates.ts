@@ -170,7 +170,8 @@ export class TicketUpdates {
     const early = view.early_joiners;
     const order = new LineOrder(Buffer.from(view.seed, "hex"), early);
     for (const w of line.watches.values()) {
-      if (w.place !== null || w.view === undefined || !inLine(w.view)) continue;
+      // a ticket being read again (an event named it: admitted at the draw) is placed by its reading
+      if (w.place !== null || w.view === undefined || !inLine(w.view) || w.started > w.applied) continue;
       const join = w.view.join_number;
       w.place = join >= early ? join + 1 : order.place(join);
       this.#move(w, line.served);
