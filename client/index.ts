@@ -4,7 +4,8 @@
  * The types (./schema.d.ts) are generated from the service's OpenAPI document, so every
  * path, body, answer and error code is checked by the compiler; the calls are openapi-fetch
  * (a thin layer over `fetch`, no other dependency). Tokens are attached by path: the admin
- * token to /api/admin/* only, the buyer's token to the order endpoints only.
+ * token to /api/admin/* only, the buyer's token to the order endpoints and a line's
+ * (joining it, and one ticket) only.
  *
  *   import { createFlashSaleClient, placeOrder } from "./client/index.ts";   // from the repository's root
  *   const api = createFlashSaleClient({ baseUrl: "https://shop.example", buyerToken: () => session.jwt });
@@ -23,6 +24,8 @@ export type Product = components["schemas"]["Product"];
 export type Reservation = components["schemas"]["Reservation"];
 export type Order = components["schemas"]["Order"];
 export type Audit = components["schemas"]["Audit"];
+export type Ticket = components["schemas"]["Ticket"];
+export type Line = components["schemas"]["Line"];
 export type ErrorBody = components["schemas"]["Error"];
 export type ErrorCode = components["schemas"]["ErrorCode"];
 export type OrderRequest = paths["/api/orders"]["post"]["requestBody"]["content"]["application/json"];
@@ -41,6 +44,9 @@ export interface FlashSaleClientOptions {
   fetch?: (request: Request) => Promise<Response>;
 }
 
+/** joining a line, and one ticket of it (the line itself and its challenge are public) */
+const isBuyerLinePath = (p: string) => p === "/api/products/{id}/queue" || p.startsWith("/api/products/{id}/queue/{ticket_id}");
+
 const tokenOf = async (t: Token | undefined) => (typeof t === "function" ? t() : t);
 
 export function createFlashSaleClient(options: FlashSaleClientOptions): FlashSaleClient {
@@ -48,7 +54,7 @@ export function createFlashSaleClient(options: FlashSaleClientOptions): FlashSal
   client.use({
     async onRequest({ request, schemaPath }) {
       const token = schemaPath.startsWith("/api/admin/") ? await tokenOf(options.adminToken)
-        : schemaPath.startsWith("/api/orders") ? await tokenOf(options.buyerToken)
+        : schemaPath.startsWith("/api/orders") || isBuyerLinePath(schemaPath) ? await tokenOf(options.buyerToken)
         : undefined;
       if (token) request.headers.set("Authorization", `Bearer ${token}`);
       return request;

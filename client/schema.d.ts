@@ -16,10 +16,48 @@ export interface paths {
      */
     get: operations["getApiProductsIdEvents"];
   };
+  "/api/products/{id}/queue": {
+    /**
+     * The product's line: its seed commitment, draw and counts (public, no ticket ids)
+     * @description `seed_sha256` is published from the first moment, `seed` once the order is drawn: with `early_joiners` and a join number, anyone recomputes that ticket's place (`algorithm`).
+     */
+    get: operations["getApiProductsIdQueue"];
+    /**
+     * Join the product's line (a queue or a draw)
+     * @description 201 with a new ticket, or 200 with the buyer's live ticket (`waiting`, `admitted` or `sold_out`): one per buyer and product; a buyer whose ticket ended joins again at the back. With `BUYER_AUTH=none`, `user_id` is required; with `BUYER_AUTH=jwt` the buyer is the token's `sub` and a `user_id` must be absent or equal to it. `challenge`: ALTCHA's base64 payload of a solved challenge, needed when the product's `challenge` is on. Counts against the buyer's and the address's rate limits. The `ticket_id` is the buyer's secret: keep it.
+     */
+    post: operations["postApiProductsIdQueue"];
+  };
+  "/api/products/{id}/queue/challenge": {
+    /**
+     * A proof-of-work challenge to join the line (when the product's `challenge` is on)
+     * @description ALTCHA's SHA-256 challenge: find `number` ≤ `maxnumber` whose hex SHA-256 of `salt + number` is `challenge`; bound to the product, good for 5 minutes, a solution for one join. 404 `NOT_FOUND` when the product's challenge is off.
+     */
+    get: operations["getApiProductsIdQueueChallenge"];
+  };
+  "/api/products/{id}/queue/{ticket_id}": {
+    /**
+     * A ticket: its status, position and, once admitted, its entry
+     * @description With `BUYER_AUTH=jwt`, only for its buyer.
+     */
+    get: operations["getApiProductsIdQueueTicketId"];
+    /**
+     * Leave the line
+     * @description The ticket turns `left` (a final status keeps its own); its place and any units set aside for it go to the next buyer. With `BUYER_AUTH=jwt`, only for its buyer.
+     */
+    delete: operations["deleteApiProductsIdQueueTicketId"];
+  };
+  "/api/products/{id}/queue/{ticket_id}/events": {
+    /**
+     * Live ticket (Server-Sent Events)
+     * @description Event `ticket` with the ticket at once and at every change: a status at once, a position at most once a second; the stream ends after a final status. With `BUYER_AUTH=jwt`, only for its buyer. `text/event-stream`, one JSON object per `data:` line, a comment line at least every 15 s; a reconnecting client gets the current state first.
+     */
+    get: operations["getApiProductsIdQueueTicketIdEvents"];
+  };
   "/api/orders": {
     /**
      * Reserve units: the buy button
-     * @description 202: the units are reserved and the order is durably queued. A retry with the same `Idempotency-Key` and body answers the same (`Idempotent-Replayed: true`). `user_id` is required for products with a `per_user_limit`; with `BUYER_AUTH=jwt` it must be absent or the token's `sub`, and becomes `sub`.
+     * @description 202: the units are reserved and the order is durably queued. A retry with the same `Idempotency-Key` and body answers the same (`Idempotent-Replayed: true`). `user_id` is required for products with a `per_user_limit`; with `BUYER_AUTH=jwt` it must be absent or the token's `sub`, and becomes `sub`. A `queue` or `draw` product needs `Entry-Token`: an idempotent replay is answered first whatever the token; then a missing entry is 403 `ENTRY_REQUIRED`, a forged, expired or another buyer's or product's one 403 `ENTRY_INVALID`, one already used by another order 409 `ENTRY_USED`; an admitted buyer's order of up to `per_entry` units is never `SOLD_OUT`.
      */
     post: operations["postApiOrders"];
   };
@@ -58,6 +96,13 @@ export interface paths {
   "/api/admin/products/{id}/restock": {
     /** Add units */
     post: operations["postApiAdminProductsIdRestock"];
+  };
+  "/api/admin/products/{id}/queue": {
+    /**
+     * Pace or pause a product's line
+     * @description `admit_per_second` (null: no bound) caps the entries issued per second; `paused` stops new entries (tickets keep their places, entries already issued stay good).
+     */
+    patch: operations["patchApiAdminProductsIdQueue"];
   };
   "/api/admin/audit": {
     /** Every invariant of the design, per product */
@@ -229,6 +274,60 @@ export interface components {
       /** @enum {string} */
       db: "up" | "down";
     };
+    Ticket: {
+      /** @description a random secret (128 bits, URL-safe): shown only to the buyer who joined */
+      ticket_id: string;
+      product_id: number;
+      user_id: string;
+      /** @enum {string} */
+      status: "waiting" | "admitted" | "used" | "expired" | "sold_out" | "lost" | "left";
+      /** @description 0, 1, 2, … in the order tickets joined this line */
+      join_number: number;
+      /** @description `waiting` / `sold_out` once the order is drawn: the place in line, 1 = next (never less than the true place); else null */
+      position: number | null;
+      /** @description estimated wait from the line's measured pace; null before the draw, while paused, or when unknown */
+      eta_seconds: number | null;
+      /** @description ISO-8601 UTC */
+      joined_at: string;
+      /** @description while `admitted`: the `Entry-Token` of the one order this entry allows */
+      entry_token: string | null;
+      /** @description while `admitted`: place the order before this */
+      entry_expires_at: string | null;
+    };
+    Line: {
+      product_id: number;
+      /** @enum {string} */
+      access: "queue" | "draw";
+      /** @description when buyers may join */
+      opens_at: string;
+      /** @description `sale_starts_at`: when the order of early joiners is drawn */
+      draws_at: string;
+      /** @description SHA-256 (hex) of the seed, published from the first moment */
+      seed_sha256: string;
+      /** @description the 32 random bytes (hex) that order the early joiners, once drawn */
+      seed: string | null;
+      /** @description the keyed permutation of join numbers (README shows how to recompute every place) */
+      algorithm: string;
+      /** @description tickets that joined before the draw; null until then */
+      early_joiners: number | null;
+      joined: number;
+      admitted: number;
+      /** @description tickets now `waiting` or `sold_out` */
+      waiting: number;
+      /** @description no new entries while paused */
+      paused: boolean;
+      admit_per_second: number | null;
+    };
+    Challenge: {
+      /** @enum {string} */
+      algorithm: "SHA-256";
+      /** @description hex SHA-256 of `salt + number` */
+      challenge: string;
+      /** @description carries the product and the expiry, covered by the signature */
+      salt: string;
+      signature: string;
+      maxnumber: number;
+    };
     /**
      * @description `NOT_FOUND`: an unknown path, on every route. `INTERNAL` (500) is never a client's doing: it is a bug.
      * @enum {string}
@@ -367,14 +466,536 @@ export interface operations {
     };
   };
   /**
+   * The product's line: its seed commitment, draw and counts (public, no ticket ids)
+   * @description `seed_sha256` is published from the first moment, `seed` once the order is drawn: with `early_joiners` and a join number, anyone recomputes that ticket's place (`algorithm`).
+   */
+  getApiProductsIdQueue: {
+    parameters: {
+      path: {
+        id: number;
+      };
+    };
+    responses: {
+      /** @description the line */
+      200: {
+        content: {
+          "application/json": components["schemas"]["Line"];
+        };
+      };
+      /** @description `PRODUCT_NOT_FOUND` */
+      404: {
+        content: {
+          "application/json": {
+            error?: {
+              /** @enum {string} */
+              code?: "PRODUCT_NOT_FOUND";
+            };
+          } & components["schemas"]["Error"];
+        };
+      };
+      /** @description `QUEUE_NOT_OPEN` */
+      409: {
+        content: {
+          "application/json": {
+            error?: {
+              /** @enum {string} */
+              code?: "QUEUE_NOT_OPEN";
+            };
+          } & components["schemas"]["Error"];
+        };
+      };
+      /** @description `VALIDATION_ERROR` */
+      422: {
+        content: {
+          "application/json": {
+            error?: {
+              /** @enum {string} */
+              code?: "VALIDATION_ERROR";
+            };
+          } & components["schemas"]["Error"];
+        };
+      };
+      /** @description `UNAVAILABLE` */
+      503: {
+        headers: {
+          /** @description seconds */
+          "Retry-After"?: number;
+        };
+        content: {
+          "application/json": {
+            error?: {
+              /** @enum {string} */
+              code?: "UNAVAILABLE";
+            };
+          } & components["schemas"]["Error"];
+        };
+      };
+    };
+  };
+  /**
+   * Join the product's line (a queue or a draw)
+   * @description 201 with a new ticket, or 200 with the buyer's live ticket (`waiting`, `admitted` or `sold_out`): one per buyer and product; a buyer whose ticket ended joins again at the back. With `BUYER_AUTH=none`, `user_id` is required; with `BUYER_AUTH=jwt` the buyer is the token's `sub` and a `user_id` must be absent or equal to it. `challenge`: ALTCHA's base64 payload of a solved challenge, needed when the product's `challenge` is on. Counts against the buyer's and the address's rate limits. The `ticket_id` is the buyer's secret: keep it.
+   */
+  postApiProductsIdQueue: {
+    parameters: {
+      path: {
+        id: number;
+      };
+    };
+    requestBody: {
+      content: {
+        "application/json": {
+          user_id?: string;
+          /** @description ALTCHA's base64 JSON payload of a solved challenge */
+          challenge?: string;
+        };
+      };
+    };
+    responses: {
+      /** @description the buyer's live ticket, as it is */
+      200: {
+        headers: {
+          /** @description /api/products/{id}/queue/{ticket_id} */
+          Location?: string;
+        };
+        content: {
+          "application/json": components["schemas"]["Ticket"];
+        };
+      };
+      /** @description joined: a new ticket */
+      201: {
+        headers: {
+          /** @description /api/products/{id}/queue/{ticket_id} */
+          Location?: string;
+        };
+        content: {
+          "application/json": components["schemas"]["Ticket"];
+        };
+      };
+      /** @description `BAD_REQUEST` */
+      400: {
+        content: {
+          "application/json": {
+            error?: {
+              /** @enum {string} */
+              code?: "BAD_REQUEST";
+            };
+          } & components["schemas"]["Error"];
+        };
+      };
+      /** @description `UNAUTHORIZED` */
+      401: {
+        content: {
+          "application/json": {
+            error?: {
+              /** @enum {string} */
+              code?: "UNAUTHORIZED";
+            };
+          } & components["schemas"]["Error"];
+        };
+      };
+      /** @description `FORBIDDEN`, `CHALLENGE_FAILED` */
+      403: {
+        content: {
+          "application/json": ({
+            error?: {
+              /** @enum {string} */
+              code?: "FORBIDDEN" | "CHALLENGE_FAILED";
+            };
+          }) & components["schemas"]["Error"];
+        };
+      };
+      /** @description `PRODUCT_NOT_FOUND` */
+      404: {
+        content: {
+          "application/json": {
+            error?: {
+              /** @enum {string} */
+              code?: "PRODUCT_NOT_FOUND";
+            };
+          } & components["schemas"]["Error"];
+        };
+      };
+      /** @description `QUEUE_NOT_OPEN`, `QUEUE_CLOSED` */
+      409: {
+        content: {
+          "application/json": ({
+            error?: {
+              /** @enum {string} */
+              code?: "QUEUE_NOT_OPEN" | "QUEUE_CLOSED";
+            };
+          }) & components["schemas"]["Error"];
+        };
+      };
+      /** @description `BAD_REQUEST` */
+      413: {
+        content: {
+          "application/json": {
+            error?: {
+              /** @enum {string} */
+              code?: "BAD_REQUEST";
+            };
+          } & components["schemas"]["Error"];
+        };
+      };
+      /** @description `BAD_REQUEST` */
+      415: {
+        content: {
+          "application/json": {
+            error?: {
+              /** @enum {string} */
+              code?: "BAD_REQUEST";
+            };
+          } & components["schemas"]["Error"];
+        };
+      };
+      /** @description `VALIDATION_ERROR` */
+      422: {
+        content: {
+          "application/json": {
+            error?: {
+              /** @enum {string} */
+              code?: "VALIDATION_ERROR";
+            };
+          } & components["schemas"]["Error"];
+        };
+      };
+      /** @description `RATE_LIMITED` */
+      429: {
+        headers: {
+          /** @description seconds */
+          "Retry-After"?: number;
+        };
+        content: {
+          "application/json": {
+            error?: {
+              /** @enum {string} */
+              code?: "RATE_LIMITED";
+            };
+          } & components["schemas"]["Error"];
+        };
+      };
+      /** @description `UNAVAILABLE` */
+      503: {
+        headers: {
+          /** @description seconds */
+          "Retry-After"?: number;
+        };
+        content: {
+          "application/json": {
+            error?: {
+              /** @enum {string} */
+              code?: "UNAVAILABLE";
+            };
+          } & components["schemas"]["Error"];
+        };
+      };
+    };
+  };
+  /**
+   * A proof-of-work challenge to join the line (when the product's `challenge` is on)
+   * @description ALTCHA's SHA-256 challenge: find `number` ≤ `maxnumber` whose hex SHA-256 of `salt + number` is `challenge`; bound to the product, good for 5 minutes, a solution for one join. 404 `NOT_FOUND` when the product's challenge is off.
+   */
+  getApiProductsIdQueueChallenge: {
+    parameters: {
+      path: {
+        id: number;
+      };
+    };
+    responses: {
+      /** @description a challenge */
+      200: {
+        content: {
+          "application/json": components["schemas"]["Challenge"];
+        };
+      };
+      /** @description `PRODUCT_NOT_FOUND`, `NOT_FOUND` */
+      404: {
+        content: {
+          "application/json": ({
+            error?: {
+              /** @enum {string} */
+              code?: "PRODUCT_NOT_FOUND" | "NOT_FOUND";
+            };
+          }) & components["schemas"]["Error"];
+        };
+      };
+      /** @description `VALIDATION_ERROR` */
+      422: {
+        content: {
+          "application/json": {
+            error?: {
+              /** @enum {string} */
+              code?: "VALIDATION_ERROR";
+            };
+          } & components["schemas"]["Error"];
+        };
+      };
+      /** @description `UNAVAILABLE` */
+      503: {
+        headers: {
+          /** @description seconds */
+          "Retry-After"?: number;
+        };
+        content: {
+          "application/json": {
+            error?: {
+              /** @enum {string} */
+              code?: "UNAVAILABLE";
+            };
+          } & components["schemas"]["Error"];
+        };
+      };
+    };
+  };
+  /**
+   * A ticket: its status, position and, once admitted, its entry
+   * @description With `BUYER_AUTH=jwt`, only for its buyer.
+   */
+  getApiProductsIdQueueTicketId: {
+    parameters: {
+      path: {
+        id: number;
+        ticket_id: string;
+      };
+    };
+    responses: {
+      /** @description the ticket */
+      200: {
+        content: {
+          "application/json": components["schemas"]["Ticket"];
+        };
+      };
+      /** @description `UNAUTHORIZED` */
+      401: {
+        content: {
+          "application/json": {
+            error?: {
+              /** @enum {string} */
+              code?: "UNAUTHORIZED";
+            };
+          } & components["schemas"]["Error"];
+        };
+      };
+      /** @description `FORBIDDEN` */
+      403: {
+        content: {
+          "application/json": {
+            error?: {
+              /** @enum {string} */
+              code?: "FORBIDDEN";
+            };
+          } & components["schemas"]["Error"];
+        };
+      };
+      /** @description `TICKET_NOT_FOUND` */
+      404: {
+        content: {
+          "application/json": {
+            error?: {
+              /** @enum {string} */
+              code?: "TICKET_NOT_FOUND";
+            };
+          } & components["schemas"]["Error"];
+        };
+      };
+      /** @description `VALIDATION_ERROR` */
+      422: {
+        content: {
+          "application/json": {
+            error?: {
+              /** @enum {string} */
+              code?: "VALIDATION_ERROR";
+            };
+          } & components["schemas"]["Error"];
+        };
+      };
+      /** @description `UNAVAILABLE` */
+      503: {
+        headers: {
+          /** @description seconds */
+          "Retry-After"?: number;
+        };
+        content: {
+          "application/json": {
+            error?: {
+              /** @enum {string} */
+              code?: "UNAVAILABLE";
+            };
+          } & components["schemas"]["Error"];
+        };
+      };
+    };
+  };
+  /**
+   * Leave the line
+   * @description The ticket turns `left` (a final status keeps its own); its place and any units set aside for it go to the next buyer. With `BUYER_AUTH=jwt`, only for its buyer.
+   */
+  deleteApiProductsIdQueueTicketId: {
+    parameters: {
+      path: {
+        id: number;
+        ticket_id: string;
+      };
+    };
+    responses: {
+      /** @description the ticket, now `left` */
+      200: {
+        content: {
+          "application/json": components["schemas"]["Ticket"];
+        };
+      };
+      /** @description `UNAUTHORIZED` */
+      401: {
+        content: {
+          "application/json": {
+            error?: {
+              /** @enum {string} */
+              code?: "UNAUTHORIZED";
+            };
+          } & components["schemas"]["Error"];
+        };
+      };
+      /** @description `FORBIDDEN` */
+      403: {
+        content: {
+          "application/json": {
+            error?: {
+              /** @enum {string} */
+              code?: "FORBIDDEN";
+            };
+          } & components["schemas"]["Error"];
+        };
+      };
+      /** @description `TICKET_NOT_FOUND` */
+      404: {
+        content: {
+          "application/json": {
+            error?: {
+              /** @enum {string} */
+              code?: "TICKET_NOT_FOUND";
+            };
+          } & components["schemas"]["Error"];
+        };
+      };
+      /** @description `VALIDATION_ERROR` */
+      422: {
+        content: {
+          "application/json": {
+            error?: {
+              /** @enum {string} */
+              code?: "VALIDATION_ERROR";
+            };
+          } & components["schemas"]["Error"];
+        };
+      };
+      /** @description `UNAVAILABLE` */
+      503: {
+        headers: {
+          /** @description seconds */
+          "Retry-After"?: number;
+        };
+        content: {
+          "application/json": {
+            error?: {
+              /** @enum {string} */
+              code?: "UNAVAILABLE";
+            };
+          } & components["schemas"]["Error"];
+        };
+      };
+    };
+  };
+  /**
+   * Live ticket (Server-Sent Events)
+   * @description Event `ticket` with the ticket at once and at every change: a status at once, a position at most once a second; the stream ends after a final status. With `BUYER_AUTH=jwt`, only for its buyer. `text/event-stream`, one JSON object per `data:` line, a comment line at least every 15 s; a reconnecting client gets the current state first.
+   */
+  getApiProductsIdQueueTicketIdEvents: {
+    parameters: {
+      path: {
+        id: number;
+        ticket_id: string;
+      };
+    };
+    responses: {
+      /** @description an event stream of `ticket` events */
+      200: {
+        content: {
+          "text/event-stream": string;
+        };
+      };
+      /** @description `UNAUTHORIZED` */
+      401: {
+        content: {
+          "application/json": {
+            error?: {
+              /** @enum {string} */
+              code?: "UNAUTHORIZED";
+            };
+          } & components["schemas"]["Error"];
+        };
+      };
+      /** @description `FORBIDDEN` */
+      403: {
+        content: {
+          "application/json": {
+            error?: {
+              /** @enum {string} */
+              code?: "FORBIDDEN";
+            };
+          } & components["schemas"]["Error"];
+        };
+      };
+      /** @description `TICKET_NOT_FOUND` */
+      404: {
+        content: {
+          "application/json": {
+            error?: {
+              /** @enum {string} */
+              code?: "TICKET_NOT_FOUND";
+            };
+          } & components["schemas"]["Error"];
+        };
+      };
+      /** @description `VALIDATION_ERROR` */
+      422: {
+        content: {
+          "application/json": {
+            error?: {
+              /** @enum {string} */
+              code?: "VALIDATION_ERROR";
+            };
+          } & components["schemas"]["Error"];
+        };
+      };
+      /** @description `UNAVAILABLE` */
+      503: {
+        headers: {
+          /** @description seconds */
+          "Retry-After"?: number;
+        };
+        content: {
+          "application/json": {
+            error?: {
+              /** @enum {string} */
+              code?: "UNAVAILABLE";
+            };
+          } & components["schemas"]["Error"];
+        };
+      };
+    };
+  };
+  /**
    * Reserve units: the buy button
-   * @description 202: the units are reserved and the order is durably queued. A retry with the same `Idempotency-Key` and body answers the same (`Idempotent-Replayed: true`). `user_id` is required for products with a `per_user_limit`; with `BUYER_AUTH=jwt` it must be absent or the token's `sub`, and becomes `sub`.
+   * @description 202: the units are reserved and the order is durably queued. A retry with the same `Idempotency-Key` and body answers the same (`Idempotent-Replayed: true`). `user_id` is required for products with a `per_user_limit`; with `BUYER_AUTH=jwt` it must be absent or the token's `sub`, and becomes `sub`. A `queue` or `draw` product needs `Entry-Token`: an idempotent replay is answered first whatever the token; then a missing entry is 403 `ENTRY_REQUIRED`, a forged, expired or another buyer's or product's one 403 `ENTRY_INVALID`, one already used by another order 409 `ENTRY_USED`; an admitted buyer's order of up to `per_entry` units is never `SOLD_OUT`.
    */
   postApiOrders: {
     parameters: {
       header?: {
         /** @description 1..128 printable ASCII characters; remembered for at least 24 hours */
         "Idempotency-Key"?: string;
+        /** @description the `entry_token` of the buyer's admitted ticket (a `queue` or `draw` product): good for one order, until `entry_expires_at` */
+        "Entry-Token"?: string;
       };
     };
     requestBody: {
@@ -421,15 +1042,15 @@ export interface operations {
           } & components["schemas"]["Error"];
         };
       };
-      /** @description `FORBIDDEN` */
+      /** @description `FORBIDDEN`, `ENTRY_REQUIRED`, `ENTRY_INVALID` */
       403: {
         content: {
-          "application/json": {
+          "application/json": ({
             error?: {
               /** @enum {string} */
-              code?: "FORBIDDEN";
+              code?: "FORBIDDEN" | "ENTRY_REQUIRED" | "ENTRY_INVALID";
             };
-          } & components["schemas"]["Error"];
+          }) & components["schemas"]["Error"];
         };
       };
       /** @description `PRODUCT_NOT_FOUND` */
@@ -443,13 +1064,13 @@ export interface operations {
           } & components["schemas"]["Error"];
         };
       };
-      /** @description `SOLD_OUT`, `INSUFFICIENT_STOCK`, `SALE_NOT_ACTIVE`, `LIMIT_EXCEEDED` */
+      /** @description `SOLD_OUT`, `INSUFFICIENT_STOCK`, `SALE_NOT_ACTIVE`, `LIMIT_EXCEEDED`, `ENTRY_USED` */
       409: {
         content: {
           "application/json": ({
             error?: {
               /** @enum {string} */
-              code?: "SOLD_OUT" | "INSUFFICIENT_STOCK" | "SALE_NOT_ACTIVE" | "LIMIT_EXCEEDED";
+              code?: "SOLD_OUT" | "INSUFFICIENT_STOCK" | "SALE_NOT_ACTIVE" | "LIMIT_EXCEEDED" | "ENTRY_USED";
             };
           }) & components["schemas"]["Error"];
         };
@@ -1059,6 +1680,125 @@ export interface operations {
             error?: {
               /** @enum {string} */
               code?: "PRODUCT_NOT_FOUND";
+            };
+          } & components["schemas"]["Error"];
+        };
+      };
+      /** @description `BAD_REQUEST` */
+      413: {
+        content: {
+          "application/json": {
+            error?: {
+              /** @enum {string} */
+              code?: "BAD_REQUEST";
+            };
+          } & components["schemas"]["Error"];
+        };
+      };
+      /** @description `BAD_REQUEST` */
+      415: {
+        content: {
+          "application/json": {
+            error?: {
+              /** @enum {string} */
+              code?: "BAD_REQUEST";
+            };
+          } & components["schemas"]["Error"];
+        };
+      };
+      /** @description `VALIDATION_ERROR` */
+      422: {
+        content: {
+          "application/json": {
+            error?: {
+              /** @enum {string} */
+              code?: "VALIDATION_ERROR";
+            };
+          } & components["schemas"]["Error"];
+        };
+      };
+      /** @description `UNAVAILABLE` */
+      503: {
+        headers: {
+          /** @description seconds */
+          "Retry-After"?: number;
+        };
+        content: {
+          "application/json": {
+            error?: {
+              /** @enum {string} */
+              code?: "UNAVAILABLE";
+            };
+          } & components["schemas"]["Error"];
+        };
+      };
+    };
+  };
+  /**
+   * Pace or pause a product's line
+   * @description `admit_per_second` (null: no bound) caps the entries issued per second; `paused` stops new entries (tickets keep their places, entries already issued stay good).
+   */
+  patchApiAdminProductsIdQueue: {
+    parameters: {
+      path: {
+        id: number;
+      };
+    };
+    requestBody: {
+      content: {
+        "application/json": {
+          admit_per_second?: number | null;
+          paused?: boolean;
+        };
+      };
+    };
+    responses: {
+      /** @description the line */
+      200: {
+        content: {
+          "application/json": components["schemas"]["Line"];
+        };
+      };
+      /** @description `BAD_REQUEST` */
+      400: {
+        content: {
+          "application/json": {
+            error?: {
+              /** @enum {string} */
+              code?: "BAD_REQUEST";
+            };
+          } & components["schemas"]["Error"];
+        };
+      };
+      /** @description `UNAUTHORIZED` */
+      401: {
+        content: {
+          "application/json": {
+            error?: {
+              /** @enum {string} */
+              code?: "UNAUTHORIZED";
+            };
+          } & components["schemas"]["Error"];
+        };
+      };
+      /** @description `PRODUCT_NOT_FOUND` */
+      404: {
+        content: {
+          "application/json": {
+            error?: {
+              /** @enum {string} */
+              code?: "PRODUCT_NOT_FOUND";
+            };
+          } & components["schemas"]["Error"];
+        };
+      };
+      /** @description `QUEUE_NOT_OPEN` */
+      409: {
+        content: {
+          "application/json": {
+            error?: {
+              /** @enum {string} */
+              code?: "QUEUE_NOT_OPEN";
             };
           } & components["schemas"]["Error"];
         };

@@ -10,7 +10,8 @@
  *
  * Verification is local (one HMAC or one signature check, no call to another node), done
  * once per request: the hot route and moleculer-web's buyer route both call `authenticate`.
- * Routes about one order make their whole check in one line, `assertOrderBuyer(buyer, order)`.
+ * Routes about one order or one ticket of a line make their whole check in one line,
+ * `assertOrderBuyer(buyer, order)` / `assertTicketBuyer(buyer, ticket)`.
  */
 import { createLocalJWKSet, createRemoteJWKSet, errors, jwtVerify, type JWTHeaderParameters, type JWTVerifyGetKey } from "jose";
 import type { BuyerAuthConfig } from "../../src/lib/config.ts";
@@ -35,8 +36,9 @@ export interface BuyerIdentity {
    */
   authenticate(authorization: string | string[] | undefined): Promise<string | null>;
   /**
-   * Binds an order request to its buyer: in jwt mode a body's `user_id` must be absent or the
-   * token's `sub` (else 403 FORBIDDEN), and becomes `sub`. Returns the body (changed in place).
+   * Binds an order request (or a join of a line) to its buyer: in jwt mode a body's `user_id`
+   * must be absent or the token's `sub` (else 403 FORBIDDEN), and becomes `sub`. Returns the
+   * body (changed in place).
    */
   bindOrderRequest(body: unknown, buyer: string | null): unknown;
   /**
@@ -45,6 +47,8 @@ export interface BuyerIdentity {
    * was authenticated at all (a route that forgot to, fails closed). Nothing in none mode.
    */
   assertOrderBuyer(buyer: string | null | undefined, order: { user_id: string | null }): void;
+  /** The same check for a ticket of a line (read, follow, leave): with BUYER_AUTH=none its id is the proof. */
+  assertTicketBuyer(buyer: string | null | undefined, ticket: { user_id: string }): void;
 }
 
 const unauthorized = (message: string) => new FlashError("UNAUTHORIZED", message);
@@ -57,6 +61,7 @@ export function buyerIdentity(config: Readonly<BuyerAuthConfig>): BuyerIdentity 
       authenticate: async () => null,
       bindOrderRequest: (body) => body,
       assertOrderBuyer: () => undefined,
+      assertTicketBuyer: () => undefined,
     };
   }
 
@@ -124,11 +129,15 @@ export function buyerIdentity(config: Readonly<BuyerAuthConfig>): BuyerIdentity 
       return body;
     },
 
-    assertOrderBuyer(buyer, order) {
-      if (buyer === null || buyer === undefined) throw unauthorized("a buyer token is required: Authorization: Bearer <JWT>");
-      if (order.user_id !== buyer) throw new FlashError("FORBIDDEN", "this order belongs to another buyer");
-    },
+    assertOrderBuyer: (buyer, order) => assertOwner(buyer, order.user_id, "order"),
+    assertTicketBuyer: (buyer, ticket) => assertOwner(buyer, ticket.user_id, "ticket"),
   };
+}
+
+/** jwt mode: `buyer` (what `authenticate` returned) is `owner`; 401 when no buyer was authenticated (fails closed). */
+function assertOwner(buyer: string | null | undefined, owner: string | null, what: "order" | "ticket"): void {
+  if (buyer === null || buyer === undefined) throw unauthorized("a buyer token is required: Authorization: Bearer <JWT>");
+  if (owner !== buyer) throw new FlashError("FORBIDDEN", `this ${what} belongs to another buyer`);
 }
 
 /** What was wrong with a token, in words a client developer can act on (never the key). */

@@ -10,7 +10,7 @@
  * answered the same way by ./dashboard-route.ts; its session is traded here, on the
  * admin route. Buyer endpoints know their buyer through ./buyer-identity.ts (the `buyer`
  * route authenticates, `buyers.assertOrderBuyer` is the one check of a route about one
- * order).
+ * order). The actions of a product's line are ./line-actions.ts.
  */
 import { createHash, timingSafeEqual } from "node:crypto";
 import type http from "node:http";
@@ -48,6 +48,9 @@ import { LiveUpdates } from "./live-updates.ts";
 import { loadPages, PAGE_HEADERS } from "./pages.ts";
 import type { OrderView } from "../../src/contracts/order-view.ts";
 import type { ProductView } from "../../src/contracts/product-view.ts";
+import type { LineView, TicketReading, TicketRef } from "../../src/contracts/line.ts";
+import { EntryTokens } from "../../src/domain/entry-token.ts";
+import { lineActions } from "./line-actions.ts";
 
 const AUDIT_TIMEOUT_MS = 120_000;
 /** how often a gateway asks an inventory node whether Redis is up (readiness) */
@@ -122,6 +125,8 @@ export default function gatewayService(config: Readonly<Config>): TypedServiceSc
     productIntervalMs: config.productUpdateIntervalMs,
     fetchOrder: (id) => broker.call<OrderView, object>("orders.get", { id }),
     fetchProduct: (id) => broker.call<ProductView, object>("inventory.product", { id }),
+    fetchTicket: (product_id, ticket_id) => broker.call<TicketReading, TicketRef>("inventory.lineTicket", { product_id, ticket_id }),
+    fetchLine: (product_id) => broker.call<LineView, object>("inventory.line", { product_id }),
     onCount: (kind, n) => broker.metrics.set(METRIC.liveStreams, n, { kind }),
     onDrop: (kind) => broker.metrics.increment(METRIC.liveStreamsDropped, { kind }),
     logger: { warn: (...args) => broker.logger.warn(...args) },
@@ -185,6 +190,7 @@ export default function gatewayService(config: Readonly<Config>): TypedServiceSc
           return live.openProduct(ctx.params.id);
         },
       },
+      ...lineActions({ buyers, limits, live }),
       ...Object.fromEntries(
         ([["storefront", "storefront.html"], ["storefrontStyle", "storefront.css"], ["storefrontScript", "storefront.js"]] as const).map(
           ([action, file]) => [action, {
@@ -337,7 +343,7 @@ export default function gatewayService(config: Readonly<Config>): TypedServiceSc
         orderAnswers = OrderAnswers.register(this.broker.isMetricsEnabled() ? (this.broker.metrics as never) : null);
         const orders = orderRoute({
           broker: this.broker, limits, edge, logger: this.logger, requestTimeoutMs: config.requestTimeoutMs, batchMax: config.reserveBatchMax, buyers,
-          answers: orderAnswers, http: answers,
+          entries: new EntryTokens(config.entryTokenSecret), answers: orderAnswers, http: answers,
         });
         feed = new DashboardFeed(this.broker);
         dashboard = dashboardRoute(session, feed, this.logger, {

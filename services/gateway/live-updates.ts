@@ -10,6 +10,9 @@
  * lost event costs a delay, never a wrong state: products are re-read at every
  * heartbeat, and an unpaid order again once past its expiry.
  *
+ * The streams of a line's tickets (event `ticket`) are followed by ./ticket-updates.ts,
+ * which moves their positions without a read; they share the bounds below.
+ *
  * Reads of one key are coalesced (Coalescer): at most one per PRODUCT_UPDATE_INTERVAL_MS,
  * the last change always read. Bounded per gateway: SSE_MAX_STREAMS streams (then 503),
  * SSE_MAX_BUFFERED_BYTES per stream (what a stream may owe its client, kernels included:
@@ -24,12 +27,14 @@ import { FINAL_STATUSES } from "../../src/domain/payment.ts";
 import type { OrderStatus, OrderView } from "../../src/contracts/order-view.ts";
 import type { ProductView } from "../../src/contracts/product-view.ts";
 import { ORDERS_CHANGED_EVENT, ORDERS_PERSISTED_EVENT, STOCK_RETURNED_EVENT, STOCK_TAKEN_EVENT } from "../../src/contracts/events.ts";
-import { SseStream } from "./sse-stream.ts";
+import { LINE_CHANGED_EVENT, type LineChanged, type LineView, type TicketReading, type TicketView } from "../../src/contracts/line.ts";
+import { SseStream, watchFrom, type Watchers } from "./sse-stream.ts";
+import { TicketUpdates } from "./ticket-updates.ts";
 
 /** setTimeout's limit (about 24.8 days): a later sale boundary is re-scheduled when reached */
 const MAX_TIMER_MS = 2 ** 31 - 1;
 
-export type StreamKind = "order" | "product";
+export type StreamKind = "order" | "product" | "ticket";
 
 export interface LiveUpdatesOptions {
   maxStreams: number;
@@ -38,6 +43,8 @@ export interface LiveUpdatesOptions {
   productIntervalMs: number;
   fetchOrder: (id: string) => Promise<OrderView>;
   fetchProduct: (id: number) => Promise<ProductView>;
+  fetchTicket: (productId: number, ticketId: string) => Promise<TicketReading>;
+  fetchLine: (productId: number) => Promise<LineView>;
   /** the number of open streams of a kind changed */
   onCount?: (kind: StreamKind, count: number) => void;
   /** a slow client was dropped */
@@ -64,11 +71,7 @@ interface TopicSpec<K, V> {
   recheckAt: (value: V) => number | null;
 }
 
-interface Watch<V> {
-  /** streams sent every new state */
-  streams: Set<SseStream>;
-  /** streams whose first state is being read and admitted: sent nothing yet */
-  opening: Set<SseStream>;
+interface Watch<V> extends Watchers {
   /** reads started / the newest one applied: an older read finishing late is not sent */
   started: number;
   applied: number;
@@ -107,20 +110,10 @@ class Topic<K, V> {
       watch = { streams: new Set(), opening: new Set(), started: 0, applied: 0 };
       this.#watches.set(key, watch);
     }
-    // watched before the first read: a change between the read and the watch is not missed
-    watch.opening.add(stream);
-    stream.onClose(() => this.#unwatch(key, stream));
-    try {
-      const first = await this.#read(key);
-      admit?.(first);
-    } catch (err) {
-      this.#unwatch(key, stream);
-      throw err;
-    }
-    watch.opening.delete(stream);
-    if (!stream.open) return this.#unwatch(key, stream);
-    watch.streams.add(stream);
-    this.#deliver(key, watch, stream);
+    const w = watch;
+    return watchFrom(w, stream, {
+      read: () => this.#read(key), admit, unwatch: () => this.#unwatch(key, stream), deliver: () => this.#deliver(key, w, stream),
+    });
   }
 
   /** `key` may have changed: re-read it (coalesced) if anyone follows it. */
@@ -181,10 +174,11 @@ function salePhase(p: ProductView, now: number): "upcoming" | "active" | "ended"
 export class LiveUpdates {
   readonly orders: Topic<string, OrderView>;
   readonly products: Topic<number, ProductView>;
+  readonly tickets: TicketUpdates;
   readonly #o: LiveUpdatesOptions;
   readonly #streams = new Map<SseStream, StreamKind>();
   readonly #bodies = new WeakMap<Readable, SseStream>();
-  readonly #count: Record<StreamKind, number> = { order: 0, product: 0 };
+  readonly #count: Record<StreamKind, number> = { order: 0, product: 0, ticket: 0 };
   #heartbeat: NodeJS.Timeout | undefined;
 
   constructor(options: LiveUpdatesOptions) {
@@ -209,9 +203,10 @@ export class LiveUpdates {
         return next.length ? Math.min(...next) : null;
       },
     }, options.productIntervalMs, now, options.logger);
+    this.tickets = new TicketUpdates({ fetchTicket: options.fetchTicket, fetchLine: options.fetchLine, logger: options.logger, now });
   }
 
-  /** Starts the heartbeat: a comment line on every stream, a fresh read of every followed product. */
+  /** Starts the heartbeat: a comment line on every stream, a fresh read of every followed product (and of one ticket per line). */
   start(): void {
     this.#heartbeat ??= setInterval(() => this.#beat(), this.#o.heartbeatMs);
     this.#heartbeat.unref();
@@ -238,6 +233,9 @@ export class LiveUpdates {
       [ORDERS_CHANGED_EVENT]: orders(true),
       [STOCK_TAKEN_EVENT]: product,
       [STOCK_RETURNED_EVENT]: product,
+      [LINE_CHANGED_EVENT]: (ctx) => {
+        if (typeof ctx.params.product_id === "number") this.tickets.changed(ctx.params as unknown as LineChanged);
+      },
     };
   }
 
@@ -251,6 +249,11 @@ export class LiveUpdates {
 
   openProduct(id: number): Promise<Readable> {
     return this.#open("product", (s) => this.products.follow(id, s));
+  }
+
+  /** The stream of a line's ticket, after its first state was read; `admit` may refuse it (another buyer's ticket). */
+  openTicket(productId: number, ticketId: string, admit?: (ticket: TicketView) => void): Promise<Readable> {
+    return this.#open("ticket", (s) => this.tickets.follow(productId, ticketId, s, admit));
   }
 
   /** True for the body of a stream opened here (the gateway answers it with `send`). */
@@ -305,5 +308,6 @@ export class LiveUpdates {
   #beat(): void {
     for (const s of this.#streams.keys()) s.comment();
     for (const id of this.products.keys) this.products.touch(id);
+    this.tickets.beat();
   }
 }

@@ -17,6 +17,15 @@
  * and counted in plain numbers (./order-answers.ts; no `finish` listener). That
  * answer is most of a drop, so what it costs is what a gateway node can serve (bench/).
  * Everything else goes to moleculer-web.
+ *
+ * An order of a line's product carries its entry (API.md, "Fair access", rule 4):
+ * the `Entry-Token` header is verified here, without a call (src/domain/entry-token.ts),
+ * against the order's product and buyer, and its ticket goes to the reserve step, which
+ * consumes the entry with the units. An entry that does not verify is 403 ENTRY_INVALID
+ * at once, unless the request has an Idempotency-Key: a replay wins over the token, so
+ * the refusal's reason goes to the reserve step, which answers the replay first. Neither
+ * kind meets the sold-out edge: a valid entry was promised its units (rule 2). Without
+ * the header nothing of this runs.
  */
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { ServiceBroker } from "moleculer";
@@ -32,6 +41,7 @@ import type { SoldOutEdge } from "./sold-out-edge.ts";
 import type { BuyerIdentity } from "./buyer-identity.ts";
 import type { OrderRequest, ReserveManyRequest, ReserveOutcome } from "../../src/contracts/reservation.ts";
 import { newOrderId } from "../../src/domain/order-id.ts";
+import { EntryRefused, type EntryTokens } from "../../src/domain/entry-token.ts";
 
 const { ValidationError } = moleculer.Errors;
 
@@ -55,11 +65,16 @@ export interface OrderRouteDeps {
   /** reservations of one product sent in one call at most (RESERVE_BATCH_MAX) */
   batchMax: number;
   buyers: BuyerIdentity;
+  /** the entry tokens of lines (ENTRY_TOKEN_SECRET): verified here */
+  entries: EntryTokens;
   /** this route's answers for flash_order_answers_total / flash_order_duration_ms (null: no metrics) */
   answers: OrderAnswers | null;
   /** every HTTP answer by status (this route counts its own: no `finish` listener per request) */
   http: HttpAnswers;
 }
+
+/** What an order with an Entry-Token adds to its reservation request: the entry's ticket, or why its token was refused. */
+type Entry = Pick<ReserveManyRequest, "entry_ticket"> | Pick<ReserveManyRequest, "entry_refused">;
 
 /** An answer, serialized: the headers as Node's flat [name, value, …] list. */
 interface Answer {
@@ -70,7 +85,7 @@ interface Answer {
 }
 
 export function orderRoute(deps: OrderRouteDeps): OrderRoute {
-  const { broker, limits, edge, logger, requestTimeoutMs, batchMax, buyers, answers, http } = deps;
+  const { broker, limits, edge, logger, requestTimeoutMs, batchMax, buyers, entries, answers, http } = deps;
   const anonymous = buyers.mode === "none";
   /**
    * The edge's refusals are the same object for every request of a flagged product
@@ -112,12 +127,8 @@ export function orderRoute(deps: OrderRouteDeps): OrderRoute {
     }
     // Many buyers share an address behind NAT: limit per buyer, per address only for anonymous ones.
     const user = (params as { user_id?: unknown }).user_id;
-    const decision = typeof user === "string" && user.length > 0 && user.length <= 64
-      ? limits.users.take(user)
-      : limits.addresses.take(req.socket.remoteAddress ?? "unknown");
-    if (!decision.allowed) {
-      throw new FlashError("RATE_LIMITED", "too many requests, slow down", { retry_after: decision.retryAfterSeconds });
-    }
+    if (typeof user === "string" && user.length > 0 && user.length <= 64) limits.users.admit(user);
+    else limits.addresses.admit(req.socket.remoteAddress ?? "unknown");
     // the schema of inventory.reserveMany's requests, and the same 422 as its validator's
     const check = checkOrderRequest(params);
     if (check !== true) throw new ValidationError("Parameters validation error!", "VALIDATION_ERROR", check);
@@ -127,6 +138,8 @@ export function orderRoute(deps: OrderRouteDeps): OrderRoute {
   /** The answer: from this node when the edge knows it (without a promise when it is a plain refusal), else from the inventory. */
   function decide(req: IncomingMessage, body: Buffer, buyer: string | null): Answer | Promise<Answer> {
     const { order, idempotencyKey } = admit(req, body, buyer);
+    const entryToken = req.headers["entry-token"];
+    if (entryToken !== undefined) return withEntry(order, idempotencyKey, entryToken).then(answerOf);
     // a product known to be sold out is answered here, without a call to another node
     const hinted = edge.answer(order, idempotencyKey);
     if (hinted === null) return reserve(order, idempotencyKey).then(answerOf);
@@ -152,11 +165,27 @@ export function orderRoute(deps: OrderRouteDeps): OrderRoute {
     batchMax,
   );
 
-  async function reserve(order: OrderRequest, idempotencyKey: string | null): Promise<ReserveOutcome> {
+  /**
+   * An order with an Entry-Token, to the inventory whatever the edge knows: with the entry's
+   * ticket, or (keyed) the reason its token was refused; unkeyed, a refused token is 403 here.
+   */
+  async function withEntry(order: OrderRequest, idempotencyKey: string | null, token: string | string[]): Promise<ReserveOutcome> {
+    let entry: Entry;
+    try {
+      if (typeof token !== "string") throw new EntryRefused("send one Entry-Token header");
+      entry = { entry_ticket: (await entries.verify(token, { productId: order.product_id, buyer: order.user_id ?? "" })).ticketId };
+    } catch (err) {
+      if (!(err instanceof EntryRefused)) throw err;
+      if (idempotencyKey === null) throw new FlashError("ENTRY_INVALID", err.message);
+      entry = { entry_refused: err.message };
+    }
+    return reserve(order, idempotencyKey, entry);
+  }
+
+  async function reserve(order: OrderRequest, idempotencyKey: string | null, entry?: Entry): Promise<ReserveOutcome> {
     const sentAt = Date.now();
-    const answer = await reservations.add(order.product_id, {
-      qty: order.qty, user_id: order.user_id, order_id: newOrderId(order.product_id), idempotency_key: idempotencyKey,
-    });
+    const request: ReserveManyRequest = { qty: order.qty, user_id: order.user_id, order_id: newOrderId(order.product_id), idempotency_key: idempotencyKey };
+    const answer = await reservations.add(order.product_id, entry === undefined ? request : Object.assign(request, entry));
     if (isErrorValue(answer)) throw errorOfValue(answer);
     if (!answer.ok && answer.soldOut) edge.soldOut(order.product_id, answer.soldOut, sentAt);
     return answer;

@@ -11,6 +11,8 @@
  * maps at the size of one or two periods of buyers (lookups stay in cache) and costs no
  * sweep over them.
  */
+import { FlashError } from "../../src/lib/errors.ts";
+
 export interface RateLimitDecision {
   allowed: boolean;
   /** seconds until one token is available again (only when refused) */
@@ -59,6 +61,12 @@ export class RateLimiter {
       return ALLOWED;
     }
     return { allowed: false, retryAfterSeconds: Math.max(1, Math.ceil((1 - b.tokens) / this.#rate / 1000)) };
+  }
+
+  /** Takes a token for `key`, or throws 429 RATE_LIMITED (with the seconds to wait). */
+  admit(key: string): void {
+    const decision = this.take(key);
+    if (!decision.allowed) throw new FlashError("RATE_LIMITED", "too many requests, slow down", { retry_after: decision.retryAfterSeconds });
   }
 
   #rotate(now: number): void {

@@ -18,6 +18,8 @@ import type { ApiReference } from "./pages/api-reference.ts";
 export interface GatewayMeta {
   /** the buyer, set by the `buyer` route's authentication (./buyer-identity.ts): a token's sub, or null */
   user?: string | null;
+  /** the client's address (joining a line counts against its rate limit) */
+  address?: string;
   $location?: string;
   $responseType?: string;
   rawBody?: string;
@@ -92,6 +94,7 @@ export function gatewayRoutes(openApiJson: string, reference: ApiReference): Api
       aliases: {
         "POST /products": [jsonBody, "gateway.createProduct"],
         "POST /products/:id/restock": [jsonBody, decimalProductId, "gateway.restock"],
+        "PATCH /products/:id/queue": [jsonBody, decimalProductId, "gateway.patchLine"],
         "GET /audit": "gateway.audit",
         "POST /dashboard/session": "gateway.dashboardSession",
         "DELETE /dashboard/session": "gateway.dashboardSignOut",
@@ -109,6 +112,9 @@ export function gatewayRoutes(openApiJson: string, reference: ApiReference): Api
       aliases: {
         "GET /products/:id": [decimalProductId, "gateway.product"],
         "GET /products/:id/events": [decimalProductId, "gateway.productEvents"],
+        "GET /products/:id/queue": [decimalProductId, "gateway.line"],
+        // a literal segment: matched before the ticket ids of the buyer's routes (moleculer-web tries fewer parameters first)
+        "GET /products/:id/queue/challenge": [decimalProductId, "gateway.lineChallenge"],
       },
     },
     {
@@ -124,6 +130,24 @@ export function gatewayRoutes(openApiJson: string, reference: ApiReference): Api
         "GET /orders/:id": "gateway.order",
         "POST /orders/:id/cancel": "gateway.cancel",
         "GET /orders/:id/events": "gateway.orderEvents",
+        "GET /products/:id/queue/:ticket_id": [decimalProductId, "gateway.ticket"],
+        "DELETE /products/:id/queue/:ticket_id": [decimalProductId, "gateway.leaveLine"],
+        "GET /products/:id/queue/:ticket_id/events": [decimalProductId, "gateway.ticketEvents"],
+      },
+    },
+    {
+      // Joining a line: a buyer's endpoint with a JSON body (`user_id`, `challenge`)
+      name: "line",
+      path: "/api",
+      mappingPolicy: "restrict",
+      authentication: "authenticateBuyer",
+      logging: false,
+      bodyParsers: json,
+      aliases: {
+        "POST /products/:id/queue": [jsonBody, decimalProductId, "gateway.joinLine"],
+      },
+      onBeforeCall(ctx: Context<unknown, GatewayMeta>, _route: unknown, req: Req) {
+        ctx.meta.address = req.socket.remoteAddress ?? "unknown";
       },
     },
     {

@@ -120,3 +120,34 @@ export class SseStream {
     this.body.pipe(res);
   }
 }
+
+/** The streams that follow one thing (an order, a product, a ticket): sent every new state, or still opening. */
+export interface Watchers {
+  /** streams sent every new state */
+  streams: Set<SseStream>;
+  /** streams whose first state is being read and admitted: sent nothing yet */
+  opening: Set<SseStream>;
+}
+
+/**
+ * Adds `stream` to `w` around its first state: watched before the first read (a change
+ * between the read and the watch is not missed), the state read and admitted (`admit` may
+ * throw to refuse the stream), then sent. `unwatch` forgets the stream (also when it closes).
+ */
+export async function watchFrom<V>(
+  w: Watchers, stream: SseStream, o: { read: () => Promise<V>; admit?: (first: V) => void; unwatch: () => void; deliver: () => void },
+): Promise<void> {
+  w.opening.add(stream);
+  stream.onClose(o.unwatch);
+  try {
+    const first = await o.read();
+    o.admit?.(first);
+  } catch (err) {
+    o.unwatch();
+    throw err;
+  }
+  w.opening.delete(stream);
+  if (!stream.open) return o.unwatch();
+  w.streams.add(stream);
+  o.deliver();
+}

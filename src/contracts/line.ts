@@ -9,7 +9,7 @@
  *        refusals: PRODUCT_NOT_FOUND, QUEUE_NOT_OPEN (before queue_opens_at, or an `open`
  *        product), QUEUE_CLOSED (a draw after its draw, or after sale_ends_at)
  *   inventory.lineTicket { product_id, ticket_id }          → { ticket: TicketView, served }   (TICKET_NOT_FOUND)
- *   inventory.lineLeave  { product_id, ticket_id }          → TicketView, now `left` (or its final status)
+ *   inventory.lineLeave  { product_id, ticket_id }          → { ticket: TicketView, served }, now `left` (or its final status)
  *   inventory.line       { product_id }                     → LineView     (PRODUCT_NOT_FOUND; QUEUE_NOT_OPEN for an `open` product)
  *   inventory.linePatch  { product_id, admit_per_second?: number | null, paused?: boolean } → LineView
  *   inventory.lineStats  { product_id }                     → LineStats (operators: REPL, dashboard, metrics)

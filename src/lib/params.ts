@@ -176,6 +176,36 @@ export const orderIdPathParams = {
   id: { type: "uuid" },
 } as const;
 
+/*
+ * A product's line (API.md, "Fair access"), as the gateway's routes take it. A ticket id
+ * is a random secret the inventory made (128 bits, URL-safe base64: 22 characters); a
+ * path that cannot be one is 422, like an order id that is not a UUID.
+ */
+const ticketId = { ...ticketIdRule, messages: { stringPattern: "The '{field}' field must be 16..64 URL-safe base64 characters." } } as const;
+
+/** POST /api/products/{id}/queue: the path's product and the body (a buyer, and a solved challenge when the product asks one). */
+export const joinLineParams = {
+  $$strict: true,
+  id: { ...productId, convert: true },
+  user_id: { ...userId, optional: true },
+  challenge: { type: "string", min: 1, max: 2048, optional: true, description: "ALTCHA's base64 JSON payload of a solved challenge" },
+} as const;
+
+/** A ticket in a path: /api/products/{id}/queue/{ticket_id}. */
+export const ticketPathParams = {
+  $$strict: "remove",
+  id: { ...productId, convert: true },
+  ticket_id: ticketId,
+} as const;
+
+/** PATCH /api/admin/products/{id}/queue: the operator's levers (null: no bound on admissions). */
+export const patchLineParams = {
+  $$strict: true,
+  id: { ...productId, convert: true },
+  admit_per_second: { type: "number", integer: true, positive: true, max: 1_000_000, optional: true, nullable: true },
+  paused: { type: "boolean", optional: true },
+} as const;
+
 /** The claims of a buyer token we rely on: its `sub` becomes the order's `user_id`, so it is held to the same rule. */
 export const buyerClaimsParams = {
   $$strict: "remove",

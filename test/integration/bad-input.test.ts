@@ -147,6 +147,52 @@ describe("cancel and live updates refuse, with the envelope and no change", () =
   });
 });
 
+describe("a product's line refuses, with the envelope and no change", () => {
+  const auth = { authorization: `Bearer ${ADMIN_TOKEN}` };
+  const ticket = "AAAAAAAAAAAAAAAAAAAAAA";
+  afterEach(unchanged);
+
+  test.each([
+    ["POST", "/api/products/{p}/queue", "{\"user_id\": ", {}, 400, "BAD_REQUEST"],
+    ["POST", "/api/products/{p}/queue", "[]", {}, 422, "VALIDATION_ERROR"],
+    ["POST", "/api/products/{p}/queue", { user_id: "u\u0000" }, {}, 422, "VALIDATION_ERROR"],
+    ["POST", "/api/products/{p}/queue", { user_id: "u", challenge: "x".repeat(3000) }, {}, 422, "VALIDATION_ERROR"],
+    ["POST", "/api/products/{p}/queue", { user_id: "u", extra: 1 }, {}, 422, "VALIDATION_ERROR"],
+    ["POST", "/api/products/{p}/queue", "user_id=u", { "content-type": "text/plain" }, 415, "BAD_REQUEST"],
+    ["POST", "/api/products/{p}/queue", { user_id: "u", pad: "x".repeat(17 * 1024) }, {}, 413, "BAD_REQUEST"],
+    ["POST", "/api/products/2000000000/queue", { user_id: "u" }, {}, 404, "PRODUCT_NOT_FOUND"],
+    ["GET", "/api/products/2000000000/queue/challenge", undefined, {}, 404, "PRODUCT_NOT_FOUND"],
+    ["GET", "/api/products/{p}/queue/challenge", undefined, {}, 404, "NOT_FOUND"],
+    ["POST", "/api/products/{p}/queue/challenge", undefined, {}, 404, "NOT_FOUND"],
+    ["PUT", "/api/products/{p}/queue", { user_id: "u" }, {}, 404, "NOT_FOUND"],
+    ["DELETE", "/api/products/{p}/queue", undefined, {}, 404, "NOT_FOUND"],
+    ["POST", `/api/products/{p}/queue/${ticket}`, undefined, {}, 404, "NOT_FOUND"],
+    ["GET", "/api/products/{p}/queue/challenge/events", undefined, {}, 422, "VALIDATION_ERROR"],
+    ["GET", "/api/products/{p}/queue/not-a-ticket", undefined, {}, 422, "VALIDATION_ERROR"],
+    ["DELETE", `/api/products/{p}/queue/${"x".repeat(65)}`, undefined, {}, 422, "VALIDATION_ERROR"],
+    ["GET", `/api/products/{p}/queue/${ticket}%00/events`, undefined, {}, 422, "VALIDATION_ERROR"],
+    ["GET", "/api/products/{p}/queue/%ED%A0%80AAAAAAAAAAAAAAAAAA", undefined, {}, 400, "BAD_REQUEST"],
+    ["PATCH", "/api/admin/products/{p}/queue", { paused: true }, { authorization: "Bearer wrong" }, 401, "UNAUTHORIZED"],
+    ["PATCH", "/api/admin/products/{p}/queue", { admit_per_second: 0 }, auth, 422, "VALIDATION_ERROR"],
+    ["PATCH", "/api/admin/products/{p}/queue", { admit_per_second: 1e300 }, auth, 422, "VALIDATION_ERROR"],
+    ["PATCH", "/api/admin/products/{p}/queue", { paused: 1 }, auth, 422, "VALIDATION_ERROR"],
+    ["PATCH", "/api/admin/products/{p}/queue", { paused: true, seed: "00" }, auth, 422, "VALIDATION_ERROR"],
+    ["PATCH", "/api/admin/products/2000000000/queue", { paused: true }, auth, 404, "PRODUCT_NOT_FOUND"],
+  ] as Array<[string, string, unknown, Record<string, string>, number, string]>)("%s %s %j %j → %d %s", async (method, path, body, headers, status, code) => {
+    const r = await stack.http(method, path.replace("{p}", String(productId)), body, typeof body === "string" ? { "content-type": "application/json", ...headers } : headers);
+    expectEnvelope(r, status, code);
+  });
+
+  test.each([
+    ["garbage", "not.a.token"],
+    ["an empty value", ""],
+    ["a token far too large", "e".repeat(4000)],
+    ["the admin token", ADMIN_TOKEN],
+  ])("POST /api/orders with %s as Entry-Token → 403 ENTRY_INVALID", async (_name, token) => {
+    expectEnvelope(await stack.http("POST", "/api/orders", { product_id: productId, qty: 1, user_id: "u" }, { "entry-token": token }), 403, "ENTRY_INVALID");
+  });
+});
+
 describe("other paths", () => {
   test.each([
     ["GET", "/api/products/abc", 422, "VALIDATION_ERROR"],
@@ -245,6 +291,7 @@ describe("bodies nested past the bound are 400 BAD_REQUEST on every JSON route, 
 
   const post = (path: string, body: string, headers: Record<string, string> = {}) =>
     stack.http("POST", path, body, { "content-type": "application/json", ...headers });
+  const patch = (path: string, body: string) => stack.http("PATCH", path, body, { "content-type": "application/json", ...auth });
   const webhook = (body: string) => post("/api/payments/webhook", body, { "x-signature": signWebhook(WEBHOOK_SECRET, body, Math.floor(Date.now() / 1000)) });
 
   test.each([
@@ -252,6 +299,8 @@ describe("bodies nested past the bound are 400 BAD_REQUEST on every JSON route, 
     ["POST /api/admin/products", () => post("/api/admin/products", deepArrays, auth), () => post("/api/admin/products", deepInField(`"name":"n","price_cents":1,"stock":1`), auth)],
     ["POST /api/admin/products/:id/restock", () => post(`/api/admin/products/${productId}/restock`, deepArrays, auth), () => post(`/api/admin/products/${productId}/restock`, deepInField(`"add":1`), auth)],
     ["signed POST /api/payments/webhook", () => webhook(deepArrays), () => webhook(deepInField(`"event_id":"evt_deep","order_id":"${orderId}","status":"succeeded","amount_cents":100`))],
+    ["POST /api/products/:id/queue", () => post(`/api/products/${productId}/queue`, deepArrays), () => post(`/api/products/${productId}/queue`, deepInField(`"user_id":"u"`))],
+    ["PATCH /api/admin/products/:id/queue", () => patch(`/api/admin/products/${productId}/queue`, deepArrays), () => patch(`/api/admin/products/${productId}/queue`, deepInField(`"paused":true`))],
   ])("%s", async (_route, arrays, inField) => {
     for (const r of [await arrays(), await inField()]) {
       expectEnvelope(r, 400, "BAD_REQUEST");
@@ -278,6 +327,13 @@ describe("a product id in a path is decimal digits, else 422 (not read as hex, e
     for (const [method, path, body] of [
       ["GET", `/api/products/${id}`, undefined],
       ["GET", `/api/products/${id}/events`, undefined],
+      ["GET", `/api/products/${id}/queue`, undefined],
+      ["GET", `/api/products/${id}/queue/challenge`, undefined],
+      ["POST", `/api/products/${id}/queue`, { user_id: "u" }],
+      ["GET", `/api/products/${id}/queue/AAAAAAAAAAAAAAAAAAAAAA`, undefined],
+      ["DELETE", `/api/products/${id}/queue/AAAAAAAAAAAAAAAAAAAAAA`, undefined],
+      ["GET", `/api/products/${id}/queue/AAAAAAAAAAAAAAAAAAAAAA/events`, undefined],
+      ["PATCH", `/api/admin/products/${id}/queue`, { paused: true }],
       ["POST", `/api/admin/products/${id}/restock`, { add: 1 }],
     ] as const) {
       const r = await stack.http(method, path, body, auth);

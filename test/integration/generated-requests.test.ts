@@ -17,11 +17,13 @@ import { rowsWritten } from "../support/orders.ts";
 
 jest.setTimeout(120_000);
 
-const RUNS = 450;
+const RUNS = 500;
 
 let stack: Stack;
 /** products to aim at: one open to all, one with a per-user limit */
 let products: number[];
+/** a product sold through a line (a queue drawn in an hour): the line's routes aim at it */
+let lineProduct: number;
 /** order ids answered 202, and so owed a row: with the buyer and units as sent */
 const accepted = new Map<string, { user_id: string | null; qty: number }>();
 
@@ -33,6 +35,7 @@ beforeAll(async () => {
     (await stack.createProduct({ stock: 1_000_000, max_per_order: 10_000, price_cents: 250 })).id,
     (await stack.createProduct({ stock: 1_000_000, max_per_order: 5, per_user_limit: 3, price_cents: 99 })).id,
   ];
+  lineProduct = (await stack.createProduct({ stock: 100, per_user_limit: 1, access: "queue", sale_starts_at: new Date(Date.now() + 3_600_000).toISOString() })).id;
 });
 afterAll(async () => {
   await stack?.stop();
@@ -158,7 +161,7 @@ const nesting: fc.Arbitrary<Nesting> = fc.record({
 type Body = { json: unknown; nest?: Nesting } | { bytes: Buffer } | null;
 interface Generated {
   method: string;
-  path: string | { restock: unknown } | { order: unknown } | { product: unknown };
+  path: string | { restock: unknown } | { order: unknown } | { product: unknown } | { line: string; admin?: boolean };
   body: Body;
   headers: Record<string, string>;
   /** webhook signature: valid, of other bytes, stale, garbage, absent */
@@ -203,7 +206,13 @@ const orderPost: fc.Arbitrary<Generated> = fc.record({
   body: asBody(orderBody),
   headers: fc.oneof(
     { weight: 4, arbitrary: fc.record({ "content-type": fc.constant("application/json"), "idempotency-key": idempotencyKey }, { requiredKeys: ["content-type"] }) },
-    { weight: 1, arbitrary: fc.record({ "content-type": contentType, "idempotency-key": idempotencyKey, "content-encoding": fc.constantFrom("identity", "gzip") }, { requiredKeys: [] }) },
+    {
+      weight: 1,
+      arbitrary: fc.record(
+        { "content-type": contentType, "idempotency-key": idempotencyKey, "content-encoding": fc.constantFrom("identity", "gzip"), "entry-token": headerValue },
+        { requiredKeys: [] },
+      ),
+    },
   ),
 });
 const reads: fc.Arbitrary<Generated> = fc.record({
@@ -250,6 +259,31 @@ const admin: fc.Arbitrary<Generated> = fc.oneof(
     headers: fc.record({ authorization: auth }, { requiredKeys: [] }),
   }),
 );
+/** a line's routes: joining, the line and its challenge, a ticket (of no line, or no ticket id at all), the operator's patch */
+const ticketSegment = fc.oneof(fc.string({ unit: fc.constantFrom(..."ABCabc019_-"), minLength: 16, maxLength: 64 }), segment);
+const line: fc.Arbitrary<Generated> = fc.oneof(
+  {
+    weight: 3,
+    arbitrary: fc.record({
+      method: fc.constant("POST"),
+      path: fc.oneof({ weight: 4, arbitrary: fc.constant({ line: "" }) }, { weight: 1, arbitrary: segment.map((s) => `/api/products/${s}/queue`) }),
+      body: asBody(fc.record({ user_id: field(fc.oneof(fc.integer({ min: 1, max: 50 }).map((n) => `joiner-${n}`), nastyString)), challenge: field(nastyString), extra: anyJson }, { requiredKeys: [] })),
+      headers: fc.record({ "content-type": contentType }),
+    }),
+  },
+  fc.record({
+    method: fc.constantFrom("GET", "DELETE", "HEAD"),
+    path: fc.oneof(fc.constantFrom("", "/challenge").map((tail) => ({ line: tail })), ticketSegment.map((t) => ({ line: `/${t}` }))),
+    body: fc.constant(null),
+    headers: fc.constant({}),
+  }),
+  fc.record({
+    method: fc.constant("PATCH"),
+    path: fc.constant({ line: "", admin: true }),
+    body: asBody(fc.record({ admit_per_second: field(fc.oneof(fc.integer({ min: 1, max: 100 }), fc.constant(null), anyNumber)), paused: field(fc.boolean()), extra: anyJson }, { requiredKeys: [] })),
+    headers: adminHeaders,
+  }),
+);
 const webhook: fc.Arbitrary<Generated> = fc.record({
   method: fc.constant("POST"),
   path: fc.constant("/api/payments/webhook"),
@@ -270,12 +304,12 @@ const otherMethods: fc.Arbitrary<Generated> = fc.record({
 /**
  * The weights are set so that each answer the test asserts it reached is expected ~15 times
  * or more in RUNS requests, whatever the seed, so that missing one has a chance below 1e-6:
- * a product created (201) is about 3.3 % of requests (admin 4/16 × creation 3/5 × a JSON body
+ * a product created (201) is about 2.9 % of requests (admin 4/18 × creation 3/5 × a JSON body
  * 6/10 × a plausible product 3/5 × JSON content type 12/14 × the admin token 0.9 × 8/10), a
- * product read (GET 200) about 5 % (reads 3/16 × 3/8 × GET 3/4), a paid webhook (200) about
- * 3.6 % (webhooks 3/16 × a plausible event 3/6 × 6/10 × a valid signature 6/8 × JSON content
+ * product read (GET 200) about 4.4 % (reads 3/18 × 3/8 × GET 3/4), a paid webhook (200) about
+ * 3.2 % (webhooks 3/18 × a plausible event 3/6 × 6/10 × a valid signature 6/8 × JSON content
  * type 12/14) once orders exist. A body nested past the depth that overflowed the validator's
- * stack (all arrays, ~3,500 levels or more) is about 1.3 % (a body 0.7 × nested 1/10 × JSON
+ * stack (all arrays, ~3,500 levels or more) is about 1.2 % (a body 0.7 × nested 1/10 × JSON
  * content type 0.85 × arrays 3/5 × 2,000..8,000 levels 3/4 × past 3,500 3/4 × a field
  * quoted when refused 2/3), ~6 in RUNS.
  */
@@ -285,6 +319,7 @@ const generated = fc.oneof(
   { weight: 4, arbitrary: admin },
   { weight: 3, arbitrary: webhook },
   { weight: 1, arbitrary: otherMethods },
+  { weight: 2, arbitrary: line },
 );
 
 // ---- sending ---------------------------------------------------------------------
@@ -308,6 +343,7 @@ function pathOf(g: Generated): string {
   const p = g.path;
   if (typeof p === "string") return p;
   const enc = (v: unknown) => encodeSegment(String(resolve(v)));
+  if ("line" in p) return `${p.admin ? "/api/admin" : "/api"}/products/${lineProduct}/queue${p.line}`;
   if ("restock" in p) return `/api/admin/products/${enc(p.restock)}/restock`;
   if ("order" in p) return `/api/orders/${enc(p.order)}`;
   return `/api/products/${enc(p)}`;

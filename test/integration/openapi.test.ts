@@ -17,6 +17,7 @@ const API_MD_ERROR_CODES = [
   "BAD_REQUEST", "UNAUTHORIZED", "INVALID_SIGNATURE", "PRODUCT_NOT_FOUND", "ORDER_NOT_FOUND", "NOT_FOUND", "SOLD_OUT",
   "INSUFFICIENT_STOCK", "SALE_NOT_ACTIVE", "LIMIT_EXCEEDED", "VALIDATION_ERROR", "IDEMPOTENCY_KEY_REUSED", "RATE_LIMITED",
   "UNAVAILABLE", "FORBIDDEN", "ORDER_NOT_CANCELLABLE", "AMOUNT_MISMATCH",
+  "ENTRY_REQUIRED", "ENTRY_INVALID", "ENTRY_USED", "CHALLENGE_FAILED", "QUEUE_NOT_OPEN", "QUEUE_CLOSED", "TICKET_NOT_FOUND",
 ];
 
 type Doc = {
@@ -76,7 +77,16 @@ test("the inputs are the validators' own schemas: limits of params.ts show in th
     type: "object", required: ["product_id", "qty"], additionalProperties: false,
     properties: { product_id: { type: "integer", minimum: 1, maximum: 2_147_483_647 }, user_id: { type: "string", minLength: 1, maxLength: 64 } },
   });
-  expect(order.parameters).toEqual([expect.objectContaining({ name: "Idempotency-Key", in: "header", schema: { type: "string", pattern: "^[\\x20-\\x7e]{1,128}$" } })]);
+  expect(order.parameters).toEqual([
+    expect.objectContaining({ name: "Idempotency-Key", in: "header", schema: { type: "string", pattern: "^[\\x20-\\x7e]{1,128}$" } }),
+    expect.objectContaining({ name: "Entry-Token", in: "header", schema: { type: "string", minLength: 1 } }),
+  ]);
+  const ticket = doc.paths["/api/products/{id}/queue/{ticket_id}"].get as any;
+  expect(ticket.parameters.map((p: { name: string; in: string }) => `${p.in} ${p.name}`)).toEqual(["path id", "path ticket_id"]);
+  expect(ticket.parameters[1].schema).toEqual({ type: "string", pattern: "^[A-Za-z0-9_-]{16,64}$" });
+  const join = (doc.paths["/api/products/{id}/queue"].post as any).requestBody.content["application/json"].schema;
+  expect(join).toMatchObject({ type: "object", additionalProperties: false, properties: { user_id: { maxLength: 64 }, challenge: { type: "string" } } });
+  expect(join.required).toBeUndefined();
   const restock = doc.paths["/api/admin/products/{id}/restock"].post as any;
   expect(restock.parameters[0]).toMatchObject({ name: "id", in: "path", schema: { type: "integer" } });
   expect(Object.keys(restock.requestBody.content["application/json"].schema.properties)).toEqual(["add"]);

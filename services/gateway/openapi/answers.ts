@@ -101,3 +101,46 @@ export const healthAnswer = {
   nats: upDown,
   db: upDown,
 } as const;
+
+/** A ticket of a product's line (API.md, "Fair access"; src/domain/line-view.ts, TicketView). */
+export const ticketAnswer = {
+  $$strict: true,
+  ticket_id: { type: "string", description: "a random secret (128 bits, URL-safe): shown only to the buyer who joined" },
+  product_id: { ...int, positive: true },
+  user_id: { type: "string" },
+  status: { type: "enum", values: ["waiting", "admitted", "used", "expired", "sold_out", "lost", "left"] },
+  join_number: { ...count, description: "0, 1, 2, … in the order tickets joined this line" },
+  position: { ...int, positive: true, nullable: true, description: "`waiting` / `sold_out` once the order is drawn: the place in line, 1 = next (never less than the true place); else null" },
+  eta_seconds: { ...count, nullable: true, description: "estimated wait from the line's measured pace; null before the draw, while paused, or when unknown" },
+  joined_at: timestamp,
+  entry_token: { type: "string", nullable: true, description: "while `admitted`: the `Entry-Token` of the one order this entry allows" },
+  entry_expires_at: { ...timestamp, nullable: true, description: "while `admitted`: place the order before this" },
+} as const;
+
+/** A product's line, public (no ticket ids). */
+export const lineAnswer = {
+  $$strict: true,
+  product_id: { ...int, positive: true },
+  access: { type: "enum", values: ["queue", "draw"] },
+  opens_at: { ...timestamp, description: "when buyers may join" },
+  draws_at: { ...timestamp, description: "`sale_starts_at`: when the order of early joiners is drawn" },
+  seed_sha256: { type: "string", description: "SHA-256 (hex) of the seed, published from the first moment" },
+  seed: { type: "string", nullable: true, description: "the 32 random bytes (hex) that order the early joiners, once drawn" },
+  algorithm: { type: "string", description: "the keyed permutation of join numbers (README shows how to recompute every place)" },
+  early_joiners: { ...count, nullable: true, description: "tickets that joined before the draw; null until then" },
+  joined: count,
+  admitted: count,
+  waiting: { ...count, description: "tickets now `waiting` or `sold_out`" },
+  paused: { type: "boolean", description: "no new entries while paused" },
+  admit_per_second: { ...int, positive: true, nullable: true },
+} as const;
+
+/** ALTCHA's challenge (altcha-lib's createChallenge), when the product's `challenge` is on. */
+export const challengeAnswer = {
+  $$strict: true,
+  algorithm: { type: "enum", values: ["SHA-256"] },
+  challenge: { type: "string", description: "hex SHA-256 of `salt + number`" },
+  salt: { type: "string", description: "carries the product and the expiry, covered by the signature" },
+  signature: { type: "string" },
+  maxnumber: { ...int, positive: true },
+} as const;

@@ -9,16 +9,19 @@
  */
 import { ERROR_STATUS, type ErrorCode } from "../../../src/lib/errors.ts";
 import {
-  createProductParams, idempotencyKeyRule, orderIdPathParams, paymentEventParams, placeOrderParams, productIdPathParams, restockParams,
+  createProductParams, idempotencyKeyRule, joinLineParams, orderIdPathParams, patchLineParams, paymentEventParams, placeOrderParams, productIdPathParams,
+  restockParams, ticketPathParams,
 } from "../../../src/lib/params.ts";
-import { auditAnswer, healthAnswer, orderAnswer, productAnswer, reservationAnswer, webhookAnswer } from "./answers.ts";
+import {
+  auditAnswer, challengeAnswer, healthAnswer, lineAnswer, orderAnswer, productAnswer, reservationAnswer, ticketAnswer, webhookAnswer,
+} from "./answers.ts";
 import { objectSchema, ruleSchema, type JsonSchema } from "./json-schema.ts";
 
 /** An error an operation can answer: its code, and the status when it is not the code's usual one. */
 type ErrorAnswer = ErrorCode | [ErrorCode, number];
 
 interface Operation {
-  method: "get" | "post" | "delete";
+  method: "get" | "post" | "patch" | "delete";
   path: string;
   tag: string;
   summary: string;
@@ -42,6 +45,8 @@ const ADMIN: Array<Record<string, string[]>> = [{ adminToken: [] }];
 /** BUYER_AUTH=jwt: a buyer token; BUYER_AUTH=none (the default): nothing */
 const BUYER: Array<Record<string, string[]>> = [{ buyerToken: [] }, {}];
 const BUYER_ERRORS: ErrorAnswer[] = ["UNAUTHORIZED", "FORBIDDEN"];
+/** the errors of every route about one ticket of a line */
+const TICKET_ERRORS: ErrorAnswer[] = [...BUYER_ERRORS, "TICKET_NOT_FOUND", "VALIDATION_ERROR", "UNAVAILABLE"];
 const SSE_NOTE = "`text/event-stream`, one JSON object per `data:` line, a comment line at least every 15 s; a reconnecting client gets the current state first.";
 
 const OPERATIONS: Operation[] = [
@@ -59,14 +64,70 @@ const OPERATIONS: Operation[] = [
     errors: ["PRODUCT_NOT_FOUND", "VALIDATION_ERROR", "UNAVAILABLE"],
   },
   {
+    method: "post", path: "/api/products/{id}/queue", tag: "line", summary: "Join the product's line (a queue or a draw)",
+    description: "201 with a new ticket, or 200 with the buyer's live ticket (`waiting`, `admitted` or `sold_out`): one per buyer and product; a buyer whose ticket ended joins again at the back. " +
+      "With `BUYER_AUTH=none`, `user_id` is required; with `BUYER_AUTH=jwt` the buyer is the token's `sub` and a `user_id` must be absent or equal to it. " +
+      "`challenge`: ALTCHA's base64 payload of a solved challenge, needed when the product's `challenge` is on. Counts against the buyer's and the address's rate limits. " +
+      "The `ticket_id` is the buyer's secret: keep it.",
+    params: joinLineParams, pathFields: ["id"], body: { required: true }, security: BUYER,
+    ok: {
+      201: { description: "joined: a new ticket", schema: "Ticket", headers: { Location: "/api/products/{id}/queue/{ticket_id}" } },
+      200: { description: "the buyer's live ticket, as it is", schema: "Ticket", headers: { Location: "/api/products/{id}/queue/{ticket_id}" } },
+    },
+    errors: [...BODY_ERRORS, ...BUYER_ERRORS, "PRODUCT_NOT_FOUND", "QUEUE_NOT_OPEN", "QUEUE_CLOSED", "CHALLENGE_FAILED", "RATE_LIMITED", "UNAVAILABLE"],
+  },
+  {
+    method: "get", path: "/api/products/{id}/queue", tag: "line", summary: "The product's line: its seed commitment, draw and counts (public, no ticket ids)",
+    description: "`seed_sha256` is published from the first moment, `seed` once the order is drawn: with `early_joiners` and a join number, anyone recomputes that ticket's place (`algorithm`).",
+    params: productIdPathParams, pathFields: ["id"],
+    ok: { 200: { description: "the line", schema: "Line" } },
+    errors: ["PRODUCT_NOT_FOUND", "QUEUE_NOT_OPEN", "VALIDATION_ERROR", "UNAVAILABLE"],
+  },
+  {
+    method: "get", path: "/api/products/{id}/queue/challenge", tag: "line", summary: "A proof-of-work challenge to join the line (when the product's `challenge` is on)",
+    description: "ALTCHA's SHA-256 challenge: find `number` ≤ `maxnumber` whose hex SHA-256 of `salt + number` is `challenge`; bound to the product, good for 5 minutes, a solution for one join. 404 `NOT_FOUND` when the product's challenge is off.",
+    params: productIdPathParams, pathFields: ["id"],
+    ok: { 200: { description: "a challenge", schema: "Challenge" } },
+    errors: ["PRODUCT_NOT_FOUND", ["NOT_FOUND", 404], "VALIDATION_ERROR", "UNAVAILABLE"],
+  },
+  {
+    method: "get", path: "/api/products/{id}/queue/{ticket_id}", tag: "line", summary: "A ticket: its status, position and, once admitted, its entry",
+    description: "With `BUYER_AUTH=jwt`, only for its buyer.",
+    params: ticketPathParams, pathFields: ["id", "ticket_id"], security: BUYER,
+    ok: { 200: { description: "the ticket", schema: "Ticket" } },
+    errors: TICKET_ERRORS,
+  },
+  {
+    method: "delete", path: "/api/products/{id}/queue/{ticket_id}", tag: "line", summary: "Leave the line",
+    description: "The ticket turns `left` (a final status keeps its own); its place and any units set aside for it go to the next buyer. With `BUYER_AUTH=jwt`, only for its buyer.",
+    params: ticketPathParams, pathFields: ["id", "ticket_id"], security: BUYER,
+    ok: { 200: { description: "the ticket, now `left`", schema: "Ticket" } },
+    errors: TICKET_ERRORS,
+  },
+  {
+    method: "get", path: "/api/products/{id}/queue/{ticket_id}/events", tag: "line", summary: "Live ticket (Server-Sent Events)",
+    description: `Event \`ticket\` with the ticket at once and at every change: a status at once, a position at most once a second; the stream ends after a final status. With \`BUYER_AUTH=jwt\`, only for its buyer. ${SSE_NOTE}`,
+    params: ticketPathParams, pathFields: ["id", "ticket_id"], security: BUYER,
+    ok: { 200: { description: "an event stream of `ticket` events", mediaType: "text/event-stream", schema: { type: "string" } } },
+    errors: TICKET_ERRORS,
+  },
+  {
     method: "post", path: "/api/orders", tag: "orders", summary: "Reserve units: the buy button",
     description: "202: the units are reserved and the order is durably queued. A retry with the same `Idempotency-Key` and body answers the same (`Idempotent-Replayed: true`). " +
-      "`user_id` is required for products with a `per_user_limit`; with `BUYER_AUTH=jwt` it must be absent or the token's `sub`, and becomes `sub`.",
+      "`user_id` is required for products with a `per_user_limit`; with `BUYER_AUTH=jwt` it must be absent or the token's `sub`, and becomes `sub`. " +
+      "A `queue` or `draw` product needs `Entry-Token`: an idempotent replay is answered first whatever the token; then a missing entry is 403 `ENTRY_REQUIRED`, " +
+      "a forged, expired or another buyer's or product's one 403 `ENTRY_INVALID`, one already used by another order 409 `ENTRY_USED`; an admitted buyer's order of up to `per_entry` units is never `SOLD_OUT`.",
     params: placeOrderParams, body: { required: true },
-    headers: { "Idempotency-Key": { rule: idempotencyKeyRule, description: "1..128 printable ASCII characters; remembered for at least 24 hours" } },
+    headers: {
+      "Idempotency-Key": { rule: idempotencyKeyRule, description: "1..128 printable ASCII characters; remembered for at least 24 hours" },
+      "Entry-Token": { rule: { type: "string", min: 1 }, description: "the `entry_token` of the buyer's admitted ticket (a `queue` or `draw` product): good for one order, until `entry_expires_at`" },
+    },
     security: BUYER,
     ok: { 202: { description: "reserved", schema: "Reservation", headers: { Location: "/api/orders/{order_id}", "Idempotent-Replayed": "`true` on a replay" } } },
-    errors: [...BODY_ERRORS, ...BUYER_ERRORS, "PRODUCT_NOT_FOUND", "SOLD_OUT", "INSUFFICIENT_STOCK", "SALE_NOT_ACTIVE", "LIMIT_EXCEEDED", "IDEMPOTENCY_KEY_REUSED", "RATE_LIMITED", "UNAVAILABLE"],
+    errors: [
+      ...BODY_ERRORS, ...BUYER_ERRORS, "ENTRY_REQUIRED", "ENTRY_INVALID", "PRODUCT_NOT_FOUND", "SOLD_OUT", "INSUFFICIENT_STOCK", "SALE_NOT_ACTIVE", "LIMIT_EXCEEDED",
+      "ENTRY_USED", "IDEMPOTENCY_KEY_REUSED", "RATE_LIMITED", "UNAVAILABLE",
+    ],
   },
   {
     method: "get", path: "/api/orders/{id}", tag: "orders", summary: "An order",
@@ -111,6 +172,13 @@ const OPERATIONS: Operation[] = [
     params: restockParams, pathFields: ["id"], body: { required: true }, security: ADMIN,
     ok: { 200: { description: "the product", schema: "Product" } },
     errors: [...BODY_ERRORS, "UNAUTHORIZED", "PRODUCT_NOT_FOUND", "UNAVAILABLE"],
+  },
+  {
+    method: "patch", path: "/api/admin/products/{id}/queue", tag: "admin", summary: "Pace or pause a product's line",
+    description: "`admit_per_second` (null: no bound) caps the entries issued per second; `paused` stops new entries (tickets keep their places, entries already issued stay good).",
+    params: patchLineParams, pathFields: ["id"], body: { required: true }, security: ADMIN,
+    ok: { 200: { description: "the line", schema: "Line" } },
+    errors: [...BODY_ERRORS, "UNAUTHORIZED", "PRODUCT_NOT_FOUND", "QUEUE_NOT_OPEN", "UNAVAILABLE"],
   },
   {
     method: "get", path: "/api/admin/audit", tag: "admin", summary: "Every invariant of the design, per product",
@@ -195,6 +263,9 @@ function components(): Record<string, JsonSchema> {
     WebhookAnswer: objectSchema(webhookAnswer),
     Audit: objectSchema(auditAnswer),
     Health: objectSchema(healthAnswer),
+    Ticket: objectSchema(ticketAnswer),
+    Line: objectSchema(lineAnswer),
+    Challenge: objectSchema(challengeAnswer),
     ErrorCode: {
       type: "string", enum: codes,
       description: "`NOT_FOUND`: an unknown path, on every route. `INTERNAL` (500) is never a client's doing: it is a bug.",
@@ -300,7 +371,7 @@ export function openApiDocument(): Record<string, unknown> {
         "Bodies are JSON, snake_case; timestamps ISO-8601 UTC; money integer cents. Every error has the envelope " +
         "`{ \"error\": { \"code\", \"message\", \"details\"? } }`.",
     },
-    tags: ["products", "orders", "payments", "admin", "documents", "operations"].map((name) => ({ name })),
+    tags: ["products", "line", "orders", "payments", "admin", "documents", "operations"].map((name) => ({ name })),
     paths,
     components: {
       schemas: components(),
