@@ -47,8 +47,9 @@ export function brokerOptions(config: Readonly<Config>): BrokerOptions {
     tracking: { enabled: true, shutdownTimeout: Math.max(1000, config.shutdownTimeoutMs - config.shutdownDrainMs - 2000) },
     // The inventory's Shard strategy must see every call: a local endpoint may not
     // bypass it, or a product would be served by two nodes at once.
-    // stopDelay: between telling the other nodes "no more calls here" and stopping the
-    // services, time for that INFO to reach them (calls already sent still finish).
+    // stopDelay: between broker.stop()'s empty INFO and stopping the services. A draining
+    // node has withdrawn its services long before, and waited until every node saw that
+    // (src/lib/lifecycle.ts): this is only a second line for a node stopped otherwise.
     registry: { strategy: "RoundRobin", preferLocal: false, stopDelay: 500 },
     circuitBreaker: { enabled: false },
     bulkhead: { enabled: false },
