@@ -38,7 +38,7 @@ export const WITHDRAW_ACK_MS = 5000;
 interface RegistryInternals {
   regenerateLocalRawInfo(incSeq?: boolean, isStopping?: boolean): { services: Array<{ name: string }> };
   discoverer: { sendLocalNodeInfo(nodeID?: string): Promise<void> };
-  getNodeList(opts: { onlyAvailable: boolean; withServices: boolean }): Array<{ id: string; local: boolean }>;
+  getNodeList(opts: { onlyAvailable: boolean; withServices: boolean }): Array<{ id: string; local: boolean; lastHeartbeatTime: number }>;
 }
 
 export class Lifecycle {
@@ -112,7 +112,11 @@ export class Lifecycle {
     };
     registry.regenerateLocalRawInfo(true);
     await registry.discoverer.sendLocalNodeInfo();
-    const others = registry.getNodeList({ onlyAvailable: true, withServices: false }).filter((n) => !n.local).map((n) => n.id);
+    // the nodes that are there: one that went without a goodbye (killed) is listed until
+    // its heartbeats are missed, and would only make this wait its whole bound
+    const heardSince = Math.round(process.uptime()) - 2 * (broker.options.heartbeatInterval ?? 5);
+    const others = registry.getNodeList({ onlyAvailable: true, withServices: false })
+      .filter((n) => !n.local && n.lastHeartbeatTime >= heardSince).map((n) => n.id);
     if (others.length === 0) return;
     const pongs = (await broker.ping(others, Math.max(this.#drainMs, WITHDRAW_ACK_MS))) as unknown as Record<string, unknown>;
     const late = Object.keys(pongs).filter((id) => pongs[id] === null);
