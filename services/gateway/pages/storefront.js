@@ -373,6 +373,7 @@ function refuse(r) {
       : "This product has no line to join."),
     QUEUE_CLOSED: () => "The line is closed: no more buyers may join.",
     TICKET_NOT_FOUND: () => "Your place in line is gone: join the line again.",
+    CHALLENGE_FAILED: () => "This line asks each buyer to solve a challenge to join, which this page cannot do yet.",
   }[e.code];
   // without an answer nobody can say whether the order went through
   const other = () => `${r.status === 0 ? "" : "Nothing was reserved. "}${inWords(r, "Something went wrong: try again in a moment.")}`;
