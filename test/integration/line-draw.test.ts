@@ -8,7 +8,7 @@
 import { jest } from "@jest/globals";
 import { execFileSync } from "node:child_process";
 import { fileURLToPath } from "node:url";
-import { Redis } from "ioredis";
+import { monitorRedis } from "../support/redis-monitor.ts";
 import { useStack, type Stack } from "../support/stack.ts";
 import { eventually } from "../support/eventually.ts";
 import { TEST_REDIS_NODES } from "../support/env.ts";
@@ -27,19 +27,15 @@ const ENTRIES = 10_000;
 /** The write commands the product's scripts run from now until `until` resolves (MONITOR on every master). */
 async function writesDuring(productId: number, until: () => Promise<unknown>): Promise<string[]> {
   const tag = `{${stack.config.streamPrefix}:p:${productId}}`;
-  const monitors = await Promise.all(TEST_REDIS_NODES.map((n) => new Redis(Number(n.split(":")[1]), "127.0.0.1", { lazyConnect: true }).monitor()));
   const writes: string[] = [];
-  for (const m of monitors) {
-    m.on("error", () => undefined); // a watcher only: another file's traffic may confuse its parser
-    m.on("monitor", (_time: string, args: string[], source: string) => {
-      const cmd = String(args[0]).toUpperCase();
-      if (source === "lua" && args[1]?.startsWith(tag) && /^(H?SET|HINCRBY|INCRBY|DECRBY|ZADD|ZREM|HDEL|DEL|SADD)$/.test(cmd)) writes.push(`${cmd} ${args[1].slice(tag.length)}`);
-    });
-  }
+  const monitor = await monitorRedis(TEST_REDIS_NODES.map((n) => Number(n.split(":")[1])), ({ args, source }) => {
+    const cmd = String(args[0]).toUpperCase();
+    if (source === "lua" && args[1]?.startsWith(tag) && /^(H?SET|HINCRBY|INCRBY|DECRBY|ZADD|ZREM|HDEL|DEL|SADD)$/.test(cmd)) writes.push(`${cmd} ${args[1].slice(tag.length)}`);
+  });
   try {
     await until();
   } finally {
-    for (const m of monitors) m.disconnect();
+    monitor.stop();
   }
   return writes;
 }

@@ -9,6 +9,7 @@
  */
 import { Redis } from "ioredis";
 import { useRedisPair } from "../support/redis-pair.ts";
+import { monitorRedis } from "../support/redis-monitor.ts";
 import { REPLAY_REDIS_PORT } from "../support/env.ts";
 import { startStack, type Stack } from "../support/stack.ts";
 import { eventually } from "../support/eventually.ts";
@@ -39,11 +40,10 @@ afterAll(async () => {
  * unread in its query buffer (several hundred bytes; the health probe's PING is 14).
  */
 async function watchMaster() {
-  const monitor = await new Redis(pair.url).monitor();
   const ran: string[][] = [];
   const waiters = new Set<() => void>();
-  monitor.on("monitor", (_time: string, args: unknown[]) => {
-    ran.push(args.map(String));
+  const monitor = await monitorRedis([REPLAY_REDIS_PORT], ({ args }) => {
+    ran.push(args);
     for (const w of waiters) w();
   });
   return {
@@ -70,7 +70,7 @@ async function watchMaster() {
       const list = (await pair.master.client("LIST")) as string;
       return list.split("\n").some((c) => / cmd=wait\b/.test(c) && Number(/\bqbuf=(\d+)\b/.exec(c)?.[1] ?? 0) > 100);
     },
-    close: () => monitor.disconnect(),
+    close: () => monitor.stop(),
   };
 }
 

@@ -2,7 +2,8 @@
  * Each inventory script on its own, against the real Redis Cluster, every branch.
  * Every test works on a product id of its own, so nothing is flushed between tests.
  */
-import { Cluster, Redis } from "ioredis";
+import { monitorRedis } from "../support/redis-monitor.ts";
+import { Cluster } from "ioredis";
 import { loadScripts, type Scripts, type ScriptResult } from "../../src/lib/redis.ts";
 import { deploymentKeys, reserveBatchKeys } from "../../src/lib/keys.ts";
 import { TEST_REDIS_NODES } from "../support/env.ts";
@@ -265,25 +266,19 @@ describe("reserveBatch", () => {
   async function scriptCommands(k: ReturnType<typeof productKeys>, run: () => Promise<unknown>): Promise<string[]> {
     const tag = k.meta.slice(0, k.meta.indexOf("}") + 1);
     const marker = `${tag}:marker`;
-    const monitors = await Promise.all(TEST_REDIS_NODES.map((n) => new Redis(Number(n.split(":")[1]), "127.0.0.1", { lazyConnect: true }).monitor()));
     const seen: string[] = [];
-    const done = new Promise<void>((resolve) => {
-      for (const m of monitors) {
-        // ioredis may report a MONITOR line of another test file's scripts as a reply it did
-        // not expect ("Command queue state error"): that connection only watches, its errors change nothing
-        m.on("error", () => undefined);
-        m.on("monitor", (_time: string, args: string[], source: string) => {
-          if (args[1] === marker) resolve();
-          else if (source === "lua" && args.slice(1).some((a) => a.startsWith(tag))) seen.push(String(args[0]).toUpperCase());
-        });
-      }
+    let markerSeen!: () => void;
+    const done = new Promise<void>((resolve) => (markerSeen = resolve));
+    const monitor = await monitorRedis(TEST_REDIS_NODES.map((n) => Number(n.split(":")[1])), ({ args, source }) => {
+      if (args[1] === marker) markerSeen();
+      else if (source === "lua" && args.slice(1).some((a) => a.startsWith(tag))) seen.push(String(args[0]).toUpperCase());
     });
     try {
       await run();
       await redis.get(marker);
       await done;
     } finally {
-      for (const m of monitors) m.disconnect();
+      monitor.stop();
     }
     return seen;
   }
