@@ -95,10 +95,11 @@ interface Reply {
   body: any;
 }
 
-const FINAL = new Set(["paid", "cancelled", "expired", "rejected"]);
+/** an order's statuses that do not change any more */
+export const FINAL = new Set(["paid", "cancelled", "expired", "rejected"]);
 /** a ticket that will not be admitted any more */
 const TICKET_DONE = new Set(["used", "expired", "lost", "left"]);
-const sleepUntil = (t: number) => new Promise((r) => setTimeout(r, Math.max(0, t - Date.now())));
+export const sleepUntil = (t: number) => new Promise((r) => setTimeout(r, Math.max(0, t - Date.now())));
 /** beyond the server's own request timeout: a request that gets no answer is counted as a network error */
 const REQUEST_TIMEOUT_MS = 30_000;
 /** the presses a script sends without an entry from the opening, 200 ms apart */
@@ -106,6 +107,12 @@ const HAMMER_PRESSES = 5;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 /** a key nobody but the service knows: what a script signs its forgeries with */
 const GUESSED_KEY = "flash-sale-entry-token-secret-guess!";
+
+/** The q-quantile of sorted values (null for none). */
+export function quantile(sorted: number[], q: number): number | null {
+  if (sorted.length === 0) return null;
+  return sorted[Math.min(sorted.length - 1, Math.ceil(q * sorted.length) - 1)];
+}
 
 /** At most `limit` requests in flight, served in the order asked. */
 function limiter(limit: number) {
@@ -383,7 +390,7 @@ export async function playLineDemo(s: LineDemoSettings): Promise<LineDemoSummary
   const ours = audit.status === 200 ? (audit.body.products as Array<{ id: number; consistent: boolean }>).filter((p) => p.id === openId || p.id === lineId) : [];
   agent.destroy();
   const sorted = latencies.sort((a, b) => a - b);
-  const q = (p: number) => (sorted.length === 0 ? null : sorted[Math.min(sorted.length - 1, Math.ceil(p * sorted.length) - 1)]);
+  const q = (p: number) => quantile(sorted, p);
   return {
     access: "queue", buyers: s.buyers, scripts: nScripts, people: s.buyers - nScripts, stock: s.stock,
     scripts_share_of_buyers: nScripts / s.buyers, open: openReport, line: lineReport,

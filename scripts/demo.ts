@@ -36,9 +36,8 @@ import cliProgress from "cli-progress";
 import { loadConfig } from "../src/lib/config.ts";
 import { mapLimit } from "../src/lib/concurrency.ts";
 import { paymentEvent, sendPaymentEvent } from "../src/lib/payment-provider.ts";
-import { playLineDemo, type Fate, type LineDemoSummary } from "./demo-line.ts";
+import { FINAL, playLineDemo, quantile, sleepUntil, type Fate, type LineDemoSummary } from "./demo-line.ts";
 
-const FINAL = new Set(["paid", "cancelled", "expired", "rejected"]);
 /** statuses that gave the order's units back */
 const GIVEN_BACK = new Set(["cancelled", "expired", "rejected"]);
 const POLL_MS = 500;
@@ -136,11 +135,6 @@ async function call(method: string, path: string, body?: unknown, headers: Recor
 
 const admin = { authorization: `Bearer ${config.adminToken}` };
 
-function quantile(sorted: number[], q: number): number | null {
-  if (sorted.length === 0) return null;
-  return sorted[Math.min(sorted.length - 1, Math.ceil(q * sorted.length) - 1)];
-}
-
 function bar(title: string, total: number) {
   const b = new cliProgress.SingleBar(
     { format: `${title.padEnd(10)} {bar} {value}/{total} {detail}`, hideCursor: true, stream: process.stderr },
@@ -235,7 +229,6 @@ async function playOpen(): Promise<void> {
     }
   }
 
-  const sleepUntil = (t: number) => new Promise((r) => setTimeout(r, Math.max(0, t - Date.now())));
   await sleepUntil(opensAt.getTime() - 1000);
   const eager = Array.from({ length: early }, (_, i) => i);
   await mapLimit(eager, concurrency, (i) => press(i));
