@@ -191,8 +191,9 @@ export async function playLineDemo(s: LineDemoSettings): Promise<LineDemoSummary
             if (/^event: ?ticket$/m.test(frame) && data) onTicket(JSON.parse(data));
           }
         });
-        // a stream that hands over (or a gateway that restarts) is opened again
+        // a stream that hands over (or a gateway that restarts) is opened again; one closed here ends
         res.on("end", () => setTimeout(open, 100));
+        res.on("error", () => undefined);
       });
       req.on("error", () => setTimeout(open, 1000));
     };
