@@ -18,6 +18,7 @@ import type { Config } from "./src/lib/config.ts";
 import { ScrapeReporter } from "./src/lib/metrics.ts";
 import { brokerMiddlewares } from "./src/lib/action-metrics.ts";
 import { BatchingNatsTransporter } from "./src/lib/nats-transporter.ts";
+import { WITHDRAW_ACK_MS } from "./src/lib/lifecycle.ts";
 
 export function brokerOptions(config: Readonly<Config>): BrokerOptions {
   return {
@@ -43,12 +44,15 @@ export function brokerOptions(config: Readonly<Config>): BrokerOptions {
       enabled: false, retries: 3, delay: 100, maxDelay: 1000, factor: 2,
       check: (err: Error) => Boolean((err as { retryable?: boolean }).retryable) && (err as { type?: string }).type !== "UNAVAILABLE",
     },
-    // broker.stop() (SIGTERM) waits for the requests this node is running.
-    tracking: { enabled: true, shutdownTimeout: Math.max(1000, config.shutdownTimeoutMs - config.shutdownDrainMs - 2000) },
+    // broker.stop() (SIGTERM) waits for the requests this node is running, within what
+    // SHUTDOWN_TIMEOUT_MS leaves after the drain (which waits for the withdrawal's
+    // acknowledgements up to WITHDRAW_ACK_MS): past it the process exits without a goodbye.
+    tracking: { enabled: true, shutdownTimeout: Math.max(1000, config.shutdownTimeoutMs - Math.max(config.shutdownDrainMs, WITHDRAW_ACK_MS) - 2000) },
     // The inventory's Shard strategy must see every call: a local endpoint may not
     // bypass it, or a product would be served by two nodes at once.
-    // stopDelay: between telling the other nodes "no more calls here" and stopping the
-    // services, time for that INFO to reach them (calls already sent still finish).
+    // stopDelay: between broker.stop()'s empty INFO and stopping the services. A draining
+    // node has withdrawn its services long before, and waited until every node saw that
+    // (src/lib/lifecycle.ts): this is only a second line for a node stopped otherwise.
     registry: { strategy: "RoundRobin", preferLocal: false, stopDelay: 500 },
     circuitBreaker: { enabled: false },
     bulkhead: { enabled: false },

@@ -51,6 +51,7 @@ import type { ProductView } from "../../src/contracts/product-view.ts";
 import type { LineView, TicketReading, TicketRef } from "../../src/contracts/line.ts";
 import { EntryTokens } from "../../src/domain/entry-token.ts";
 import { lineActions } from "./line-actions.ts";
+import { JoinGate } from "./join-gate.ts";
 
 const AUDIT_TIMEOUT_MS = 120_000;
 /** how often a gateway asks an inventory node whether Redis is up (readiness) */
@@ -113,6 +114,7 @@ export default function gatewayService(config: Readonly<Config>): TypedServiceSc
   let probe: () => Promise<void> = async () => undefined;
   const edge = new SoldOutEdge(config.soldOutFlagMs);
   const hasRedis = config.redisNodes.length > 0 || config.redisUrl !== undefined;
+  const gate = new JoinGate(config.challengeSecret, config.streamPrefix);
   const revokedSessions = hasRedis ? redisRevokedSessions(config) : localRevokedSessions();
   const session = dashboardSession(config.adminToken, config.env !== "development" && config.env !== "test", revokedSessions);
   let dashboard: DashboardRoute | undefined;
@@ -190,7 +192,7 @@ export default function gatewayService(config: Readonly<Config>): TypedServiceSc
           return live.openProduct(ctx.params.id);
         },
       },
-      ...lineActions({ buyers, limits, live }),
+      ...lineActions({ buyers, limits, live, gate }),
       ...Object.fromEntries(
         ([["storefront", "storefront.html"], ["storefrontStyle", "storefront.css"], ["storefrontScript", "storefront.js"]] as const).map(
           ([action, file]) => [action, {
@@ -400,6 +402,8 @@ export default function gatewayService(config: Readonly<Config>): TypedServiceSc
       probeTimer = setInterval(probe, READY_PROBE_MS);
       probeTimer.unref();
       await probe();
+      // used challenge solutions are remembered in Redis, for every gateway
+      if (hasRedis) gate.useRedis((await redisResource.acquire(config)).redis);
       // replays of winning keys on a sold-out product: read from Redis, handed to the stream, no node asked
       if (hasRedis && config.soldOutFlagMs > 0) {
         const { scripts, replicated } = await redisResource.acquire(config);
@@ -426,6 +430,10 @@ export default function gatewayService(config: Readonly<Config>): TypedServiceSc
       if (hasRedis && config.soldOutFlagMs > 0) {
         edge.replayWith(null);
         await Promise.all([redisResource.release(config), jetStreamResource.release(config)]);
+      }
+      if (hasRedis) {
+        gate.useRedis(null);
+        await redisResource.release(config);
       }
       // before moleculer-web closes its server: open streams would hold it open
       live.stop();

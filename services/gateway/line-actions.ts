@@ -12,7 +12,8 @@
 import type { Context } from "moleculer";
 import { FlashError, notFound, validation } from "../../src/lib/errors.ts";
 import { joinLineParams, patchLineParams, productIdPathParams, ticketPathParams } from "../../src/lib/params.ts";
-import type { LineJoin, LineJoined, LinePatch, LineView, TicketReading, TicketRef, TicketView } from "../../src/contracts/line.ts";
+import type { LineJoin, LineJoined, LinePatch, LineStats, LineView, TicketReading, TicketRef, TicketView } from "../../src/contracts/line.ts";
+import type { JoinGate } from "./join-gate.ts";
 import type { ProductView } from "../../src/contracts/product-view.ts";
 import type { BuyerIdentity } from "./buyer-identity.ts";
 import type { LiveUpdates } from "./live-updates.ts";
@@ -26,12 +27,14 @@ export interface LineActionsDeps {
   buyers: BuyerIdentity;
   limits: { users: RateLimiter; addresses: RateLimiter };
   live: LiveUpdates;
+  /** the join's proof of work (./join-gate.ts) */
+  gate: JoinGate;
 }
 
 type Ctx<P> = Context<P, GatewayMeta>;
 type TicketPath = { id: number; ticket_id: string };
 
-export function lineActions({ buyers, limits, live }: LineActionsDeps) {
+export function lineActions({ buyers, limits, live, gate }: LineActionsDeps) {
   /**
    * Whether joining a product's line asks a solved challenge: fixed when the product is
    * created, so read once per product (inventory.product), not per join.
@@ -62,10 +65,7 @@ export function lineActions({ buyers, limits, live }: LineActionsDeps) {
         if (buyer === undefined) throw validation("the request is invalid: user_id: a buyer is required to join a line", { user_id: "The 'user_id' field is required." });
         limits.users.admit(buyer);
         limits.addresses.admit(ctx.meta.address ?? "unknown");
-        if (await asksChallenge(ctx, id)) {
-          // the challenge's check is not built yet: a line that asks one is not joined without it
-          throw new FlashError("CHALLENGE_FAILED", "this line asks a solved challenge, which this gateway cannot check yet");
-        }
+        if (await asksChallenge(ctx, id)) await gate.check(ctx.params.challenge, id);
         const joined = await ctx.call<LineJoined, LineJoin>("inventory.lineJoin", { product_id: id, user_id: buyer });
         ctx.meta.$statusCode = joined.created ? 201 : 200;
         ctx.meta.$location = `/api/products/${id}/queue/${joined.ticket.ticket_id}`;
@@ -82,7 +82,8 @@ export function lineActions({ buyers, limits, live }: LineActionsDeps) {
       params: productIdPathParams,
       async handler(ctx: Ctx<{ id: number }>) {
         if (!(await asksChallenge(ctx, ctx.params.id))) throw notFound("NOT_FOUND", "the challenge is off for this product");
-        throw notFound("NOT_FOUND", "this gateway does not issue challenges yet");
+        const line = await ctx.call<LineStats, { product_id: number }>("inventory.lineStats", { product_id: ctx.params.id });
+        return gate.issue(ctx.params.id, line);
       },
     },
     ticket: {

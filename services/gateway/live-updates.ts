@@ -234,7 +234,10 @@ export class LiveUpdates {
       [STOCK_TAKEN_EVENT]: product,
       [STOCK_RETURNED_EVENT]: product,
       [LINE_CHANGED_EVENT]: (ctx) => {
-        if (typeof ctx.params.product_id === "number") this.tickets.changed(ctx.params as unknown as LineChanged);
+        if (typeof ctx.params.product_id !== "number") return;
+        this.tickets.changed(ctx.params as unknown as LineChanged);
+        // an admission sets units aside (out of stock_available), an expired entry gives them back
+        this.products.touch(ctx.params.product_id);
       },
     };
   }

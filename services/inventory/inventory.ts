@@ -42,7 +42,6 @@ const iso = (d: Date | null) => (d ? new Date(d).toISOString() : null);
 export function checkAccess(input: NewProduct, now: number, lines: boolean): void {
   const access = input.access ?? "open";
   if (access !== "open" && !lines) throw invalid("a product sold through a line needs INVENTORY_MODE=redis", { access: "only \"open\" with INVENTORY_MODE=pg-lock" });
-  if (input.challenge) throw invalid("the join challenge is not available yet", { challenge: "must be false" });
   const errors = lineFieldErrors({
     access, max_per_order: input.max_per_order ?? 10, per_user_limit: input.per_user_limit ?? null,
     sale_starts_at: input.sale_starts_at ?? null, sale_ends_at: input.sale_ends_at ?? null, queue_opens_at: input.queue_opens_at ?? null,

@@ -45,10 +45,22 @@ export const MAX_PLACES_PER_STEP = 500;
 /** a new ticket id: 128 random bits, URL-safe */
 export const newTicketId = (): string => randomBytes(16).toString("base64url");
 
+interface Pace {
+  lastStepAt: number;
+  perSecond: number | null;
+  credit: number;
+  /** until when the credit was earned */
+  creditAt: number;
+}
+
 export class LineEngine {
   readonly #scripts: Scripts;
-  /** per product: when the last step ran and the measured admissions per second */
-  readonly #pace = new Map<number, { lastStepAt: number; perSecond: number | null }>();
+  /**
+   * per product: when the last step ran, the measured admissions per second, and the
+   * places the rate has allowed and no step has used yet (admit_per_second × time, less
+   * what was admitted; at most two seconds' worth, so an idle line does not bank a burst)
+   */
+  readonly #pace = new Map<number, Pace>();
 
   constructor(scripts: Scripts) {
     this.#scripts = scripts;
@@ -94,12 +106,13 @@ export class LineEngine {
    * line has no rate). null: no line.
    */
   async step(productId: number, k: ProductKeys, now: number): Promise<StepResult | null> {
-    const pace = this.#pace.get(productId) ?? { lastStepAt: now, perSecond: null };
+    // the first step may admit one place at once; the rate earns the rest
+    const pace = this.#pace.get(productId) ?? { lastStepAt: now, perSecond: null, credit: 1, creditAt: now };
     for (let attempt = 0; attempt < 3; attempt++) {
       const read = await this.read(k);
       if (!read) return null;
       const { state } = read;
-      const joins = joinsOfNextPlaces(state, this.#budget(state, now - pace.lastStepAt));
+      const joins = joinsOfNextPlaces(state, this.#budget(state, pace, now));
       const reply = await this.#scripts.lineAdmit(
         [k.line, k.lineTickets, k.lineJoins, k.lineEntries, k.stock, k.meta], [now, state.served + 1, ...joins],
       );
@@ -118,12 +131,17 @@ export class LineEngine {
     return this.#pace.get(productId)?.perSecond ?? null;
   }
 
-  #budget(state: LineState, elapsedMs: number): number {
+  /** Places this step may ask for: all (up to a step's maximum) without a rate, else the credit the rate earned. */
+  #budget(state: LineState, pace: Pace, now: number): number {
+    const earnedMs = Math.max(0, now - pace.creditAt);
+    pace.creditAt = Math.max(pace.creditAt, now);
     if (state.admitPerSecond === null) return MAX_PLACES_PER_STEP;
-    return Math.min(MAX_PLACES_PER_STEP, Math.max(1, Math.floor((state.admitPerSecond * Math.max(elapsedMs, 0)) / 1000)));
+    pace.credit = Math.min(2 * state.admitPerSecond, pace.credit + (state.admitPerSecond * earnedMs) / 1000);
+    return Math.min(MAX_PLACES_PER_STEP, Math.floor(pace.credit));
   }
 
-  #measure(productId: number, pace: { lastStepAt: number; perSecond: number | null }, now: number, admitted: number): void {
+  #measure(productId: number, pace: Pace, now: number, admitted: number): void {
+    pace.credit = Math.max(0, pace.credit - admitted);
     const seconds = (now - pace.lastStepAt) / 1000;
     if (seconds > 0) {
       const rate = admitted / seconds;

@@ -43,6 +43,8 @@ export class Lines {
   readonly #orders = new Map<number, { seed: string; order: LineOrder }>();
   /** per product: whether it was sold out (or ended) at the last step, to tell every ticket when that flips */
   readonly #allFlag = new Map<number, boolean>();
+  /** per product: joins per second lately (an exponentially weighted mean over one-second windows) */
+  readonly #joinRate = new Map<number, { windowStart: number; count: number; perSecond: number }>();
 
   constructor(deps: LinesDeps) {
     this.#d = deps;
@@ -75,6 +77,7 @@ export class Lines {
       await this.#lineOf(productId); // opens a queue or draw product's line if it was lost; refuses the others
       joined = await this.#d.run(() => this.#engine.join(k, user, now));
     }
+    if (joined.outcome === "joined") this.#countJoin(productId, now);
     switch (joined.outcome) {
       case "not_open":
         throw new FlashError("QUEUE_NOT_OPEN", `the line opens at ${new Date(joined.opensAt).toISOString()}`, { opens_at: new Date(joined.opensAt).toISOString() });
@@ -117,7 +120,34 @@ export class Lines {
       this.#d.redis.zcard(k.lineEntries),
     ]));
     const [aside, used, expired, leftWaiting, leftAdmitted] = fields.map((v) => Number(v ?? 0));
-    return { ...view, open_entries: open, aside, used, expired, left: leftWaiting + leftAdmitted, admitted_per_second: this.#engine.admitsPerSecond(productId) };
+    return {
+      ...view, open_entries: open, aside, used, expired, left: leftWaiting + leftAdmitted,
+      admitted_per_second: this.#engine.admitsPerSecond(productId), joins_per_second: this.joinsPerSecond(productId),
+    };
+  }
+
+  /** Joins per second at the product's line lately (what the join challenge's difficulty follows). */
+  joinsPerSecond(productId: number): number {
+    const r = this.#joinRate.get(productId);
+    if (!r) return 0;
+    // windows with no join since the last one pull the mean down
+    const idle = Math.floor((this.#d.now() - r.windowStart) / 1000);
+    return idle <= 0 ? r.perSecond : r.perSecond * 0.5 ** idle;
+  }
+
+  #countJoin(productId: number, now: number): void {
+    const r = this.#joinRate.get(productId) ?? { windowStart: now, count: 0, perSecond: 0 };
+    const windows = Math.floor((now - r.windowStart) / 1000);
+    if (windows > 0) {
+      // the closed window's count, then empty windows, each weighing half of what came before
+      r.perSecond = (0.5 * r.perSecond + 0.5 * r.count) * 0.5 ** (windows - 1);
+      r.windowStart += windows * 1000;
+      r.count = 0;
+    }
+    r.count++;
+    // a burst inside the current window counts at once: the difficulty must rise during it
+    r.perSecond = Math.max(r.perSecond, r.count);
+    this.#joinRate.set(productId, r);
   }
 
   /** The operator's controls: the pace of entries and the pause; kept in the product's row too. */

@@ -87,4 +87,6 @@ export interface LineStats extends LineView {
   left: number;
   /** entries issued per second lately, as the owner measures it (null: none yet) */
   admitted_per_second: number | null;
+  /** joins per second lately, as the owner measures it (the join challenge's difficulty follows it) */
+  joins_per_second: number;
 }

@@ -32,6 +32,8 @@ export interface Config {
   webhookSecret: string;
   /** HS256 key of the entry tokens (src/domain/entry-token.ts): ENTRY_TOKEN_SECRET, or derived from ADMIN_TOKEN */
   entryTokenSecret: string;
+  /** HMAC key of the join challenges (src/domain/join-challenge.ts): CHALLENGE_SECRET, or derived from ADMIN_TOKEN */
+  challengeSecret: string;
   webhookToleranceSeconds: number;
   databaseUrl: string;
   redisNodes: string[];
@@ -153,16 +155,17 @@ function jwksSource(raw: string, relaxed: boolean): BuyerJwks {
 export const DEV_ADMIN_TOKEN = "dev-admin-token";
 
 /**
- * The entry tokens' key: ENTRY_TOKEN_SECRET (at least 32 bytes) when set, else one derived
- * from ADMIN_TOKEN (HKDF-SHA256, its own label): every node of a deployment shares it
- * without another secret to hand out, and an entry token never verifies as anything else.
+ * A key of the line's (entry tokens, join challenges): the variable `name` (at least 32
+ * bytes) when set, else one derived from ADMIN_TOKEN (HKDF-SHA256, a label of its own):
+ * every node of a deployment shares it without another secret to hand out, and one key
+ * never verifies what another signed.
  */
-function entryTokenSecret(given: string | undefined, adminToken: string): string {
+function derivedSecret(name: string, given: string | undefined, adminToken: string, label: string): string {
   if (given) {
-    if (Buffer.byteLength(given) < 32) throw new ConfigError("ENTRY_TOKEN_SECRET must be at least 32 bytes");
+    if (Buffer.byteLength(given) < 32) throw new ConfigError(`${name} must be at least 32 bytes`);
     return given;
   }
-  return Buffer.from(hkdfSync("sha256", adminToken, "flash-sale", "entry-token", 32)).toString("base64url");
+  return Buffer.from(hkdfSync("sha256", adminToken, "flash-sale", label, 32)).toString("base64url");
 }
 
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Readonly<Config> {
@@ -213,7 +216,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Readonly<Confi
     host: str(env, "HOST", "0.0.0.0"),
     adminToken: adminToken || DEV_ADMIN_TOKEN,
     webhookSecret: webhookSecret || "dev-webhook-secret",
-    entryTokenSecret: entryTokenSecret(env.ENTRY_TOKEN_SECRET, adminToken || DEV_ADMIN_TOKEN),
+    entryTokenSecret: derivedSecret("ENTRY_TOKEN_SECRET", env.ENTRY_TOKEN_SECRET, adminToken || DEV_ADMIN_TOKEN, "entry-token"),
+    challengeSecret: derivedSecret("CHALLENGE_SECRET", env.CHALLENGE_SECRET, adminToken || DEV_ADMIN_TOKEN, "join-challenge"),
     webhookToleranceSeconds: int(env, "WEBHOOK_TOLERANCE_SECONDS", 300, 1, 3600),
     databaseUrl: str(env, "DATABASE_URL", "postgres://postgres@127.0.0.1:5432/flash_sale"),
     redisNodes,
@@ -282,6 +286,7 @@ export const CONFIG_VARIABLES: Readonly<Record<string, ConfigVariable>> = {
   NODE_ENV: { default: "development", meaning: "outside `development` and `test`, `ADMIN_TOKEN` and `WEBHOOK_SECRET` are required" },
   ADMIN_TOKEN: { default: DEV_ADMIN_TOKEN, note: "(dev/test only)", meaning: "bearer token of `/api/admin/*` (compared in constant time)" },
   WEBHOOK_SECRET: { default: "dev-webhook-secret", note: "(dev/test only)", meaning: "HMAC-SHA256 key of the payment provider's `X-Signature`" },
+  CHALLENGE_SECRET: { note: "derived from `ADMIN_TOKEN` (HKDF-SHA256)", meaning: "HMAC key of the proof-of-work challenges of a line's join (API.md, Fair access, rule 5), at least 32 bytes" },
   ENTRY_TOKEN_SECRET: { note: "derived from `ADMIN_TOKEN` (HKDF-SHA256)", meaning: "HS256 key of the entry tokens of a line (API.md, Fair access), at least 32 bytes; set it to rotate entries apart from the admin token" },
   WEBHOOK_TOLERANCE_SECONDS: { default: "300", meaning: "accepted age of a webhook signature" },
   DATABASE_URL: { default: "postgres://postgres@127.0.0.1:5432/flash_sale", meaning: "PostgreSQL (created if missing)" },

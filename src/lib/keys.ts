@@ -40,6 +40,8 @@ export interface DeploymentKeys {
   readonly productIndex: string;
   /** Products sold through a line (a set on one slot): the inventory's admission timer steps each. */
   readonly lineIndex: string;
+  /** A join challenge's solution once used (its signature): kept until the challenge expires. */
+  challengeUsed(signature: string): string;
   /** A signed-out dashboard session (src/ops/dashboard-session.ts), kept until it would have expired. */
   dashboardSessionRevoked(id: string): string;
 }
@@ -68,6 +70,7 @@ export function deploymentKeys(namespace: string): DeploymentKeys {
     idempotencyOwner: (key) => `idem:{${namespace}:${key}}`,
     productIndex: `{flash}:${namespace}:products`,
     lineIndex: `{flash}:${namespace}:lines`,
+    challengeUsed: (signature) => `challenge:used:{${namespace}:${signature}}`,
     dashboardSessionRevoked: (id) => `dashboard:revoked:{${namespace}:${id}}`,
   };
 }

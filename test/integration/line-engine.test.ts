@@ -58,6 +58,11 @@ test("steps admit in the seed's order, as fast as admit_per_second allows since 
   const second = await engine.step(id, k, T0 + 10_500); // half a second at 10/s: 5 more
   const third = await engine.step(id, k, T0 + 12_500); // two seconds: 20 more
   expect([first!.admitted.length, second!.admitted.length, third!.admitted.length]).toEqual([1, 5, 20]);
+  // steps closer together than one place's worth of time admit nothing until the rate has earned a place
+  // (a step every 40 ms at 10/s: one place in four or five steps, not one a step)
+  let paced = 0;
+  for (let t = T0 + 12_540; t <= T0 + 13_500; t += 40) paced += (await engine.step(id, k, t))!.admitted.length;
+  expect(paced).toBe(10);
   const { state } = (await engine.read(k))!;
   const order = new LineOrder(Buffer.from(state.seed!, "hex"), state.early!);
   const admitted = [...first!.admitted, ...second!.admitted, ...third!.admitted];

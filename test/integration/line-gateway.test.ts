@@ -230,6 +230,18 @@ describe("BUYER_AUTH=none", () => {
       expect((await last.next((e) => e.data.position === 1, 0, 10_000)).data.status).toBe("waiting");
     });
 
+    test("the product's stream shows an admission's units set aside with the admission, not at the next heartbeat", async () => {
+      const p = await queueProduct(stack, { stock: 3 }, 1);
+      const t = (await join(stack, p.id, { user_id: "aside" })).body;
+      const product = await openSse(`${stack.baseUrl}/api/products/${p.id}/events`);
+      streams.push(product);
+      expect((await product.next((e) => e.event === "product")).data.stock_available).toBe(3);
+      const admitted = await (await follow(p.id, t.ticket_id)).next((e) => e.data.status === "admitted", 0, 15_000);
+      const aside = await product.next((e) => e.data.stock_available === 2, 0, 15_000);
+      // the heartbeat (SSE_HEARTBEAT_MS, 10 s) would read the product again only by chance this soon
+      expect(aside.at - admitted.at).toBeLessThan(1000);
+    });
+
     test("HEAD answers the stream's headers and holds nothing", async () => {
       const p = await queueProduct(stack);
       const t = (await join(stack, p.id, { user_id: "header-only" })).body;

@@ -35,7 +35,7 @@ test("a queue product is created with its line: the seed's hash public at once, 
   expect(line.seed_sha256).toMatch(/^[0-9a-f]{64}$/);
 });
 
-test("the access rules: a line needs sale_starts_at, a queue opens at or before it, a draw before it; the challenge is refused for now", async () => {
+test("the access rules: a line needs sale_starts_at, a queue opens at or before it, a draw before it", async () => {
   const refused = async (fields: Record<string, unknown>) =>
     stack.http("POST", "/api/admin/products", { name: "x", price_cents: 1, stock: 1, ...fields }, { authorization: "Bearer test-admin-token" });
   const starts = new Date(Date.now() + 60_000).toISOString();
@@ -44,7 +44,6 @@ test("the access rules: a line needs sale_starts_at, a queue opens at or before 
     [{ access: "queue", sale_starts_at: starts, queue_opens_at: new Date(Date.now() + 120_000).toISOString() }, "queue_opens_at"],
     [{ access: "draw", sale_starts_at: starts, queue_opens_at: starts }, "queue_opens_at"],
     [{ access: "open", queue_opens_at: starts }, "queue_opens_at"],
-    [{ access: "queue", sale_starts_at: starts, challenge: true }, "challenge"],
     [{ access: "raffle" }, "access"],
   ] as const) {
     const r = await refused(fields);

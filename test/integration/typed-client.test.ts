@@ -3,9 +3,11 @@
  * buyer's frontend use it, with BUYER_AUTH=jwt: the admin creates a product, a buyer buys
  * and reads the order. Every answer is checked against the schema the OpenAPI document
  * publishes for it (services/gateway/openapi/answers.ts), so the documented answers are the real ones.
+ * A buyer's way through a line (joinLine / followTicket): admitted when the sale starts and
+ * ordering with the entry, a lost answer retried, a sold-out line, leaving.
  */
-import { createFlashSaleClient, placeOrder } from "../../client/index.ts";
-import { auditAnswer, healthAnswer, orderAnswer, productAnswer, reservationAnswer } from "../../services/gateway/openapi/answers.ts";
+import { createFlashSaleClient, joinLine, placeOrder, type FlashSaleClient, type Ticket } from "../../client/index.ts";
+import { auditAnswer, healthAnswer, orderAnswer, productAnswer, reservationAnswer, ticketAnswer } from "../../services/gateway/openapi/answers.ts";
 import { compileCheck } from "../../src/lib/params.ts";
 import { startStack, ADMIN_TOKEN, type Stack } from "../support/stack.ts";
 import { listenForEvents } from "../support/events.ts";
@@ -88,4 +90,77 @@ test("the admin token goes only to admin paths, the buyer token only to order pa
     ["/api/products/1", null],
     ["/api/orders/00000000-0000-4000-8000-000000000000", "Bearer buyer-jwt"],
   ]);
+});
+
+describe("a product sold through a line", () => {
+  const admin = () => createFlashSaleClient({ baseUrl: stack.baseUrl, adminToken: ADMIN_TOKEN });
+  const buyerClient = (sub: string, fetch?: (request: Request) => Promise<Response>) =>
+    createFlashSaleClient({ baseUrl: stack.baseUrl, buyerToken: () => hs256({ sub }), fetch });
+  /** a queue whose order is drawn (and admissions begin) `drawIn` seconds from now */
+  async function queueProduct(stock: number, drawIn: number) {
+    const created = await admin().POST("/api/admin/products", {
+      body: { name: "Sneaker", price_cents: 12_000, stock, per_user_limit: 1, max_per_order: 1, access: "queue", sale_starts_at: new Date(Date.now() + drawIn * 1000).toISOString() },
+    });
+    expect(created.response.status).toBe(201);
+    return created.data!;
+  }
+  const stockOf = async (api: FlashSaleClient, id: number) => (await api.GET("/api/products/{id}", { params: { path: { id } } })).data?.stock_available;
+
+  test("joinLine waits in line, is admitted when the sale starts and orders with the entry (202); the ticket is then used", async () => {
+    const p = await queueProduct(2, 1);
+    const buyer = buyerClient("line-buyer-1");
+    const seen: Ticket[] = [];
+    const outcome = await joinLine(buyer, { product_id: p.id }, { onTicket: (t) => seen.push(t) });
+    if (outcome.outcome !== "ordered") throw new Error(`not ordered: ${JSON.stringify(outcome)}`);
+    conforms(reservationAnswer, outcome.order);
+    expect(outcome.order).toMatchObject({ product_id: p.id, qty: 1, user_id: "line-buyer-1", amount_cents: 12_000 });
+    for (const t of seen) conforms(ticketAnswer, t);
+    expect(seen.map((t) => t.status)).toEqual([...seen.slice(1).map(() => "waiting"), "admitted"]);
+    expect(outcome.ticket).toBe(seen.at(-1));
+    expect(outcome.ticket.entry_token).toEqual(expect.any(String));
+    const ticket = await buyer.GET("/api/products/{id}/queue/{ticket_id}", { params: { path: { id: p.id, ticket_id: outcome.ticket.ticket_id } } });
+    expect(ticket.data).toMatchObject({ status: "used", entry_token: null });
+    expect(await stockOf(buyer, p.id)).toBe(1);
+  });
+
+  test("the entry's order whose answer is lost is sent again with the same Idempotency-Key and entry: one order, replayed", async () => {
+    const p = await queueProduct(2, 1);
+    const sent: Array<{ key: string | null; entry: string | null; answer: { order_id?: string } }> = [];
+    const buyer = buyerClient("line-buyer-2", async (request) => {
+      const answer = await fetch(request);
+      if (new URL(request.url).pathname !== "/api/orders") return answer;
+      sent.push({ key: request.headers.get("idempotency-key"), entry: request.headers.get("entry-token"), answer: await answer.clone().json() });
+      if (sent.length === 1) throw new TypeError("fetch failed"); // the order arrived, its answer did not
+      return answer;
+    });
+    const outcome = await joinLine(buyer, { product_id: p.id });
+    if (outcome.outcome !== "ordered") throw new Error(`not ordered: ${JSON.stringify(outcome)}`);
+    expect(sent).toHaveLength(2);
+    expect(sent[1].key).toBe(sent[0].key);
+    expect(sent.map((s) => s.entry)).toEqual([outcome.ticket.entry_token, outcome.ticket.entry_token]);
+    expect(outcome.order.order_id).toBe(sent[0].answer.order_id);
+    expect(await stockOf(buyer, p.id)).toBe(1);
+  });
+
+  test("a line with nothing to sell: joinLine answers sold_out with the first state, and the ticket keeps its place", async () => {
+    const p = await queueProduct(0, 60);
+    const buyer = buyerClient("line-buyer-3");
+    const seen: Ticket[] = [];
+    const outcome = await joinLine(buyer, { product_id: p.id }, { onTicket: (t) => seen.push(t) });
+    expect(outcome).toMatchObject({ outcome: "sold_out", ticket: { status: "sold_out", user_id: "line-buyer-3" } });
+    expect(seen).toHaveLength(1);
+    const ticket = await buyer.GET("/api/products/{id}/queue/{ticket_id}", { params: { path: { id: p.id, ticket_id: seen[0].ticket_id } } });
+    expect(ticket.data?.status).toBe("sold_out");
+  });
+
+  test("a buyer who leaves the line while followTicket follows it: the outcome is left", async () => {
+    const p = await queueProduct(2, 3600);
+    const buyer = buyerClient("line-buyer-4");
+    const outcome = await joinLine(buyer, { product_id: p.id }, {
+      onTicket: (t) => {
+        if (t.status === "waiting") void buyer.DELETE("/api/products/{id}/queue/{ticket_id}", { params: { path: { id: p.id, ticket_id: t.ticket_id } } });
+      },
+    });
+    expect(outcome).toMatchObject({ outcome: "left", ticket: { status: "left", position: null } });
+  });
 });

@@ -14,6 +14,11 @@ export interface Purchase {
   orderId: string | null;
   code: string | null;
   attempts: number;
+  /** epoch ms: the first attempt sent, the final answer (or failure) received */
+  sentAt: number;
+  answeredAt: number;
+  /** a client that never retries: what its failed attempt got (the body's message, or the connection error) */
+  failure: string | null;
 }
 
 export interface BurstReport {
@@ -75,6 +80,15 @@ function post(agent: Agent, url: URL, body: string, key: string, timeoutMs: numb
   });
 }
 
+/** The error envelope's code, or null for a body that is not one (HAProxy's own pages are). */
+function errorCode(body: string): string | null {
+  try {
+    return (JSON.parse(body) as { error?: { code?: string } }).error?.code ?? null;
+  } catch {
+    return null;
+  }
+}
+
 export async function burst(opts: BurstOptions): Promise<BurstReport> {
   const url = new URL("/api/orders", opts.url);
   const agent = new Agent({ keepAlive: true, maxSockets: opts.concurrency });
@@ -88,7 +102,10 @@ export async function burst(opts: BurstOptions): Promise<BurstReport> {
   let done = 0;
 
   async function buy(i: number): Promise<Purchase> {
-    const p: Purchase = { key: `${opts.tag}-${i}`, user: `${opts.tag}-u${i}`, status: null, orderId: null, code: null, attempts: 0 };
+    const p: Purchase = {
+      key: `${opts.tag}-${i}`, user: `${opts.tag}-u${i}`, status: null, orderId: null, code: null, attempts: 0,
+      sentAt: Date.now(), answeredAt: 0, failure: null,
+    };
     const body = JSON.stringify({ product_id: opts.productId, qty: 1, user_id: p.user });
     const started = Date.now();
     while (Date.now() - started < giveUpMs) {
@@ -101,6 +118,7 @@ export async function burst(opts: BurstOptions): Promise<BurstReport> {
         report.answers.error = (report.answers.error ?? 0) + 1;
         if (!retry) {
           p.code = String(err);
+          p.failure = String(err);
           break;
         }
         await new Promise((r) => setTimeout(r, 100));
@@ -115,6 +133,8 @@ export async function burst(opts: BurstOptions): Promise<BurstReport> {
         report.unavailable++;
         if (!retry) {
           p.status = 503;
+          p.code = errorCode(a.body);
+          p.failure = a.body.slice(0, 300);
           break;
         }
         await new Promise((r) => setTimeout(r, Math.min(1000, (a.retryAfter ?? 1) * 1000)));
@@ -123,6 +143,8 @@ export async function burst(opts: BurstOptions): Promise<BurstReport> {
       if (a.status >= 500) {
         if (!retry) {
           p.status = a.status;
+          p.code = errorCode(a.body);
+          p.failure = a.body.slice(0, 300);
           break;
         }
         await new Promise((r) => setTimeout(r, 200));
@@ -134,6 +156,7 @@ export async function burst(opts: BurstOptions): Promise<BurstReport> {
       else p.code = parsed.error?.code ?? null;
       break;
     }
+    p.answeredAt = Date.now();
     opts.onProgress?.(++done);
     return p;
   }

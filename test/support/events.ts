@@ -25,11 +25,11 @@ export interface HeardOptions {
 
 /** What one node heard, in order, from the moment its log was made. */
 export class EventLog {
-  private readonly heardSoFar: Array<{ event: string; payload: unknown }> = [];
+  private readonly heardSoFar: Array<{ event: string; payload: unknown; at: number }> = [];
   private waiters: Waiter[] = [];
 
   record(event: string, payload: unknown): void {
-    this.heardSoFar.push({ event, payload });
+    this.heardSoFar.push({ event, payload, at: Date.now() });
     const [met, waiting] = partition(this.waiters, (w) => w.event === event && w.match(payload as never));
     this.waiters = waiting;
     for (const w of met) w.resolve(payload);
@@ -38,6 +38,11 @@ export class EventLog {
   /** A place in the log: `heard(…, { since })` then takes only what was heard after it. */
   mark(): number {
     return this.heardSoFar.length;
+  }
+
+  /** When each `event` heard so far (after `since`) was heard (ms), with its payload. */
+  timed<T>(event: string, since = 0): Array<{ payload: T; at: number }> {
+    return this.heardSoFar.slice(since).filter((h) => h.event === event).map((h) => ({ payload: h.payload as T, at: h.at }));
   }
 
   /** The payloads of `event` heard so far (after `since`, a mark). */

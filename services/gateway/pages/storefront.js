@@ -1,6 +1,9 @@
 // The storefront: one product, its live stock (GET /api/products/{id}/events), a buy
 // button (POST /api/orders), the order's live status and expiry countdown
-// (GET /api/orders/{id}/events) and a cancel button. Plain JS, no build step.
+// (GET /api/orders/{id}/events) and a cancel button. A product sold through a line
+// (`access` queue or draw) shows the line instead of the buy button: join it, the ticket
+// live (GET /api/products/{id}/queue/{ticket_id}/events), and at the buyer's turn the buy
+// button, whose order carries the entry (Entry-Token). Plain JS, no build step.
 // Open /?product=<id> (default 1).
 
 const FINAL = new Set(["paid", "cancelled", "expired", "rejected"]);
@@ -19,14 +22,19 @@ const productId = Number(params.get("product") ?? "1");
 const buyer = localStorage.getItem("flash-buyer") ?? `buyer-${crypto.randomUUID().slice(0, 8)}`;
 localStorage.setItem("flash-buyer", buyer);
 const orderKey = `flash-order-${productId}`;
+const ticketKey = `flash-ticket-${productId}`;
 
 let product = null;
 let order = null;
 let orderStream = null;
+let ticket = null;
+let ticketStream = null;
 let refusal = null; // { code, render(now) }
 let clockOffset = 0; // server time minus ours, from the Date header
 
 const now = () => Date.now() + clockOffset;
+/** a product sold through a line (API.md, "Fair access"): its order needs the buyer's entry */
+const throughLine = (p) => p.access !== "open";
 const money = (cents, currency) => new Intl.NumberFormat("en", { style: "currency", currency }).format(cents / 100);
 
 function duration(ms) {
@@ -41,6 +49,17 @@ function salePhase(p) {
   if (p.sale_starts_at && now() < Date.parse(p.sale_starts_at)) return "upcoming";
   if (p.sale_ends_at && now() >= Date.parse(p.sale_ends_at)) return "ended";
   return p.stock_available > 0 ? "active" : "soldout";
+}
+
+/**
+ * salePhase, for a product sold through a line: units set aside for entries are not in
+ * stock_available and come back when not bought, so none free is not yet sold out (the
+ * buyer's ticket says when it is), and the buyer at their turn has one set aside.
+ */
+function phaseOf(p) {
+  const phase = salePhase(p);
+  if (phase !== "soldout" || !throughLine(p) || ticket?.status === "sold_out") return phase;
+  return ticket?.status === "admitted" ? "active" : "held";
 }
 
 async function api(method, path, body, headers = {}) {
@@ -76,9 +95,12 @@ function renderProduct() {
   $("stock-bar").style.width = `${product.stock_total ? (100 * product.stock_available) / product.stock_total : 0}%`;
   $("limit").textContent = product.per_user_limit === null ? "none" : `${product.per_user_limit} per buyer`;
   const qty = $("qty");
-  if (qty.options.length !== product.max_per_order) {
-    qty.replaceChildren(...Array.from({ length: product.max_per_order }, (_, i) => new Option(String(i + 1), String(i + 1))));
+  const most = throughLine(product) ? product.per_entry : product.max_per_order;
+  if (qty.options.length !== most) {
+    qty.replaceChildren(...Array.from({ length: most }, (_, i) => new Option(String(i + 1), String(i + 1))));
   }
+  $("line").hidden = !throughLine(product);
+  renderLine();
   renderClock();
 }
 
@@ -149,10 +171,13 @@ async function buy(event) {
   hideRefusal();
   $("buy").disabled = true;
   try {
+    const entry = ticket?.status === "admitted" ? { "Entry-Token": ticket.entry_token } : {};
     const r = await api("POST", "/api/orders", { product_id: productId, qty: Number($("qty").value), user_id: buyer }, {
-      "Idempotency-Key": crypto.randomUUID(),
+      "Idempotency-Key": crypto.randomUUID(), ...entry,
     });
     if (r.status === 202) {
+      // the entry is used up by this order (its stream says so too)
+      if (entry["Entry-Token"]) showTicket({ ...ticket, status: "used", entry_token: null, entry_expires_at: null });
       showOrder({ ...r.data, created_at: null, updated_at: null });
       followOrder(r.data.order_id);
     } else {
@@ -186,6 +211,132 @@ async function cancel() {
   }
 }
 
+// ---- the line (a product sold through it) -------------------------------------------
+
+const TICKET_FINAL = new Set(["used", "expired", "lost", "left"]);
+const TICKET_WORDS = {
+  waiting: "In line",
+  admitted: "Your turn!",
+  sold_out: "Sold out",
+  used: "Bought with your entry",
+  expired: "Your turn has passed",
+  lost: "The sale ended before your turn",
+  left: "You left the line",
+};
+
+/** Sets an element's text only when it changes (a live region announces each change). */
+function setText(el, text) {
+  if (el.textContent !== text) el.textContent = text;
+}
+
+const about = (s) => (s < 60 ? `about ${s} s` : `about ${Math.round(s / 60)} min`);
+
+/** What the buyer's ticket means for them now, beside its status. */
+function ticketNote(t) {
+  const more = product.per_entry === 1 ? "1 unit" : `up to ${product.per_entry} units`;
+  return {
+    waiting: () => (t.position === null
+      ? `Your place is drawn when the sale starts, in ${duration(Date.parse(product.sale_starts_at) - now())}.`
+      : null),
+    admitted: () => `Buy ${more} with this entry: it is good for one order.`,
+    sold_out: () => `Every unit is taken. You keep your place${t.position === null ? "" : ` (number ${t.position})`}: units that come back go to the line in order.`,
+    used: () => "Your order is below.",
+    expired: () => "The entry was not used in time: its units went to the next buyer. You may join again, at the back.",
+    lost: () => "The sale has ended.",
+    left: () => "Your place went to the next buyer. You may join again, at the back.",
+  }[t.status]?.() ?? null;
+}
+
+/** The line's part of the page: when it opens, the join button, the ticket, the buy button at the buyer's turn. */
+function renderLine() {
+  if (!product || !throughLine(product)) return;
+  const live = ticket !== null && !TICKET_FINAL.has(ticket.status);
+  const notOpen = product.queue_opens_at !== null && now() < Date.parse(product.queue_opens_at);
+  $("join").hidden = live || ticket?.status === "used" || ticket?.status === "lost";
+  $("join").disabled = notOpen;
+  $("buy-form").hidden = ticket?.status !== "admitted";
+  $("ticket").hidden = ticket === null;
+  $("leave").hidden = !live;
+  const note = $("line-note");
+  note.dataset.phase = notOpen ? "upcoming" : "open";
+  note.hidden = live;
+  setText(note, notOpen
+    ? `The line opens in ${duration(Date.parse(product.queue_opens_at) - now())}.`
+    : product.sale_starts_at && now() < Date.parse(product.sale_starts_at)
+      ? "Everyone who joins before the sale starts gets a place drawn at random; later joiners queue behind them."
+      : "Join the line: your turn to buy comes in order.");
+  if (!ticket) return;
+  $("ticket-status").dataset.status = ticket.status;
+  setText($("ticket-status"), TICKET_WORDS[ticket.status] ?? ticket.status);
+  const place = $("place");
+  const placed = ticket.status === "waiting" && ticket.position !== null;
+  const key = placed ? `${ticket.position}|${ticket.eta_seconds}` : ticketNote(ticket) ?? "";
+  if (place.dataset.key !== key) {
+    place.dataset.key = key;
+    if (placed) {
+      const n = document.createElement("strong");
+      n.textContent = String(ticket.position);
+      place.replaceChildren("You are number ", n, " in line", ticket.eta_seconds === null ? "" : ` · ${about(ticket.eta_seconds)}`);
+    } else place.replaceChildren(key);
+  }
+  setText($("entry-countdown"), ticket.status === "admitted" ? `Buy within ${duration(Date.parse(ticket.entry_expires_at) - now())}` : "");
+}
+
+function showTicket(next) {
+  ticket = next;
+  if (TICKET_FINAL.has(next.status)) {
+    localStorage.removeItem(ticketKey);
+    ticketStream?.close();
+  } else localStorage.setItem(ticketKey, next.ticket_id);
+  renderLine();
+  renderClock();
+}
+
+function followTicket(id) {
+  ticketStream?.close();
+  const es = new EventSource(`/api/products/${productId}/queue/${id}/events`);
+  ticketStream = es;
+  es.addEventListener("ticket", (e) => {
+    const next = JSON.parse(e.data);
+    // a state pushed before the one this page already showed (its own leave or order) is not shown again
+    if (ticket?.ticket_id === next.ticket_id && TICKET_FINAL.has(ticket.status)) return es.close();
+    showTicket(next);
+    // the server ends the stream after a final status: do not reconnect
+    if (TICKET_FINAL.has(next.status)) es.close();
+  });
+}
+
+async function join() {
+  hideRefusal();
+  $("join").disabled = true;
+  try {
+    const r = await api("POST", `/api/products/${productId}/queue`, { user_id: buyer });
+    if (r.status === 201 || r.status === 200) {
+      showTicket(r.data);
+      followTicket(r.data.ticket_id);
+    } else refuse(r);
+  } catch {
+    refuse({ status: 0, data: null });
+  } finally {
+    renderLine();
+  }
+}
+
+async function leave() {
+  if (!ticket) return;
+  hideRefusal();
+  $("leave").disabled = true;
+  try {
+    const r = await api("DELETE", `/api/products/${productId}/queue/${ticket.ticket_id}`);
+    if (r.status === 200) showTicket(r.data);
+    else showRefusal(r.data?.error?.code ?? "ERROR", () => inWords(r, "Leaving did not go through: you are still in line. Try again in a moment."));
+  } catch {
+    showRefusal("NETWORK", () => inWords({ status: 0, data: null }, ""));
+  } finally {
+    $("leave").disabled = false;
+  }
+}
+
 // ---- refusals, in words ----------------------------------------------------------
 
 /** What happened and what the buyer can do, for an answer that is not a success; `otherwise` for the rest. */
@@ -214,11 +365,24 @@ function refuse(r) {
       return "The sale has ended.";
     },
     PRODUCT_NOT_FOUND: () => "This product does not exist.",
+    ENTRY_REQUIRED: () => "This product is sold through its line: join the line, and buy when it is your turn.",
+    ENTRY_INVALID: () => "Your turn has passed: the entry is no longer good. Join the line again.",
+    ENTRY_USED: () => "Your entry was already used for an order: one entry, one order.",
+    QUEUE_NOT_OPEN: () => (product?.queue_opens_at && now() < Date.parse(product.queue_opens_at)
+      ? `The line is not open yet. It opens in ${duration(Date.parse(product.queue_opens_at) - now())}.`
+      : "This product has no line to join."),
+    QUEUE_CLOSED: () => "The line is closed: no more buyers may join.",
+    TICKET_NOT_FOUND: () => "Your place in line is gone: join the line again.",
+    CHALLENGE_FAILED: () => "This line asks each buyer to solve a challenge to join, which this page cannot do yet.",
   }[e.code];
   // without an answer nobody can say whether the order went through
   const other = () => `${r.status === 0 ? "" : "Nothing was reserved. "}${inWords(r, "Something went wrong: try again in a moment.")}`;
-  refusal = { code: e.code ?? (r.status === 0 ? "NETWORK" : "ERROR"), text: words ?? other };
-  $("refusal").dataset.code = refusal.code;
+  showRefusal(e.code ?? (r.status === 0 ? "NETWORK" : "ERROR"), words ?? other);
+}
+
+function showRefusal(code, text) {
+  refusal = { code, text };
+  $("refusal").dataset.code = code;
   $("refusal").hidden = false;
   renderClock();
 }
@@ -232,16 +396,18 @@ function hideRefusal() {
 
 function renderClock() {
   if (product) {
-    const phase = salePhase(product);
+    const phase = phaseOf(product);
     const sale = $("sale");
     sale.dataset.phase = phase;
     sale.textContent = {
       upcoming: () => `The sale starts in ${duration(Date.parse(product.sale_starts_at) - now())}`,
       active: () => (product.sale_ends_at ? `On sale: ends in ${duration(Date.parse(product.sale_ends_at) - now())}` : "On sale now"),
       soldout: () => "Sold out",
+      held: () => "No unit is free now; any not bought go back to the line, in order",
       ended: () => "The sale has ended",
     }[phase]();
   }
+  renderLine();
   if (order) {
     $("countdown").textContent = FINAL.has(order.status) ? "" : `Pay within ${duration(Date.parse(order.expires_at) - now())}`;
   }
@@ -273,6 +439,8 @@ async function start() {
   $("buyer").textContent = buyer;
   $("buy-form").addEventListener("submit", buy);
   $("cancel").addEventListener("click", cancel);
+  $("join").addEventListener("click", join);
+  $("leave").addEventListener("click", leave);
   const r = await api("GET", `/api/products/${productId}`).catch(() => ({ status: 0, data: null }));
   if (r.status !== 200) return missing(r.status);
   product = r.data;
@@ -285,6 +453,14 @@ async function start() {
       showOrder(o.data);
       followOrder(saved);
     } else localStorage.removeItem(orderKey);
+  }
+  const savedTicket = localStorage.getItem(ticketKey);
+  if (savedTicket && throughLine(product)) {
+    const t = await api("GET", `/api/products/${productId}/queue/${savedTicket}`).catch(() => ({ status: 0, data: null }));
+    if (t.status === 200 && !TICKET_FINAL.has(t.data.status)) {
+      showTicket(t.data);
+      followTicket(savedTicket);
+    } else if (t.status !== 0) localStorage.removeItem(ticketKey);
   }
   setInterval(renderClock, 250);
 }
