@@ -209,8 +209,8 @@ export async function playLineDemo(s: LineDemoSettings): Promise<LineDemoSummary
   const tag = randomUUID().slice(0, 8);
   const userOf = (i: number) => `${tag}-${groupOf(i) === "scripts" ? "script" : "person"}-${i}`;
   const everyone = Array.from({ length: s.buyers }, (_, i) => i);
-  /** when each person arrives, in ms before the opening (the last half second kept for their join to land) */
-  const arrival = everyone.map(() => 500 + s.rand() * s.spreadSeconds * 1000);
+  /** when each person arrives, in ms before the opening (the last second kept for their join to land) */
+  const arrival = everyone.map(() => 1000 + s.rand() * s.spreadSeconds * 1000);
   /** how long each person takes to act once they may */
   const reaction = everyone.map(() => 300 + s.rand() * 1200);
   const pending: Array<Promise<void>> = [];

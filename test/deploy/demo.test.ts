@@ -170,7 +170,8 @@ describe("npm run demo against the default reservation time (600 s)", () => {
   }, 90_000);
 
   test("--access queue: the same drop open, then through a line; the scripts win their number of units open, no more than chance through the line, and their refusals are counted by code", async () => {
-    const { code, stdout, stderr } = await runDemo(stack.baseUrl, ["--access", "queue", "--buyers", "200", "--stock", "50", "--scripts", "0.2", "--spread", "1"]);
+    const { code, stdout, stderr } = await runDemo(stack.baseUrl, [
+      "--access", "queue", "--buyers", "200", "--stock", "50", "--scripts", "0.2", "--opens-in", "3", "--spread", "1", "--concurrency", "100"]);
     expect([code, stderr.match(/^.*(error|Error).*$/m)?.[0] ?? null]).toEqual([0, null]);
     const summary = JSON.parse(stdout.trim().split("\n").at(-1)!);
     expect(summary).toMatchObject({ access: "queue", buyers: 200, scripts: 40, people: 160, stock: 50, scripts_share_of_buyers: 0.2 });
@@ -183,12 +184,17 @@ describe("npm run demo against the default reservation time (600 s)", () => {
     expect(open.scripts_share_of_units).toBeCloseTo(40 / open.reservations, 10);
     expect(open.refused.scripts.SALE_NOT_ACTIVE).toBeGreaterThan(0);
 
-    // through the line: all joined before the opening, so every place was drawn; the scripts
-    // won no more than a fair draw of the places admitted gives 40 of 200 (at 1 in 10,000)
-    expect(line.line).toMatchObject({ joined: 200, early_joiners: 200, late_joiners: { scripts: 0, people: 0 }, settled: true });
-    expect(line.reservations).toBe(line.line.admitted);
+    // through the line: the scripts joined first, so all 40 places were drawn with the
+    // people's who joined before the opening (a person whose join landed after it queues
+    // behind them); the scripts won no more than a fair draw of the places admitted gives
+    // them (at 1 in 10,000)
+    const { early_joiners: early, late_joiners: late, admitted } = line.line;
+    expect(line.line).toMatchObject({ joined: 200, settled: true });
+    expect(late.scripts).toBe(0);
+    expect(early + late.people).toBe(200);
+    expect(line.reservations).toBe(admitted);
     expect(line.units.scripts + line.units.people).toBe(line.reservations);
-    expect(line.units.scripts).toBeLessThanOrEqual(hypergeometricUpper(200, 40, line.line.admitted, 1e-4));
+    expect(line.units.scripts).toBeLessThanOrEqual(hypergeometricUpper(early, 40, Math.min(admitted, early), 1e-4));
     expect(line.scripts_share_of_units).toBeLessThan(open.scripts_share_of_units - 0.2);
     // what the scripts tried: orders without an entry (5 each at most), one forgery each and,
     // for those admitted, their entry again (used) and lent to another script (not theirs)
