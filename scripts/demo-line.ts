@@ -290,6 +290,8 @@ export async function playLineDemo(s: LineDemoSettings): Promise<LineDemoSummary
   const acted = new Set<number>();
   const status = new Map<number, string>();
   const joinNumber = new Map<number, number>();
+  /** what the admitted are doing with their entries: waited for before the counts are final */
+  const acting: Array<Promise<void>> = [];
   let over = false;
 
   const onAdmitted = async (i: number, ticket: any, delay: number) => {
@@ -308,7 +310,7 @@ export async function playLineDemo(s: LineDemoSettings): Promise<LineDemoSummary
   };
   const seen = (i: number, ticket: any) => {
     status.set(i, ticket.status);
-    if (ticket.status === "admitted") void onAdmitted(i, ticket, groupOf(i) === "scripts" ? 0 : reaction[i]);
+    if (ticket.status === "admitted") acting.push(onAdmitted(i, ticket, groupOf(i) === "scripts" ? 0 : reaction[i]));
   };
   const poll = async (i: number, ticketId: string, everyMs: number) => {
     while (!over && !TICKET_DONE.has(status.get(i) ?? "waiting") && !seenAdmitted.has(i)) {
@@ -375,6 +377,9 @@ export async function playLineDemo(s: LineDemoSettings): Promise<LineDemoSummary
   }
   over = true;
   for (const close of closers) close();
+  // a line that did not come to rest: the orders already sent still count
+  await Promise.all(acting);
+  await Promise.all(pending);
   const early: number | null = lineView?.early_joiners ?? null;
   const late: Record<Group, number> = { scripts: 0, people: 0 };
   for (const [i, n] of joinNumber) if (early !== null && n >= early) late[groupOf(i)]++;
