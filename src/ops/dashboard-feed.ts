@@ -1,7 +1,8 @@
 /**
  * The dashboard's data, read through the cluster once a second while someone watches:
  * every gateway node's answer counters (`gateway.dashboardNode`, called on each node
- * by its id), each product's shard, the pipeline (orders by status, stream lag, dead
+ * by its id), each product's shard and, for a product sold through a line, its line
+ * (`inventory.lineStats`: one more call per such product), the pipeline (orders by status, stream lag, dead
  * letters: `orders.refreshMetrics`), the audit (every AUDIT_EVERY_MS, in the
  * background: it reads every shard) and the registry's nodes (each one's lifecycle
  * state: draining or not; a node that left cleanly is not listed, one that vanished is
@@ -14,10 +15,11 @@ import { METRIC } from "../lib/metrics.ts";
 import { mapLimit } from "../lib/concurrency.ts";
 import {
   DashboardView, listedNodes, VANISHED_NODE_LISTED_MS, type AuditVerdict, type Departure, type ClusterReading, type DashboardSnapshot, type GatewayReading,
-  type NodeReading, type ProductReading,
+  type LineReading, type NodeReading, type ProductReading,
 } from "./dashboard-view.ts";
 import type { AuditReport, PipelineReading, ShardState } from "../contracts/reports.ts";
 import type { ProductView } from "../contracts/product-view.ts";
+import type { LineStats } from "../contracts/line.ts";
 
 export const DASHBOARD_TICK_MS = 1000;
 /** the oldest snapshot a new viewer is shown first */
@@ -53,7 +55,8 @@ export class DashboardFeed {
   readonly #listedMs: number;
   #view = new DashboardView();
   readonly #listeners = new Set<Listener>();
-  readonly #names = new Map<number, string>();
+  /** what does not change once a product exists: its name and how it is sold */
+  readonly #known = new Map<number, Pick<ProductView, "name" | "access">>();
   /** how and when each node that went unavailable left (Moleculer's $node.disconnected) */
   readonly #departures = new Map<string, Departure>();
   #timer: NodeJS.Timeout | undefined;
@@ -125,16 +128,31 @@ export class DashboardFeed {
     const ids = await this.#broker.call<number[], object>("inventory.products", {}, CALL).catch(() => [] as number[]);
     const shown = ids.slice(-MAX_PRODUCTS);
     const read = await mapLimit(shown, 8, async (id) => {
-      const shard = await this.#broker.call<ShardState, object>("inventory.shard", { product_id: id }, CALL).catch(() => null);
+      const known = this.#known.get(id) ?? await this.#broker.call<ProductView, object>("inventory.product", { id }, CALL).then(
+        ({ name, access }) => {
+          this.#known.set(id, { name, access });
+          return { name, access };
+        },
+        () => null,
+      );
+      const [shard, line] = await Promise.all([
+        this.#broker.call<ShardState, object>("inventory.shard", { product_id: id }, CALL).catch(() => null),
+        known && known.access !== "open" ? this.#line(id) : null,
+      ]);
       if (!shard) return null;
-      if (!this.#names.has(id)) {
-        const product = await this.#broker.call<ProductView, object>("inventory.product", { id }, CALL).catch(() => null);
-        if (product) this.#names.set(id, product.name);
-      }
       const { loaded, stock_total, available, reserved, sold } = shard;
-      return { id, name: this.#names.get(id) ?? null, loaded, stock_total, available, reserved, sold };
+      return { id, name: known?.name ?? null, loaded, stock_total, available, reserved, sold, line };
     });
+    for (const id of [...this.#known.keys()]) if (!shown.includes(id)) this.#known.delete(id);
     return read.filter((p): p is ProductReading => p !== null);
+  }
+
+  /** A line product's line, as its owner counts it (null when it could not be read this time). */
+  async #line(productId: number): Promise<LineReading | null> {
+    const s = await this.#broker.call<LineStats, object>("inventory.lineStats", { product_id: productId }, CALL).catch(() => null);
+    if (!s) return null;
+    const { access, joined, waiting, admitted, open_entries, used, expired, left, admitted_per_second, paused, admit_per_second } = s;
+    return { access, joined, waiting, admitted, open_entries, used, expired, left, admitted_per_second, paused, admit_per_second };
   }
 
   #pipeline(): Promise<PipelineReading | null> {

@@ -7,6 +7,7 @@
  * counts from zero again, a node seen for the first time only sets its baseline.
  */
 import type { PipelineReading } from "../contracts/reports.ts";
+import type { LineStats } from "../contracts/line.ts";
 
 /** One gateway node's `gateway.dashboardNode` answer. */
 export interface GatewayReading {
@@ -17,6 +18,14 @@ export interface GatewayReading {
   duration: { count: number; buckets: Record<string, number> };
 }
 
+/**
+ * A product's line as the dashboard shows it (`inventory.lineStats`, read by its owner):
+ * waiting, entries open (admitted, not yet used), used and expired unused (no-shows),
+ * left, entries per second lately, the pace and the pause.
+ */
+export type LineReading = Pick<LineStats,
+  "access" | "joined" | "waiting" | "admitted" | "open_entries" | "used" | "expired" | "left" | "admitted_per_second" | "paused" | "admit_per_second">;
+
 export interface ProductReading {
   id: number;
   name: string | null;
@@ -25,6 +34,8 @@ export interface ProductReading {
   available: number;
   reserved: number;
   sold: number;
+  /** the product's line (sold through a queue or a draw); null when it is sold open or its line could not be read */
+  line: LineReading | null;
 }
 
 export interface AuditVerdict {

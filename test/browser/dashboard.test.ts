@@ -33,6 +33,11 @@ const answerTotal = (page: Page, answer: string) =>
 test("signed in with the admin token, the dashboard goes live and its numbers move during a burst of orders", async () => {
   const sold = await stack.createProduct({ name: "Warm-up", stock: 3 });
   const p = await stack.createProduct({ name: "Limited sneaker", stock: 300, max_per_order: 2 });
+  // a product sold through a line: three join, two units, one waits
+  const queued = await stack.createProduct({
+    name: "Queued jacket", stock: 2, per_user_limit: 1, max_per_order: 1, access: "queue", sale_starts_at: new Date(Date.now() + 2000).toISOString(),
+  });
+  for (const user of ["line-1", "line-2", "line-3"]) expect((await stack.http("POST", `/api/products/${queued.id}/queue`, { user_id: user })).status).toBe(201);
   await stack.http("POST", "/api/orders", { product_id: sold.id, qty: 1, user_id: "early" });
 
   const page = await browser.newPage({ viewport: { width: 1400, height: 900 } });
@@ -51,6 +56,16 @@ test("signed in with the admin token, the dashboard goes live and its numbers mo
   await page.waitForFunction(() => document.getElementById("status")!.textContent === "live");
   await page.waitForFunction((id) => [...document.querySelectorAll("#products tbody tr")].some((tr) => tr.children[0].textContent === String(id)), p.id);
   expect(await productCell(page, p.id, 2)).toBe("300");
+  // the line's row: the draw admitted two (their units set aside), one waits; no line row for a product sold open
+  const lineRow = () => page.evaluate((id) => {
+    const row = [...document.querySelectorAll("#lines tbody tr")].find((tr) => tr.children[0].textContent === String(id));
+    return row ? [...row.children].map((td) => td.textContent) : null;
+  }, queued.id);
+  await page.waitForFunction((id) => [...document.querySelectorAll("#lines tbody tr")]
+    .some((tr) => tr.children[0].textContent === String(id) && tr.children[5].textContent === "2"), queued.id);
+  expect(await lineRow()).toEqual(["" + queued.id, "Queued jacket", "queue", "3", "1", "2", expect.any(String), "0", "0", "0", "units", "admitting"]);
+  expect(await page.isVisible("#lines")).toBe(true);
+  expect(await page.evaluate(() => [...document.querySelectorAll("#lines tbody tr")].length)).toBe(1);
   const before = await answerTotal(page, "202");
 
   // the burst: 240 buyers, 2 units each, against 300 units, and a few refusals

@@ -115,10 +115,28 @@ describe("npm run demo", () => {
     const { code, stderr } = await runDemo(stack.baseUrl, ["--pay", "0.9"]);
     expect(code).toBe(2);
     expect(stderr).toMatch(/at most 1/);
+    const access = await runDemo(stack.baseUrl, ["--access", "lottery"]);
+    expect([access.code, /--access must be open or queue/.test(access.stderr)]).toEqual([2, true]);
     const { rows } = await stack.db.query<{ n: number }>("select count(*)::int as n from products where name like 'Demo drop%'");
     expect(rows[0].n).toBe(1);
   }, 30_000);
 });
+
+/**
+ * The 1-in-`1 / p` upper bound of the successes in `n` draws without replacement from `total`
+ * of which `marked` are marked (the hypergeometric law): the most a fair draw gives them.
+ */
+function hypergeometricUpper(total: number, marked: number, n: number, p: number): number {
+  const lnFact = (k: number) => { let s = 0; for (let i = 2; i <= k; i++) s += Math.log(i); return s; };
+  const lnChoose = (a: number, b: number) => lnFact(a) - lnFact(b) - lnFact(a - b);
+  let tail = 0;
+  for (let k = Math.min(marked, n); k >= 0; k--) {
+    if (n - k > total - marked) continue;
+    tail += Math.exp(lnChoose(marked, k) + lnChoose(total - marked, n - k) - lnChoose(total, n));
+    if (tail > p) return k;
+  }
+  return 0;
+}
 
 describe("npm run demo against the default reservation time (600 s)", () => {
   let stack: Stack;
@@ -150,4 +168,54 @@ describe("npm run demo against the default reservation time (600 s)", () => {
     expect(summary.units.sold).toBe(summary.paid + summary.awaiting_payment);
     expect(unitsInWords(stderr).soldRow).toBe(`${summary.units.sold} (${summary.paid} paid, ${summary.awaiting_payment} awaiting payment)`);
   }, 90_000);
+
+  test("--access queue: the same drop open, then through a line; the scripts win their number of units open, no more than chance through the line, and their refusals are counted by code", async () => {
+    const { code, stdout, stderr } = await runDemo(stack.baseUrl, [
+      "--access", "queue", "--buyers", "200", "--stock", "50", "--scripts", "0.2", "--opens-in", "3", "--spread", "1", "--concurrency", "100"]);
+    expect([code, stderr.match(/^.*(error|Error).*$/m)?.[0] ?? null]).toEqual([0, null]);
+    const summary = JSON.parse(stdout.trim().split("\n").at(-1)!);
+    expect(summary).toMatchObject({ access: "queue", buyers: 200, scripts: 40, people: 160, stock: 50, scripts_share_of_buyers: 0.2 });
+    const { open, line } = summary;
+
+    // open: the scripts press first, so every one of them won a unit
+    expect(open.units.scripts).toBe(40);
+    expect(open.units.scripts + open.units.people).toBe(open.reservations);
+    expect(open.reservations).toBeGreaterThanOrEqual(50);
+    expect(open.scripts_share_of_units).toBeCloseTo(40 / open.reservations, 10);
+    expect(open.refused.scripts.SALE_NOT_ACTIVE).toBeGreaterThan(0);
+
+    // through the line: the scripts joined first, so all 40 places were drawn with the
+    // people's who joined before the opening (a person whose join landed after it queues
+    // behind them); the scripts won no more than a fair draw of the places admitted gives
+    // them (at 1 in 10,000)
+    const { early_joiners: early, late_joiners: late, admitted } = line.line;
+    expect(line.line).toMatchObject({ joined: 200, settled: true });
+    expect(late.scripts).toBe(0);
+    expect(early + late.people).toBe(200);
+    expect(line.reservations).toBe(admitted);
+    expect(line.units.scripts + line.units.people).toBe(line.reservations);
+    expect(line.units.scripts).toBeLessThanOrEqual(hypergeometricUpper(early, 40, Math.min(admitted, early), 1e-4));
+    expect(line.scripts_share_of_units).toBeLessThan(open.scripts_share_of_units - 0.2);
+    // what the scripts tried: orders without an entry (5 each at most), one forgery each and,
+    // for those admitted, their entry again (used) and lent to another script (not theirs)
+    expect(line.refused.scripts.ENTRY_REQUIRED).toBeGreaterThan(0);
+    expect(line.refused.scripts.ENTRY_REQUIRED).toBeLessThanOrEqual(5 * 40);
+    expect(line.refused.scripts.ENTRY_USED).toBe(line.units.scripts);
+    expect(line.refused.scripts.ENTRY_INVALID).toBe(40 + line.units.scripts);
+    expect(Object.keys(line.refused.scripts).sort()).toEqual(["ENTRY_INVALID", "ENTRY_REQUIRED", "ENTRY_USED"]);
+    expect(line.refused.people).toEqual({});
+
+    // the database agrees: the line's orders, by scripts and by people
+    const { rows } = await stack.db.query<{ scripts: number; people: number }>(
+      "select count(*) filter (where user_id like '%-script-%')::int as scripts, count(*) filter (where user_id like '%-person-%')::int as people from orders where product_id = $1",
+      [line.product_id]);
+    expect(rows[0]).toEqual(line.units);
+    expect([summary.audit_ok, summary.products_consistent]).toEqual([true, true]);
+
+    // in words: the shares side by side, the refusals by code
+    const row = (name: string) => new RegExp(`^  ${name} +(.+)$`, "m").exec(stderr)?.[1].trim().split(/ {2,}/);
+    const pct = (v: number) => `${(v * 100).toFixed(1)}%`;
+    expect(row("scripts' share of units")).toEqual([pct(open.scripts_share_of_units), pct(line.scripts_share_of_units)]);
+    expect(row("scripts refused ENTRY_USED")).toEqual(["0", String(line.units.scripts)]);
+  }, 120_000);
 });

@@ -147,6 +147,56 @@ test("the stream shows answers by code, the products' shards, the pipeline, the 
   s.close();
 });
 
+test("a product sold through a line shows its line: waiting, admitted and unused, used, no-shows, left, entries per second, the pace and the pause", async () => {
+  const open = await stack.createProduct({ name: "Sold open", stock: 2 });
+  const p = await stack.createProduct({
+    name: "Dashboard queue", stock: 3, per_user_limit: 1, max_per_order: 1, access: "queue", entry_ttl_seconds: 10,
+    sale_starts_at: new Date(Date.now() + 2500).toISOString(),
+  });
+  const tickets: Array<{ ticket_id: string; user_id: string }> = [];
+  for (const user of ["q-a", "q-b", "q-c", "q-d", "q-e"]) {
+    const joined = await stack.http("POST", `/api/products/${p.id}/queue`, { user_id: user });
+    expect(joined.status).toBe(201);
+    tickets.push(joined.body);
+  }
+  expect((await stack.http("DELETE", `/api/products/${p.id}/queue/${tickets[4].ticket_id}`)).body.status).toBe("left");
+  const s = await events(cookieOf((await exchange({ authorization: `Bearer ${ADMIN_TOKEN}` })).headers.get("set-cookie")));
+  const lineOf = (x: DashboardSnapshot) => x.products.find((q) => q.id === p.id)?.line;
+
+  // the draw admits three of the four waiting (three units, one each)
+  const drawn = await s.next(snapshot((x) => lineOf(x)?.open_entries === 3), 10_000, "three entries open");
+  expect(lineOf(drawn)).toEqual({
+    access: "queue", joined: 5, waiting: 1, admitted: 3, open_entries: 3, used: 0, expired: 0, left: 1,
+    admitted_per_second: expect.any(Number), paused: false, admit_per_second: null,
+  });
+  expect(lineOf(drawn)!.admitted_per_second).toBeGreaterThan(0);
+  // a product sold open has no line
+  expect(drawn.products.find((q) => q.id === open.id)).toMatchObject({ line: null });
+
+  // two order with their entries; the third never does
+  const read = await Promise.all(tickets.slice(0, 4).map((t) => stack.http("GET", `/api/products/${p.id}/queue/${t.ticket_id}`)));
+  const admitted = read.map((r) => r.body).filter((t) => t.status === "admitted");
+  expect(admitted).toHaveLength(3);
+  for (const t of admitted.slice(0, 2)) {
+    const order = await stack.http("POST", "/api/orders", { product_id: p.id, qty: 1, user_id: t.user_id }, { "entry-token": t.entry_token });
+    expect(order.status).toBe(202);
+  }
+  await s.next(snapshot((x) => lineOf(x)?.used === 2 && lineOf(x)?.open_entries === 1), 10_000, "two entries used");
+
+  // paused at a pace of 5 a second: the no-show's unit goes back, and the one waiting stays so
+  const patched = await stack.http("PATCH", `/api/admin/products/${p.id}/queue`, { paused: true, admit_per_second: 5 }, { authorization: `Bearer ${ADMIN_TOKEN}` });
+  expect(patched.status).toBe(200);
+  const paused = await s.next(snapshot((x) => lineOf(x)?.expired === 1 && lineOf(x)?.paused === true), 20_000, "a no-show while paused");
+  expect(lineOf(paused)).toMatchObject({ waiting: 1, admitted: 3, open_entries: 0, used: 2, expired: 1, left: 1, admit_per_second: 5 });
+  expect(paused.products.find((q) => q.id === p.id)).toMatchObject({ available: 1, reserved: 2 });
+
+  // going on: the one waiting is admitted with the unit the no-show gave back
+  await stack.http("PATCH", `/api/admin/products/${p.id}/queue`, { paused: false }, { authorization: `Bearer ${ADMIN_TOKEN}` });
+  const resumed = await s.next(snapshot((x) => lineOf(x)?.admitted === 4), 10_000, "the last one admitted");
+  expect(lineOf(resumed)).toMatchObject({ paused: false, waiting: 0, open_entries: 1, used: 2, expired: 1, left: 1, admit_per_second: 5 });
+  s.close();
+}, 60_000);
+
 test("a new viewer's first snapshot is fresh, however long ago the last viewer left", async () => {
   const cookie = cookieOf((await exchange({ authorization: `Bearer ${ADMIN_TOKEN}` })).headers.get("set-cookie"));
   const before = await events(cookie);

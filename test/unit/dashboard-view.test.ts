@@ -73,7 +73,7 @@ test("p50/p99 cover the answers of the last readings only, merged over nodes", (
 
 test("each product keeps a bounded history of available, reserved and sold; a product gone from the readings is forgotten", () => {
   const view = new DashboardView();
-  const p = (available: number) => ({ id: 7, name: "x", loaded: true, stock_total: 100, available, reserved: 100 - available, sold: 0 });
+  const p = (available: number) => ({ id: 7, name: "x", loaded: true, stock_total: 100, available, reserved: 100 - available, sold: 0, line: null });
   let s = view.next(reading(0, [], [p(100)]));
   for (let i = 1; i <= HISTORY_POINTS + 5; i++) s = view.next(reading(i * 1000, [], [p(100 - i)]));
   expect(s.products[0].history.available).toHaveLength(HISTORY_POINTS);

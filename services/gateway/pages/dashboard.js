@@ -167,6 +167,23 @@ function render(s) {
       { values: p.history.sold, cls: "sold" },
     ])),
   ]));
+
+  const lines = s.products.filter((p) => p.line);
+  $("lines-card").hidden = lines.length === 0;
+  fillTable("lines", lines.map(({ id, name, line: l }) => [
+    cell(String(id)),
+    cell(name ?? ""),
+    cell(l.access),
+    cell(fmt(l.joined), "n"),
+    cell(fmt(l.waiting), "n"),
+    cell(fmt(l.open_entries), "n"),
+    cell(fmt(l.admitted_per_second), "n"),
+    cell(fmt(l.used), "n"),
+    cell(fmt(l.expired), l.expired > 0 ? "n warn" : "n"),
+    cell(fmt(l.left), "n"),
+    cell(l.admit_per_second === null ? "units" : fmt(l.admit_per_second), "n"),
+    l.paused ? cell("paused", "warn") : cell("admitting", "ok"),
+  ]));
   $("updated").textContent = new Date(s.at).toLocaleTimeString();
 }
 
