@@ -40,9 +40,11 @@ interface Command {
   fields?: string;
 }
 
-/** The shell commands of README's "Quick start" section, in order. */
-function quickStart(): Command[] {
-  const section = README.slice(README.indexOf("## Quick start"), README.indexOf("\n## ", README.indexOf("## Quick start") + 1));
+/** The shell commands of one of README's sections ("Quick start" unless named), in order. */
+function quickStart(title = "Quick start"): Command[] {
+  const heading = `## ${title}`;
+  expect(README).toContain(heading);
+  const section = README.slice(README.indexOf(heading), README.indexOf("\n## ", README.indexOf(heading) + 1));
   const blocks = [...section.matchAll(/```sh\n([\s\S]*?)```/g)].map((m) => m[1]);
   return blocks.flatMap((b) => b.replace(/\\\n\s*/g, "").split("\n").filter(Boolean)).map((text) => {
     const [, line, status, fields] = /^(.*?)\s*(?:#\s*→\s*(\d{3})\s*(.*))?(?:#.*)?$/.exec(text)!;
@@ -155,6 +157,16 @@ test("every curl of the quick start answers as README says", async () => {
     expect({ line: c.line, status: reply.status }).toEqual({ line: c.line, status: c.status });
     expectFields(reply.body, c.fields ?? "");
     if (reply.status === 202) order = reply.body;
+  }
+});
+
+test("the curls of README's fair-access section make a queue product, join its line and read it, as README says", async () => {
+  const curls = quickStart("Fair access: a line that knows the stock").filter((c) => c.line.startsWith("curl "));
+  expect(curls).toHaveLength(3);
+  for (const c of curls) {
+    const reply = await curl(c.line, PORT);
+    expect({ line: c.line, status: reply.status }).toEqual({ line: c.line, status: c.status });
+    expectFields(reply.body, c.fields ?? "");
   }
 });
 
