@@ -2,10 +2,10 @@
  * A Server-Sent Events client for tests, over fetch: `next(check)` resolves with the
  * first event (from now on, or already buffered) that `check` accepts.
  */
-export interface SseEvent {
-  event: string;
-  data: string;
-}
+import { serverSentEvents, type ServerSentEvent } from "../../client/event-stream.ts";
+
+/** one event, parsed as the typed client parses them (client/event-stream.ts) */
+export type SseEvent = ServerSentEvent;
 
 export interface SseStream {
   status: number;
@@ -27,23 +27,9 @@ export async function openSse(url: string, headers: Record<string, string> = {})
   const waiters = new Set<() => void>();
   let ended = false;
   void (async () => {
-    const decoder = new TextDecoder();
-    let buffer = "";
     try {
-      for await (const chunk of res.body as unknown as AsyncIterable<Uint8Array>) {
-        buffer += decoder.decode(chunk, { stream: true });
-        let end: number;
-        while ((end = buffer.indexOf("\n\n")) >= 0) {
-          const block = buffer.slice(0, end);
-          buffer = buffer.slice(end + 2);
-          let event = "message";
-          const data: string[] = [];
-          for (const line of block.split("\n")) {
-            if (line.startsWith("event:")) event = line.slice(6).trim();
-            else if (line.startsWith("data:")) data.push(line.slice(5).trimStart());
-          }
-          if (data.length > 0) events.push({ event, data: data.join("\n") });
-        }
+      for await (const e of serverSentEvents(res.body!)) {
+        events.push(e);
         for (const w of waiters) w();
       }
     } catch {
