@@ -76,8 +76,10 @@ export function toHttpError(err: unknown): HttpError {
   } else if (
     // SERVICE_NOT_FOUND: every node of the service that answers this route is gone
     // (dead, restarting, cut off from NATS): a path that exists, for now unserved.
+    // REQUEST_SKIPPED: a call (a retry, say) would have begun after the request's own
+    // deadline, so Moleculer did not send it: a timeout like REQUEST_TIMEOUT.
     e.type === "SERVICE_NOT_FOUND" || e.type === "SERVICE_NOT_AVAILABLE" || e.type === "REQUEST_TIMEOUT" || e.type === "SERVICE_UNAVAILABLE" ||
-    e.type === "REQUEST_REJECTED" || e.type === "QUEUE_FULL"
+    e.type === "REQUEST_REJECTED" || e.type === "QUEUE_FULL" || e.type === "REQUEST_SKIPPED"
   ) {
     code = "UNAVAILABLE";
     message = "a service is unavailable, retry shortly";

@@ -27,3 +27,9 @@ test("an answer is not mistaken for an error value, and an error value is recogn
   expect(isErrorValue({ ok: true, order: {}, replayed: false })).toBe(false);
   expect(isErrorValue(JSON.parse(JSON.stringify(errorValue(new UnavailableError("down", "redis")))))).toBe(true);
 });
+
+test("a call Moleculer skipped because the request's deadline had passed (a retry too late) is 503 with Retry-After, not 500", () => {
+  const skipped = new moleculer.Errors.RequestSkippedError({ action: "inventory.reserveMany", nodeID: "gw-1" });
+  expect(toHttpError(skipped)).toMatchObject({ status: 503, body: { error: { code: "UNAVAILABLE", details: { dependency: "service" } } }, headers: { "Retry-After": "1" } });
+  expect(toHttpError(overTheWire(skipped)).status).toBe(503);
+});
