@@ -10,7 +10,7 @@
  * written as JSON lines, the report as JSON, under `outDir`. Whatever happens, the
  * partition's rules are removed and the cluster is purged.
  */
-import { mkdirSync, writeFileSync } from "node:fs";
+import { cpSync, mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { ADMIN_TOKEN, WEBHOOK_SECRET, faultSettings, startCluster, type TestCluster } from "../support/cluster.ts";
 import { eventually } from "../support/stack.ts";
@@ -139,6 +139,12 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosReport> {
       history_file: historyFile,
     };
     writeFileSync(join(o.outDir, `chaos-${o.seed}-${stamp}.report.json`), JSON.stringify(report, null, 2) + "\n");
+    // the nodes' logs explain what the history only shows (a 500's error): kept beside the history, before the purge
+    if (anomalies.length > 0) {
+      const logs = historyFile.replace(/\.history\.jsonl$/, ".logs");
+      cpSync(join(cluster.env.CLUSTER_DIR, "logs"), logs, { recursive: true });
+      log(`chaos: the nodes' logs: ${logs}`);
+    }
     return report;
   } finally {
     process.off("SIGINT", interrupted);
