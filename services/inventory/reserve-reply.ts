@@ -33,7 +33,8 @@ export function decodeReserve(productId: number, userId: string, r: Array<string
         ? refuse("SALE_NOT_ACTIVE", "the sale has not started yet")
         : refuse("SALE_NOT_ACTIVE", "the sale has ended");
     case R.QTY_OVER_MAX:
-      return refuse("VALIDATION_ERROR", `qty exceeds max_per_order (${r[1]})`, {
+      // the rule it broke: the product's max_per_order, or an entry's per_entry
+      return refuse("VALIDATION_ERROR", `qty exceeds ${r[2] ?? "max_per_order"} (${r[1]})`, {
         fields: { qty: `must be at most ${r[1]}` },
       });
     case R.USER_REQUIRED:

@@ -82,6 +82,9 @@ test("joins before the start are drawn at it; entries go out as units allow; an 
   expect(stolen).toMatchObject({ ok: false, code: "ENTRY_INVALID" });
   const [forged] = await reserveMany(stack.broker, p.id, [{ qty: 1, user_id: entry.user_id, entry_refused: "signature does not verify" }]);
   expect(forged).toMatchObject({ ok: false, code: "ENTRY_INVALID" });
+  // more than the entry allows: refused naming per_entry, the entry kept
+  const [tooMany] = await reserveMany(stack.broker, p.id, [{ qty: 3, user_id: entry.user_id, entry_ticket: entry.ticket_id }]);
+  expect(tooMany).toMatchObject({ ok: false, code: "VALIDATION_ERROR", message: "qty exceeds per_entry (2)" });
   // its order takes 1 of the 2 set aside: the other goes back; a second order with the entry: ENTRY_USED
   const [ordered, twice] = await reserveMany(stack.broker, p.id, [
     { qty: 1, user_id: entry.user_id, entry_ticket: entry.ticket_id },

@@ -33,7 +33,7 @@
     2 KEY_REUSED          {2}   same idempotency key, different request
     3 NOT_LOADED          {3}   shard absent: load it from the database (or the product does not exist)
     4 SALE_NOT_ACTIVE     {4, "before" | "after"}
-    5 QTY_OVER_MAX        {5, max_per_order}
+    5 QTY_OVER_MAX        {5, max_per_order} (an entry's order: {5, per_entry, "per_entry"})
     6 USER_REQUIRED       {6}
     7 LIMIT_EXCEEDED      {7, units_held, per_user_limit}
     8 SOLD_OUT            {8, max_per_order, per_user_limit ("" = none), ends_at_ms ("" = open)}

@@ -115,7 +115,7 @@ local function reserveMany(keys, now, ttl, idemTtl, reqs)
     elseif entryWhy == false then replies[i] = {11}
     elseif entryWhy == "used" then replies[i] = {12}
     elseif entryWhy then replies[i] = {10, entryWhy}
-    elseif entry and qty > perEntry then replies[i] = {5, perEntry}
+    elseif entry and qty > perEntry then replies[i] = {5, perEntry, "per_entry"}
     elseif rec then
       replies[i] = {1, rec.o, rec.q, rec.a, rec.e, rec.c, rec.u}
       -- made by an earlier call (whose answer may have been a 503): this replay answers it
