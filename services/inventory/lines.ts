@@ -161,9 +161,10 @@ export class Lines {
     if (change.admit_per_second !== undefined) {
       await this.#d.orm.em.fork().execute(`update products set admit_per_second = ?, updated_at = now() where id = ?`, [change.admit_per_second, productId]);
     }
-    const view = await this.line(productId);
-    this.#d.onChanged?.({ product_id: productId, served: 0, changed: [], all: true });
-    return view;
+    const { state } = await this.#read(productId, "");
+    // paused or its pace changed: every ticket's estimate changes
+    this.#d.onChanged?.({ product_id: productId, served: state.served, changed: [], all: true });
+    return lineView(productId, state, this.#d.now());
   }
 
   /**
